@@ -1,0 +1,57 @@
+# Dataviz: `make run` serves a demo, `make test` runs every test. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_EVENTS ?= 1500000
+DEMO_TENANTS ?= 30
+DEMO_SEED ?= 7
+PORT ?= 8050
+export DATAVIZ_SOURCE ?= var/exports
+export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
+
+.PHONY: install install-dev system-deps demo-export refresh run test bench bench-quick clean
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+install-dev: $(BIN)/.installed-dev
+
+system-deps:
+	./scripts/system-deps.sh
+
+## A demo export, generated once (only when the source folder holds no complete export).
+demo-export: install
+	@if ls $(DATAVIZ_SOURCE)/*/_SUCCESS >/dev/null 2>&1; then \
+	  echo "demo export: using the existing export in $(DATAVIZ_SOURCE)"; \
+	else \
+	  echo "demo export: generating $(DEMO_EVENTS) events for $(DEMO_TENANTS) tenants into $(DATAVIZ_SOURCE)"; \
+	  $(BIN)/python -m etl generate --events $(DEMO_EVENTS) --tenants $(DEMO_TENANTS) --seed $(DEMO_SEED) --out $(DATAVIZ_SOURCE); \
+	fi
+
+refresh: install
+	$(BIN)/python -m etl refresh
+
+run: demo-export refresh
+	@$(BIN)/python -m app.urls --base http://127.0.0.1:$(PORT)
+	DATAVIZ_DEMO=1 DATAVIZ_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c deploy/gunicorn.conf.py app.wsgi:server
+
+test: install-dev system-deps
+	$(BIN)/python -m pytest
+
+bench: install-dev system-deps
+	$(BIN)/python -m bench
+
+bench-quick: install-dev system-deps
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf var .pytest_cache .hypothesis tests/artifacts

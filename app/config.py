@@ -1,0 +1,53 @@
+"""Settings, read once from ``DATAVIZ_*`` environment variables (see docs/operations.md).
+
+Tests and scripts pass overrides to ``Settings.from_env(**overrides)`` instead of
+touching the process environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str = "var/exports"
+    snapshot_dir: str = "var/snapshots"
+    api_keys: tuple[str, ...] = ()
+    embed_secret: str | None = None
+    analyst_secret: str | None = None
+    frame_ancestors: str = "'self'"
+    cache_redis_url: str | None = None
+    cache_dir: str = "var/cache"
+    varnish_urls: tuple[str, ...] = ()
+    max_reject_ratio: float = 0.01
+    demo: bool = False
+    snapshot_check_interval: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        ratio = env.get("DATAVIZ_MAX_REJECT_RATIO")
+        settings = cls(
+            source=env.get("DATAVIZ_SOURCE") or cls.source,
+            snapshot_dir=env.get("DATAVIZ_SNAPSHOT_DIR") or cls.snapshot_dir,
+            api_keys=_split(env.get("DATAVIZ_API_KEYS")),
+            embed_secret=env.get("DATAVIZ_EMBED_SECRET") or None,
+            analyst_secret=env.get("DATAVIZ_ANALYST_SECRET") or None,
+            frame_ancestors=env.get("DATAVIZ_FRAME_ANCESTORS") or cls.frame_ancestors,
+            cache_redis_url=env.get("DATAVIZ_CACHE_REDIS_URL") or None,
+            cache_dir=env.get("DATAVIZ_CACHE_DIR") or cls.cache_dir,
+            varnish_urls=_split(env.get("DATAVIZ_VARNISH_URLS")),
+            max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
+            demo=env.get("DATAVIZ_DEMO", "") == "1",
+        )
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(settings, **overrides)

@@ -1,0 +1,160 @@
+"""The live snapshot in memory, hot-swapped when a new one is published.
+
+Each process (gunicorn worker) holds one immutable ``Snapshot``. ``current()``
+stats the ``CURRENT`` pointer (about a microsecond) and loads a newly published
+version before answering, so once a refresh has published, no request is
+answered from the old data. A request takes the snapshot once and uses that
+object to the end, so it never mixes two versions. A snapshot that cannot be
+read is refused: the store keeps serving the one it has.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from etl import snapshot as snapshots
+
+log = logging.getLogger("dataviz.store")
+EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(day: dt.date) -> int:
+    return (day - EPOCH).days
+
+
+def day_date(number: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(number))
+
+
+@dataclass(frozen=True)
+class TenantSlices:
+    """Row ranges of one tenant in each frame (frames are sorted by tenant)."""
+
+    facts: slice
+    hourly: slice
+    users: slice
+    trainings: slice
+    first_day: int
+    last_day: int
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One immutable snapshot: numpy columns plus dimension lookups."""
+
+    version: str
+    manifest: dict
+    tenants: dict[str, TenantSlices]
+    facts: dict[str, np.ndarray]
+    hourly: dict[str, np.ndarray]
+    users: dict[str, np.ndarray]
+    trainings: dict[str, np.ndarray]
+    dictionaries: dict[str, list[str]]
+    codes: dict[str, dict[str, int]]  # dimension → value → code, for filters
+
+    @property
+    def data_as_of(self) -> dt.date:
+        return dt.date.fromisoformat(self.manifest["data_as_of"])
+
+    def meta(self) -> dict:
+        """What /api/v1/meta and the dashboards' "data as of" line show."""
+        m = self.manifest
+        return {"version": self.version, "data_as_of": m["data_as_of"], "created_at": m["created_at"],
+                "source_export": m["export"], "rows": m["rows"], "tenants": m["tenants"]}
+
+
+def _columns(table) -> dict[str, np.ndarray]:
+    return {name: table.column(name).to_numpy() for name in table.column_names}
+
+
+def load_snapshot(root: str | Path, version: str) -> Snapshot:
+    """Read and check one snapshot; raises ``SnapshotError`` when it is damaged."""
+    root = Path(root)
+    manifest = snapshots.read_manifest(root, version)
+    if manifest.get("schema_version") != snapshots.SCHEMA_VERSION:
+        raise snapshots.SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, "
+                                      f"expected {snapshots.SCHEMA_VERSION}")
+    frames = {name: snapshots.read_frame(root, version, name) for name in snapshots.FRAME_NAMES}
+    for name, table in frames.items():
+        expected = manifest["rows"].get(f"{name}_frame")
+        if expected is not None and table.num_rows != expected:
+            raise snapshots.SnapshotError(f"snapshot {version}: {name} has {table.num_rows} rows, "
+                                          f"manifest says {expected}")
+    t = frames["tenants"].to_pydict()
+    tenants = {
+        tenant: TenantSlices(
+            facts=slice(t["facts_start"][i], t["facts_end"][i]),
+            hourly=slice(t["hourly_start"][i], t["hourly_end"][i]),
+            users=slice(t["users_start"][i], t["users_end"][i]),
+            trainings=slice(t["trainings_start"][i], t["trainings_end"][i]),
+            first_day=t["first_day"][i], last_day=t["last_day"][i])
+        for i, tenant in enumerate(t["tenant_id"])
+    }
+    users = _columns(frames["users"])
+    trainings = _columns(frames["trainings"])
+    dictionaries = manifest["dictionaries"]
+    return Snapshot(
+        version=version, manifest=manifest, tenants=tenants,
+        facts=_columns(frames["facts"]), hourly=_columns(frames["hourly"]),
+        users=users, trainings=trainings, dictionaries=dictionaries,
+        codes={dim: {v: i for i, v in enumerate(values)} for dim, values in dictionaries.items()},
+    )
+
+
+class SnapshotStore:
+    """Holds the live snapshot of one snapshot root and swaps it when ``CURRENT`` changes."""
+
+    def __init__(self, root: str | Path, check_interval: float = 0.0):
+        self.root = Path(root)
+        self.check_interval = check_interval
+        self._snapshot: Snapshot | None = None
+        self._pointer_stat: tuple | None = None
+        self._refused: str | None = None
+        self._next_check = 0.0
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    def _stat(self) -> tuple | None:
+        try:
+            st = os.stat(self.root / snapshots.POINTER)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def current(self) -> Snapshot | None:
+        """The live snapshot, loading a newly published one first; ``None`` before any."""
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + self.check_interval
+            if self._stat() != self._pointer_stat:
+                self._reload()
+        return self._snapshot
+
+    def _reload(self) -> None:
+        with self._lock:
+            stat = self._stat()
+            if stat == self._pointer_stat:
+                return  # another thread swapped while we waited
+            version = snapshots.live_version(self.root)
+            if version is None or (self._snapshot and self._snapshot.version == version) or version == self._refused:
+                self._pointer_stat = stat
+                return
+            try:
+                snapshot = load_snapshot(self.root, version)
+            except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:
+                self._refused = version
+                self.last_error = f"refused snapshot {version}: {exc}"
+                log.error("%s; still serving %s", self.last_error,
+                          self._snapshot.version if self._snapshot else "nothing")
+            else:
+                self._snapshot = snapshot
+                self.last_error = None
+                log.info("serving snapshot %s", version)
+            self._pointer_stat = stat

@@ -1,0 +1,1 @@
+"""Dataviz ETL: find the newest LMS export, validate it, aggregate it, publish a snapshot."""

@@ -1,0 +1,105 @@
+"""Command line of the ETL: ``python -m etl generate|refresh|rollback ...`` (``--help`` on each)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+
+from app.config import Settings
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from etl.generate import generate_export
+
+    summary = generate_export(args.out, events=args.events, tenants=args.tenants, seed=args.seed,
+                              end_date=args.end_date, days=args.days)
+    print(json.dumps(summary))
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
+    from etl.refresh import run_refresh
+
+    result = run_refresh(args.source or settings.source, args.snapshot_dir or settings.snapshot_dir,
+                         force=args.force, max_reject_ratio=settings.max_reject_ratio)
+    print(result.message)
+    if result.report_path:
+        print(f"report: {result.report_path}")
+    return 0 if result.ok else 1
+
+
+def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from etl import snapshot as snapshots
+    from etl.refresh import RefreshBusy, refresh_lock
+    from pathlib import Path
+
+    root = Path(args.snapshot_dir or settings.snapshot_dir)
+    available = snapshots.versions(root)
+    live = snapshots.live_version(root)
+    if args.to:
+        target = args.to
+    else:
+        older = [v for v in available if live is None or v < live]
+        if not older:
+            print(f"no snapshot older than {live} to roll back to (on disk: {', '.join(available) or 'none'})")
+            return 1
+        target = older[-1]
+    if target not in available:
+        print(f"snapshot {target} is not on disk (available: {', '.join(available) or 'none'})")
+        return 1
+    try:
+        with refresh_lock(root):
+            snapshots.publish(root, target)
+    except RefreshBusy as exc:
+        print(f"cannot roll back now: {exc}")
+        return 1
+    print(f"rolled back: {live} → {target} is live")
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m etl", description="Dataviz ETL: exports → snapshots.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic LMS export")
+    g.add_argument("--events", type=int, default=1_000_000, help="number of activity rows (default 1,000,000)")
+    g.add_argument("--tenants", type=int, default=30, help="number of tenants (default 30)")
+    g.add_argument("--seed", type=int, default=1, help="random seed: same seed and dates, same bytes (default 1)")
+    g.add_argument("--end-date", type=_date, default=None, help="last day of activity (default: yesterday, UTC)")
+    g.add_argument("--days", type=int, default=730, help="days of history (default 730)")
+    g.add_argument("--out", default=None, help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
+
+    r = sub.add_parser("refresh", help="load the newest complete export into a new live snapshot")
+    r.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
+    r.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
+    r.add_argument("--force", action="store_true", help="refresh even if the newest export is already live")
+
+    b = sub.add_parser("rollback", help="make an earlier snapshot live again")
+    b.add_argument("--to", help="the version to make live (default: the one before the live one)")
+    b.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "generate":
+        args.out = args.out or settings.source
+        return _cmd_generate(args)
+    if args.command == "refresh":
+        return _cmd_refresh(args, settings)
+    return _cmd_rollback(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

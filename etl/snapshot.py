@@ -1,0 +1,164 @@
+"""Immutable, versioned snapshots on disk, published atomically.
+
+Layout under the snapshot root::
+
+    CURRENT                      the live version (one line), replaced atomically
+    <version>/manifest.json      version, source export, row counts, rejects, created_at, schema
+    <version>/report.json        the refresh report that produced it
+    <version>/*.parquet          the frames of ``etl.transform.Frames``
+    reports/<stamp>-<export>.json  every refresh report, including rejected exports
+
+A snapshot is written into a hidden temporary folder, fsynced, renamed into
+place, and only then named in ``CURRENT`` (write-to-temp + ``os.replace``), so a
+reader sees either the old snapshot or the complete new one. The last
+``KEEP`` snapshots stay on disk for rollback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl.transform import Frames
+
+SCHEMA_VERSION = 1
+KEEP = 3
+KEEP_REPORTS = 50
+POINTER = "CURRENT"
+FRAME_NAMES = ("facts", "hourly", "users", "trainings", "tenants")
+VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
+
+
+class SnapshotError(Exception):
+    """A snapshot is missing, incomplete or unreadable."""
+
+
+def new_version(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(payload, fh, indent=2, sort_keys=True, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> Path:
+    """Write a complete snapshot folder (not yet live) and return it."""
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{version}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name in FRAME_NAMES:
+            table = pa.Table.from_pandas(getattr(frames, name), preserve_index=False)
+            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+            with open(tmp / f"{name}.parquet", "rb") as fh:
+                os.fsync(fh.fileno())
+        manifest = {**manifest, "version": version, "schema_version": SCHEMA_VERSION,
+                    "dictionaries": frames.dictionaries,
+                    "files": {name: (tmp / f"{name}.parquet").stat().st_size for name in FRAME_NAMES}}
+        _write_json(tmp / "manifest.json", manifest)
+        _fsync_dir(tmp)
+        final = root / version
+        os.rename(tmp, final)
+        _fsync_dir(root)
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def publish(root: Path, version: str) -> None:
+    """Make ``version`` the live snapshot (atomic pointer swap)."""
+    if not (root / version / "manifest.json").is_file():
+        raise SnapshotError(f"snapshot {version} is not complete in {root}")
+    tmp = root / f".{POINTER}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(version + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / POINTER)
+    _fsync_dir(root)
+
+
+def live_version(root: Path) -> str | None:
+    """The version named by ``CURRENT``, or ``None`` when nothing is published."""
+    try:
+        text = (Path(root) / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text if VERSION_PATTERN.match(text) else None
+
+
+def read_manifest(root: Path, version: str) -> dict:
+    path = Path(root) / version / "manifest.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from exc
+
+
+def versions(root: Path) -> list[str]:
+    """Complete snapshots on disk, oldest first (versions sort by time)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if VERSION_PATTERN.match(p.name) and (p / "manifest.json").is_file())
+
+
+def prune(root: Path, keep: int = KEEP) -> list[str]:
+    """Delete all but the newest ``keep`` snapshots (never the live one) and stale temp folders."""
+    root = Path(root)
+    live = live_version(root)
+    removed = []
+    for version in versions(root)[:-keep]:
+        if version != live:
+            shutil.rmtree(root / version, ignore_errors=True)
+            removed.append(version)
+    for tmp in root.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    reports = sorted((root / "reports").glob("*.json")) if (root / "reports").is_dir() else []
+    for old in reports[:-KEEP_REPORTS]:
+        old.unlink(missing_ok=True)
+    return removed
+
+
+def save_report(root: Path, report: dict, version: str | None = None) -> Path:
+    """Keep the refresh report in ``reports/`` and, when a snapshot was written, beside it."""
+    root = Path(root)
+    (root / "reports").mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    export = report.get("export", {}).get("date") or "none"
+    path = root / "reports" / f"{stamp}-{export}.json"
+    _write_json(path, report)
+    if version is not None and (root / version).is_dir():
+        _write_json(root / version / "report.json", report)
+    return path
+
+
+def read_frame(root: Path, version: str, name: str) -> pa.Table:
+    try:
+        return pq.read_table(Path(root) / version / f"{name}.parquet")
+    except (OSError, pa.ArrowException) as exc:
+        raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc

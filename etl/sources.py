@@ -1,0 +1,182 @@
+"""Where nightly exports live: a local folder or an S3 prefix.
+
+A source lists the export folders named ``YYYY-MM-DD`` that hold ``_SUCCESS``
+(folders without it are still uploading), and hands out the files of one
+export as local paths. S3 objects are downloaded to a private staging folder
+first, so parsing never depends on a network stream that can stall half-way.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SUCCESS_MARKER = "_SUCCESS"
+TABLES = ("activity", "users", "trainings")
+
+
+class SourceError(Exception):
+    """The source cannot be read (missing folder, unreachable bucket...)."""
+
+
+@dataclass(frozen=True)
+class ExportRef:
+    """One complete export: its date and the file names it holds."""
+
+    date: dt.date
+    location: str  # folder path or s3://bucket/prefix/YYYY-MM-DD
+    files: frozenset[str]
+
+    @property
+    def name(self) -> str:
+        return self.date.isoformat()
+
+    def table_file(self, table: str) -> str | None:
+        """The file name holding ``table`` (plain or gzip), ``None`` if absent.
+
+        Raises when both ``x.csv`` and ``x.csv.gz`` exist: the LMS would be
+        telling two stories and we refuse to guess which one is right.
+        """
+        found = [f for f in (f"{table}.csv", f"{table}.csv.gz") if f in self.files]
+        if len(found) > 1:
+            raise SourceError(f"export {self.name} holds both {found[0]} and {found[1]}")
+        return found[0] if found else None
+
+
+def _parse_date(name: str) -> dt.date | None:
+    if not DATE_FOLDER.match(name):
+        return None
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+class LocalSource:
+    """Exports in a local folder: ``<root>/<YYYY-MM-DD>/activity.csv.gz`` ..."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    def exports(self) -> list[ExportRef]:
+        if not self.root.is_dir():
+            raise SourceError(f"source folder {self.root} does not exist")
+        refs = []
+        for entry in self.root.iterdir():
+            date = _parse_date(entry.name)
+            if date is None or not entry.is_dir():
+                continue
+            files = frozenset(p.name for p in entry.iterdir() if p.is_file())
+            if SUCCESS_MARKER in files:
+                refs.append(ExportRef(date, str(entry), files))
+        return sorted(refs, key=lambda r: r.date)
+
+    def fetch(self, ref: ExportRef, name: str, staging: Path) -> Path:
+        """Local files are read in place."""
+        path = Path(ref.location) / name
+        if not path.is_file():
+            raise SourceError(f"{path} disappeared while the export was read")
+        return path
+
+
+class S3Source:
+    """Exports under ``s3://bucket/prefix``; honours ``AWS_ENDPOINT_URL``."""
+
+    def __init__(self, url: str, client=None):
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        if not bucket:
+            raise SourceError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
+        self.url = url
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                    connect_timeout=5, read_timeout=30))
+        return self._client
+
+    def exports(self) -> list[ExportRef]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        by_folder: dict[str, set[str]] = {}
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for obj in page.get("Contents", []):
+                    rest = obj["Key"][len(self.prefix):]
+                    folder, sep, name = rest.partition("/")
+                    if sep and name and "/" not in name:
+                        by_folder.setdefault(folder, set()).add(name)
+        except (BotoCoreError, ClientError) as exc:
+            raise SourceError(f"cannot list {self.url}: {exc}") from exc
+        refs = []
+        for folder, files in by_folder.items():
+            date = _parse_date(folder)
+            if date is not None and SUCCESS_MARKER in files:
+                location = f"s3://{self.bucket}/{self.prefix}{folder}"
+                refs.append(ExportRef(date, location, frozenset(files)))
+        return sorted(refs, key=lambda r: r.date)
+
+    def fetch(self, ref: ExportRef, name: str, staging: Path) -> Path:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = f"{self.prefix}{ref.name}/{name}"
+        target = staging / name
+        try:
+            self.client.download_file(self.bucket, key, str(target))
+        except (BotoCoreError, ClientError, OSError) as exc:
+            raise SourceError(f"cannot download s3://{self.bucket}/{key}: {exc}") from exc
+        return target
+
+
+def open_source(url: str | os.PathLike):
+    """A source object for a folder path or an ``s3://`` URL."""
+    text = str(url)
+    if text.startswith("s3://"):
+        return S3Source(text)
+    return LocalSource(text)
+
+
+def latest_export(source) -> ExportRef:
+    """The newest complete export, or a SourceError saying there is none."""
+    refs = source.exports()
+    if not refs:
+        raise SourceError(f"no complete export (a YYYY-MM-DD folder with {SUCCESS_MARKER}) in {source.url}")
+    return refs[-1]
+
+
+class StagedExport:
+    """The files of one export as local paths, cleaned up on exit."""
+
+    def __init__(self, source, ref: ExportRef):
+        self.source = source
+        self.ref = ref
+        self._staging: Path | None = None
+
+    def __enter__(self) -> "StagedExport":
+        self._staging = Path(tempfile.mkdtemp(prefix=f"dataviz-export-{self.ref.name}-"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+    def path(self, table: str) -> Path | None:
+        """Local path of a table's file, or ``None`` when the export lacks it."""
+        name = self.ref.table_file(table)
+        if name is None:
+            return None
+        return self.source.fetch(self.ref, name, self._staging)

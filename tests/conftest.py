@@ -1,0 +1,59 @@
+"""Shared fixtures: a generated export and its snapshot, and real services on loopback."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import services
+
+END_DATE = dt.date(2026, 10, 31)
+
+
+@pytest.fixture(scope="session")
+def service_logs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")
+
+
+@pytest.fixture(scope="session")
+def moto(service_logs):
+    """A real S3-compatible server (moto_server) on a free loopback port; env set for boto3."""
+    server = services.start_moto(service_logs)
+    saved = {k: os.environ.get(k) for k in services.s3_env(server)}
+    os.environ.update(services.s3_env(server))
+    yield server
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def generated_export(tmp_path_factory) -> Path:
+    """A realistic export (120k events, 10 tenants) shared by the correctness tests."""
+    from etl.generate import generate_export
+
+    root = tmp_path_factory.mktemp("exports")
+    generate_export(str(root), events=120_000, tenants=10, seed=11, end_date=END_DATE, days=400)
+    return root
+
+
+@pytest.fixture(scope="session")
+def generated_snapshot_dir(generated_export, tmp_path_factory) -> Path:
+    from etl.refresh import run_refresh
+
+    root = tmp_path_factory.mktemp("snapshots")
+    result = run_refresh(str(generated_export), root)
+    assert result.outcome == "published", result.message
+    return root
+
+
+@pytest.fixture(scope="session")
+def snapshot(generated_snapshot_dir):
+    from app.store import SnapshotStore
+
+    return SnapshotStore(generated_snapshot_dir).current()

@@ -1,0 +1,183 @@
+"""The data contract: every row-rejection reason and every whole-export failure, with its message."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from app.store import SnapshotStore
+from etl import snapshot as snapshots
+from etl.refresh import run_refresh
+from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+
+BAD_ROWS = [
+    (",,acme,u9,connection,,,", "occurred_at", "missing occurred_at"),
+    (",yesterday,acme,u9,connection,,,", "occurred_at", "unparsable timestamp"),
+    (",2026-13-01T08:00:00Z,acme,u9,connection,,,", "occurred_at", "unparsable timestamp"),
+    (",1970-01-01T00:00:00Z,acme,u9,connection,,,", "occurred_at",
+     "timestamp out of range (before 1990 or after the export date)"),
+    (",2031-01-01T00:00:00Z,acme,u9,connection,,,", "occurred_at",
+     "timestamp out of range (before 1990 or after the export date)"),
+    (",2026-10-30T08:00:00Z,,u9,connection,,,", "tenant_id", "missing tenant_id"),
+    (",2026-10-30T08:00:00Z,ac me,u9,connection,,,", "tenant_id", "bad tenant_id (1 to 64 of A-Z a-z 0-9 _ . -)"),
+    (",2026-10-30T08:00:00Z,../x,u9,connection,,,", "tenant_id", "bad tenant_id (1 to 64 of A-Z a-z 0-9 _ . -)"),
+    (",2026-10-30T08:00:00Z,acme,,connection,,,", "user_id", "missing user_id"),
+    (",2026-10-30T08:00:00Z,acme,\"\",connection,,,", "user_id", "missing user_id"),
+    (",2026-10-30T08:00:00Z,acme,u9,,,,", "event_type", "missing event_type"),
+    (",2026-10-30T08:00:00Z,acme,u9,login,,,", "event_type",
+     "unknown event_type (expected connection, enrolment, start or completion)"),
+    (",2026-10-30T08:00:00Z,acme,u9,start,,,", "training_id",
+     "missing training_id (required for enrolment, start and completion)"),
+    (",2026-10-30T08:00:00Z,acme,u9,connection,T1,,", "training_id", "training_id must be empty for a connection"),
+    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,abc,", "score", "score is not a number"),
+    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,100.5,", "score", "score outside 0 to 100"),
+    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,-1,", "score", "score outside 0 to 100"),
+    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,nan,", "score", "score outside 0 to 100"),
+    (",2026-10-30T08:00:00Z,acme,u9,start,T1,,1.5", "duration_s", "duration_s is not an integer"),
+    (",2026-10-30T08:00:00Z,acme,u9,start,T1,,-5", "duration_s", "negative duration_s"),
+]
+
+
+@pytest.mark.parametrize("row,column,reason", BAD_ROWS, ids=[r[2] + "|" + r[0][:25] for r in BAD_ROWS])
+def test_validate001_each_row_rejection_reason(tmp_path, row, column, reason):
+    write_export(tmp_path / "src", activity=HEADER + "\n".join(GOOD_ROWS) + "\n" + row + "\n")
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", max_reject_ratio=0.5)
+    assert result.outcome == "published", result.message
+    report = result.report
+    assert report["rows_read"] == len(GOOD_ROWS) + 1
+    assert report["rows_accepted"] == len(GOOD_ROWS)
+    assert report["rejects"]["by_reason"] == {reason: 1}
+    assert report["rejects"]["examples"][reason] == [
+        {"line": len(GOOD_ROWS) + 2, "column": column, "value": row.split(",")[
+            {"occurred_at": 1, "tenant_id": 2, "user_id": 3, "event_type": 4, "training_id": 5,
+             "score": 6, "duration_s": 7}[column]].strip('"') or None}]
+    # the report is written as JSON beside the snapshot and in reports/
+    saved = json.loads((tmp_path / "snap" / result.version / "report.json").read_text())
+    assert saved["rejects"]["by_reason"] == {reason: 1}
+    assert result.report_path.is_file()
+
+
+def test_validate002_accepts_contract_variants(tmp_path):
+    """Offsets, naive UTC, fractional seconds, upper-case types, BOM, CRLF, quoted commas and newlines."""
+    text = ("\ufeff" + HEADER.replace(",", ",").strip() + "\r\n"
+            "e1,2026-10-30T23:30:00-01:00,acme,u1,CONNECTION,,,10\r\n"
+            "e2,2026-10-30T08:00:00,acme,u1,Enrolment,\"T,1\",,\r\n"
+            "e3,2026-10-30T08:00:00.250Z,acme,\"u\n2\",start,\"T,1\",,5\r\n")
+    write_export(tmp_path / "src", activity=text)
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.outcome == "published", result.message
+    assert result.report["rows_rejected"] == 0
+    snap = SnapshotStore(tmp_path / "snap").current()
+    assert sorted(snap.users["user_id"]) == ["u\n2", "u1"]
+    assert list(snap.trainings["training_id"]) == ["T,1"]
+    # 23:30 at -01:00 is 00:30 UTC the next day
+    assert snap.data_as_of.isoformat() == "2026-10-31"
+
+
+def test_validate003_duplicate_event_ids_dropped(tmp_path):
+    rows = GOOD_ROWS + [GOOD_ROWS[0], GOOD_ROWS[0].replace("u1", "u7"), ",2026-10-30T08:00:00Z,acme,u8,connection,,,"]
+    write_export(tmp_path / "src", activity=HEADER + "\n".join(rows) + "\n")
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.report["duplicates_dropped"] == 2
+    assert result.report["rows_accepted"] == len(GOOD_ROWS) + 1  # rows without event_id are never duplicates
+
+
+def test_validate004_unknown_columns_warned(tmp_path):
+    text = HEADER.strip() + ",comment\n" + "\n".join(r + ",hi" for r in GOOD_ROWS) + "\n"
+    write_export(tmp_path / "src", activity=text)
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.outcome == "published"
+    assert result.report["warnings"] == ["activity.csv: unknown column ignored: comment"]
+
+
+WHOLE_EXPORT_FAILURES = [
+    ("missing", None, "export rejected: export 2026-11-02 has no activity.csv or activity.csv.gz"),
+    ("empty", b"", "export rejected: activity.csv: the file is empty"),
+    ("header only", HEADER.encode(), "export rejected: activity.csv: the file holds a header but no rows"),
+    ("required column", HEADER.replace("user_id,", "").encode() + b"e1,2026-10-30T08:00:00Z,acme,connection,,,\n",
+     "export rejected: activity.csv: required column missing: user_id"),
+    ("two required columns", b"a,b\n1,2\n",
+     "export rejected: activity.csv: required columns missing: occurred_at, tenant_id, user_id, event_type"),
+    ("duplicated column", (HEADER.strip() + ",user_id\n" + GOOD_ROWS[0] + ",x\n").encode(),
+     "export rejected: activity.csv: column 'user_id' appears twice"),
+    ("latin-1", (HEADER + "e1,2026-10-30T08:00:00Z,acme,usé,connection,,,\n").encode("latin-1"),
+     "export rejected: activity.csv: not UTF-8 text"),
+    ("binary file", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "export rejected: activity.csv: not UTF-8 text"),
+    ("not csv", b"<html><body>Service unavailable</body></html>\n",
+     "export rejected: activity.csv: required columns missing: occurred_at, tenant_id, user_id, event_type"),
+    ("undecodable row", (HEADER + "e1,2026-10-30T08:00:00Z,acme,u\xff,connection,,,\n").encode("latin-1"),
+     "export rejected: activity.csv: not UTF-8 text"),
+    ("too many bad rows", (HEADER + "\n".join(GOOD_ROWS * 10 + [",bad,acme,u1,connection,,,"]) + "\n").encode(),
+     "export rejected: activity.csv: 1 of 51 rows rejected (2.0%, above the 1.0% limit); "
+     "most common: unparsable timestamp (1)"),
+]
+
+
+@pytest.fixture()
+def live(tmp_path):
+    """A snapshot root with a good snapshot already live."""
+    write_export(tmp_path / "src", date="2026-11-01")
+    first = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert first.outcome == "published"
+    return first.version
+
+
+@pytest.mark.parametrize("name,activity,message", WHOLE_EXPORT_FAILURES, ids=[w[0] for w in WHOLE_EXPORT_FAILURES])
+def test_validate005_whole_export_rejected_keeps_live(tmp_path, live, name, activity, message):
+    folder = write_export(tmp_path / "src", date="2026-11-02", activity=activity if activity is not None else b"x")
+    if activity is None:
+        (folder / "activity.csv").unlink()
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.outcome == "rejected"
+    assert result.message.startswith(message), result.message
+    assert "\n" not in result.message
+    assert snapshots.live_version(tmp_path / "snap") == live
+    assert SnapshotStore(tmp_path / "snap").current().version == live
+    saved = json.loads(result.report_path.read_text())
+    assert saved["outcome"] == "rejected" and saved["message"] == result.message
+
+
+def test_validate006_truncated_gzip_rejected(tmp_path, live):
+    data = gzip.compress((HEADER + "\n".join(GOOD_ROWS * 2000) + "\n").encode())
+    write_export(tmp_path / "src", date="2026-11-02", activity=b"", gz=True)
+    (tmp_path / "src" / "2026-11-02" / "activity.csv.gz").write_bytes(data[: len(data) // 2])
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.outcome == "rejected"
+    assert result.message.startswith("export rejected: activity.csv.gz: the gzip stream is truncated or corrupt"), result.message
+    assert snapshots.live_version(tmp_path / "snap") == live
+
+
+def test_validate007_gzip_and_dimensions(tmp_path):
+    users = "tenant_id,user_id,group,country\nacme,u1,Sales,fr\nacme,u1,HR,DE\n,u5,X,Y\nacme,u3,, \n"
+    trainings = "tenant_id,training_id,title,category\nacme,T1,\"Negotiation, basics\",Sales\n"
+    write_export(tmp_path / "src", gz=True, users=users, trainings=trainings)
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.outcome == "published", result.message
+    assert "users.csv: 1 rows without a valid tenant_id or user_id skipped" in result.report["warnings"]
+    snap = SnapshotStore(tmp_path / "snap").current()
+    from app import queries
+    values = queries.filter_values(snap, "acme")
+    assert values["group"] == [{"key": g, "label": g} for g in ["Sales", "Unknown"]]
+    assert values["country"] == [{"key": c, "label": c} for c in ["FR", "Unknown"]]
+    assert values["training"] == [{"key": "T1", "label": "Negotiation, basics"}]
+    assert values["format"] == [{"key": "Unknown", "label": "Unknown"}]
+
+
+def test_validate008_incomplete_exports_ignored(tmp_path):
+    write_export(tmp_path / "src", date="2026-11-01")
+    write_export(tmp_path / "src", date="2026-11-02", activity=b"garbage", success=False)
+    (tmp_path / "src" / "notes").mkdir()
+    (tmp_path / "src" / "2026-99-99").mkdir()
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert result.outcome == "published"
+    assert result.report["export"]["date"] == "2026-11-01"
+
+
+def test_validate009_no_export_and_missing_source(tmp_path):
+    (tmp_path / "src").mkdir()
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert (result.outcome, result.message) == (
+        "failed", f"source unreachable: no complete export (a YYYY-MM-DD folder with _SUCCESS) in {tmp_path / 'src'}")
+    result = run_refresh(str(tmp_path / "nowhere"), tmp_path / "snap")
+    assert result.message == f"source unreachable: source folder {tmp_path / 'nowhere'} does not exist"
