@@ -244,7 +244,7 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     rows = _select(snapshot, tenant, start, end, filters)
     key = np.searchsorted(periods, _period_starts(rows.day.astype(np.int64), granularity))
     values = _metrics(rows, key, len(periods))[metric]
-    return pd.DataFrame({"period": [day_date(p) for p in periods], "value": values})
+    return pd.DataFrame({"period": [day_date(p) for p in periods], "value": pd.Series(values, dtype=object)})
 
 
 def _dimension_keys(snapshot: Snapshot, ts, rows: _Rows, by: str) -> tuple[np.ndarray, list[str], list[str]]:
@@ -286,7 +286,7 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     frame = pd.DataFrame({
         "key": [keys[c] for c in present],
         "label": [labels[c] for c in present],
-        "value": [values[c] for c in present],
+        "value": pd.Series([values[c] for c in present], dtype=object),
     })
     if frame.empty:
         return frame
@@ -316,7 +316,7 @@ def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
     return pd.DataFrame({
         "weekday": np.repeat(np.arange(7), 24),
         "hour": np.tile(np.arange(24), 7),
-        "value": [None] * 168 if training_side else [int(v) for v in counts],
+        "value": pd.Series([None] * 168 if training_side else [int(v) for v in counts], dtype=object),
     })
 
 

@@ -45,7 +45,7 @@ class TenantSlices:
     last_day: int
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Snapshot:
     """One immutable snapshot: numpy columns plus dimension lookups."""
 
@@ -58,6 +58,9 @@ class Snapshot:
     trainings: dict[str, np.ndarray]
     dictionaries: dict[str, list[str]]
     codes: dict[str, dict[str, int]]  # dimension → value → code, for filters
+
+    def __repr__(self) -> str:
+        return f"Snapshot({self.version!r}, {len(self.tenants)} tenants)"
 
     @property
     def data_as_of(self) -> dt.date:

@@ -1,0 +1,456 @@
+"""Independent reference ("oracle") for the Dataviz metrics.
+
+Written only from ``shared/spec/data-contract.md`` and ``shared/spec/metrics.md``:
+it loads the raw export CSVs of one local export folder into an in-memory
+DuckDB database and answers every question with plain SQL over the individual
+events (no pre-aggregation), so that tests can compare the product against it.
+
+Pipeline (all in :meth:`Oracle.__init__`):
+
+1. ``raw_activity``: ``activity.csv[.gz]`` read with every column as VARCHAR,
+   in file order (``rowid``).
+2. ``parsed``: every row with its typed values and ``reject_reason`` (NULL when
+   the row is valid) from the contract's row rules.
+3. ``events``: the valid rows, minus the duplicates (a non-empty ``event_id``
+   already seen on an earlier valid row).
+4. ``facts``: ``events`` joined with the user and training dimensions, with
+   ``Unknown`` / ``training_id`` substituted for missing labels, and the UTC day.
+
+Every metric query then goes through :meth:`Oracle._grouped`, whose WHERE clause
+comes from :meth:`Oracle._where` (tenant + filters + day range).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import duckdb
+
+USER_DIMS = ("group", "country")
+TRAINING_DIMS = ("training", "category", "format")
+DIMENSIONS = USER_DIMS + TRAINING_DIMS
+# Column of ``facts`` holding the key of each dimension.
+DIM_COLUMN = {
+    "group": '"group"',
+    "country": "country",
+    "training": "training_id",
+    "category": "category",
+    "format": "format",
+}
+
+COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions")
+METRICS = COUNT_METRICS + ("completion_rate", "avg_score", "learning_hours")
+GRANULARITIES = ("day", "week", "month")
+EVENT_TYPES = ("connection", "enrolment", "start", "completion")
+UNKNOWN = "Unknown"
+
+# One SQL aggregate per metric, evaluated over the selected events of a group.
+# Columns available: user_id, training_id, event_type, score, duration_s and
+# pair_completed (the (user, training) pair has a completion anywhere in the export).
+PAIR = "(user_id, training_id)"
+METRIC_SQL = {
+    "connections": "count(*) FILTER (WHERE event_type = 'connection')",
+    "active_learners": "count(DISTINCT user_id) FILTER (WHERE event_type <> 'enrolment')",
+    "enrolments": f"count(DISTINCT {PAIR}) FILTER (WHERE event_type = 'enrolment')",
+    "starts": f"count(DISTINCT {PAIR}) FILTER (WHERE event_type = 'start')",
+    "completions": f"count(DISTINCT {PAIR}) FILTER (WHERE event_type = 'completion')",
+    "completion_rate": (
+        f"count(DISTINCT {PAIR}) FILTER (WHERE event_type = 'enrolment' AND pair_completed)"
+        f" / nullif(count(DISTINCT {PAIR}) FILTER (WHERE event_type = 'enrolment'), 0)"
+    ),
+    # avg() skips NULL scores; NULL when no completion carries a score.
+    "avg_score": "avg(score) FILTER (WHERE event_type = 'completion')",
+    "learning_hours": "coalesce(sum(duration_s), 0) / 3600.0",
+}
+
+# ISO 8601 timestamp: date, 'T' (or a space), HH:MM[:SS[.fraction]], then 'Z',
+# '+HH:MM' / '-HH:MM' (or '+HHMM'), or nothing (= UTC).
+TS_RE = (
+    r"^(\d{4}-\d{2}-\d{2})[T ]"
+    r"((?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)"
+    r"(Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?$"
+)
+TENANT_RE = r"^[A-Za-z0-9_.-]{1,64}$"
+NUMBER_RE = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+INTEGER_RE = r"^[0-9]+$"
+
+ACTIVITY_COLUMNS = ("event_id", "occurred_at", "tenant_id", "user_id", "event_type", "training_id", "score", "duration_s")
+USER_COLUMNS = ("tenant_id", "user_id", "group", "country")
+TRAINING_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
+
+
+def _sql_str(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _find(export_dir: str, name: str) -> str | None:
+    """Path of ``name.csv`` or ``name.csv.gz`` in the export folder, or None."""
+    for candidate in (f"{name}.csv", f"{name}.csv.gz"):
+        path = os.path.join(export_dir, candidate)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def _period_start(day: dt.date, granularity: str) -> dt.date:
+    """Natural start of the period holding ``day`` (the day, its ISO Monday, the 1st)."""
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _next_period(start: dt.date, granularity: str) -> dt.date:
+    """Natural start of the period after the one starting on ``start``."""
+    if granularity == "day":
+        return start + dt.timedelta(days=1)
+    if granularity == "week":
+        return start + dt.timedelta(days=7)
+    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _python_value(metric: str, value: Any) -> Any:
+    """int for counts, float for rates/averages/hours, None stays None."""
+    if value is None:
+        return None
+    return int(value) if metric in COUNT_METRICS else float(value)
+
+
+def _empty_value(metric: str) -> Any:
+    """Value of a metric over no event at all."""
+    if metric in COUNT_METRICS:
+        return 0
+    if metric == "learning_hours":
+        return 0.0
+    return None  # completion_rate, avg_score
+
+
+class Oracle:
+    """Reference metrics computed directly over the raw CSVs of one export folder.
+
+    ``reject_connection_with_training``: the contract says ``training_id`` must be
+    empty on a ``connection``; by default such a row is rejected as malformed.
+    """
+
+    def __init__(self, export_dir: str, *, reject_connection_with_training: bool = True):
+        self.con = duckdb.connect()
+        self.con.execute("SET threads = 1")  # keep file order on load
+        self.con.execute("SET preserve_insertion_order = true")
+        activity = _find(export_dir, "activity")
+        if activity is None:
+            raise FileNotFoundError(f"no activity.csv[.gz] in {export_dir}")
+        self._load_csv("raw_activity", activity, ACTIVITY_COLUMNS)
+        self._load_csv("raw_users", _find(export_dir, "users"), USER_COLUMNS)
+        self._load_csv("raw_trainings", _find(export_dir, "trainings"), TRAINING_COLUMNS)
+        self._build_parsed(reject_connection_with_training)
+        self._build_events()
+        self._build_dimensions()
+        self._build_facts()
+
+    # ------------------------------------------------------------------ loading
+
+    def _load_csv(self, table: str, path: str | None, columns: tuple[str, ...]) -> None:
+        """Create ``table`` with exactly ``columns`` (VARCHAR) in file order.
+
+        Column order in the file does not matter, extra columns are ignored, a
+        column absent from the file (or a file absent) gives NULLs. Empty values
+        are NULL. Lines with a wrong number of fields are skipped.
+        """
+        if path is None:
+            cols = ", ".join(f'CAST(NULL AS VARCHAR) AS "{c}"' for c in columns)
+            self.con.execute(f"CREATE TABLE {table} AS SELECT CAST(NULL AS BIGINT) AS row_no, {cols} WHERE false")
+            return
+        self.con.execute(
+            f"CREATE TABLE {table}_file AS SELECT * FROM read_csv({_sql_str(path)}, header = true, "
+            "all_varchar = true, delim = ',', quote = '\"', escape = '\"', ignore_errors = true)"
+        )
+        present = {row[1] for row in self.con.execute(f"PRAGMA table_info('{table}_file')").fetchall()}
+        cols = ", ".join(
+            f'nullif("{c}", \'\') AS "{c}"' if c in present else f'CAST(NULL AS VARCHAR) AS "{c}"'
+            for c in columns
+        )
+        # rowid of the _file table is the file order.
+        self.con.execute(f"CREATE TABLE {table} AS SELECT rowid AS row_no, {cols} FROM {table}_file ORDER BY rowid")
+
+    def _build_parsed(self, reject_connection_with_training: bool) -> None:
+        """Typed activity rows with the reason each bad row is rejected (NULL = valid)."""
+        ts = _sql_str(TS_RE)
+        training_on_connection = "event_type = 'connection' AND training_id IS NOT NULL"
+        if not reject_connection_with_training:
+            training_on_connection = "false"
+        self.con.execute(f"""
+            CREATE TABLE parsed AS
+            WITH typed AS (
+                SELECT row_no, event_id, occurred_at, tenant_id, user_id,
+                       lower(event_type) AS event_type, training_id,
+                       score AS score_text, duration_s AS duration_text,
+                       -- local wall-clock time, then its offset in minutes
+                       TRY_CAST(regexp_extract(occurred_at, {ts}, 1) || ' ' || regexp_extract(occurred_at, {ts}, 2)
+                                AS TIMESTAMP) AS local_ts,
+                       regexp_extract(occurred_at, {ts}, 3) AS offset_text,
+                       CASE WHEN regexp_matches(score, {_sql_str(NUMBER_RE)}) THEN TRY_CAST(score AS DOUBLE) END AS score,
+                       CASE WHEN regexp_matches(duration_s, {_sql_str(INTEGER_RE)})
+                            THEN TRY_CAST(duration_s AS BIGINT) END AS duration_s
+                FROM raw_activity
+            ),
+            with_utc AS (
+                SELECT *,
+                       local_ts - to_minutes(CASE WHEN offset_text IN ('', 'Z') THEN 0
+                           ELSE (CASE WHEN offset_text[1] = '-' THEN -1 ELSE 1 END)
+                                * (CAST(offset_text[2:3] AS INTEGER) * 60
+                                   + CAST(right(offset_text, 2) AS INTEGER)) END) AS occurred_utc
+                FROM typed
+            )
+            SELECT *,
+                CASE
+                    WHEN occurred_at IS NULL THEN 'occurred_at: missing'
+                    WHEN occurred_utc IS NULL THEN 'occurred_at: unparsable'
+                    WHEN tenant_id IS NULL THEN 'tenant_id: missing'
+                    WHEN NOT regexp_matches(tenant_id, {_sql_str(TENANT_RE)}) THEN 'tenant_id: malformed'
+                    WHEN user_id IS NULL THEN 'user_id: missing'
+                    WHEN event_type IS NULL THEN 'event_type: missing'
+                    WHEN event_type NOT IN {EVENT_TYPES} THEN 'event_type: unknown'
+                    WHEN event_type <> 'connection' AND training_id IS NULL THEN 'training_id: missing'
+                    WHEN {training_on_connection} THEN 'training_id: set on a connection'
+                    WHEN score_text IS NOT NULL AND score IS NULL THEN 'score: not a number'
+                    WHEN score_text IS NOT NULL AND NOT (score BETWEEN 0 AND 100) THEN 'score: out of 0..100'
+                    WHEN duration_text IS NOT NULL AND regexp_matches(duration_text, '^-[0-9]+$')
+                        THEN 'duration_s: negative'
+                    WHEN duration_text IS NOT NULL AND duration_s IS NULL THEN 'duration_s: not an integer'
+                END AS reject_reason
+            FROM with_utc
+        """)
+
+    def _build_events(self) -> None:
+        """Valid rows, keeping only the first (file order) of each non-empty event_id."""
+        self.con.execute("""
+            CREATE TABLE events AS
+            WITH valid AS (
+                SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY row_no) AS nth_of_id
+                FROM parsed WHERE reject_reason IS NULL
+            )
+            SELECT row_no, event_id, tenant_id, user_id, event_type,
+                   CASE WHEN event_type = 'connection' THEN NULL ELSE training_id END AS training_id,
+                   score, duration_s, occurred_utc, CAST(occurred_utc AS DATE) AS day
+            FROM valid
+            WHERE event_id IS NULL OR nth_of_id = 1
+        """)
+
+    def _build_dimensions(self) -> None:
+        """One row per (tenant, user) and (tenant, training): the first one in the file."""
+        self.con.execute("""
+            CREATE TABLE users AS
+            SELECT tenant_id, user_id,
+                   coalesce("group", 'Unknown') AS "group", coalesce(country, 'Unknown') AS country
+            FROM raw_users
+            WHERE tenant_id IS NOT NULL AND user_id IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY tenant_id, user_id ORDER BY row_no) = 1
+        """)
+        self.con.execute("""
+            CREATE TABLE trainings AS
+            SELECT tenant_id, training_id, coalesce(title, training_id) AS title,
+                   coalesce(category, 'Unknown') AS category, coalesce(format, 'Unknown') AS format
+            FROM raw_trainings
+            WHERE tenant_id IS NOT NULL AND training_id IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY tenant_id, training_id ORDER BY row_no) = 1
+        """)
+
+    def _build_facts(self) -> None:
+        """Events with their labels; training columns stay NULL on connections."""
+        self.con.execute("""
+            CREATE TABLE facts AS
+            SELECT e.*,
+                   coalesce(u."group", 'Unknown') AS "group",
+                   coalesce(u.country, 'Unknown') AS country,
+                   CASE WHEN e.training_id IS NOT NULL THEN coalesce(t.title, e.training_id) END AS title,
+                   CASE WHEN e.training_id IS NOT NULL THEN coalesce(t.category, 'Unknown') END AS category,
+                   CASE WHEN e.training_id IS NOT NULL THEN coalesce(t.format, 'Unknown') END AS format
+            FROM events e
+            LEFT JOIN users u ON u.tenant_id = e.tenant_id AND u.user_id = e.user_id
+            LEFT JOIN trainings t ON t.tenant_id = e.tenant_id AND t.training_id = e.training_id
+        """)
+
+    @property
+    def report(self) -> dict[str, Any]:
+        """Rows read, accepted, rejected (by reason) and duplicates dropped."""
+        read = self.con.execute("SELECT count(*) FROM parsed").fetchone()[0]
+        accepted = self.con.execute("SELECT count(*) FROM events").fetchone()[0]
+        reasons = dict(self.con.execute(
+            "SELECT reject_reason, count(*) FROM parsed WHERE reject_reason IS NOT NULL GROUP BY 1 ORDER BY 1"
+        ).fetchall())
+        rejected = sum(reasons.values())
+        return {"rows_read": read, "accepted": accepted, "rejected": rejected,
+                "rejected_by_reason": reasons, "duplicates": read - rejected - accepted}
+
+    # ------------------------------------------------------------------ queries
+
+    @staticmethod
+    def _training_filter_set(filters: dict[str, list[str]] | None) -> bool:
+        """True when any training-side filter has at least one value."""
+        return any((filters or {}).get(dim) for dim in TRAINING_DIMS)
+
+    @staticmethod
+    def _where(tenant: str, filters: dict[str, list[str]] | None,
+               start: dt.date | None = None, end: dt.date | None = None) -> tuple[str, list[Any]]:
+        """WHERE clause (and its parameters) over ``facts``: tenant, filters, optional day range.
+
+        OR within one filter (IN), AND across filters. A training-side filter
+        never matches a connection: its training columns are NULL, and NULL IN (...)
+        is not true.
+        """
+        unknown = set(filters or {}) - set(DIMENSIONS)
+        if unknown:
+            raise ValueError(f"unknown filter(s): {sorted(unknown)}")
+        clauses, params = ["tenant_id = ?"], [tenant]
+        for dim in DIMENSIONS:
+            values = list((filters or {}).get(dim) or [])
+            if values:
+                clauses.append(f"{DIM_COLUMN[dim]} IN ({', '.join('?' for _ in values)})")
+                params.extend(values)
+        if start is not None:
+            clauses.append("day >= ?")
+            params.append(start)
+        if end is not None:
+            clauses.append("day <= ?")
+            params.append(end)
+        return " AND ".join(clauses), params
+
+    def _grouped(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
+                 metric: str, key_sql: str, extra_where: str = "true") -> dict[Any, Any]:
+        """``{key: metric value}`` over the matching events of the range, grouped by ``key_sql``.
+
+        Only keys with at least one selected event appear. ``pair_completed`` is
+        computed over the whole export of the tenant (no date restriction) with
+        the same filters.
+        """
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}")
+        all_time, all_time_params = self._where(tenant, filters)
+        in_range, in_range_params = self._where(tenant, filters, start, end)
+        rows = self.con.execute(f"""
+            WITH completed_pairs AS (
+                SELECT DISTINCT user_id, training_id FROM facts
+                WHERE {all_time} AND event_type = 'completion'
+            ),
+            in_range AS (
+                SELECT * FROM facts WHERE {in_range} AND ({extra_where})
+            ),
+            selected AS (
+                SELECT r.*, (c.user_id IS NOT NULL) AS pair_completed
+                FROM in_range r
+                LEFT JOIN completed_pairs c ON c.user_id = r.user_id AND c.training_id = r.training_id
+            )
+            SELECT {key_sql} AS k, {METRIC_SQL[metric]} AS v
+            FROM selected
+            GROUP BY k
+        """, all_time_params + in_range_params).fetchall()
+        return {k: _python_value(metric, v) for k, v in rows}
+
+    def _value(self, tenant, start, end, filters, metric) -> Any:
+        """One metric over the whole range."""
+        if metric == "connections" and self._training_filter_set(filters):
+            return None
+        values = self._grouped(tenant, start, end, filters, metric, key_sql="'all'")
+        return values.get("all", _empty_value(metric))
+
+    # ------------------------------------------------------------------ public API
+
+    def kpis(self, tenant: str, start: dt.date, end: dt.date,
+             filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """Every metric of metrics.md over ``[start, end]``: name -> int, float or None."""
+        return {metric: self._value(tenant, start, end, filters, metric) for metric in METRICS}
+
+    def timeseries(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
+                   metric: str, granularity: str) -> list[tuple[dt.date, Any]]:
+        """One ``(period start, value)`` per period intersecting the range, clipped to it.
+
+        Week periods are ISO weeks labelled by their Monday, months by their 1st,
+        even when the range starts after that day.
+        """
+        if granularity not in GRANULARITIES:
+            raise ValueError(f"unknown granularity {granularity!r}")
+        periods = []
+        period = _period_start(start, granularity)
+        while period <= end:
+            periods.append(period)
+            period = _next_period(period, granularity)
+        if metric == "connections" and self._training_filter_set(filters):
+            return [(p, None) for p in periods]
+        key_sql = "day" if granularity == "day" else f"CAST(date_trunc('{granularity}', day) AS DATE)"
+        values = self._grouped(tenant, start, end, filters, metric, key_sql)
+        return [(p, values.get(p, _empty_value(metric))) for p in periods]
+
+    def breakdown(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
+                  metric: str, by: str, limit: int) -> list[tuple[str, str, Any]]:
+        """``(key, label, value)`` rows, one per key with a matching event in range.
+
+        By a training-side dimension, connections have no key and are left out
+        (so ``connections`` is None on every row). Sorted by value descending,
+        None last, then key ascending (code point order); the first ``limit`` rows.
+        """
+        if by not in DIMENSIONS:
+            raise ValueError(f"unknown dimension {by!r}")
+        training_side = by in TRAINING_DIMS
+        extra_where = "event_type <> 'connection'" if training_side else "true"
+        no_connections = training_side or self._training_filter_set(filters)
+        values = self._grouped(tenant, start, end, filters, metric, DIM_COLUMN[by], extra_where)
+        if metric == "connections" and no_connections:
+            values = {k: None for k in values}
+        labels = dict(self.con.execute(
+            "SELECT DISTINCT training_id, title FROM facts WHERE tenant_id = ? AND training_id IS NOT NULL",
+            [tenant],
+        ).fetchall()) if by == "training" else {}
+        rows = [(key, labels.get(key, key), value) for key, value in values.items()]
+        rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0), r[0]))
+        return rows[:limit]
+
+    def heatmap(self, tenant: str, start: dt.date, end: dt.date,
+                filters: dict[str, list[str]] | None = None) -> list[tuple[int, int, Any]]:
+        """168 ``(weekday Mon=0, UTC hour, connections)`` cells; all None under a training-side filter."""
+        cells = [(wd, hour) for wd in range(7) for hour in range(24)]
+        if self._training_filter_set(filters):
+            return [(wd, hour, None) for wd, hour in cells]
+        key_sql = "(isodow(occurred_utc) - 1) * 24 + hour(occurred_utc)"
+        values = self._grouped(tenant, start, end, filters, "connections", key_sql,
+                               extra_where="event_type = 'connection'")
+        return [(wd, hour, values.get(wd * 24 + hour, 0)) for wd, hour in cells]
+
+    def filter_values(self, tenant: str) -> dict[str, list[tuple[str, str]]]:
+        """Values each filter can take for the tenant: dim -> sorted ``(key, label)``.
+
+        Users and trainings from the dimension files plus those seen in the
+        tenant's valid events (with ``Unknown`` where a label is missing).
+        """
+        users = self.con.execute("""
+            SELECT "group", country FROM users WHERE tenant_id = ?
+            UNION ALL
+            SELECT "group", country FROM facts WHERE tenant_id = ?
+        """, [tenant, tenant]).fetchall()
+        trainings = self.con.execute("""
+            SELECT training_id, title, category, format FROM trainings WHERE tenant_id = ?
+            UNION ALL
+            SELECT training_id, title, category, format FROM facts WHERE tenant_id = ? AND training_id IS NOT NULL
+        """, [tenant, tenant]).fetchall()
+        return {
+            "group": sorted({(g, g) for g, _ in users}),
+            "country": sorted({(c, c) for _, c in users}),
+            "training": sorted({(t, title) for t, title, _, _ in trainings}),
+            "category": sorted({(c, c) for _, _, c, _ in trainings}),
+            "format": sorted({(f, f) for _, _, _, f in trainings}),
+        }
+
+    def tenants(self) -> list[str]:
+        """Tenants with at least one valid event, sorted."""
+        return [t for (t,) in self.con.execute("SELECT DISTINCT tenant_id FROM facts ORDER BY 1").fetchall()]
+
+    def data_range(self, tenant: str) -> tuple[dt.date, dt.date]:
+        """First and last UTC event day of the tenant; KeyError for a tenant with no event."""
+        first, last = self.con.execute("SELECT min(day), max(day) FROM facts WHERE tenant_id = ?",
+                                       [tenant]).fetchone()
+        if first is None:
+            raise KeyError(tenant)
+        return first, last
