@@ -6,15 +6,21 @@ import logging
 from dash import Dash
 from flask import Flask
 
+from app.cache import AppCache
 from app.config import Settings
 from app.store import SnapshotStore
 
 STORE_KEY = "dataviz_store"
+CACHE_KEY = "dataviz_cache"
 SETTINGS_KEY = "DATAVIZ_SETTINGS"
 
 
 def get_store(server: Flask) -> SnapshotStore:
     return server.extensions[STORE_KEY]
+
+
+def get_cache(server: Flask) -> AppCache:
+    return server.extensions[CACHE_KEY]
 
 
 def get_settings(server: Flask) -> Settings:
@@ -31,6 +37,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     server = Flask(__name__)
     server.config[SETTINGS_KEY] = settings
     server.extensions[STORE_KEY] = SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval)
+    server.extensions[CACHE_KEY] = AppCache(server, settings)
 
     from app import health
     server.register_blueprint(health.blueprint)

@@ -1,0 +1,211 @@
+"""Credentials in, scope out: API keys and signed JWTs become a ``Scope``.
+
+Nothing downstream reads a tenant from unverified input: routes and callbacks
+ask ``scope.check_tenant(tenant)`` and apply ``scope.narrow(filters)``.
+
+* API keys (``DATAVIZ_API_KEYS`` = ``key:scope,...``; scope ``*``, ``admin`` or
+  ``t1|t2``) are compared in constant time against every configured key.
+* Embed tokens: HS256 JWTs signed with ``DATAVIZ_EMBED_SECRET`` by the LMS, for
+  one tenant, with ``exp`` (30 s leeway, at most ``MAX_TOKEN_LIFETIME`` ahead),
+  optional locked ``filters``, ``locale`` and ``theme``.
+* Analyst tokens: ``tenant: "*"``, signed with the separate
+  ``DATAVIZ_ANALYST_SECRET`` (never with the embed secret).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import jwt
+
+from app.config import Settings
+
+LEEWAY_SECONDS = 30
+MAX_TOKEN_LIFETIME = 24 * 3600
+LOCALES = ("en", "fr")
+THEMES = ("light", "dark")
+FILTER_DIMENSIONS = ("group", "country", "training", "category", "format")
+ALL = "*"
+
+
+class AuthError(Exception):
+    """A credential problem: ``status`` is 401 (who are you?) or 403 (not yours)."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one verified credential may read, and how pages should look for it."""
+
+    kind: str  # api_key | embed | analyst
+    subject: str  # a stable, non-secret id of the credential (for logs and cache keys)
+    tenants: frozenset[str] | None  # None: every tenant
+    admin: bool = False
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # locked filters
+    locale: str = "en"
+    theme: str = "light"
+
+    @property
+    def all_tenants(self) -> bool:
+        return self.tenants is None
+
+    def check_tenant(self, tenant: str) -> None:
+        """Raise 403 unless this credential covers ``tenant`` (exact, case-sensitive match)."""
+        if self.tenants is not None and tenant not in self.tenants:
+            raise AuthError(403, "this credential does not give access to that tenant")
+
+    def narrow(self, requested: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+        """The filters to apply: the request's, within the locked ones (which always apply).
+
+        A request may narrow a locked filter to a subset of its values; asking
+        for a value outside it is refused (403) rather than silently widened.
+        """
+        out = {dim: tuple(values) for dim, values in requested.items() if values}
+        for dim, locked in self.filters.items():
+            asked = out.get(dim)
+            if not asked:
+                out[dim] = tuple(locked)
+                continue
+            outside = [v for v in asked if v not in locked]
+            if outside:
+                raise AuthError(403, f"filter {dim!r} is locked by the credential to {', '.join(locked)}; "
+                                     f"{', '.join(outside)} is outside it")
+        return {dim: tuple(sorted(set(values))) for dim, values in sorted(out.items())}
+
+    def cache_key(self) -> str:
+        """Everything about this scope that changes what data it sees, as a stable string."""
+        tenants = ALL if self.tenants is None else "|".join(sorted(self.tenants))
+        locked = ";".join(f"{d}={','.join(v)}" for d, v in sorted(self.filters.items()))
+        return f"{tenants}#{locked}"
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+def _key_id(key: str) -> str:
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def parse_api_keys(entries: Sequence[str]) -> list[tuple[bytes, Scope]]:
+    """``key:scope`` entries → (digest of the key, scope). Raises ValueError on a malformed entry."""
+    keys = []
+    for entry in entries:
+        key, sep, scope = entry.rpartition(":")
+        if not sep or not key or not scope:
+            raise ValueError("DATAVIZ_API_KEYS entries must look like key:scope (scope: *, admin or t1|t2)")
+        if scope == "admin":
+            parsed = Scope("api_key", _key_id(key), None, admin=True)
+        elif scope == ALL:
+            parsed = Scope("api_key", _key_id(key), None)
+        else:
+            parsed = Scope("api_key", _key_id(key), frozenset(t for t in scope.split("|") if t))
+        keys.append((_digest(key), parsed))
+    return keys
+
+
+def _clean_filters(claim) -> dict[str, tuple[str, ...]]:
+    if claim is None:
+        return {}
+    if not isinstance(claim, dict):
+        raise AuthError(401, "token claim 'filters' must be an object of lists")
+    out = {}
+    for dim, values in claim.items():
+        if dim not in FILTER_DIMENSIONS:
+            raise AuthError(401, f"token claim 'filters' names an unknown filter {dim!r}")
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise AuthError(401, f"token claim 'filters.{dim}' must be a non-empty list of strings")
+        out[dim] = tuple(sorted(set(values)))
+    return out
+
+
+def verify_token(token: str, settings: Settings, now: float | None = None) -> Scope:
+    """Verify an embed or analyst JWT and return its scope (AuthError 401 otherwise)."""
+    secrets = [(s, kind) for s, kind in ((settings.embed_secret, "embed"), (settings.analyst_secret, "analyst")) if s]
+    if not secrets:
+        raise AuthError(401, "token authentication is not configured on this server")
+    claims, kind = None, None
+    expired = False
+    for secret, candidate in secrets:
+        try:
+            claims = jwt.decode(token, secret, algorithms=["HS256"], leeway=LEEWAY_SECONDS,
+                                options={"require": ["exp", "tenant"]})
+            kind = candidate
+            break
+        except jwt.ExpiredSignatureError:
+            expired = True
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthError(401, f"token is missing the required claim {exc.claim!r}") from None
+        except jwt.InvalidTokenError:
+            continue
+    if claims is None:
+        raise AuthError(401, "token has expired" if expired else "token signature is invalid")
+    now = time.time() if now is None else now
+    exp = claims["exp"]
+    if not isinstance(exp, (int, float)) or exp - now > MAX_TOKEN_LIFETIME + LEEWAY_SECONDS:
+        raise AuthError(401, f"token lifetime exceeds the maximum of {MAX_TOKEN_LIFETIME // 3600} hours")
+    tenant = claims["tenant"]
+    if not isinstance(tenant, str) or not tenant:
+        raise AuthError(401, "token claim 'tenant' must be a non-empty string")
+    if (tenant == ALL) != (kind == "analyst"):
+        raise AuthError(401, "all-tenant tokens must be signed with the analyst secret"
+                        if tenant == ALL else "analyst-signed tokens must be for every tenant ('*')")
+    locale = claims.get("locale", "en")
+    theme = claims.get("theme", "light")
+    if locale not in LOCALES:
+        raise AuthError(401, f"token claim 'locale' must be one of {', '.join(LOCALES)}")
+    if theme not in THEMES:
+        raise AuthError(401, f"token claim 'theme' must be one of {', '.join(THEMES)}")
+    subject = "tok-" + hashlib.sha256(token.encode()).hexdigest()[:12]
+    return Scope(kind, subject, None if tenant == ALL else frozenset([tenant]),
+                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme)
+
+
+def verify_api_key(key: str, settings: Settings) -> Scope:
+    digest = _digest(key)
+    match = None
+    for candidate, scope in parse_api_keys(settings.api_keys):
+        if hmac.compare_digest(candidate, digest):  # no early exit: constant time over all keys
+            match = scope
+    if match is None:
+        raise AuthError(401, "unknown API key")
+    return match
+
+
+def looks_like_jwt(credential: str) -> bool:
+    return credential.count(".") == 2
+
+
+def verify_bearer(header: str | None, settings: Settings) -> Scope:
+    """The scope of an ``Authorization: Bearer ...`` header (API key or JWT)."""
+    if not header:
+        raise AuthError(401, "missing credential: send Authorization: Bearer <API key or token>")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise AuthError(401, "the Authorization header must be 'Bearer <API key or token>'")
+    if looks_like_jwt(credential):
+        return verify_token(credential, settings)
+    return verify_api_key(credential, settings)
+
+
+def mint_token(secret: str, tenant: str, *, filters: Mapping[str, Sequence[str]] | None = None,
+               locale: str = "en", theme: str = "light", ttl_seconds: int = 3600,
+               now: dt.datetime | None = None) -> str:
+    """Sign an embed token (or, with the analyst secret and tenant ``*``, an analyst token)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    claims = {"tenant": tenant, "exp": int(now.timestamp()) + ttl_seconds, "iat": int(now.timestamp()),
+              "locale": locale, "theme": theme}
+    if filters:
+        claims["filters"] = {dim: list(values) for dim, values in filters.items()}
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,98 @@
+"""The shared app cache: flask-caching on Redis, or on the filesystem for one host.
+
+Keys are built from primitives plus the snapshot version (``make_key``), so a
+new snapshot never reads an old entry; values are serialized bytes. Every key
+carries ``KEY_PREFIX`` so clearing the cache never touches other data in the
+same Redis database. A cache outage never fails a request: ``get``/``set``
+swallow backend errors, count them and the app answers uncached.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from typing import Callable
+
+from flask_caching import Cache
+
+from app.config import Settings
+
+log = logging.getLogger("dataviz.cache")
+KEY_PREFIX = "dataviz:"
+DEFAULT_TIMEOUT = 24 * 3600
+
+
+def cache_config(settings: Settings) -> dict:
+    if settings.cache_redis_url:
+        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url,
+                "CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT,
+                "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}}
+    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": settings.cache_dir, "CACHE_KEY_PREFIX": KEY_PREFIX,
+            "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT, "CACHE_THRESHOLD": 20000}
+
+
+def make_key(namespace: str, version: str, *parts) -> str:
+    """A short key from primitives: never DataFrames or objects whose repr can change."""
+    text = "\x1f".join([namespace, version, *map(repr, parts)])
+    return f"{namespace}:{version}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+class AppCache:
+    """flask-caching with failures turned into misses, and counters for /metrics."""
+
+    def __init__(self, server, settings: Settings):
+        self.backend = "redis" if settings.cache_redis_url else "filesystem"
+        self.cache = Cache(server, config=cache_config(settings))
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+
+    def _failed(self, action: str, exc: Exception) -> None:
+        with self._lock:
+            self.errors += 1
+        self.last_error = f"{action}: {exc.__class__.__name__}: {exc}"
+        log.warning("app cache %s failed (%s); answering uncached", action, exc)
+
+    def get(self, key: str):
+        try:
+            value = self.cache.get(key)
+        except Exception as exc:  # any backend outage is a miss, never a failed request
+            self._failed("get", exc)
+            return None
+        with self._lock:
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        return value
+
+    def set(self, key: str, value) -> None:
+        try:
+            self.cache.set(key, value)
+        except Exception as exc:
+            self._failed("set", exc)
+
+    def get_or_compute(self, key: str, compute: Callable[[], bytes]) -> bytes:
+        value = self.get(key)
+        if value is None:
+            value = compute()
+            self.set(key, value)
+        return value
+
+    def clear(self) -> bool:
+        """Delete every prefixed entry (cachelib deletes ``prefix*`` keys only)."""
+        try:
+            return bool(self.cache.clear())
+        except Exception as exc:
+            self._failed("clear", exc)
+            return False
+
+    def healthy(self) -> bool:
+        try:
+            self.cache.get(f"{KEY_PREFIX}health")
+            return True
+        except Exception as exc:
+            self.last_error = f"health: {exc}"
+            return False
