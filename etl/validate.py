@@ -89,13 +89,24 @@ def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def read_strings(path: Path, columns: list[str]) -> pa.Table:
-    """Read the named columns as strings (empty → null); reject on any parse failure."""
+def read_strings(path: Path, columns: list[str], malformed: list[str] | None = None) -> pa.Table:
+    """Read the named columns as strings (empty → null); reject on any parse failure.
+
+    Records with the wrong number of fields are skipped and their text kept in
+    ``malformed`` (when given) so they are reported as rejected rows.
+    """
+
+    def skip(row) -> str:
+        if malformed is None:
+            return "error"
+        malformed.append(row.text)
+        return "skip"
+
     try:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
                 column_types={c: pa.string() for c in columns},
@@ -178,9 +189,10 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
     warnings: list[str] = []
     header = read_header(path)
     columns = _check_columns(path, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
-    raw = read_strings(path, columns)
+    malformed: list[str] = []
+    raw = read_strings(path, columns, malformed)
     n = raw.num_rows
-    if n == 0:
+    if n + len(malformed) == 0:
         raise ExportRejected(f"{path.name}: the file holds a header but no rows")
 
     def column(name: str) -> pa.ChunkedArray:
@@ -242,11 +254,16 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
     reject(duration_np < 0, "duration_s", "negative duration_s")
 
     rejects = _collect_rejects(reason, reasons, raw)
-    ratio = rejects.total / n
+    if malformed:
+        why = f"wrong number of fields (expected {len(header)})"
+        rejects.counts[why] = len(malformed)
+        rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
+                                 for text in malformed[:MAX_EXAMPLES]]
+    ratio = rejects.total / (n + len(malformed))
     if ratio > max_reject_ratio:
         top = max(rejects.counts, key=rejects.counts.get)
         raise ExportRejected(
-            f"{path.name}: {rejects.total} of {n} rows rejected ({ratio:.1%}, above the {max_reject_ratio:.1%} limit); "
+            f"{path.name}: {rejects.total} of {n + len(malformed)} rows rejected ({ratio:.1%}, above the {max_reject_ratio:.1%} limit); "
             f"most common: {top} ({rejects.counts[top]})")
 
     keep = reason == 0
@@ -265,7 +282,7 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
         "score": pa.array(score_np[keep], pa.float64()),
         "duration": pa.array(duration_np[keep], pa.int64()),
     })
-    return Activity(table, n, rejects, int(duplicates.sum()), warnings)
+    return Activity(table, n + len(malformed), rejects, int(duplicates.sum()), warnings)
 
 
 def _repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray) -> np.ndarray:

@@ -83,6 +83,17 @@ def test_validate003_duplicate_event_ids_dropped(tmp_path):
     assert result.report["rows_accepted"] == len(GOOD_ROWS) + 1  # rows without event_id are never duplicates
 
 
+def test_validate010_wrong_field_count_rejected_as_rows(tmp_path):
+    rows = GOOD_ROWS + ["e9,2026-10-30T08:00:00Z,acme,u1,connection", "e10,2026-10-30T08:00:00Z,acme,u1,connection,,,1,2"]
+    write_export(tmp_path / "src", activity=HEADER + "\n".join(rows) + "\n")
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", max_reject_ratio=0.5)
+    assert result.outcome == "published", result.message
+    assert result.report["rows_read"] == len(GOOD_ROWS) + 2
+    assert result.report["rejects"]["by_reason"] == {"wrong number of fields (expected 8)": 2}
+    examples = result.report["rejects"]["examples"]["wrong number of fields (expected 8)"]
+    assert sorted(e["value"] for e in examples) == sorted(rows[-2:])
+
+
 def test_validate004_unknown_columns_warned(tmp_path):
     text = HEADER.strip() + ",comment\n" + "\n".join(r + ",hi" for r in GOOD_ROWS) + "\n"
     write_export(tmp_path / "src", activity=text)

@@ -1,0 +1,134 @@
+"""Atomic publish, retention, rollback, the refresh lock and hot swap in the store."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.store import SnapshotStore, load_snapshot
+from etl import snapshot as snapshots
+from etl.__main__ import main as etl_main
+from etl.refresh import RefreshBusy, refresh_lock, run_refresh
+from tests.etl.exports import write_export
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_snapshot001_keeps_last_three_and_reports(tmp_path):
+    write_export(tmp_path / "src")
+    published = []
+    for _ in range(5):
+        result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", force=True)
+        assert result.outcome == "published"
+        published.append(result.version)
+        time.sleep(0.01)
+    assert snapshots.versions(tmp_path / "snap") == sorted(published)[-3:]
+    assert snapshots.live_version(tmp_path / "snap") == published[-1]
+    assert len(list((tmp_path / "snap" / "reports").glob("*.json"))) == 5
+    manifest = snapshots.read_manifest(tmp_path / "snap", published[-1])
+    assert manifest["version"] == published[-1]
+    assert manifest["schema_version"] == snapshots.SCHEMA_VERSION
+    assert manifest["export"]["date"] == "2026-11-01"
+    assert manifest["rows"]["accepted"] == 5
+    assert manifest["data_as_of"] == "2026-10-31"
+
+
+def test_snapshot002_up_to_date_and_cli_exit_codes(tmp_path, monkeypatch, capsys):
+    write_export(tmp_path / "src")
+    monkeypatch.setenv("DATAVIZ_SOURCE", str(tmp_path / "src"))
+    monkeypatch.setenv("DATAVIZ_SNAPSHOT_DIR", str(tmp_path / "snap"))
+    assert etl_main(["refresh"]) == 0
+    assert capsys.readouterr().out.startswith("published snapshot ")
+    assert etl_main(["refresh"]) == 0
+    assert capsys.readouterr().out.startswith("up to date: export 2026-11-01 is already live as ")
+    write_export(tmp_path / "src", date="2026-11-02", activity=b"nonsense\n1\n")
+    assert etl_main(["refresh"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("export rejected: activity.csv: required columns missing: "
+                      "occurred_at, tenant_id, user_id, event_type")
+    assert etl_main(["refresh", "--source", str(tmp_path / "missing")]) == 1
+    assert capsys.readouterr().out.startswith("source unreachable: source folder")
+
+
+def test_snapshot003_rollback(tmp_path, monkeypatch, capsys):
+    write_export(tmp_path / "src")
+    first = run_refresh(str(tmp_path / "src"), tmp_path / "snap").version
+    time.sleep(0.01)
+    second = run_refresh(str(tmp_path / "src"), tmp_path / "snap", force=True).version
+    monkeypatch.setenv("DATAVIZ_SNAPSHOT_DIR", str(tmp_path / "snap"))
+    assert etl_main(["rollback"]) == 0
+    assert snapshots.live_version(tmp_path / "snap") == first
+    assert etl_main(["rollback", "--to", second]) == 0
+    assert snapshots.live_version(tmp_path / "snap") == second
+    assert etl_main(["rollback", "--to", "20200101T000000Z-ffff"]) == 1
+    assert "is not on disk" in capsys.readouterr().out
+
+
+def test_snapshot004_one_refresh_at_a_time(tmp_path):
+    write_export(tmp_path / "src")
+    (tmp_path / "snap").mkdir()
+    with refresh_lock(tmp_path / "snap"):
+        assert run_refresh(str(tmp_path / "src"), tmp_path / "snap").outcome == "busy"
+        with pytest.raises(RefreshBusy):
+            with refresh_lock(tmp_path / "snap"):
+                pass
+    assert run_refresh(str(tmp_path / "src"), tmp_path / "snap").outcome == "published"
+
+
+def test_snapshot005_store_hot_swaps_and_refuses_damage(tmp_path):
+    write_export(tmp_path / "src")
+    first = run_refresh(str(tmp_path / "src"), tmp_path / "snap").version
+    store = SnapshotStore(tmp_path / "snap")
+    held = store.current()
+    assert held.version == first
+    time.sleep(0.01)
+    second = run_refresh(str(tmp_path / "src"), tmp_path / "snap", force=True).version
+    assert store.current().version == second
+    assert held.version == first and held.tenants  # a request holding the old object keeps it whole
+
+    # a damaged snapshot is refused and the store keeps serving what it has
+    time.sleep(0.01)
+    third = run_refresh(str(tmp_path / "src"), tmp_path / "snap", force=True).version
+    snapshots.publish(tmp_path / "snap", second)  # back to second so that third can be damaged first
+    assert store.current().version == second
+    facts = tmp_path / "snap" / third / "facts.parquet"
+    facts.write_bytes(facts.read_bytes()[:100])
+    snapshots.publish(tmp_path / "snap", third)
+    assert store.current().version == second
+    assert "refused snapshot" in store.last_error
+    with pytest.raises(snapshots.SnapshotError):
+        load_snapshot(tmp_path / "snap", third)
+    # a fresh process with nothing loaded yet is not ready rather than wrong
+    assert SnapshotStore(tmp_path / "snap").current() is None
+
+
+def test_snapshot006_killed_refresh_leaves_live_snapshot(tmp_path, generated_export):
+    """SIGKILL at random moments: the live snapshot is always the old or the new complete one."""
+    snap = tmp_path / "snap"
+    first = run_refresh(str(generated_export), snap)
+    assert first.outcome == "published"
+    rng = random.Random(4)
+    live_versions = {first.version}
+    for attempt in range(6):
+        proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--force", "--source", str(generated_export),
+                                 "--snapshot-dir", str(snap)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        time.sleep(rng.uniform(0.3, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        live = snapshots.live_version(snap)
+        assert live is not None
+        loaded = load_snapshot(snap, live)  # complete and readable
+        assert loaded.manifest["rows"]["read"] == first.report["rows_read"]
+        live_versions.add(live)
+    # the lock died with the process: the next refresh runs, and cleans stale temp folders
+    after = run_refresh(str(generated_export), snap, force=True)
+    assert after.outcome == "published"
+    assert not list(snap.glob(".tmp-*"))
