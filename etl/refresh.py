@@ -130,16 +130,16 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report) -> Ref
                                            ("tenant_id", "training_id"), warnings)
         report.update({
             "rows_read": activity.rows_read,
-            "rows_accepted": activity.table.num_rows,
+            "rows_accepted": len(activity.events),
             "rows_rejected": activity.rejects.total,
             "duplicates_dropped": activity.duplicates_dropped,
             "rejects": activity.rejects.to_dict(),
             "warnings": warnings,
         })
-        if activity.table.num_rows == 0:
+        if len(activity.events) == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")
         with steps("transform"):
-            frames = build_frames(activity.table, users, trainings)
+            frames = build_frames(activity.events, users, trainings)
             del activity
         with steps("write"):
             version = snapshots.new_version(root)
