@@ -216,6 +216,7 @@ def _route_within_api(api_rules: Map) -> None:
 
 
 def _api_headers(response: Response) -> Response:
+    """Every API answer names its snapshot and depends on the credential (errors included)."""
     if request.path.startswith(API_PREFIX):
         snapshot = _snapshot()
         if snapshot is not None:

@@ -28,8 +28,8 @@ def respond(snapshot: Snapshot, scope: Scope, tenant: str, query: tuple, build: 
     """
     key = make_key("api", snapshot.version, tenant, *query, scope.cache_key())
     etag = key.rsplit(":", 1)[1]
-    headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL, "Vary": "Authorization",
-               "xkey": f"tenant-{tenant} snapshot-{snapshot.version}"}
+    headers = {"ETag": f'"{etag}"', "Cache-Control": CACHE_CONTROL,
+               "xkey": f"tenant-{tenant} snapshot-{snapshot.version}"}  # Vary: every API answer gets it
     if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110), "*" included
         return Response(status=304, headers=headers)
 

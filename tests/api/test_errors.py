@@ -192,3 +192,13 @@ def test_err015_no_query_string_makes_a_5xx(client, tenants, route, pairs):
     assert response.status_code in (200, 400), response.get_data(as_text=True)
     if response.status_code == 400:
         problem(response, 400)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+    st.builds("Bearer {}".format, st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=80)),
+    st.builds("Bearer {}.{}.{}".format, *[st.text("abcXYZ019-_=", max_size=30)] * 3)))
+def test_err016_no_authorization_header_makes_a_5xx(client, tenants, header):
+    response = client.get(f"/api/v1/tenants/{tenants[0]}/kpis", headers={"Authorization": header})
+    problem(response, 401)
