@@ -43,11 +43,9 @@ def _scope() -> Scope:
     return verify_bearer(request.headers.get("Authorization"), get_settings(current_app))
 
 
-def _admin() -> Scope:
-    scope = _scope()
-    if not scope.admin:
+def _require_admin() -> None:
+    if not _scope().admin:
         raise Problem(403, "this route needs an admin API key")
-    return scope
 
 
 def _json(payload, status: int = 200, cache_control: str = "no-store") -> Response:
@@ -185,7 +183,7 @@ def openapi_document():
 
 @blueprint.post("/refresh")
 def refresh():
-    _admin()
+    _require_admin()
     params.parse(request.args, ())
     started = refresh_trigger.start_refresh(get_settings(current_app))
     if started["status"] != "started":
@@ -198,7 +196,7 @@ def refresh():
 
 @blueprint.get("/refresh/status")
 def refresh_status():
-    _admin()
+    _require_admin()
     params.parse(request.args, ())
     return _json(refresh_trigger.refresh_status(get_settings(current_app)))
 
