@@ -23,6 +23,7 @@ from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, vali
                           read_dimension)
 
 log = logging.getLogger("dataviz.refresh")
+LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
 
 
 class RefreshBusy(Exception):
@@ -45,7 +46,7 @@ class RefreshResult:
 @contextmanager
 def refresh_lock(root: Path, wait: bool = False):
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / ".refresh.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
