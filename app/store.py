@@ -38,6 +38,7 @@ class TenantSlices:
     """Row ranges of one tenant in each frame (frames are sorted by tenant)."""
 
     facts: slice
+    events: tuple[slice, ...]  # facts of each event type (connection, enrolment, start, completion)
     hourly: slice
     users: slice
     trainings: slice
@@ -93,7 +94,9 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(
-            facts=slice(t["facts_start"][i], t["facts_end"][i]),
+            facts=slice(t["facts_0"][i], t["facts_end"][i]),
+            events=tuple(slice(t[f"facts_{e}"][i], t[f"facts_{e + 1}"][i] if e < 3 else t["facts_end"][i])
+                         for e in range(4)),
             hourly=slice(t["hourly_start"][i], t["hourly_end"][i]),
             users=slice(t["users_start"][i], t["users_end"][i]),
             trainings=slice(t["trainings_start"][i], t["trainings_end"][i]),

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from etl.transform import Frames
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KEEP = 3
 KEEP_REPORTS = 50
 POINTER = "CURRENT"

@@ -172,20 +172,23 @@ def build_frames(events: Events, users_table: pa.Table | None, trainings_table: 
     hourly = _aggregate_hourly(tenant, day, (events.ts // US_PER_HOUR) % 24, event,
                                group_code[user], country_code[user], len(groups), len(countries))
 
-    f_start, f_end = _ranges(facts.column("tenant").to_numpy(), n_tenants)
+    block = facts.column("tenant").to_numpy().astype(np.int64) * 4 + facts.column("event").to_numpy()
+    blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
     h_start, h_end = _ranges(hourly.column("tenant").to_numpy(), n_tenants)
     facts, hourly = facts.drop_columns(["tenant"]), hourly.drop_columns(["tenant"])
     u_start, u_end = _ranges(users["tenant"].to_numpy(), n_tenants)
     t_start, t_end = _ranges(trainings["tenant"].to_numpy(), n_tenants)
     days = facts.column("day").to_numpy()
+    spans = [(blocks[4 * t], blocks[4 * t + 4]) for t in range(n_tenants)]
     tenants = pd.DataFrame({
         "tenant_id": tenant_names,
-        "facts_start": f_start, "facts_end": f_end,
+        **{f"facts_{e}": blocks[e:4 * n_tenants:4] for e in range(4)},
+        "facts_end": blocks[4:4 * n_tenants + 1:4],
         "hourly_start": h_start, "hourly_end": h_end,
         "users_start": u_start, "users_end": u_end,
         "trainings_start": t_start, "trainings_end": t_end,
-        "first_day": [int(days[s]) for s in f_start],
-        "last_day": [int(days[e - 1]) for e in f_end],
+        "first_day": [int(days[a:b].min()) for a, b in spans],
+        "last_day": [int(days[a:b].max()) for a, b in spans],
     })
     return Frames(
         facts=facts,
@@ -200,7 +203,7 @@ def build_frames(events: Events, users_table: pa.Table | None, trainings_table: 
 
 
 def _aggregate_facts(tenant, day, user, training, event, duration, score, scored) -> pa.Table:
-    """(tenant, day, user, training, event) → count, duration, score sum, scored count, completed."""
+    """(tenant, event, day, user, training) → count, duration, score sum, scored count, completed."""
     day0 = int(day.min()) if len(day) else 0
     n_days = int(day.max()) - day0 + 1 if len(day) else 1
     n_users = int(user.max()) + 1 if len(user) else 1
@@ -208,12 +211,13 @@ def _aggregate_facts(tenant, day, user, training, event, duration, score, scored
     spans = [max(tenant.max() + 1, 1), n_days, n_users, n_trainings, 4]
     if np.prod([float(s) for s in spans]) >= 2 ** 62:
         raise ValueError("export too large for a single 64-bit aggregation key; use the Dask engine")
-    key = (((tenant * n_days + (day - day0)) * n_users + user) * n_trainings + (training + 1)) * 4 + event
+    # Sorted by tenant, then event type, then day: one event type of one tenant is a slice.
+    key = ((((tenant * 4 + event) * n_days + (day - day0)) * n_users + user) * n_trainings + (training + 1))
     uniques, sums = _group_sum(key, {"duration": duration, "score_sum": score, "score_n": scored.astype(np.int32)})
-    rest, ev = np.divmod(uniques, 4)
-    rest, tr = np.divmod(rest, n_trainings)
+    rest, tr = np.divmod(uniques, n_trainings)
     rest, us = np.divmod(rest, n_users)
-    tn, dy = np.divmod(rest, n_days)
+    rest, dy = np.divmod(rest, n_days)
+    tn, ev = np.divmod(rest, 4)
     pair = us * n_trainings + tr
     enrolment = ev == ENROLMENT
     completed = np.zeros(len(uniques), dtype=bool)
