@@ -190,7 +190,7 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
             del activity
             digests = tenant_digests(frames)
         with steps("write"):
-            version = snapshots.new_version()
+            version = snapshots.new_version(root)
             days = frames.tenants["last_day"]
             last_day = min(int(days.max()), (ref.date - dt.date(1970, 1, 1)).days)
             manifest = {
