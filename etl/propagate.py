@@ -66,7 +66,10 @@ def wait_for_web(urls: tuple[str, ...], version: str, *, published_at: float, ch
             except urllib.error.HTTPError as exc:
                 last[url], refused[url] = f"HTTP {exc.code}", 0
                 continue
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except ValueError:
+                last[url], refused[url] = "answers no JSON meta", 0
+                continue
+            except (urllib.error.URLError, OSError) as exc:
                 refused[url] += 1
                 last[url] = f"unreachable: {getattr(exc, 'reason', None) or exc}"
                 if refused[url] >= UNREACHABLE_AFTER:
