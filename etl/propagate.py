@@ -14,7 +14,8 @@ once one answer shows the new version and that interval has passed since the
 publish, any request to any worker is answered from the new snapshot. A URL
 still answering another version at the timeout is a laggard: the refresh puts
 the previous snapshot back rather than leave hosts disagreeing. A URL that
-refuses connections serves nobody, and loads the live snapshot when it starts.
+refuses connections serves nobody, and loads the live snapshot when it starts;
+it is reported, as is one that refuses the poll's credential (401, 403).
 """
 from __future__ import annotations
 
@@ -36,11 +37,11 @@ POLL_SECONDS = 0.1
 UNREACHABLE_AFTER = 3  # refused connections in a row before a URL is given up as down
 
 
-def admin_key(settings: Settings) -> str | None:
-    """The first admin API key, sent with the polls in case the API asks for a credential."""
-    for entry in settings.api_keys:
-        key, _, scope = entry.rpartition(":")
-        if scope == "admin" and key:
+def poll_key(settings: Settings) -> str | None:
+    """An API key for the polls (``/api/v1/meta`` wants a credential): an admin one if any."""
+    keys = [entry.rpartition(":") for entry in settings.api_keys]
+    for key, _, scope in sorted(keys, key=lambda k: k[2] != "admin"):
+        if key:
             return key
     return None
 
@@ -64,7 +65,11 @@ def wait_for_web(urls: tuple[str, ...], version: str, *, published_at: float, ch
             try:
                 served = _served_version(url, key, timeout=min(5.0, timeout))
             except urllib.error.HTTPError as exc:
-                last[url], refused[url] = f"HTTP {exc.code}", 0
+                if exc.code in (401, 403):  # no usable key: this URL cannot be checked, only waited for
+                    last[url], refused[url] = f"cannot check: HTTP {exc.code} (set an API key)", UNREACHABLE_AFTER
+                    waiting.remove(url)
+                else:
+                    last[url], refused[url] = f"HTTP {exc.code}", 0
                 continue
             except ValueError:
                 last[url], refused[url] = "answers no JSON meta", 0
@@ -123,7 +128,7 @@ class Propagation:
     def _wait(self, version: str, published_at: float) -> dict:
         return wait_for_web(self.settings.web_urls, version, published_at=published_at,
                             check_interval=self.settings.snapshot_check_interval, timeout=self.web_timeout,
-                            key=admin_key(self.settings))
+                            key=poll_key(self.settings))
 
     def after_publish(self, root: Path, previous: str | None, version: str, published_at: float, steps,
                       report: dict, restore: bool = True) -> str | None:
