@@ -105,9 +105,9 @@ def vcl_for_backend(vcl_text: str, host: str, port: int) -> str:
     return text
 
 
-def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL) -> Service:
+def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None) -> Service:
     """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM."""
-    port = free_port()
+    port = port or free_port()
     # Not under pytest's private tmp: varnishd reads the VCL as its own unprivileged user.
     workdir = Path(tempfile.mkdtemp(prefix=f"dataviz-varnish-{port}-"))
     os.chmod(workdir, 0o755)
@@ -144,13 +144,13 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
     raise TimeoutError(f"{url} did not answer after {timeout}s")
 
 
-def start_gunicorn(log_dir: Path, env: dict[str, str], workers: int = 3) -> Service:
+def start_gunicorn(log_dir: Path, env: dict[str, str], workers: int = 3, port: int | None = None) -> Service:
     """The web app as in production: ``gunicorn -c deploy/gunicorn.conf.py app.wsgi:server``.
 
     The access log goes to ``<service>.access.log`` so tests can count the
     requests that reached gunicorn.
     """
-    port = free_port()
+    port = port or free_port()
     access_log = Path(log_dir) / f"gunicorn-{port}.access.log"
     service = Service("gunicorn", [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
                                    "app.wsgi:server"], port, log_dir, cwd=str(REPO),
