@@ -259,3 +259,19 @@ def test_chain006_webhook_starts_one_refresh(stack):
                if p.name > started]
     assert [r["outcome"] for r in reports] == ["published"]
     assert reports[0]["export"]["date"] == "2026-11-05" and reports[0]["purge"]["reason"] == "1 of 5 tenants changed"
+
+
+def test_chain007_rollback_propagates_like_a_refresh(stack):
+    changed = tenants(stack)[3]  # the tenant the webhook's export changed
+    path = f"/api/v1/tenants/{changed}/kpis"
+    live = snapshots.live_version(stack.root)
+    newer = call(stack.varnish.url, path)[2]
+    assert call(stack.varnish.url, path)[1]["X-Cache"] == "HIT"
+    done = subprocess.run([sys.executable, "-m", "etl", "rollback"], cwd=services.REPO,
+                          env={**os.environ, **stack.env}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    back = snapshots.live_version(stack.root)
+    assert done.stdout.startswith(f"rolled back: {live} → {back} is live")
+    status, headers, body = call(stack.varnish.url, path)
+    assert headers["X-Cache"] == "MISS" and body["snapshot"] == back
+    assert body["metrics"]["connections"] == newer["metrics"]["connections"] - 1
