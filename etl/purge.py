@@ -116,8 +116,9 @@ def load_pending(root: Path) -> dict[str, dict]:
         return json.loads(_pending_path(root).read_text())
     except FileNotFoundError:
         return {}
-    except ValueError:
-        log.error("unreadable %s: purging everything is the safe way out", _pending_path(root))
+    except ValueError as exc:
+        log.error("cannot read %s (%s): the purges it held are lost; purge by hand if in doubt",
+                  _pending_path(root), exc)
         return {}
 
 
