@@ -22,8 +22,8 @@ log = logging.getLogger("dataviz.watch")
 RETRY_REJECTED_SECONDS = 3600
 
 
-def watch(settings: Settings, interval: float, max_ticks: int | None = None) -> int:
-    """Loop until a signal (or ``max_ticks``, for tests); returns the exit code."""
+def watch(settings: Settings, interval: float) -> int:
+    """Loop until SIGTERM or SIGINT; returns the exit code."""
     stop = threading.Event()
 
     def on_signal(signum, _frame):
@@ -35,7 +35,6 @@ def watch(settings: Settings, interval: float, max_ticks: int | None = None) -> 
     log.info("watch: polling %s every %gs", settings.source, interval)
     rejected: dict | None = None
     rejected_at = 0.0
-    ticks = 0
     while not stop.is_set():
         if rejected is not None and time.monotonic() - rejected_at > RETRY_REJECTED_SECONDS:
             rejected = None
@@ -48,9 +47,6 @@ def watch(settings: Settings, interval: float, max_ticks: int | None = None) -> 
                 rejected, rejected_at = result.report.get("export"), time.monotonic()
             elif result.outcome == "published":
                 rejected = None
-        ticks += 1
-        if max_ticks is not None and ticks >= max_ticks:
-            break
         stop.wait(interval)
     log.info("watch: stopped")
     return 0
