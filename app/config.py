@@ -28,6 +28,7 @@ class Settings:
     max_reject_ratio: float = 0.01
     demo: bool = False
     snapshot_check_interval: float = 1.0
+    app_cache: bool = True  # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -47,6 +48,7 @@ class Settings:
             web_urls=_split(env.get("DATAVIZ_WEB_URLS")),
             max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
             demo=env.get("DATAVIZ_DEMO", "") == "1",
+            app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -291,7 +291,9 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     if frame.empty:
         return frame
     frame["_missing"] = frame["value"].isna()
-    frame["_sort"] = -frame["value"].astype(float).fillna(0)
+    # Equal averages summed in a different order can differ in the last bit (74.4 vs 74.39999999999999):
+    # rounded, they tie and sort by key, as metrics.md says.
+    frame["_sort"] = -frame["value"].astype(float).fillna(0).round(9)
     frame = frame.sort_values(["_missing", "_sort", "key"], kind="stable").head(limit)
     return frame.drop(columns=["_missing", "_sort"]).reset_index(drop=True)
 

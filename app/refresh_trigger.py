@@ -1,18 +1,14 @@
-"""Start a refresh from the web app (``POST /api/v1/refresh``) without running it in a web worker.
+"""Starting a refresh from the API, and telling how refreshes went.
 
-A refresh takes seconds to minutes and a lot of memory: it runs in its own
-process, ``python -m etl refresh`` (the whole chain: publish, web workers,
-app cache, Varnish), detached from the worker. Only one runs at a time: the
-worker takes the refresh lock itself (non-blocking) and hands the locked file
-to the child, which keeps it until it exits. When the lock is already held,
-no process is started and the caller learns which one is running, so two
-requests at once start one refresh, with no window between check and start.
+For now a refresh is ``python -m etl refresh`` started as a detached process
+(its own session, so restarting the web worker does not kill it); the ETL's
+``flock`` guarantees that only one runs. What happened is read back from the
+reports the ETL keeps in ``<snapshot_dir>/reports/``.
 """
 from __future__ import annotations
 
-import datetime as dt
-import fcntl
-import logging
+import collections
+import json
 import os
 import subprocess
 import sys
@@ -22,51 +18,72 @@ from pathlib import Path
 from app.config import Settings
 from etl.refresh import LOCK_FILE
 
-log = logging.getLogger("dataviz.refresh_trigger")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-LOG_FILE = "refresh-trigger.log"  # under the snapshot root: what the refresh processes printed
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_NAME = "last-refresh.log"
 
 
-def _child_env(settings: Settings) -> dict[str, str]:
-    """The app's settings as the environment of ``python -m etl`` (the app may run with overrides)."""
-    return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT),
-           "DATAVIZ_SOURCE": settings.source, "DATAVIZ_SNAPSHOT_DIR": str(settings.snapshot_dir),
-           "DATAVIZ_CACHE_DIR": str(settings.cache_dir), "DATAVIZ_API_KEYS": ",".join(settings.api_keys),
-           "DATAVIZ_VARNISH_URLS": ",".join(settings.varnish_urls), "DATAVIZ_WEB_URLS": ",".join(settings.web_urls),
-           "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio),
-           "DATAVIZ_CACHE_REDIS_URL": settings.cache_redis_url or ""}
+def refresh_running(root: Path) -> bool | None:
+    """Whether a process holds the refresh lock, without taking it (``None``: cannot tell).
 
-
-def _holder(root: Path) -> int | None:
-    """The PID the running refresh wrote into the lock file."""
+    Probing with ``flock`` would, for an instant, make a refresh starting at
+    the same moment fail as busy; ``/proc/locks`` lists the holders instead.
+    """
     try:
-        return int((root / LOCK_FILE).read_text().strip())
-    except (OSError, ValueError):
+        st = os.stat(root / LOCK_FILE)
+    except FileNotFoundError:
+        return False
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks") as fh:
+            return any(fields[1] == "FLOCK" and wanted in fields
+                       for fields in (line.split() for line in fh) if len(fields) > 5)
+    except OSError:
         return None
 
 
-def start_refresh(settings: Settings, force: bool = False) -> dict:
-    """Start ``python -m etl refresh`` unless one runs; says which (``status``: started | running)."""
+def start_refresh(settings: Settings) -> dict:
+    """Start ``python -m etl refresh`` in the background: ``{"status": "started" | "running"}``."""
     root = Path(settings.snapshot_dir)
+    if refresh_running(root):
+        return {"status": "running"}
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    env = {**os.environ, "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio)}
+    with open(root / LOG_NAME, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "etl", "refresh", "--source", settings.source, "--snapshot-dir", str(root)],
+            cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True)
+    threading.Thread(target=proc.wait, name=f"reap-refresh-{proc.pid}", daemon=True).start()  # no zombie
+    return {"status": "started", "pid": proc.pid}
+
+
+def _report_paths(root: Path) -> list[Path]:
+    folder = root / "reports"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []  # names start with a UTC stamp
+
+
+def _read(path: Path) -> dict | None:
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return {"status": "running", "pid": _holder(root), "reports": str(root / "reports")}
-        args = [sys.executable, "-m", "etl", "refresh", "--lock-fd", str(fd)] + (["--force"] if force else [])
-        with open(root / LOG_FILE, "ab") as out:
-            out.write(f"--- {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} "
-                      f"refresh started by the web app\n".encode())
-            out.flush()
-            proc = subprocess.Popen(args, pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, env=_child_env(settings),
-                                    start_new_session=True)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{proc.pid}\n".encode(), 0)  # who holds it, until the child writes it itself
-    finally:
-        os.close(fd)  # the child's copy of the descriptor keeps the lock
-    threading.Thread(target=proc.wait, name=f"reap-refresh-{proc.pid}", daemon=True).start()
-    log.info("refresh started in process %d", proc.pid)
-    return {"status": "started", "pid": proc.pid, "reports": str(root / "reports"), "log": str(root / LOG_FILE)}
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # pruned or being written meanwhile
+
+
+def last_report(root: Path) -> dict | None:
+    """The newest refresh report, with its file name."""
+    for path in reversed(_report_paths(root)):
+        report = _read(path)
+        if report is not None:
+            return {"file": path.name, **report}
+    return None
+
+
+def outcome_counts(root: Path) -> dict[str, int]:
+    """Refresh outcomes over the kept reports (the ETL keeps the last 50)."""
+    counts = collections.Counter((_read(p) or {}).get("outcome") or "unreadable" for p in _report_paths(root))
+    return dict(counts)
+
+
+def refresh_status(settings: Settings) -> dict:
+    root = Path(settings.snapshot_dir)
+    return {"running": refresh_running(root), "last_report": last_report(root)}

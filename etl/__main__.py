@@ -24,7 +24,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
     from etl.refresh import refresh_with_settings
 
-    result = refresh_with_settings(settings, force=args.force, lock_fd=args.lock_fd)
+    result = refresh_with_settings(settings, force=args.force)
     print(result.message)
     if result.report.get("timings"):
         print("steps: " + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.report["timings"].items()))
@@ -105,7 +105,6 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
     r.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
     r.add_argument("--force", action="store_true", help="refresh even if the newest export is already live")
-    r.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)  # the refresh lock, taken by app.refresh_trigger
 
     w = sub.add_parser("watch", help="refresh whenever a new complete export appears (stops on SIGTERM)")
     w.add_argument("--interval", type=float, default=300.0, help="seconds between two looks at the source (default 300)")

@@ -15,6 +15,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from etl.transform import Frames
 
@@ -39,17 +40,22 @@ def _feed_strings(h, values: pd.Series) -> None:
     h.update("\x1f".join(values.astype(str).tolist()).encode())
 
 
+def _numpy(table: pa.Table, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {name: table.column(name).to_numpy() for name in names}
+
+
 def tenant_digests(frames: Frames) -> dict[str, str]:
     """``{tenant_id: hex digest}`` of everything the queries read for that tenant."""
     labels = {dim: _label_hashes(values) for dim, values in frames.dictionaries.items()}
+    facts_all, hourly_all = _numpy(frames.facts, FACTS_COLUMNS), _numpy(frames.hourly, HOURLY_COLUMNS)
     t = frames.tenants
     out = {}
     for i, tenant in enumerate(t["tenant_id"]):
         h = hashlib.blake2b(digest_size=16)
         users = frames.users.iloc[t["users_start"][i]:t["users_end"][i]]
         trainings = frames.trainings.iloc[t["trainings_start"][i]:t["trainings_end"][i]]
-        facts = frames.facts.iloc[t["facts_start"][i]:t["facts_end"][i]]
-        hourly = frames.hourly.iloc[t["hourly_start"][i]:t["hourly_end"][i]]
+        facts = slice(t["facts_start"][i], t["facts_end"][i])
+        hourly = slice(t["hourly_start"][i], t["hourly_end"][i])
 
         _feed_strings(h, users["user_id"])
         _feed(h, "users", {"group": labels["group"][users["group"].to_numpy()],
@@ -58,12 +64,12 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
         _feed_strings(h, trainings["title"])
         _feed(h, "trainings", {"category": labels["category"][trainings["category"].to_numpy()],
                                "format": labels["format"][trainings["format"].to_numpy()]})
-        local = {c: facts[c].to_numpy() for c in FACTS_COLUMNS}
+        local = {c: values[facts] for c, values in facts_all.items()}
         local["user"] = local["user"] - np.int32(t["users_start"][i])
         training = local["training"]
         local["training"] = np.where(training >= 0, training - np.int32(t["trainings_start"][i]), -1)
         _feed(h, "facts", local)
-        hourly_cols = {c: hourly[c].to_numpy() for c in HOURLY_COLUMNS}
+        hourly_cols = {c: values[hourly] for c, values in hourly_all.items()}
         hourly_cols["group"] = labels["group"][hourly_cols["group"]]
         hourly_cols["country"] = labels["country"][hourly_cols["country"]]
         _feed(h, "hourly", hourly_cols)

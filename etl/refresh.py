@@ -50,15 +50,9 @@ class RefreshResult:
 
 
 @contextmanager
-def refresh_lock(root: Path, wait: bool = False, inherited_fd: int | None = None):
-    """Hold the refresh lock; ``inherited_fd`` is an open lock file whose lock a parent took for us.
-
-    ``flock`` locks belong to the open file description, which a child shares
-    with the parent that passed it the descriptor: ``app.refresh_trigger`` takes
-    the lock in the web worker and hands it over, so no other refresh can slip in between.
-    """
+def refresh_lock(root: Path, wait: bool = False):
     root.mkdir(parents=True, exist_ok=True)
-    fd = inherited_fd if inherited_fd is not None else os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -92,18 +86,18 @@ def export_identity(ref) -> dict:
     return {"date": ref.name, "location": ref.location, "files": sorted(ref.files)}
 
 
-def refresh_with_settings(settings: Settings, *, force: bool = False, lock_fd: int | None = None,
-                          web_timeout: float | None = None, skip_export: dict | None = None) -> RefreshResult:
+def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
+                          skip_export: dict | None = None) -> RefreshResult:
     """The production chain for one configuration: refresh, then web workers, app cache, Varnish."""
     from etl.propagate import WEB_TIMEOUT, Propagation
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
-                       max_reject_ratio=settings.max_reject_ratio, lock_fd=lock_fd, skip_export=skip_export,
+                       max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
                        propagation=Propagation(settings, web_timeout or WEB_TIMEOUT))
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
-                max_reject_ratio: float = 0.01, propagation=None, lock_fd: int | None = None,
+                max_reject_ratio: float = 0.01, propagation=None,
                 skip_export: dict | None = None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
@@ -119,7 +113,7 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                     "outcome": None, "timings": steps.timings}
     result: RefreshResult
     try:
-        with refresh_lock(root, inherited_fd=lock_fd):
+        with refresh_lock(root):
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
             result = _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
@@ -177,16 +171,16 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
                                            ("tenant_id", "training_id"), warnings)
         report.update({
             "rows_read": activity.rows_read,
-            "rows_accepted": activity.table.num_rows,
+            "rows_accepted": len(activity.events),
             "rows_rejected": activity.rejects.total,
             "duplicates_dropped": activity.duplicates_dropped,
             "rejects": activity.rejects.to_dict(),
             "warnings": warnings,
         })
-        if activity.table.num_rows == 0:
+        if len(activity.events) == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")
         with steps("transform"):
-            frames = build_frames(activity.table, users, trainings)
+            frames = build_frames(activity.events, users, trainings)
             del activity
             digests = tenant_digests(frames)
         with steps("write"):
