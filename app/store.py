@@ -135,12 +135,18 @@ class SnapshotStore:
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def current(self) -> Snapshot | None:
-        """The live snapshot, loading a newly published one first; ``None`` before any."""
+        """The live snapshot, loading a newly published one first; ``None`` before any.
+
+        The next check is scheduled only after a swap completes, so requests
+        arriving while another thread loads the new snapshot wait for it instead
+        of answering from the old one: once ``check_interval`` has passed since a
+        publish, no request is answered from the old data (``etl.propagate`` relies on it).
+        """
         now = time.monotonic()
         if now >= self._next_check:
-            self._next_check = now + self.check_interval
             if self._stat() != self._pointer_stat:
                 self._reload()
+            self._next_check = now + self.check_interval
         return self._snapshot
 
     def _reload(self) -> None:
