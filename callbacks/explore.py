@@ -1,0 +1,166 @@
+"""Explore's data: the chart and table for the URL's choices, and the CSV of the table.
+
+The table rows and the CSV come from the same function (``table``), so the file
+holds exactly the values on screen; the CSV follows the order the grid shows
+(its ``virtualRowData``), but its values are recomputed here from the verified
+scope, never taken from the browser.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+from dash import Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from app import memo
+from app.auth import AuthError
+from app.queries import MAX_LIMIT, TRAINING_DIMENSIONS
+from app.view_state import ViewState, granularity, parse, resolve_range
+from callbacks.access import Access, Unavailable, authorize
+from callbacks.overview import empty_reason, guarded, unknown_values
+from layouts import figures, i18n, ids
+
+log = logging.getLogger("dataviz.dash")
+PAGE = ids.EXPLORE
+BAR_LIMIT = 30  # bars drawn; the table holds every row
+PIE_LIMIT = 10
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions", "learning_hours")
+
+
+def _display(metric: str, value):
+    """A value as the table shows it (and the CSV holds it): rates in %, one decimal for averages."""
+    if value is None:
+        return None
+    if metric == "completion_rate":
+        return round(value * 100, 1)
+    if metric in ("avg_score", "learning_hours"):
+        return round(value, 1)
+    return value
+
+
+def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], list[dict]]:
+    """(column defs, rows, chart records) of the state's metric, over time or by its dimension."""
+    loc = access.locale
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    filters = access.filters(state)
+    unit = " (%)" if state.metric == "completion_rate" else ""
+    value_col = {"field": "value", "headerName": i18n.t(loc, f"metric.{state.metric}") + unit,
+                 "type": "numericColumn"}
+    if state.chart == "line":
+        points = memo.timeseries(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
+                                 granularity(state, start, end))
+        rows = [{"period": p["period"], "value": _display(state.metric, p["value"])} for p in points]
+        return [{"field": "period", "headerName": i18n.t(loc, "dim.period")}, value_col], rows, points
+    records = memo.breakdown(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
+                             state.by, MAX_LIMIT)
+    rows = [{"label": r["label"], "key": r["key"], "value": _display(state.metric, r["value"])} for r in records]
+    columns = [{"field": "label", "headerName": i18n.t(loc, f"dim.{state.by}")}]
+    if state.by == "training":
+        columns.append({"field": "key", "headerName": i18n.t(loc, "dim.key")})
+    return columns + [value_col], rows, records
+
+
+def figure(access: Access, state: ViewState, records: list[dict]):
+    loc, theme = access.locale, access.theme
+    if state.metric == "connections" and (state.by in TRAINING_DIMENSIONS and state.chart != "line" or any(
+            access.filters(state).get(d) for d in TRAINING_DIMENSIONS)):
+        return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
+    if state.chart == "line":
+        return figures.line(records, state.metric, loc, theme)
+    shown = [r for r in records if r["value"] is not None]
+    if not shown:
+        return figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
+    if state.chart == "pie":
+        if state.metric not in COUNT_METRICS:
+            return figures.message(i18n.t(loc, "empty.pie_rate"), theme, loc)
+        return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, loc, theme)
+    return figures.bars(shown[:BAR_LIMIT], state.metric, loc, theme)
+
+
+def explore_outputs(token, search) -> dict:
+    state = parse(search)
+    try:
+        access = authorize(token, state.tenant)
+    except (AuthError, Unavailable) as exc:
+        text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)
+                else i18n.t("en", exc.label_key))
+        return {"figure": figures.message(text), "columns": [], "rows": [],
+                "status": html.Div(text, className="message message-error", role="alert")}
+    loc, theme = access.locale, access.theme
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    filters = access.filters(state)
+    columns, rows, records = table(access, state)
+    values = memo.kpis(access.cache, access.snapshot, access.tenant, start, end, filters)
+    reason = empty_reason(access, filters, values, start, end)
+    fig = figures.message(reason, theme, loc) if reason else guarded(
+        "explore", lambda: figure(access, state, records), theme, loc)
+    notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
+             for d, v in unknown_values(access, filters).items()]
+    return {"figure": fig, "columns": columns, "rows": rows,
+            "status": html.Div(notes, className="message message-info") if notes else None}
+
+
+def neutralize(value):
+    """A cell a spreadsheet would not run as a formula (a leading = + - @ gets a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) -> str:
+    """The table as CSV, in the order the grid shows it (``shown``: its virtualRowData)."""
+    if shown:
+        key = "period" if columns and columns[0]["field"] == "period" else "key"
+        position = {row.get(key): i for i, row in enumerate(shown) if isinstance(row, dict)}
+        rows = sorted((r for r in rows if r[key] in position), key=lambda r: position[r[key]])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralize(c["headerName"]) for c in columns])
+    for row in rows:
+        writer.writerow([neutralize("" if row.get(c["field"]) is None else row.get(c["field"])) for c in columns])
+    return out.getvalue()
+
+
+def csv_download(token, search, shown) -> dict:
+    state = parse(search)
+    try:
+        access = authorize(token, state.tenant)
+    except (AuthError, Unavailable):
+        raise PreventUpdate from None
+    columns, rows, _ = table(access, state)
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    what = f"{state.metric}-{'time' if state.chart == 'line' else state.by}"
+    return dcc.send_string(csv_text(columns, rows, shown),
+                           f"dataviz-{access.tenant}-{what}-{start}-{end}.csv", type="text/csv")
+
+
+def register(app) -> None:
+    @app.callback(
+        Output(ids.GRAPH_EXPLORE, "figure"),
+        Output(ids.GRID_EXPLORE, "columnDefs"),
+        Output(ids.GRID_EXPLORE, "rowData"),
+        Output(ids.EXPLORE_STATUS, "children"),
+        Input(ids.URL, "search"),
+        Input(ids.token_id(PAGE), "data"),
+    )
+    def explore(search, token):
+        """Chart and table in one round trip, from the URL and the re-verified token."""
+        out = explore_outputs(token, search)
+        return out["figure"], out["columns"], out["rows"], out["status"]
+
+    @app.callback(
+        Output(ids.DOWNLOAD_CSV, "data"),
+        Input(ids.BUTTON_CSV, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.token_id(PAGE), "data"),
+        State(ids.GRID_EXPLORE, "virtualRowData"),
+        prevent_initial_call=True,
+    )
+    def download(n_clicks, search, token, shown):
+        """The table as shown, recomputed for the verified scope."""
+        if not n_clicks:
+            raise PreventUpdate
+        return csv_download(token, search, shown)
