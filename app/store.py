@@ -134,7 +134,7 @@ class SnapshotStore:
     def current(self) -> Snapshot | None:
         """The live snapshot, loading a newly published one first; ``None`` before any."""
         now = time.monotonic()
-        if now >= self._next_check:
+        if now >= self._next_check or self._snapshot is None:  # first load: wait for it, never None
             self._next_check = now + self.check_interval
             if self._stat() != self._pointer_stat:
                 self._reload()
