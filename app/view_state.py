@@ -21,7 +21,7 @@ DEFAULT_PRESET = "30d"
 MAX_VALUES = 50  # per filter
 MAX_VALUE_LENGTH = 200
 AUTO_DAY_MAX = 31  # days; ranges up to this are shown per day
-AUTO_WEEK_MAX = 183  # about 6 months; longer ranges are shown per month
+AUTO_WEEK_MAX = 186  # days: any 6 calendar months; longer ranges are shown per month
 
 
 @dataclass(frozen=True)

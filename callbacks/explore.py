@@ -87,7 +87,7 @@ def explore_outputs(token, search) -> dict:
     except (AuthError, Unavailable) as exc:
         text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)
                 else i18n.t("en", exc.label_key))
-        return {"figure": figures.message(text), "columns": [], "rows": [],
+        return {"figure": figures.message(text), "columns": [], "rows": [], "title": "",
                 "status": html.Div(text, className="message message-error", role="alert")}
     loc, theme = access.locale, access.theme
     start, end = resolve_range(state, access.snapshot.data_as_of)
@@ -99,7 +99,10 @@ def explore_outputs(token, search) -> dict:
         "explore", lambda: figure(access, state, records), theme, loc)
     notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
              for d, v in unknown_values(access, filters).items()]
-    return {"figure": fig, "columns": columns, "rows": rows,
+    metric = i18n.t(loc, f"metric.{state.metric}")
+    title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
+             i18n.t(loc, "explore.by", metric=metric, dim=i18n.t(loc, f"dim.{state.by}").lower()))
+    return {"figure": fig, "columns": columns, "rows": rows, "title": title,
             "status": html.Div(notes, className="message message-info") if notes else None}
 
 
@@ -143,13 +146,14 @@ def register(app) -> None:
         Output(ids.GRID_EXPLORE, "columnDefs"),
         Output(ids.GRID_EXPLORE, "rowData"),
         Output(ids.EXPLORE_STATUS, "children"),
+        Output(ids.EXPLORE_TITLE, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
     )
     def explore(search, token):
         """Chart and table in one round trip, from the URL and the re-verified token."""
         out = explore_outputs(token, search)
-        return out["figure"], out["columns"], out["rows"], out["status"]
+        return out["figure"], out["columns"], out["rows"], out["status"], out["title"]
 
     @app.callback(
         Output(ids.DOWNLOAD_CSV, "data"),

@@ -111,7 +111,7 @@ def overview_outputs(token, search) -> dict:
     def groups():
         rows = memo.breakdown(cache, snap, tenant, start, end, filters, "completion_rate", "group", 50)
         rows = [r for r in rows if r["value"] is not None]
-        return figures.bars(rows, "completion_rate", loc, theme) if rows else \
+        return figures.bars(rows, "completion_rate", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
 
     def heatmap():

@@ -90,8 +90,8 @@ def kpi_cards(locale: str) -> html.Div:
     return html.Div([kpi_card(m, locale) for m in METRICS], className="kpi-grid")
 
 
-def chart_card(graph_id: str, title: str, extra=None, wide: bool = False) -> html.Section:
-    head = [html.H2(title)] + ([extra] if extra is not None else [])
+def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None) -> html.Section:
+    head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
     return html.Section([
         html.Div(head, className="card-head"),
         dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"}),

@@ -66,7 +66,7 @@ def activity(connections: list[dict] | None, learners: list[dict], locale: str, 
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     if connections is not None:
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
-                                  "tickformat": ",.0f"})
+                                  "tickformat": ",.0f", "tickmode": "auto"})
     else:
         fig.add_annotation(text=i18n.t(locale, "empty.training_filter"), x=0, y=1.12, xref="paper",
                            yref="paper", showarrow=False, xanchor="left", font={"color": colours["muted"]})

@@ -27,6 +27,7 @@ GRAPH_HEATMAP = "graph-heatmap"
 OVERVIEW_GRAPHS = (GRAPH_ACTIVITY, GRAPH_FUNNEL, GRAPH_TRAININGS, GRAPH_GROUPS, GRAPH_HEATMAP)
 
 # Explore.
+EXPLORE_TITLE = "h2-explore-title"
 GRID_EXPLORE = "grid-explore"
 BUTTON_CSV = "button-csv"
 DOWNLOAD_CSV = "download-csv"
