@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
 from app import memo
@@ -19,10 +18,9 @@ from app.auth import AuthError
 from app.queries import MAX_LIMIT, TRAINING_DIMENSIONS
 from app.view_state import ViewState, granularity, parse, resolve_range
 from callbacks.access import Access, Unavailable, authorize
-from callbacks.overview import empty_reason, guarded, unknown_values
+from callbacks.common import empty_reason, guarded, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
-log = logging.getLogger("dataviz.dash")
 PAGE = ids.EXPLORE
 BAR_LIMIT = 30  # bars drawn; the table holds every row
 PIE_LIMIT = 10
@@ -64,9 +62,11 @@ def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], lis
 
 
 def figure(access: Access, state: ViewState, records: list[dict]):
+    """The chart of the table's records, or the reason there is none."""
     loc, theme = access.locale, access.theme
-    if state.metric == "connections" and (state.by in TRAINING_DIMENSIONS and state.chart != "line" or any(
-            access.filters(state).get(d) for d in TRAINING_DIMENSIONS)):
+    by_training = state.chart != "line" and state.by in TRAINING_DIMENSIONS
+    training_filter = any(access.filters(state).get(d) for d in TRAINING_DIMENSIONS)
+    if state.metric == "connections" and (by_training or training_filter):
         return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
     if state.chart == "line":
         return figures.line(records, state.metric, loc, theme)
@@ -85,10 +85,8 @@ def explore_outputs(token, search) -> dict:
     try:
         access = authorize(token, state.tenant)
     except (AuthError, Unavailable) as exc:
-        text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)
-                else i18n.t("en", exc.label_key))
-        return {"figure": figures.message(text), "columns": [], "rows": [], "title": "",
-                "status": html.Div(text, className="message message-error", role="alert")}
+        text, status = refusal(exc)
+        return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
     loc, theme = access.locale, access.theme
     start, end = resolve_range(state, access.snapshot.data_as_of)
     filters = access.filters(state)
@@ -97,13 +95,11 @@ def explore_outputs(token, search) -> dict:
     reason = empty_reason(access, filters, values, start, end)
     fig = figures.message(reason, theme, loc) if reason else guarded(
         "explore", lambda: figure(access, state, records), theme, loc)
-    notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
-             for d, v in unknown_values(access, filters).items()]
     metric = i18n.t(loc, f"metric.{state.metric}")
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
              i18n.t(loc, "explore.by", metric=metric, dim=i18n.t(loc, f"dim.{state.by}").lower()))
     return {"figure": fig, "columns": columns, "rows": rows, "title": title,
-            "status": html.Div(notes, className="message message-info") if notes else None}
+            "status": unknown_notes(access, filters)}
 
 
 def neutralize(value):

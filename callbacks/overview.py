@@ -1,12 +1,10 @@
 """The overview's data: one callback fills every KPI and chart from the URL, in one round trip.
 
-Each chart is built on its own inside ``guarded``: a chart that fails shows a
+Each chart is built on its own inside ``common.guarded``: a chart that fails shows a
 message in its frame while the others are drawn. Queries go through
 ``app.memo``, so repeated views are served from the shared cache.
 """
 from __future__ import annotations
-
-import logging
 
 from dash import ALL, Input, Output, ctx, html
 
@@ -14,45 +12,11 @@ from app import memo
 from app.auth import AuthError
 from app.queries import METRICS, TRAINING_DIMENSIONS, previous_range
 from app.view_state import granularity, parse, resolve_range
-from callbacks.access import Access, Unavailable, authorize
+from callbacks.access import Unavailable, authorize
+from callbacks.common import empty_reason, guarded, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
-log = logging.getLogger("dataviz.dash")
 PAGE = ids.OVERVIEW
-COUNTS = ("connections", "active_learners", "enrolments", "starts", "completions")
-
-
-def guarded(name: str, build, theme: str, locale: str):
-    """``build()``, or a figure saying this chart failed (logged with its stack, never shown)."""
-    try:
-        return build()
-    except Exception:
-        log.exception("chart %s failed", name)
-        return figures.message(i18n.t(locale, "error.chart"), theme, locale)
-
-
-def unknown_values(access: Access, filters: dict) -> dict[str, list[str]]:
-    """Filter values the tenant does not have (from a hand-edited or stale link)."""
-    known = memo.filter_values(access.cache, access.snapshot, access.tenant)
-    out = {}
-    for dim, values in filters.items():
-        keys = {o["key"] for o in known.get(dim, [])}
-        missing = [v for v in values if v not in keys]
-        if missing:
-            out[dim] = missing
-    return out
-
-
-def empty_reason(access: Access, filters: dict, values: dict, start, end) -> str | None:
-    """Why the charts would be empty, in the viewer's language (None: they are not)."""
-    loc = access.locale
-    unknown = unknown_values(access, filters)
-    for dim, missing in unknown.items():
-        if len(missing) == len(filters[dim]):
-            return i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{dim}"), values=", ".join(missing))
-    if not any(values.get(m) for m in COUNTS):
-        return i18n.t(loc, "empty.range", start=i18n.date(start, loc, "medium"), end=i18n.date(end, loc, "medium"))
-    return None
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
@@ -79,12 +43,10 @@ def overview_outputs(token, search) -> dict:
     try:
         access = authorize(token, state.tenant)
     except (AuthError, Unavailable) as exc:
-        text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)
-                else i18n.t("en", exc.label_key))
+        text, status = refusal(exc)
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
-                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS},
-                "status": html.Div(text, className="message message-error", role="alert")}
+                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
     loc, theme, snap, cache, tenant = access.locale, access.theme, access.snapshot, access.cache, access.tenant
     start, end = resolve_range(state, snap.data_as_of)
     filters = access.filters(state)
@@ -125,14 +87,11 @@ def overview_outputs(token, search) -> dict:
         figs = {g: figures.message(reason, theme, loc) for g in builders}
     else:
         figs = {g: guarded(g, build, theme, loc) for g, build in builders.items()}
-    unknown = unknown_values(access, filters)
-    notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
-             for d, v in unknown.items()]
     return {
         "values": {m: i18n.metric_value(m, values[m], loc) for m in METRICS},
         "changes": {m: kpi_change(m, values[m], previous[m], days, loc) for m in METRICS},
         "figures": figs,
-        "status": html.Div(notes, className="message message-info") if notes else None,
+        "status": unknown_notes(access, filters),
     }
 
 

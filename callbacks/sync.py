@@ -20,7 +20,7 @@ from app import memo
 from app.auth import AuthError
 from app.view_state import ViewState, encode, parse, resolve_range
 from callbacks.access import Access, Unavailable, authorize
-from layouts import i18n, ids
+from layouts import ids
 from layouts.components import chips, dropdown_options
 
 CHOICE_FIELDS = {"gran": "granularity", "metric": "metric", "by": "by", "chart": "chart"}

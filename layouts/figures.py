@@ -37,6 +37,13 @@ def _base(theme: str, locale: str, **layout) -> go.Figure:
     return fig
 
 
+def _date_axis(fig: go.Figure, locale: str) -> None:
+    """Numeric date ticks outside English: Plotly's month names are English without a locale bundle."""
+    if locale != "en":
+        fig.update_xaxes(tickformatstops=[{"dtickrange": [None, "M1"], "value": "%d/%m"},
+                                          {"dtickrange": ["M1", None], "value": "%m/%Y"}])
+
+
 def message(text: str, theme: str = "light", locale: str = "en") -> go.Figure:
     """An empty chart that says why it is empty."""
     fig = _base(theme, locale)
@@ -71,6 +78,7 @@ def activity(connections: list[dict] | None, learners: list[dict], locale: str, 
         fig.add_annotation(text=i18n.t(locale, "empty.training_filter"), x=0, y=1.12, xref="paper",
                            yref="paper", showarrow=False, xanchor="left", font={"color": colours["muted"]})
     fig.update_yaxes(rangemode="tozero")
+    _date_axis(fig, locale)
     return fig
 
 
@@ -122,6 +130,7 @@ def line(points: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
                     line={"color": THEMES[theme]["primary"], "width": 2}, marker={"size": 5},
                     hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:{_value_format(metric)}}}<extra></extra>")
     fig.update_yaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+    _date_axis(fig, locale)
     return fig
 
 
