@@ -157,3 +157,12 @@ def test_http007_sync_post_keeps_locked_filters(client, dash_app):
 def test_http008_token_is_only_read_from_the_url_not_cookies(client, path):
     client.set_cookie("token", embed_token())
     assert client.get(path).status_code == 401
+
+
+def test_http009_urls_prints_an_explore_link_or_how_to_get_one():
+    from app.urls import explore_line
+
+    assert "mint_token('<analyst secret>', '*')" in explore_line("http://h")
+    line = explore_line("http://h", {"DATAVIZ_ANALYST_SECRET": "an-analyst-secret-0123456789abcdefghij"})
+    token = line.split("token=")[1].split()[0]
+    assert verify_token(token, Settings(analyst_secret="an-analyst-secret-0123456789abcdefghij")).all_tenants
