@@ -35,14 +35,14 @@ def unknown_values(access: Access, filters: dict) -> dict[str, list[str]]:
     return out
 
 
-def empty_reason(access: Access, filters: dict, values: dict, start, end) -> str | None:
-    """Why the charts would be empty, in the viewer's language (None: they are not)."""
+def empty_reason(access: Access, filters: dict, values: dict | None, start, end) -> str | None:
+    """Why the charts would be empty, in the viewer's language (None: they are not, or ``values`` is unknown)."""
     loc = access.locale
     unknown = unknown_values(access, filters)
     for dim, missing in unknown.items():
         if len(missing) == len(filters[dim]):
             return i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{dim}"), values=", ".join(missing))
-    if not any(values.get(m) for m in COUNTS):
+    if values is not None and not any(values.get(m) for m in COUNTS):
         return i18n.t(loc, "empty.range", start=i18n.date(start, loc, "medium"), end=i18n.date(end, loc, "medium"))
     return None
 
@@ -60,3 +60,12 @@ def refusal(exc: AuthError | Unavailable) -> tuple[str, html.Div]:
     text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)
             else i18n.t("en", exc.label_key))
     return text, html.Div(text, className="message message-error", role="alert")
+
+
+def kpis_or_none(access: Access, start, end, filters: dict) -> dict | None:
+    """The KPIs, or None when they cannot be computed (logged): the charts that do not need them still draw."""
+    try:
+        return memo.kpis(access.cache, access.snapshot, access.tenant, start, end, filters)
+    except Exception:
+        log.exception("KPIs failed")
+        return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 
 from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
@@ -18,9 +19,10 @@ from app.auth import AuthError
 from app.queries import MAX_LIMIT, TRAINING_DIMENSIONS
 from app.view_state import ViewState, granularity, parse, resolve_range
 from callbacks.access import Access, Unavailable, authorize
-from callbacks.common import empty_reason, guarded, refusal, unknown_notes
+from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
+log = logging.getLogger("dataviz.dash")
 PAGE = ids.EXPLORE
 BAR_LIMIT = 30  # bars drawn; the table holds every row
 PIE_LIMIT = 10
@@ -90,11 +92,18 @@ def explore_outputs(token, search) -> dict:
     loc, theme = access.locale, access.theme
     start, end = resolve_range(state, access.snapshot.data_as_of)
     filters = access.filters(state)
-    columns, rows, records = table(access, state)
-    values = memo.kpis(access.cache, access.snapshot, access.tenant, start, end, filters)
-    reason = empty_reason(access, filters, values, start, end)
-    fig = figures.message(reason, theme, loc) if reason else guarded(
-        "explore", lambda: figure(access, state, records), theme, loc)
+    try:
+        columns, rows, records = table(access, state)
+    except Exception:
+        log.exception("explore table failed")
+        columns, rows, records = [], [], None
+    reason = empty_reason(access, filters, kpis_or_none(access, start, end, filters), start, end)
+    if reason:
+        fig = figures.message(reason, theme, loc)
+    elif records is None:
+        fig = figures.message(i18n.t(loc, "error.chart"), theme, loc)
+    else:
+        fig = guarded("explore", lambda: figure(access, state, records), theme, loc)
     metric = i18n.t(loc, f"metric.{state.metric}")
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
              i18n.t(loc, "explore.by", metric=metric, dim=i18n.t(loc, f"dim.{state.by}").lower()))

@@ -13,7 +13,7 @@ from app.auth import AuthError
 from app.queries import METRICS, TRAINING_DIMENSIONS, previous_range
 from app.view_state import granularity, parse, resolve_range
 from callbacks.access import Unavailable, authorize
-from callbacks.common import empty_reason, guarded, refusal, unknown_notes
+from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
 PAGE = ids.OVERVIEW
@@ -52,8 +52,8 @@ def overview_outputs(token, search) -> dict:
     filters = access.filters(state)
     gran = granularity(state, start, end)
     prev_start, prev_end = previous_range(start, end)
-    values = memo.kpis(cache, snap, tenant, start, end, filters)
-    previous = memo.kpis(cache, snap, tenant, prev_start, prev_end, filters)
+    values = kpis_or_none(access, start, end, filters)
+    previous = kpis_or_none(access, prev_start, prev_end, filters) if values else None
     days = (end - start).days + 1
     reason = empty_reason(access, filters, values, start, end)
     training_side = any(filters.get(d) for d in TRAINING_DIMENSIONS)
@@ -88,8 +88,9 @@ def overview_outputs(token, search) -> dict:
     else:
         figs = {g: guarded(g, build, theme, loc) for g, build in builders.items()}
     return {
-        "values": {m: i18n.metric_value(m, values[m], loc) for m in METRICS},
-        "changes": {m: kpi_change(m, values[m], previous[m], days, loc) for m in METRICS},
+        "values": {m: i18n.metric_value(m, values[m], loc) if values else "—" for m in METRICS},
+        "changes": {m: kpi_change(m, values[m], (previous or {}).get(m), days, loc) if values else ""
+                    for m in METRICS},
         "figures": figs,
         "status": unknown_notes(access, filters),
     }

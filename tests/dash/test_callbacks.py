@@ -86,6 +86,19 @@ def test_overview005_a_failing_chart_leaves_the_others(server_context, monkeypat
     assert "disk on fire" in caplog.text
 
 
+def test_overview005b_failing_kpis_leave_the_charts_that_do_not_need_them(server_context, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("kpis down")
+    monkeypatch.setattr(memo, "kpis", broken)
+    out = overview.overview_outputs(embed_token(), "")
+    assert set(out["values"].values()) == {"—"}
+    assert annotation(out["figures"][ids.GRAPH_FUNNEL]) == i18n.t("en", "error.chart")
+    assert all(out["figures"][g].data for g in ids.OVERVIEW_GRAPHS if g != ids.GRAPH_FUNNEL)
+    monkeypatch.setattr(memo, "breakdown", broken)
+    table = explore.explore_outputs(embed_token(), "")
+    assert table["rows"] == [] and annotation(table["figure"]) == i18n.t("en", "error.chart")
+
+
 @pytest.mark.parametrize("token", [None, "", "garbage", embed_token(secret=OTHER_SECRET), expired_token()])
 def test_overview006_bad_token_gets_a_message_and_no_data(server_context, token):
     out = overview.overview_outputs(token, "")
