@@ -42,10 +42,15 @@ def as_of_line(as_of: dt.date, locale: str) -> str:
     return i18n.t(locale, "data_as_of", date=i18n.date(as_of, locale))
 
 
+def lock_icon() -> html.Span:
+    """A padlock drawn in CSS (an emoji needs a font the viewer may not have)."""
+    return html.Span(className="lock-icon", **{"aria-hidden": "true"})
+
+
 def _field(label, control, locked: bool = False, locale: str = "en", hidden: bool = False, name: str = ""):
     head = [html.Span(label)]
     if locked:
-        head.append(html.Span(["🔒 ", i18n.t(locale, "locked")], className="lock-label",
+        head.append(html.Span([lock_icon(), i18n.t(locale, "locked")], className="lock-label",
                               title=i18n.t(locale, "locked.title")))
     return html.Label([html.Div(head, className="field-label"), control],
                       className="field" + (" field-locked" if locked else ""),
@@ -116,7 +121,7 @@ def chips(filters: dict[str, tuple[str, ...]], locked: dict, options: dict, loca
         for value in values:
             text = f"{i18n.t(locale, f'dim.{dim}')}: {labels.get(dim, {}).get(value, value)}"
             if dim in locked:
-                items.append(html.Span(["🔒 ", text], className="chip chip-locked",
+                items.append(html.Span([lock_icon(), text], className="chip chip-locked",
                                        title=i18n.t(locale, "locked.title")))
             else:
                 remove = i18n.t(locale, "filters.remove")

@@ -104,7 +104,7 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
         fig.add_bar(y=labels[::-1], x=values[::-1], customdata=keys[::-1], orientation="h",
                     marker_color=THEMES[theme]["primary"], hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>")
         fig.update_yaxes(automargin=True)
-        fig.update_xaxes(tickformat=fmt if metric == "completion_rate" else None, rangemode="tozero")
+        fig.update_xaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
     else:
         fig = _base(theme, locale)
         fig.add_bar(x=labels, y=values, customdata=keys, marker_color=THEMES[theme]["primary"],

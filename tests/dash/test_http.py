@@ -11,7 +11,7 @@ from app.config import Settings
 from layouts import i18n, ids
 from tests.dashboards import (OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token,
                               make_app)
-from tests.dash.conftest import post_callback
+from tests.dash.conftest import compact, post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 
@@ -68,8 +68,7 @@ def overview_call(client, dash_app, token, search):
 
 
 def kpi_texts(body) -> dict[str, str]:
-    return {m: body["response"][json.dumps(ids.kpi_value_id(m), sort_keys=True, separators=(",", ":"))]["children"]
-            for m in queries.METRICS}
+    return {m: body["response"][compact(ids.kpi_value_id(m))]["children"] for m in queries.METRICS}
 
 
 def test_http004_callback_post_with_a_forged_token_returns_no_data(client, dash_app):
@@ -123,17 +122,16 @@ def sync_call(client, dash_app, token, tenant_pick, search="", group=()):
               [{"id": ids.tenant_id(page), "property": "value", "value": tenant_pick}],
               [{"id": ids.GRAPH_EXPLORE, "property": "clickData", "value": None}], []]
     state = [[{"id": ids.token_id(page), "property": "data", "value": token}]]
-    changed = [json.dumps(ids.tenant_id(page), sort_keys=True, separators=(",", ":")) + ".value"]
+    changed = [prop_id(ids.tenant_id(page), "value")]
     return post_callback(client, dash_app, "location-url.search", outputs, inputs, state, changed)
 
 
 def test_http006_sync_post_checks_the_tenant_pick_against_the_scope(client, dash_app, snapshot):
     status, body = sync_call(client, dash_app, embed_token(), OTHER_TENANT, search=f"?token=t")
     assert status == 200
-    tenant_key = json.dumps(ids.tenant_id("explore"), sort_keys=True, separators=(",", ":"))
+    tenant_key = compact(ids.tenant_id("explore"))
     assert body["response"][tenant_key]["value"] == TENANT
-    options = body["response"][json.dumps(ids.filter_id("explore", "training"), sort_keys=True,
-                                          separators=(",", ":"))]["options"]
+    options = body["response"][compact(ids.filter_id("explore", "training"))]["options"]
     assert [o["value"] for o in options] == [o["key"] for o in queries.filter_values(snapshot, TENANT)["training"]]
     assert "tenant=" not in body["response"]["location-url"]["search"]
 
@@ -148,7 +146,7 @@ def test_http006_sync_post_checks_the_tenant_pick_against_the_scope(client, dash
 def test_http007_sync_post_keeps_locked_filters(client, dash_app):
     token = embed_token(filters={"group": ["Sales"]})
     status, body = sync_call(client, dash_app, token, TENANT, search="?token=t", group=["HR"])
-    group_key = json.dumps(ids.filter_id("explore", "group"), sort_keys=True, separators=(",", ":"))
+    group_key = compact(ids.filter_id("explore", "group"))
     assert status == 200 and body["response"][group_key]["value"] == ["Sales"]
     assert "group=" not in body["response"]["location-url"]["search"]
 
