@@ -111,6 +111,8 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
                     hovertemplate=f"%{{x}}: %{{y:{fmt}}}<extra></extra>")
         fig.update_yaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
         fig.update_xaxes(type="category", automargin=True)
+    if len(rows) < 5:
+        fig.update_layout(bargap=0.75 - 0.1 * len(rows))  # a lone bar should not fill the chart
     if fmt == ",d" and max((v or 0 for v in values), default=0) < 8:
         fig.update_xaxes(dtick=1) if horizontal else fig.update_yaxes(dtick=1)  # no 0.2 learners
     return fig
