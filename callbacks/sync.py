@@ -84,12 +84,9 @@ def outputs_for(state: ViewState, access: Access, out: dict, search: str | None,
     """Every control set from ``state``; the query string only when it changed and the user changed it."""
     options = memo.filter_values(access.cache, access.snapshot, access.tenant)
     start, end = resolve_range(state, access.snapshot.data_as_of)
-    values, opts = [], []
-    for item in out["filters"]:
-        dim = item["id"]["dim"]
-        value = list(access.scope.filters[dim]) if dim in access.scope.filters else list(state.filters.get(dim, ()))
-        values.append(value)
-        opts.append(dropdown_options(dim, options, value))
+    applied = access.filters(state)  # the locked values included
+    values = [list(applied.get(item["id"]["dim"], ())) for item in out["filters"]]
+    opts = [dropdown_options(item["id"]["dim"], options, value) for item, value in zip(out["filters"], values)]
     new_search = encode(state, token)
     return {
         "search": no_update if from_url or new_search == (search or "") else new_search,
@@ -100,8 +97,7 @@ def outputs_for(state: ViewState, access: Access, out: dict, search: str | None,
         "end": [end.isoformat() for _ in out["end"]],
         "choices": [getattr(state, CHOICE_FIELDS[item["id"]["name"]]) for item in out["choices"]],
         "tenant": [access.tenant for _ in out["tenant"]],
-        "chips": [chips(access.filters(state), dict(access.scope.filters), options, access.locale)
-                  for _ in out["chips"]],
+        "chips": [chips(applied, dict(access.scope.filters), options, access.locale) for _ in out["chips"]],
         "click": [None for _ in out["click"]],
     }
 
