@@ -13,7 +13,8 @@ def explore_line(base: str, env=os.environ) -> str:
     """An /explore link with a fresh analyst token, or how to get one."""
     secret = env.get("DATAVIZ_ANALYST_SECRET")
     if not secret:
-        return (f"  {base}/explore?token=...  explore every tenant: set DATAVIZ_ANALYST_SECRET, then mint a token with\n"
+        return (f"  {base}/explore?token=...  explore every tenant: set DATAVIZ_ANALYST_SECRET, "
+                "then mint a token with\n"
                 "      .venv/bin/python -c \"from app.auth import mint_token; "
                 "print(mint_token('<analyst secret>', '*'))\"\n"
                 "      (or open explore for one tenant from the demo page)")

@@ -22,9 +22,10 @@ from app.view_state import ViewState
 class Unavailable(Exception):
     """No snapshot is published yet, or the scope's tenant has no data in it."""
 
-    def __init__(self, label_key: str):
+    def __init__(self, label_key: str, locale: str = "en"):
         super().__init__(label_key)
         self.label_key = label_key
+        self.locale = locale
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,14 @@ def authorize(token, requested_tenant: str | None = None) -> Access:
     scope = verify_token(token, get_settings(server))
     snapshot = get_store(server).current()
     if snapshot is None:
-        raise Unavailable("error.unavailable")
+        raise Unavailable("error.unavailable", scope.locale)
     if scope.all_tenants:
         tenant = requested_tenant if requested_tenant in snapshot.tenants else min(snapshot.tenants, default=None)
         if tenant is None:
-            raise Unavailable("error.unavailable")
+            raise Unavailable("error.unavailable", scope.locale)
     else:
         (tenant,) = scope.tenants
     scope.check_tenant(tenant)
     if tenant not in snapshot.tenants:
-        raise Unavailable("error.tenant")
+        raise Unavailable("error.tenant", scope.locale)
     return Access(scope, snapshot, get_cache(server), tenant)

@@ -57,8 +57,8 @@ def unknown_notes(access: Access, filters: dict):
 
 def refusal(exc: AuthError | Unavailable) -> tuple[str, html.Div]:
     """The text, and the status line, for a token that failed verification or a tenant without data."""
-    text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)
-            else i18n.t("en", exc.label_key))
+    text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)  # no trusted locale
+            else i18n.t(exc.locale, exc.label_key))
     return text, html.Div(text, className="message message-error", role="alert")
 
 

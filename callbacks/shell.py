@@ -41,7 +41,7 @@ def render(pathname: str | None, search: str | None):
     except AuthError as exc:
         return message_page(i18n.t("en", "error.auth", detail=exc.detail)), "dv-root theme-light"
     except Unavailable as exc:
-        return message_page(i18n.t("en", exc.label_key), "info"), "dv-root theme-light"
+        return message_page(i18n.t(exc.locale, exc.label_key), "info"), "dv-root theme-light"
     view = page_view(access, token, search)
     return layout(view), f"dv-root theme-{access.theme}"
 

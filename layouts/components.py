@@ -64,10 +64,11 @@ def filter_bar(page: str, view: PageView) -> html.Div:
     fields = [
         _field(i18n.t(loc, "tenant"), dcc.Dropdown(
             id=ids.tenant_id(page), options=view.tenants, value=view.tenant, clearable=False,
-            disabled=not view.analyst), hidden=not view.analyst, name="tenant"),
+            disabled=not view.analyst, **i18n.dropdown_labels(loc)), hidden=not view.analyst, name="tenant"),
         _field(i18n.t(loc, "range"), dcc.Dropdown(
             id=ids.range_preset_id(page), clearable=False, searchable=False, value=state.preset,
-            options=[{"label": i18n.t(loc, f"preset.{p}"), "value": p} for p in PRESETS]), name="range"),
+            options=[{"label": i18n.t(loc, f"preset.{p}"), "value": p} for p in PRESETS],
+            **i18n.dropdown_labels(loc)), name="range"),
         _field("\u00a0", dcc.DatePickerRange(
             id=ids.range_dates_id(page), start_date=view.start.isoformat(), end_date=view.end.isoformat(),
             max_date_allowed=view.as_of.isoformat(), display_format="DD/MM/YYYY" if loc == "fr" else "YYYY-MM-DD",
@@ -79,7 +80,7 @@ def filter_bar(page: str, view: PageView) -> html.Div:
         fields.append(_field(i18n.t(loc, f"dim.{dim}"), dcc.Dropdown(
             id=ids.filter_id(page, dim), multi=True, value=value, disabled=locked,
             placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value),
-            maxHeight=280), locked=locked, locale=loc, name=dim))
+            maxHeight=280, **i18n.dropdown_labels(loc)), locked=locked, locale=loc, name=dim))
     return html.Div(fields, className="filter-bar")
 
 

@@ -21,10 +21,10 @@ def layout(view: PageView) -> html.Main:
     state = view.state
     choices = html.Div([
         html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
-            id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric,
+            id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric, **i18n.dropdown_labels(loc),
             options=[{"label": i18n.t(loc, f"metric.{m}"), "value": m} for m in METRICS])], className="field"),
         html.Label([html.Div(i18n.t(loc, "by"), className="field-label"), dcc.Dropdown(
-            id=ids.choice_id(PAGE, "by"), clearable=False, value=state.by,
+            id=ids.choice_id(PAGE, "by"), clearable=False, value=state.by, **i18n.dropdown_labels(loc),
             options=[{"label": i18n.t(loc, f"dim.{d}"), "value": d} for d in DIMENSIONS])], className="field"),
         choice(PAGE, "chart", [(c, i18n.t(loc, f"chart.{c}")) for c in CHARTS], state.chart, i18n.t(loc, "chart")),
         choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES], state.granularity,

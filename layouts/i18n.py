@@ -69,7 +69,8 @@ LABELS: dict[str, dict[str, str]] = {
         "explore.over_time": "{metric} over time",
         "empty.range": "No activity between {start} and {end}.",
         "empty.unknown": "Unknown {dim}: {values}. Nothing matches it.",
-        "empty.training_filter": "Connections are not tracked per training: clear the training, category and format filters to see them.",
+        "empty.training_filter": "Connections are not tracked per training: clear the training, category and format "
+                                 "filters to see them.",
         "empty.pie_rate": "A pie chart needs a count: pick a count metric or another chart type.",
         "empty.no_rows": "No rows for this choice.",
         "error.chart": "This chart could not be drawn. The rest of the page is up to date.",
@@ -137,11 +138,14 @@ LABELS: dict[str, dict[str, str]] = {
         "explore.over_time": "{metric} dans le temps",
         "empty.range": "Aucune activité entre le {start} et le {end}.",
         "empty.unknown": "{dim} inconnu : {values}. Rien ne correspond.",
-        "empty.training_filter": "Les connexions ne sont pas suivies par formation : retirez les filtres formation, catégorie et format pour les voir.",
-        "empty.pie_rate": "Un graphique en secteurs demande un comptage : choisissez un indicateur de comptage ou un autre graphique.",
+        "empty.training_filter": "Les connexions ne sont pas suivies par formation : retirez les filtres formation, "
+                                 "catégorie et format pour les voir.",
+        "empty.pie_rate": "Un graphique en secteurs demande un comptage : choisissez un indicateur de comptage ou un "
+                          "autre graphique.",
         "empty.no_rows": "Aucune ligne pour ce choix.",
         "error.chart": "Ce graphique n’a pas pu être dessiné. Le reste de la page est à jour.",
-        "error.auth": "Votre accès n’a pas pu être vérifié ({detail}). Rechargez la page depuis votre plateforme de formation.",
+        "error.auth": "Votre accès n’a pas pu être vérifié ({detail}). Rechargez la page depuis votre plateforme de "
+                      "formation.",
         "error.tenant": "Il n’y a pas encore de données pour cette organisation.",
         "error.unavailable": "Aucune donnée n’est encore publiée. Réessayez plus tard.",
         "filters.active": "Filtres :",
@@ -151,6 +155,19 @@ LABELS: dict[str, dict[str, str]] = {
         "page.not_found": "Cette page n’existe pas.",
     },
 }
+
+
+DROPDOWN_LABELS = {  # Dash 4 dropdowns' own texts (English is their default)
+    "fr": {"select_all": "Tout sélectionner", "deselect_all": "Tout désélectionner",
+           "selected_count": "{num_selected} sélectionnés", "search": "Rechercher",
+           "clear_search": "Effacer la recherche", "clear_selection": "Effacer la sélection",
+           "no_options_found": "Aucune option"},
+}
+
+
+def dropdown_labels(locale: str) -> dict:
+    """Keyword arguments for a dcc.Dropdown in ``locale`` (none for English: a None prop would erase the defaults)."""
+    return {"labels": DROPDOWN_LABELS[locale]} if locale in DROPDOWN_LABELS else {}
 
 
 def t(locale: str, key: str, **values) -> str:

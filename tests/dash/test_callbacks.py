@@ -153,7 +153,8 @@ def test_explore003_csv_neutralizes_formulas_and_follows_the_grid_order():
             {"label": "Plain", "key": "t5", "value": 0}]
     text = explore.csv_text(columns, rows, shown=[{"key": k} for k in ("t5", "t4", "t3", "t2", "t1", "t9")])
     assert text.splitlines() == [
-        "Training,Key,Completions", "Plain,t5,0", "'-x,t4,1", "'@SUM,t3,", "'+1,t2,3", "\"'=HYPERLINK(\"\"x\"\")\",t1,5"]
+        "Training,Key,Completions", "Plain,t5,0", "'-x,t4,1", "'@SUM,t3,", "'+1,t2,3",
+        "\"'=HYPERLINK(\"\"x\"\")\",t1,5"]
     assert explore.csv_text(columns, rows, None).splitlines()[1].startswith("\"'=HYPERLINK")
 
 
@@ -178,6 +179,13 @@ def test_route001_pages_need_a_verified_token(server_context):
     assert texts(page) == "This page does not exist."
     page, _ = shell.render("/", "")
     assert "Live snapshot" in texts(page)
+
+
+def test_route001b_tenant_without_data_says_so_in_its_language(server_context):
+    page, _ = shell.render("/embed/overview", f"?token={embed_token('new-customer', locale='fr')}")
+    assert texts(page) == "Il n’y a pas encore de données pour cette organisation."
+    out = overview.overview_outputs(embed_token("new-customer"), "")
+    assert texts(out["status"]) == "There is no data for this organisation yet."
 
 
 def test_route002_analyst_pick_is_checked_against_the_snapshot(server_context):
