@@ -51,7 +51,26 @@ def test_overview001_renders_every_kpi_and_chart(dash_duo, dash_app, generated_s
     assert dash_duo.find_element("#p-overview-as-of").text == "Data as of October 31, 2026"
     assert "could not be drawn" not in dash_duo.driver.page_source
     dash_duo.driver.save_screenshot(str(artifacts / "overview.png"))
+
+    pick(dash_duo, "range", "Last 7 days")
+    wait_for_kpis(dash_duo, expected_kpis(snapshot, "?range=7d", {}))
+    assert "range=7d" in dash_duo.driver.current_url
+    until(lambda: date_inputs(dash_duo) == ["2026-10-25", "2026-10-31"], timeout=10)
+    until(lambda: bar_count(dash_duo) == 7, timeout=10)  # one bar a day
+    dash_duo.find_element('input[type="radio"][value="week"]').click()
+    until(lambda: bar_count(dash_duo) == 2, timeout=10)  # 2026-10-25 is a Sunday: two ISO weeks
+    assert "gran=week" in dash_duo.driver.current_url
     assert dash_duo.get_logs() == []
+
+
+def date_inputs(dash_duo) -> list[str]:
+    return [i.get_attribute("value") for i in
+            dash_duo.driver.find_elements(By.CSS_SELECTOR, '[data-field="dates"] input')]
+
+
+def bar_count(dash_duo) -> int:
+    return dash_duo.driver.execute_script(
+        "return document.querySelector('#graph-activity .js-plotly-plot').data[0].x.length")
 
 
 def pick(dash_duo, field: str, label: str) -> None:
