@@ -44,7 +44,7 @@ def wait_for_charts(dash_duo) -> None:
 def test_overview001_renders_every_kpi_and_chart(dash_duo, dash_app, generated_snapshot_dir, artifacts):
     snapshot = SnapshotStore(generated_snapshot_dir).current()
     dash_duo.start_server(dash_app)
-    dash_duo.driver.set_window_size(1300, 1500)
+    dash_duo.driver.set_window_size(1300, 1700)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}")
     wait_for_kpis(dash_duo, expected_kpis(snapshot, "", {}))
     wait_for_charts(dash_duo)
