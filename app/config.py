@@ -16,7 +16,9 @@ def _split(value: str | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Settings:
     source: str = "var/exports"
-    snapshot_dir: str = "var/snapshots"
+    snapshot_dir: str = "var/snapshots"  # with snapshot_url: this host's local copy
+    snapshot_url: str | None = None  # s3://bucket/prefix shared by many web hosts (etl.snapshot_s3)
+    snapshot_poll_interval: float = 15.0  # seconds between two looks at the S3 pointer, per web worker
     api_keys: tuple[str, ...] = ()
     embed_secret: str | None = None
     analyst_secret: str | None = None
@@ -25,6 +27,7 @@ class Settings:
     cache_dir: str = "var/cache"
     varnish_urls: tuple[str, ...] = ()
     web_urls: tuple[str, ...] = ()
+    web_timeout: float = 30.0  # how long a refresh waits for web_urls, plus the poll interval with S3
     max_reject_ratio: float = 0.01
     demo: bool = False
     snapshot_check_interval: float = 1.0
@@ -35,9 +38,13 @@ class Settings:
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
         ratio = env.get("DATAVIZ_MAX_REJECT_RATIO")
+        poll = env.get("DATAVIZ_SNAPSHOT_POLL_INTERVAL")
+        web_timeout = env.get("DATAVIZ_WEB_TIMEOUT")
         settings = cls(
             source=env.get("DATAVIZ_SOURCE") or cls.source,
             snapshot_dir=env.get("DATAVIZ_SNAPSHOT_DIR") or cls.snapshot_dir,
+            snapshot_url=env.get("DATAVIZ_SNAPSHOT_URL") or None,
+            snapshot_poll_interval=float(poll) if poll else cls.snapshot_poll_interval,
             api_keys=_split(env.get("DATAVIZ_API_KEYS")),
             embed_secret=env.get("DATAVIZ_EMBED_SECRET") or None,
             analyst_secret=env.get("DATAVIZ_ANALYST_SECRET") or None,
@@ -46,6 +53,7 @@ class Settings:
             cache_dir=env.get("DATAVIZ_CACHE_DIR") or cls.cache_dir,
             varnish_urls=_split(env.get("DATAVIZ_VARNISH_URLS")),
             web_urls=_split(env.get("DATAVIZ_WEB_URLS")),
+            web_timeout=float(web_timeout) if web_timeout else cls.web_timeout,
             max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
             demo=env.get("DATAVIZ_DEMO", "") == "1",
             app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",

@@ -20,5 +20,5 @@ def readyz():
     store = get_store(current_app)
     snapshot = store.current()
     if snapshot is None:
-        return jsonify(status="not ready", reason=store.last_error or "no snapshot published yet"), 503
+        return jsonify(status="not ready", reason=store.problem or "no snapshot published yet"), 503
     return jsonify(status="ready", snapshot=snapshot.version, data_as_of=snapshot.manifest["data_as_of"])

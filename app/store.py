@@ -5,7 +5,9 @@ stats the ``CURRENT`` pointer (about a microsecond) and loads a newly published
 version before answering, so once a refresh has published, no request is
 answered from the old data. A request takes the snapshot once and uses that
 object to the end, so it never mixes two versions. A snapshot that cannot be
-read is refused: the store keeps serving the one it has.
+read is refused: the store keeps serving the one it has. With snapshots on
+S3, an ``app.snapshot_sync.SnapshotSync`` fills the local folder, and a
+request that comes before anything is loaded waits for its first look at S3.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from etl import snapshot as snapshots
 
 log = logging.getLogger("dataviz.store")
 EPOCH = dt.date(1970, 1, 1)
+FIRST_SYNC_WAIT = 20.0  # seconds a request waits for the first download from S3 (gunicorn's timeout is 60)
 
 
 def day_number(day: dt.date) -> int:
@@ -117,15 +120,21 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
 class SnapshotStore:
     """Holds the live snapshot of one snapshot root and swaps it when ``CURRENT`` changes."""
 
-    def __init__(self, root: str | Path, check_interval: float = 0.0):
+    def __init__(self, root: str | Path, check_interval: float = 0.0, sync=None):
         self.root = Path(root)
         self.check_interval = check_interval
+        self.sync = sync  # app.snapshot_sync.SnapshotSync when the snapshots live on S3
         self._snapshot: Snapshot | None = None
         self._pointer_stat: tuple | None = None
         self._refused: str | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
         self.last_error: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the store may not serve the live snapshot: a refused snapshot, or S3 out of reach."""
+        return self.last_error or (self.sync.last_error if self.sync is not None else None)
 
     def _stat(self) -> tuple | None:
         try:
@@ -142,6 +151,8 @@ class SnapshotStore:
         of answering from the old one: once ``check_interval`` has passed since a
         publish, no request is answered from the old data (``etl.propagate`` relies on it).
         """
+        if self._snapshot is None and self.sync is not None:
+            self.sync.first_attempt.wait(FIRST_SYNC_WAIT)
         now = time.monotonic()
         if now >= self._next_check or self._snapshot is None:  # first load: wait for it, never None
             if self._stat() != self._pointer_stat:

@@ -46,31 +46,43 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from etl import snapshot as snapshots
     from etl.propagate import Propagation
     from etl.refresh import RefreshBusy, Steps, refresh_lock
+    from etl.snapshot_s3 import Published
 
     root = Path(settings.snapshot_dir)
-    available = snapshots.versions(root)
-    live = snapshots.live_version(root)
+    published = Published(root, settings.snapshot_url)
+    try:
+        available = published.versions()
+        live = published.live_version()
+    except snapshots.SnapshotError as exc:
+        print(f"cannot roll back: {exc}")
+        return 1
     if args.to:
         target = args.to
     else:
         older = [v for v in available if live is None or v < live]
         if not older:
-            print(f"no snapshot older than {live} to roll back to (on disk: {', '.join(available) or 'none'})")
+            print(f"no snapshot older than {live} to roll back to "
+                  f"({'on S3' if published.remote else 'on disk'}: {', '.join(available) or 'none'})")
             return 1
         target = older[-1]
     if target not in available:
-        print(f"snapshot {target} is not on disk (available: {', '.join(available) or 'none'})")
+        print(f"snapshot {target} is not {'on S3' if published.remote else 'on disk'} "
+              f"(available: {', '.join(available) or 'none'})")
         return 1
     steps = Steps()
-    report = {"outcome": "rolled_back", "previous_version": live, "version": target, "timings": steps.timings,
-              "export": snapshots.read_manifest(root, target).get("export", {})}
+    report = {"outcome": "rolled_back", "previous_version": live, "version": target, "timings": steps.timings}
     try:
+        report["export"] = published.read_manifest(target).get("export", {})
         with refresh_lock(root):
             with steps("publish"):
-                snapshots.publish(root, target)
-            Propagation(settings).after_publish(root, live, target, time.monotonic(), steps, report, restore=False)
+                published.publish(target)
+            Propagation(settings).after_publish(published, live, target, time.monotonic(), steps, report,
+                                                restore=False)
     except RefreshBusy as exc:
         print(f"cannot roll back now: {exc}")
+        return 1
+    except snapshots.SnapshotError as exc:
+        print(f"cannot roll back: {exc}")
         return 1
     report["message"] = f"rolled back: {live} → {target} is live"
     print(report["message"])

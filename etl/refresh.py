@@ -23,6 +23,7 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.digest import tenant_digests
+from etl.snapshot_s3 import Published
 from etl.sources import SourceError, StagedExport, latest_export, open_source
 from etl.transform import build_frames
 from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, validate_activity,
@@ -89,22 +90,24 @@ def export_identity(ref) -> dict:
 def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
                           skip_export: dict | None = None) -> RefreshResult:
     """The production chain for one configuration: refresh, then web workers, app cache, Varnish."""
-    from etl.propagate import WEB_TIMEOUT, Propagation
+    from etl.propagate import Propagation
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
                        max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
-                       propagation=Propagation(settings, web_timeout or WEB_TIMEOUT))
+                       propagation=Propagation(settings, web_timeout), snapshot_url=settings.snapshot_url)
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                 max_reject_ratio: float = 0.01, propagation=None,
-                skip_export: dict | None = None) -> RefreshResult:
+                skip_export: dict | None = None, snapshot_url: str | None = None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
     purges are retried first, and the steps after the publish run inside the lock.
     ``skip_export`` (an ``export_identity``) is not loaded again: the watcher
     passes the export it saw rejected, so a bad export is not re-read every tick.
+    With ``snapshot_url`` (``s3://...``) the snapshot is also uploaded there and
+    published by S3's pointer, which the web hosts follow (``etl.snapshot_s3``).
     """
     root = Path(snapshot_dir)
     started = time.perf_counter()
@@ -116,8 +119,8 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
         with refresh_lock(root):
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
-            result = _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
-                                     skip_export)
+            result = _refresh_locked(source, Published(root, snapshot_url), force, max_reject_ratio, steps,
+                                     report, propagation, skip_export)
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
@@ -141,20 +144,21 @@ def _warnings(report: dict) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
+def _refresh_locked(source, published: Published, force, max_reject_ratio, steps, report, propagation,
                     skip_export) -> RefreshResult:
+    root = published.root
     try:
         with steps("find"):
             src = open_source(source)
             ref = latest_export(src)
+            live = published.live_version()
         report["export"] = export_identity(ref)
-        live = snapshots.live_version(root)
         report["previous_version"] = live
         if skip_export == report["export"] and not force:
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
-                manifest = snapshots.read_manifest(root, live)
+                manifest = published.read_manifest(live)
                 # a snapshot written by an older schema is rebuilt, even from the same export
                 if (manifest.get("export") == report["export"]
                         and manifest.get("schema_version") == snapshots.SCHEMA_VERSION):
@@ -201,16 +205,19 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
                 "tenant_digests": digests,
             }
             snapshots.write_snapshot(root, version, frames, manifest)
+        if published.remote:
+            with steps("upload"):
+                published.upload(version)
         with steps("publish"):
-            snapshots.publish(root, version)
+            published.publish(version)
         published_at = time.monotonic()
         report["version"] = version
         if propagation is not None:
-            failure = propagation.after_publish(root, live, version, published_at, steps, report)
+            failure = propagation.after_publish(published, live, version, published_at, steps, report)
             if failure:
                 report["failed_step"] = "wait_web"
                 return RefreshResult("failed", failure)
-        snapshots.prune(root)
+        published.prune()
         return RefreshResult("published", f"published snapshot {version} from export {ref.name} "
                              f"({report['rows_accepted']} rows, {report['rows_rejected']} rejected)"
                              f"{_warnings(report)}", version)
@@ -220,6 +227,9 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
     except SourceError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"source unreachable: {exc}")
+    except snapshots.SnapshotError as exc:
+        report["failed_step"] = steps.current
+        return RefreshResult("failed", f"{steps.current} failed: {exc}")
     except OSError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"{steps.current} failed: {exc.strerror or exc}")

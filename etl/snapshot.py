@@ -54,7 +54,7 @@ def new_version(root: Path, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -88,10 +88,10 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}.parquet").stat().st_size for name in FRAME_NAMES}}
         _write_json(tmp / "manifest.json", manifest)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         final = root / version
         os.rename(tmp, final)
-        _fsync_dir(root)
+        fsync_dir(root)
         return final
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -108,7 +108,7 @@ def publish(root: Path, version: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, root / POINTER)
-    _fsync_dir(root)
+    fsync_dir(root)
 
 
 def live_version(root: Path) -> str | None:
@@ -137,8 +137,9 @@ def versions(root: Path) -> list[str]:
                   if VERSION_PATTERN.match(p.name) and (p / "manifest.json").is_file())
 
 
-def prune(root: Path, keep: int = KEEP) -> list[str]:
-    """Delete all but the newest ``keep`` snapshots (never the live one) and stale temp folders."""
+def prune(root: Path, keep: int = KEEP, temp: bool = True) -> list[str]:
+    """Delete all but the newest ``keep`` snapshots (never the live one), old reports and, with
+    ``temp``, stale temp folders (only the refresh, under its lock, may: a web host syncing from S3 may not)."""
     root = Path(root)
     live = live_version(root)
     removed = []
@@ -146,7 +147,7 @@ def prune(root: Path, keep: int = KEEP) -> list[str]:
         if version != live:
             shutil.rmtree(root / version, ignore_errors=True)
             removed.append(version)
-    for tmp in root.glob(".tmp-*"):
+    for tmp in root.glob(".tmp-*") if temp else ():
         shutil.rmtree(tmp, ignore_errors=True)
     reports = sorted((root / "reports").glob("*.json")) if (root / "reports").is_dir() else []
     for old in reports[:-KEEP_REPORTS]:

@@ -85,27 +85,35 @@ class LocalSource:
         return path
 
 
+def split_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix/")`` (the prefix empty or ending in /)."""
+    bucket, _, prefix = url[len("s3://"):].partition("/") if url.startswith("s3://") else ("", "", "")
+    if not bucket:
+        raise SourceError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
+    return bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+
+def s3_client():
+    """A boto3 S3 client with bounded retries and timeouts; honours ``AWS_ENDPOINT_URL``."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                            connect_timeout=5, read_timeout=30))
+
+
 class S3Source:
     """Exports under ``s3://bucket/prefix``; honours ``AWS_ENDPOINT_URL``."""
 
     def __init__(self, url: str, client=None):
-        bucket, _, prefix = url[len("s3://"):].partition("/")
-        if not bucket:
-            raise SourceError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
         self.url = url
-        self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.bucket, self.prefix = split_s3_url(url)
         self._client = client
 
     @property
     def client(self):
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            self._client = boto3.client(
-                "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                    connect_timeout=5, read_timeout=30))
+            self._client = s3_client()
         return self._client
 
     def exports(self) -> list[ExportRef]:
