@@ -29,6 +29,8 @@ class Settings:
     web_urls: tuple[str, ...] = ()
     web_timeout: float = 30.0  # how long a refresh waits for web_urls, plus the poll interval with S3
     max_reject_ratio: float = 0.01
+    etl_engine: str = "pandas"  # or "dask" (etl.dask_engine), for exports too big for one machine
+    dask_scheduler: str | None = None  # tcp://host:8786; none: a LocalCluster sized to the machine
     demo: bool = False
     snapshot_check_interval: float = 1.0
     app_cache: bool = True  # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves
@@ -55,6 +57,8 @@ class Settings:
             web_urls=_split(env.get("DATAVIZ_WEB_URLS")),
             web_timeout=float(web_timeout) if web_timeout else cls.web_timeout,
             max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
+            etl_engine=env.get("DATAVIZ_ETL_ENGINE") or cls.etl_engine,
+            dask_scheduler=env.get("DATAVIZ_DASK_SCHEDULER") or None,
             demo=env.get("DATAVIZ_DEMO", "") == "1",
             app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
         )

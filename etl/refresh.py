@@ -25,7 +25,7 @@ from etl import snapshot as snapshots
 from etl.digest import tenant_digests
 from etl.snapshot_s3 import Published
 from etl.sources import SourceError, StagedExport, latest_export, open_source
-from etl.transform import build_frames
+from etl.transform import Validated, build_frames
 from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, validate_activity,
                           read_dimension)
 
@@ -66,6 +66,27 @@ def refresh_lock(root: Path, wait: bool = False):
         os.close(fd)
 
 
+class PandasEngine:
+    """The default engine: the whole activity file, staged locally, checked in this process."""
+
+    name = "pandas"
+
+    def validate(self, staged: StagedExport, max_reject_ratio: float) -> Validated:
+        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio)
+        return Validated.from_activity(activity)
+
+
+def engine_for(settings: Settings):
+    """The engine ``DATAVIZ_ETL_ENGINE`` names (``--engine`` on the command line)."""
+    if settings.etl_engine == "dask":
+        from etl.dask_engine import DaskEngine
+
+        return DaskEngine(scheduler=settings.dask_scheduler)
+    if settings.etl_engine != "pandas":
+        raise ValueError(f"unknown ETL engine {settings.etl_engine!r}: expected pandas or dask")
+    return PandasEngine()
+
+
 class Steps:
     """Times each step for the report and remembers which one was running."""
 
@@ -94,12 +115,13 @@ def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeou
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
                        max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
-                       propagation=Propagation(settings, web_timeout), snapshot_url=settings.snapshot_url)
+                       propagation=Propagation(settings, web_timeout), snapshot_url=settings.snapshot_url,
+                       engine=engine_for(settings))
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                 max_reject_ratio: float = 0.01, propagation=None,
-                skip_export: dict | None = None, snapshot_url: str | None = None) -> RefreshResult:
+                skip_export: dict | None = None, snapshot_url: str | None = None, engine=None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
@@ -108,6 +130,8 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
     passes the export it saw rejected, so a bad export is not re-read every tick.
     With ``snapshot_url`` (``s3://...``) the snapshot is also uploaded there and
     published by S3's pointer, which the web hosts follow (``etl.snapshot_s3``).
+    ``engine`` validates the activity: ``PandasEngine`` (the default) or
+    ``etl.dask_engine.DaskEngine``; both produce the same snapshot.
     """
     root = Path(snapshot_dir)
     started = time.perf_counter()
@@ -120,7 +144,7 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
             result = _refresh_locked(source, Published(root, snapshot_url), force, max_reject_ratio, steps,
-                                     report, propagation, skip_export)
+                                     report, propagation, skip_export, engine or PandasEngine())
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
@@ -145,7 +169,7 @@ def _warnings(report: dict) -> str:
 
 
 def _refresh_locked(source, published: Published, force, max_reject_ratio, steps, report, propagation,
-                    skip_export) -> RefreshResult:
+                    skip_export, engine) -> RefreshResult:
     root = published.root
     try:
         with steps("find"):
@@ -165,12 +189,12 @@ def _refresh_locked(source, published: Published, force, max_reject_ratio, steps
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
             except snapshots.SnapshotError:
                 pass  # an unreadable live snapshot is a reason to refresh, not to stop
+        report["engine"] = engine.name
         with StagedExport(src, ref) as staged:
             with steps("validate"):
-                activity_path = staged.path("activity")
-                if activity_path is None:
+                if ref.table_file("activity") is None:
                     raise ExportRejected(f"export {ref.name} has no activity.csv or activity.csv.gz")
-                activity = validate_activity(activity_path, ref.date, max_reject_ratio)
+                activity = engine.validate(staged, max_reject_ratio)
                 warnings = activity.warnings
                 users = read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
                                        ("tenant_id", "user_id"), warnings)
@@ -178,16 +202,16 @@ def _refresh_locked(source, published: Published, force, max_reject_ratio, steps
                                            ("tenant_id", "training_id"), warnings)
         report.update({
             "rows_read": activity.rows_read,
-            "rows_accepted": len(activity.events),
+            "rows_accepted": activity.rows.events,
             "rows_rejected": activity.rejects.total,
             "duplicates_dropped": activity.duplicates_dropped,
             "rejects": activity.rejects.to_dict(),
             "warnings": warnings,
         })
-        if len(activity.events) == 0:
+        if activity.rows.events == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")
         with steps("transform"):
-            frames = build_frames(activity.events, users, trainings)
+            frames = build_frames(activity.rows, users, trainings)
             del activity
             digests = tenant_digests(frames)
         with steps("write"):

@@ -5,6 +5,12 @@ rule it breaks, in column order, and the report keeps up to 20 examples per
 reason with the line number (1 is the header; a record holding a quoted
 newline counts as one line). A broken file rejects the whole export with a
 one-line reason (``ExportRejected``) so the live snapshot stays untouched.
+
+Both ETL engines apply the same functions: the pandas engine to the whole
+file (``validate_activity``), the Dask engine (``etl.dask_engine``) to each
+partition, a ``CsvBytes`` holding the header line and whole records, with
+``read_activity`` and ``check_activity``, then ``merge_rejects``,
+``check_totals`` and ``repeated_ids`` over all of them.
 """
 from __future__ import annotations
 
@@ -53,8 +59,38 @@ class RowRejects:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def most_common(self) -> str:
+        """The reason with the most rows; ties go to the first in alphabetical order, whatever
+        order the reasons were found in."""
+        return min(self.counts, key=lambda why: (-self.counts[why], why))
+
     def to_dict(self) -> dict:
         return {"total": self.total, "by_reason": dict(self.counts), "examples": dict(self.examples)}
+
+
+def merge_rejects(parts: list[tuple[RowRejects, int]]) -> RowRejects:
+    """The rejects of consecutive partitions of one file, each with the rows before it: counts
+    added, examples kept in file order (the first 20), line numbers made file-wide."""
+    out = RowRejects()
+    for rejects, rows_before in parts:
+        for why, count in rejects.counts.items():
+            out.counts[why] = out.counts.get(why, 0) + count
+            kept = out.examples.setdefault(why, [])
+            kept += [{**e, "line": e["line"] if e["line"] is None else e["line"] + rows_before}
+                     for e in rejects.examples[why][:MAX_EXAMPLES - len(kept)]]
+    return out
+
+
+@dataclass(frozen=True)
+class CsvBytes:
+    """A CSV file, or a partition of one (its header line, then whole records), in memory.
+
+    ``name`` is the file's name, so that messages name the file of the export.
+    """
+
+    name: str
+    data: bytes
 
 
 @dataclass
@@ -68,11 +104,16 @@ class Activity:
     warnings: list[str]
 
 
-def read_header(path: Path) -> list[str]:
+def _open(source: Path | CsvBytes):
+    if isinstance(source, CsvBytes):
+        return io.BytesIO(source.data)
+    return (gzip.open if source.name.endswith(".gz") else open)(source, "rb")
+
+
+def read_header(path: Path | CsvBytes) -> list[str]:
     """Column names of a CSV file (gzip or plain), BOM stripped."""
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(path, "rb") as raw:
+        with _open(path) as raw:
             first = raw.readline(1 << 20)
     except (OSError, EOFError, zlib.error) as exc:
         raise ExportRejected(f"{path.name}: cannot read ({_short(exc)})") from exc
@@ -96,7 +137,8 @@ DICTIONARY_COLUMNS = ("tenant_id", "user_id", "event_type", "training_id")
 TYPED_COLUMNS = {"occurred_at": pa.timestamp("us", tz="UTC"), "score": pa.float64(), "duration_s": pa.int64()}
 
 
-def _read_error(path: Path, exc: Exception) -> ExportRejected:
+def read_error(path: Path | CsvBytes, exc: Exception) -> ExportRejected:
+    """A file that cannot be read as text CSV rejects the export, with what was wrong."""
     message = _short(exc)
     if "UTF8" in message:
         return ExportRejected(f"{path.name}: not UTF-8 text ({message})")
@@ -106,7 +148,7 @@ def _read_error(path: Path, exc: Exception) -> ExportRejected:
     return ExportRejected(f"{path.name}: not a readable CSV file ({message})")
 
 
-def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | None = None,
+def read_csv(path: Path | CsvBytes, columns: list[str], types: dict[str, pa.DataType] | None = None,
              malformed: list[str] | None = None) -> pa.Table:
     """Read the named columns (strings unless ``types`` says otherwise; empty → null).
 
@@ -125,7 +167,7 @@ def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | Non
 
     try:
         return pacsv.read_csv(
-            path,
+            pa.BufferReader(path.data) if isinstance(path, CsvBytes) else path,
             read_options=pacsv.ReadOptions(block_size=8 << 20),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(
@@ -139,12 +181,13 @@ def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | Non
     except pa.ArrowInvalid as exc:
         if "conversion error" in str(exc) and "UTF8" not in str(exc):
             raise
-        raise _read_error(path, exc) from exc
+        raise read_error(path, exc) from exc
     except (OSError, EOFError, zlib.error) as exc:
-        raise _read_error(path, exc) from exc
+        raise read_error(path, exc) from exc
 
 
-def _check_columns(path: Path, header: list[str], required, optional, warnings: list[str]) -> list[str]:
+def _check_columns(path: Path | CsvBytes, header: list[str], required, optional,
+                   warnings: list[str]) -> list[str]:
     seen = set()
     for name in header:
         if name in seen and name in (*required, *optional):
@@ -222,6 +265,11 @@ class Events:
     def __len__(self) -> int:
         return len(self.event)
 
+    def take(self, mask: np.ndarray) -> "Events":
+        """The rows where ``mask`` is set."""
+        return Events(**{name: value[mask] if isinstance(value, np.ndarray) else value
+                         for name, value in vars(self).items()})
+
 
 def _dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, pa.Array]:
     """Row codes (-1 for null) and values of a dictionary column whose chunks share one dictionary."""
@@ -237,52 +285,84 @@ def _event_id_codes(event_ids: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64), len(encoded.dictionary)
 
 
-def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
-    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events.
+def activity_columns(source: Path | CsvBytes, warnings: list[str]) -> tuple[list[str], list[str]]:
+    """The header, and the contract's columns it holds; a bad header rejects the export."""
+    header = read_header(source)
+    return header, _check_columns(source, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
 
-    The fast path lets Arrow's CSV reader parse timestamps and numbers while it
-    reads; only when some value does not convert is the file read again with
-    those columns as strings and every value checked one by one.
+
+def read_activity(source: Path | CsvBytes, columns: list[str], malformed: list[str],
+                  typed: bool = True) -> tuple[pa.Table, bool]:
+    """The activity columns, and whether timestamps and numbers were parsed while reading.
+
+    The fast path (``typed``) lets Arrow's CSV reader parse them; only when some
+    value does not convert is the file read again with those columns as
+    strings, to be checked one by one.
     """
-    warnings: list[str] = []
-    header = read_header(path)
-    columns = _check_columns(path, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
     dictionaries = {c: DICTIONARY for c in DICTIONARY_COLUMNS}
+    if typed:
+        try:
+            return read_csv(source, columns, {**dictionaries, **TYPED_COLUMNS}, malformed).unify_dictionaries(), True
+        except pa.ArrowInvalid:
+            malformed.clear()
+    return read_csv(source, columns, dictionaries, malformed).unify_dictionaries(), False
+
+
+@dataclass
+class CheckedRows:
+    """Activity rows (a whole file, or one partition of it) sorted into valid and rejected."""
+
+    events: Events  # every parsed row: keep the ``valid`` ones
+    valid: np.ndarray
+    rejects: RowRejects  # line 2 is the first row of this batch
+    rows_read: int  # parsed rows, and records with the wrong number of fields
+
+
+def check_activity(raw: pa.Table, typed: bool, malformed: list[str], n_fields: int,
+                   export_date: dt.date) -> CheckedRows:
+    """Apply every row rule of the contract to the rows ``read_activity`` read."""
+    reason, reasons, events = _check_rows(raw, raw.num_rows, typed, export_date)
+    rejects = _collect_rejects(reason, reasons, raw)
+    if malformed:
+        why = f"wrong number of fields (expected {n_fields})"
+        rejects.counts[why] = len(malformed)
+        rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
+                                 for text in malformed[:MAX_EXAMPLES]]
+    return CheckedRows(events, reason == 0, rejects, raw.num_rows + len(malformed))
+
+
+def check_totals(name: str, rows_read: int, rejects: RowRejects, max_reject_ratio: float) -> None:
+    """Reject the whole export when it holds no rows, or too many rejected ones."""
+    if rows_read == 0:
+        raise ExportRejected(f"{name}: the file holds a header but no rows")
+    ratio = rejects.total / rows_read
+    if ratio > max_reject_ratio:
+        top = rejects.most_common
+        raise ExportRejected(
+            f"{name}: {rejects.total} of {rows_read} rows rejected ({ratio:.1%}, above the "
+            f"{max_reject_ratio:.1%} limit); most common: {top} ({rejects.counts[top]})")
+
+
+def repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray) -> np.ndarray:
+    """Valid rows whose event_id was already seen on an earlier valid row: the first one wins."""
+    return _repeated(*_event_id_codes(event_ids), valid)
+
+
+def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
+    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events (the pandas engine)."""
+    warnings: list[str] = []
+    header, columns = activity_columns(path, warnings)
     malformed: list[str] = []
-    try:
-        raw = read_csv(path, columns, {**dictionaries, **TYPED_COLUMNS}, malformed)
-        typed = True
-    except pa.ArrowInvalid:
-        malformed.clear()
-        raw = read_csv(path, columns, dictionaries, malformed)
-        typed = False
-    n = raw.num_rows
-    if n + len(malformed) == 0:
-        raise ExportRejected(f"{path.name}: the file holds a header but no rows")
-    raw = raw.unify_dictionaries()
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    raw, typed = read_activity(path, columns, malformed)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the ids runs beside the row rules
         ids = pool.submit(_event_id_codes, raw.column("event_id")) if "event_id" in raw.column_names else None
-        reason, reasons, events = _check_rows(raw, n, typed, export_date)
-        rejects = _collect_rejects(reason, reasons, raw)
-        if malformed:
-            why = f"wrong number of fields (expected {len(header)})"
-            rejects.counts[why] = len(malformed)
-            rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
-                                     for text in malformed[:MAX_EXAMPLES]]
-        total = n + len(malformed)
-        ratio = rejects.total / total
-        if ratio > max_reject_ratio:
-            top = max(rejects.counts, key=rejects.counts.get)
-            raise ExportRejected(
-                f"{path.name}: {rejects.total} of {total} rows rejected ({ratio:.1%}, above the "
-                f"{max_reject_ratio:.1%} limit); most common: {top} ({rejects.counts[top]})")
-        keep = reason == 0
-        duplicates = _repeated(*ids.result(), keep) if ids is not None else np.zeros(n, dtype=bool)
-    keep &= ~duplicates
-    if not keep.all():
-        events = Events(**{name: value[keep] if isinstance(value, np.ndarray) else value
-                           for name, value in vars(events).items()})
-    return Activity(events, total, rejects, int(duplicates.sum()), warnings)
+        checked = check_activity(raw, typed, malformed, len(header), export_date)
+        check_totals(path.name, checked.rows_read, checked.rejects, max_reject_ratio)
+        duplicates = (_repeated(*ids.result(), checked.valid) if ids is not None
+                      else np.zeros(raw.num_rows, dtype=bool))
+    keep = checked.valid & ~duplicates
+    events = checked.events if keep.all() else checked.events.take(keep)
+    return Activity(events, checked.rows_read, checked.rejects, int(duplicates.sum()), warnings)
 
 
 def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
