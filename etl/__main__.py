@@ -117,6 +117,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
     r.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
     r.add_argument("--force", action="store_true", help="refresh even if the newest export is already live")
+    r.add_argument("--engine", choices=("pandas", "dask"),
+                   help="pandas: one process (default); dask: a Dask cluster, for exports too big for one machine "
+                        "(default: DATAVIZ_ETL_ENGINE)")
+    r.add_argument("--scheduler", help="Dask scheduler address, tcp://host:8786 (default: DATAVIZ_DASK_SCHEDULER; "
+                                       "none: a local cluster, one worker process per core)")
 
     w = sub.add_parser("watch", help="refresh whenever a new complete export appears (stops on SIGTERM)")
     w.add_argument("--interval", type=float, default=300.0, help="seconds between two looks at the source (default 300)")
@@ -139,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = replace(settings, source=getattr(args, "source", None) or settings.source,
                        snapshot_dir=args.snapshot_dir or settings.snapshot_dir)
     if args.command == "refresh":
+        settings = replace(settings, etl_engine=args.engine or ("dask" if args.scheduler else settings.etl_engine),
+                           dask_scheduler=args.scheduler or settings.dask_scheduler)
         return _cmd_refresh(args, settings)
     if args.command == "watch":
         return _cmd_watch(args, settings)
