@@ -224,3 +224,24 @@ def test_dask008_hash_buckets_do_not_depend_on_layout():
     assert np.array_equal(whole[2000:], tail)
     assert whole[7] == whole[-1] and len(np.unique(whole[:3000])) == 3000
     assert _id_hashes(pa.array(["abcd"] * 3))[0] == _id_hashes(pa.array(["abcd", "x"]))[0]
+
+
+@pytest.mark.services
+def test_dask009_workers_read_straight_from_s3(cluster, moto, export_50k, tmp_path):
+    import boto3
+
+    from tests.etl.test_sources_s3 import upload_folder
+    from tests.services import s3_env
+
+    env = s3_env(moto)
+    assert cluster.run(lambda: os.environ.update(env))  # the workers' own S3 settings, as on a real cluster
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="dask-exports")
+    for kind in ("gz", "plain"):
+        (folder,) = (export_50k / kind).iterdir()
+        upload_folder(s3, "dask-exports", kind, folder)
+        source = f"s3://dask-exports/{kind}"
+        pandas, dask = both(cluster, source, tmp_path / kind, 256 << 10)
+        assert pandas.outcome == "published", pandas.message
+        assert_same_report(pandas, dask)
+        assert_same_snapshot(tmp_path / kind / "snap-pandas", tmp_path / kind / "snap-dask")
