@@ -48,6 +48,11 @@ READ_ERRORS = (OSError, EOFError, pa.ArrowInvalid)
 # an order of magnitude slower than the same buffer in an array (measured 2-4 s against 0.2-0.4 s).
 
 
+class ClusterError(OSError):
+    """The cluster failed the refresh (scheduler out of reach, workers lost): the refresh fails, the
+    export is not blamed."""
+
+
 @dataclass
 class DaskEngine:
     """Validate and aggregate an export on a Dask cluster (``client``, else ``scheduler``, else local)."""
@@ -55,15 +60,22 @@ class DaskEngine:
     scheduler: str | None = None
     block_size: int = BLOCK_SIZE
     workers: int | None = None  # LocalCluster size; default: one per core
+    connect_timeout: float = 15.0  # seconds to reach the scheduler
     client: object | None = field(default=None, repr=False)
     name = "dask"
 
     def validate(self, staged: StagedExport, max_reject_ratio: float) -> Validated:
         """The export's activity, read where it lies (not from ``staged``, which serves the dimensions)."""
         name = staged.ref.table_file("activity")
-        with self._client() as client:
-            return _Run(client, f"{staged.ref.location}/{name}", name, staged.ref.date,
-                        self.block_size).validate(max_reject_ratio)
+        try:
+            with self._client() as client:
+                return _Run(client, f"{staged.ref.location}/{name}", name, staged.ref.date,
+                            self.block_size).validate(max_reject_ratio)
+        except (ExportRejected, OSError):
+            raise
+        except Exception as exc:  # KilledWorker, a cancelled future...: reported, with the cause logged
+            log.exception("the Dask cluster failed the refresh")
+            raise ClusterError(f"the Dask cluster failed: {type(exc).__name__}: {exc}") from exc
 
     @contextmanager
     def _client(self):
@@ -73,7 +85,7 @@ class DaskEngine:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
-            with Client(self.scheduler) as client:
+            with Client(self.scheduler, timeout=self.connect_timeout) as client:
                 client.run(_arrow_threads)
                 yield client
             return

@@ -214,6 +214,16 @@ def test_dask007_cli_engine_and_scheduler(cluster, tmp_path):
     assert report["engine"] == "dask" and report["rows_accepted"] == len(GOOD_ROWS)
 
 
+def test_dask010_unreachable_scheduler_fails_the_refresh_and_keeps_live(tmp_path):
+    write_export(tmp_path / "src")
+    live = run_refresh(str(tmp_path / "src"), tmp_path / "snap").version
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", force=True,
+                         engine=DaskEngine(scheduler="tcp://127.0.0.1:9", connect_timeout=1))
+    assert (result.outcome, result.report["failed_step"]) == ("failed", "validate")
+    assert result.message.startswith("validate failed: Timed out trying to connect to tcp://127.0.0.1:9")
+    assert snapshots.live_version(tmp_path / "snap") == live
+
+
 def test_dask008_hash_buckets_do_not_depend_on_layout():
     import pyarrow as pa
 
