@@ -29,6 +29,8 @@ import datetime as dt
 import logging
 import operator
 import os
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -227,41 +229,64 @@ class _Run:
         self.name = name
         self.export_date = export_date
         self.block_size = block_size
+        self.header: bytes | None = None  # the file's header line, as the partitions carry it
 
     def _submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)
 
     def validate(self, max_reject_ratio: float) -> Validated:
         warnings: list[str] = []
-        if self.name.endswith(".gz"):
-            header, pieces = self._stream()
-        else:
-            header, pieces = self._blocks()
-        header_names, columns = activity_columns(CsvBytes(self.name, header), warnings)
-        check = (header, self.name, columns, len(header_names), self.export_date)
-        parts = [self._submit(_check, *check, True, *p) for p in pieces]
+        phases: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def phase(name: str) -> None:
+            nonlocal clock
+            phases[name] = round(time.perf_counter() - clock, 3)
+            clock = time.perf_counter()
+
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        buckets = 2 * workers
+        self.header = None
+        source = self._stream() if self.name.endswith(".gz") else self._blocks()
+        pieces, parts, splits, check = [], [], [], None
+
+        def start(piece: list, typed: bool) -> tuple:
+            part = self._submit(_check, *check, typed, *piece)
+            return part, self._submit(_split_ids, part, buckets)
+
+        for piece in source:  # a gzip stream: each partition checked while the next is decompressed
+            if check is None:
+                header_names, columns = activity_columns(CsvBytes(self.name, self.header), warnings)
+                check = (self.header, self.name, columns, len(header_names), self.export_date)
+            pieces.append(piece)
+            part, split = start(piece, True)
+            parts.append(part)
+            splits.append(split)
+        if check is None:  # no record after the header (or no header)
+            activity_columns(CsvBytes(self.name, self.header or b""), warnings)
         summaries = self._gather([self._submit(_summary, p) for p in parts])
         if len({s[3] for s in summaries}) > 1:  # some partition needed strings: read them all that way
-            parts = [self._submit(_check, *check, False, *p) for p in pieces]
+            parts, splits = map(list, zip(*(start(piece, False) for piece in pieces)))
             summaries = self._gather([self._submit(_summary, p) for p in parts])
         del pieces
         before = np.concatenate(([0], np.cumsum([s[0] for s in summaries])))
         rejects = merge_rejects([(s[2], int(first)) for s, first in zip(summaries, before)])
         rows_read = sum(s[1] for s in summaries)
         check_totals(self.name, rows_read, rejects, max_reject_ratio)
-        duplicates = self._duplicates(parts, any(s[4] for s in summaries))
-        rows = self._gather([self._submit(_aggregate, part, k, *duplicates) for k, part in enumerate(parts)])
+        phase("read_and_check")
+        duplicates = self._duplicates(splits, buckets) if any(s[4] for s in summaries) else []
         dropped = sum(len(by_partition[k]) for by_partition in self._gather(duplicates) for k in range(len(parts)))
-        return Validated(concat_rows(rows), rows_read, rejects, dropped, warnings)
+        phase("duplicates")
+        rows = self._gather([self._submit(_aggregate, part, k, *duplicates) for k, part in enumerate(parts)])
+        phase("aggregate")
+        combined = concat_rows(rows)
+        phase("combine")
+        return Validated(combined, rows_read, rejects, dropped, warnings,
+                         details={"workers": workers, "partitions": len(parts), "seconds": phases})
 
-    def _duplicates(self, parts: list, any_ids: bool) -> list:
+    def _duplicates(self, splits: list, buckets: int) -> list:
         """Futures of the duplicate rows, one per bucket, each a list by partition."""
-        if not any_ids or not parts:
-            return []
-        n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
-        buckets = min(len(parts), 2 * n_workers)
-        split = [self._submit(_split_ids, part, buckets) for part in parts]
-        return [self._submit(_bucket_duplicates, *[self._submit(operator.getitem, s, b) for s in split])
+        return [self._submit(_bucket_duplicates, *[self._submit(operator.getitem, s, b) for s in splits])
                 for b in range(buckets)]
 
     def _gather(self, futures: list) -> list:
@@ -274,7 +299,7 @@ class _Run:
                 raise future.exception()
         return self.client.gather(futures)
 
-    def _blocks(self) -> tuple[bytes, list[list]]:
+    def _blocks(self) -> list[list]:
         """A plain file: workers read blocks where the file lies and find where records start."""
         try:
             size = blocks.file_size(self.location)
@@ -286,29 +311,25 @@ class _Run:
             if size > len(head):
                 raise ExportRejected(f"{self.name}: the header line is longer than {blocks.HEAD_BYTES} bytes")
             end = size
+        self.header = head[:end]
         offsets = range(0, size, self.block_size)
         data = [self._submit(_read, self.location, offset, self.block_size) for offset in offsets]
         scans = self._gather([self._submit(_scan, d) for d in data])
         plan = blocks.plan_partitions(size, self.block_size, end, scans)
-        pieces = [[data[k] if (start, stop) == (0, self.block_size) else self._submit(_slice, data[k], start, stop)
-                   for k, start, stop in partition] for partition in plan]
-        return head[:end], pieces
+        return [[data[k] if (start, stop) == (0, self.block_size) else self._submit(_slice, data[k], start, stop)
+                 for k, start, stop in partition] for partition in plan]
 
-    def _stream(self) -> tuple[bytes, list[list]]:
-        """A gzip file: decompressed here, in order, and sent to the workers a partition at a time."""
-        header, pieces = None, []
+    def _stream(self) -> Iterator[list]:
+        """A gzip file: decompressed here, in order, and sent to the workers a partition at a time
+        (``self.header`` is set before the first one)."""
         try:
             for chunk in blocks.stream_records(self.location, self.block_size):
-                if header is None:
+                if self.header is None:
                     end = blocks.header_end(chunk)
                     end = len(chunk) if end is None else end
-                    header, chunk = chunk[:end], chunk[end:]
+                    self.header, chunk = chunk[:end], chunk[end:]
                 if chunk:
-                    pieces.append([self.client.scatter(_array(chunk))])
+                    yield [self.client.scatter(_array(chunk))]
         except READ_ERRORS as exc:
-            for piece in pieces:
-                piece[0].cancel()
             raise (ExportRejected(f"{self.name}: cannot read ({' '.join(str(exc).split())[:200]})")
-                   if header is None else read_error(CsvBytes(self.name, b""), exc)) from exc
-        return header or b"", pieces
-
+                   if self.header is None else read_error(CsvBytes(self.name, b""), exc)) from exc

@@ -207,6 +207,7 @@ def _refresh_locked(source, published: Published, force, max_reject_ratio, steps
             "duplicates_dropped": activity.duplicates_dropped,
             "rejects": activity.rejects.to_dict(),
             "warnings": warnings,
+            **({engine.name: activity.details} if activity.details else {}),
         })
         if activity.rows.events == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")

@@ -22,7 +22,7 @@ split, nor on the order in which they were added.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -82,10 +82,10 @@ class Rows:
     training: np.ndarray  # int32, -1 for none
     training_values: pa.Array
     event: np.ndarray  # int8
-    hour: np.ndarray  # int64 hours since the epoch, UTC
-    n: np.ndarray  # int64 events
+    hour: np.ndarray  # int32 hours since the epoch, UTC
+    n: np.ndarray  # int32 events
     duration: np.ndarray  # int64 seconds, summed
-    score_n: np.ndarray  # int64 events with a score
+    score_n: np.ndarray  # int32 events with a score
     score: np.ndarray  # (3, rows) int64 summed limbs (``score_parts``)
 
     def __len__(self) -> int:
@@ -100,8 +100,9 @@ def event_rows(events: Events) -> Rows:
     """Every event as a row of its own."""
     return Rows(tenant=events.tenant, tenant_values=events.tenant_values, user=events.user,
                 user_values=events.user_values, training=events.training, training_values=events.training_values,
-                event=events.event, hour=events.ts // US_PER_HOUR, n=np.ones(len(events), dtype=np.int64),
-                duration=events.duration, score_n=(~np.isnan(events.score)).astype(np.int64),
+                event=events.event, hour=(events.ts // US_PER_HOUR).astype(np.int32),
+                n=np.ones(len(events), dtype=np.int32), duration=events.duration,
+                score_n=(~np.isnan(events.score)).astype(np.int32),
                 score=score_parts(events.score))
 
 
@@ -114,6 +115,7 @@ class Validated:
     rejects: RowRejects
     duplicates_dropped: int
     warnings: list[str]
+    details: dict = field(default_factory=dict)  # what the engine tells the report about its run
 
     @classmethod
     def from_activity(cls, activity: Activity) -> "Validated":
@@ -143,7 +145,8 @@ def group_rows(rows: Rows) -> Rows:
     tenant, user = np.divmod(rest, spans[1])
     return Rows(tenant=tenant.astype(np.int32), tenant_values=rows.tenant_values, user=user.astype(np.int32),
                 user_values=rows.user_values, training=(training - 1).astype(np.int32),
-                training_values=rows.training_values, event=event.astype(np.int8), hour=hour + hour0,
+                training_values=rows.training_values, event=event.astype(np.int8),
+                hour=(hour + hour0).astype(np.int32),
                 n=sums["n"], duration=sums["duration"], score_n=sums["score_n"],
                 score=np.stack([sums[f"score{i}"] for i in range(3)]))
 
