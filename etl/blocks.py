@@ -72,12 +72,20 @@ def open_stream(location: str, compression: str | None):
 def first_record_end(data: bytes, start: int = 0, quoted: bool = False) -> int | None:
     """The offset just past the first line break at or after ``start`` that ends a record, given
     whether ``start`` is inside quotes; ``None`` when ``data`` holds none."""
-    for match in _BREAK_OR_QUOTE.finditer(data, start):
-        if match.group() == b'"':
-            quoted = not quoted
-        elif not quoted:
+    pos = start
+    while True:
+        if quoted:  # nothing but a quote matters: jump to it
+            pos = data.find(b'"', pos) + 1
+            if not pos:
+                return None
+            quoted = False
+            continue
+        match = _BREAK_OR_QUOTE.search(data, pos)
+        if match is None:
+            return None
+        if match.group() != b'"':
             return match.end()
-    return None
+        quoted, pos = True, match.end()
 
 
 def header_end(data: bytes) -> int | None:

@@ -86,7 +86,8 @@ class Rows:
     n: np.ndarray  # int32 events
     duration: np.ndarray  # int64 seconds, summed
     score_n: np.ndarray  # int32 events with a score
-    score: np.ndarray  # (3, rows) int64 summed limbs (``score_parts``)
+    scored: np.ndarray  # int32 indices of the rows with a score (a small share: completions)...
+    score: np.ndarray  # ...and their summed limbs (``score_parts``), (3, len(scored)) int64
 
     def __len__(self) -> int:
         return len(self.event)
@@ -98,12 +99,13 @@ class Rows:
 
 def event_rows(events: Events) -> Rows:
     """Every event as a row of its own."""
+    scored = np.flatnonzero(~np.isnan(events.score)).astype(np.int32)
     return Rows(tenant=events.tenant, tenant_values=events.tenant_values, user=events.user,
                 user_values=events.user_values, training=events.training, training_values=events.training_values,
                 event=events.event, hour=(events.ts // US_PER_HOUR).astype(np.int32),
                 n=np.ones(len(events), dtype=np.int32), duration=events.duration,
-                score_n=(~np.isnan(events.score)).astype(np.int32),
-                score=score_parts(events.score))
+                score_n=(~np.isnan(events.score)).astype(np.int32), scored=scored,
+                score=score_parts(events.score[scored]))
 
 
 @dataclass
@@ -136,9 +138,8 @@ def group_rows(rows: Rows) -> Rows:
     key = np.zeros(len(rows), dtype=np.int64)
     for column, span in zip((rows.tenant, rows.user, rows.training + 1, rows.event, rows.hour - hour0), spans):
         key = key * span + column
-    weights = {"n": rows.n, "duration": rows.duration, "score_n": rows.score_n,
-               **{f"score{i}": rows.score[i] for i in range(3)}}
-    uniques, sums = _group_sum(key, weights)
+    uniques, sums, (scored, score) = _group_sum(key, {"n": rows.n, "duration": rows.duration,
+                                                      "score_n": rows.score_n}, (rows.scored, rows.score))
     rest, hour = np.divmod(uniques, spans[4])
     rest, event = np.divmod(rest, 4)
     rest, training = np.divmod(rest, spans[2])
@@ -147,8 +148,7 @@ def group_rows(rows: Rows) -> Rows:
                 user_values=rows.user_values, training=(training - 1).astype(np.int32),
                 training_values=rows.training_values, event=event.astype(np.int8),
                 hour=(hour + hour0).astype(np.int32),
-                n=sums["n"], duration=sums["duration"], score_n=sums["score_n"],
-                score=np.stack([sums[f"score{i}"] for i in range(3)]))
+                n=sums["n"], duration=sums["duration"], score_n=sums["score_n"], scored=scored, score=score)
 
 
 def _unify(values: list[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
@@ -174,6 +174,8 @@ def concat_rows(parts: list[Rows]) -> Rows:
         columns[f"{name}_values"] = unified
     for name in ("event", "hour", "n", "duration", "score_n"):
         columns[name] = np.concatenate([getattr(p, name) for p in parts])
+    before = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    columns["scored"] = np.concatenate([p.scored + np.int32(b) for p, b in zip(parts, before)]).astype(np.int32)
     columns["score"] = np.concatenate([p.score for p in parts], axis=1)
     return Rows(**columns)
 
@@ -258,18 +260,33 @@ def _dictionary_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return series.map(lookup).to_numpy(np.int32), labels
 
 
-def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None):
     """Sorted unique keys, with the sum of each (integer) weight per key.
 
     One argsort, then ``reduceat`` over the runs: cheaper than hashing on these
-    sizes, and integer weights stay exact integers.
+    sizes, and integer weights stay exact integers. ``sparse`` is
+    ``(rows, values)``: values (k × len(rows)) that only some rows have, summed
+    the same way, returned as (the keys' indices that have some, their sums).
     """
     if not len(key):
-        return key, {name: w[:0] for name, w in weights.items()}
+        sums = {name: w[:0] for name, w in weights.items()}
+        return (key, sums) if sparse is None else (key, sums, (np.zeros(0, np.int32), sparse[1][:, :0]))
     order = np.argsort(key)
     ordered = key[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    return ordered[starts], {name: np.add.reduceat(w[order], starts) for name, w in weights.items()}
+    is_start = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(is_start)
+    sums = {name: np.add.reduceat(w[order], starts) for name, w in weights.items()}
+    if sparse is None:
+        return ordered[starts], sums
+    rows, values = sparse
+    group = np.empty(len(key), dtype=np.int64)
+    group[order] = np.cumsum(is_start) - 1
+    of_row = group[rows]
+    by_group = np.argsort(of_row, kind="stable")
+    of_row = of_row[by_group]
+    firsts = np.flatnonzero(np.concatenate(([True], of_row[1:] != of_row[:-1]))) if len(of_row) else of_row
+    summed = np.add.reduceat(values[:, by_group], firsts, axis=1) if len(of_row) else values[:, :0]
+    return ordered[starts], sums, (of_row[firsts].astype(np.int32), summed)
 
 
 def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.ndarray]:
@@ -356,8 +373,10 @@ def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table
         raise ValueError("too many (tenant, day, user, training) combinations for one 64-bit aggregation key")
     # Sorted by tenant, then event type, then day: one event type of one tenant is a slice.
     key = ((((tenant * 4 + event) * n_days + (day - day0)) * n_users + user) * n_trainings + (training + 1))
-    uniques, sums = _group_sum(key, {"n": rows.n, "duration": rows.duration, "score_n": rows.score_n,
-                                     **{f"score{i}": rows.score[i] for i in range(3)}})
+    uniques, sums, (scored, score) = _group_sum(key, {"n": rows.n, "duration": rows.duration,
+                                                      "score_n": rows.score_n}, (rows.scored, rows.score))
+    score_sum = np.zeros(len(uniques))
+    score_sum[scored] = score_total(score)
     rest, tr = np.divmod(uniques, n_trainings)
     rest, us = np.divmod(rest, n_users)
     rest, dy = np.divmod(rest, n_days)
@@ -374,7 +393,7 @@ def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table
         "event": ev.astype(np.int8),
         "n": sums["n"].astype(np.int32),
         "duration": sums["duration"].astype(np.int64),
-        "score_sum": score_total([sums[f"score{i}"] for i in range(3)]),
+        "score_sum": score_sum,
         "score_n": sums["score_n"].astype(np.int32),
         "completed": completed,
     })
