@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 import pyarrow.fs as pafs
 
 HEAD_BYTES = 1 << 20  # the header line must end within this much, as for etl.validate.read_header
-FIRST_READ = 4096
+FIRST_READ = 4096  # a gzip stream's first read: the header comes out even if the stream breaks further on
 _BREAK_OR_QUOTE = re.compile(rb'[\r\n"]')
 
 
@@ -53,7 +53,10 @@ def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
 
 def file_size(location: str) -> int:
     fs, path = filesystem(location)
-    return fs.get_file_info(path).size
+    info = fs.get_file_info(path)
+    if info.type != pafs.FileType.File:
+        raise FileNotFoundError(f"{location} is not there any more")
+    return info.size
 
 
 def read_range(location: str, offset: int, size: int) -> bytes:

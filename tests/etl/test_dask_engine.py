@@ -106,8 +106,7 @@ def assert_same_answers(root_a, root_b) -> int:
         values = queries.filter_values(a, tenant)
         ts = a.tenants[tenant]
         first, last = dt.date(1970, 1, 1) + dt.timedelta(ts.first_day), dt.date(1970, 1, 1) + dt.timedelta(ts.last_day)
-        ranges = [(first, last), (last - dt.timedelta(29), last), (first + dt.timedelta(40), first + dt.timedelta(130)),
-                  (last - dt.timedelta(6), last)]
+        ranges = [(first, last), (last - dt.timedelta(29), last), (first + dt.timedelta(40), first + dt.timedelta(130))]
         filters = [{}, {"group": [values["group"][0]["key"]]},
                    {"category": [v["key"] for v in values["category"][:2]]},
                    {"country": [values["country"][-1]["key"]], "format": [values["format"][0]["key"]]}]
@@ -126,7 +125,7 @@ def assert_same_answers(root_a, root_b) -> int:
     return asked
 
 
-@pytest.mark.parametrize("kind,block_size", [("gz", 200_000), ("plain", 256 << 10)])
+@pytest.mark.parametrize("kind,block_size", [("gz", 512 << 10), ("plain", 256 << 10)])
 def test_dask001_generated_export_same_snapshot_and_answers(cluster, export_50k, tmp_path, kind, block_size):
     pandas, dask = both(cluster, export_50k / kind, tmp_path, block_size)
     assert pandas.outcome == "published", pandas.message
@@ -134,7 +133,7 @@ def test_dask001_generated_export_same_snapshot_and_answers(cluster, export_50k,
     assert dask.report["duplicates_dropped"] > 0 and dask.report["engine"] == "dask"
     assert_same_snapshot(tmp_path / "snap-pandas", tmp_path / "snap-dask")
     if kind == "gz":  # the frames are equal; the answers once, over every tenant, ranges and filters
-        assert assert_same_answers(tmp_path / "snap-pandas", tmp_path / "snap-dask") > 2000
+        assert assert_same_answers(tmp_path / "snap-pandas", tmp_path / "snap-dask") > 1500
 
 
 @pytest.mark.parametrize("row,column,reason", BAD_ROWS, ids=[r[2] + "|" + r[0][:25] for r in BAD_ROWS])
