@@ -62,6 +62,10 @@ class Settings:
             demo=env.get("DATAVIZ_DEMO", "") == "1",
             app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
         )
+        if settings.snapshot_dir.startswith("s3://") and not settings.snapshot_url:
+            # shared/spec/configuration.md foresaw DATAVIZ_SNAPSHOT_DIR=s3://...: it means the S3 store,
+            # with the default local folder as this host's copy
+            settings = replace(settings, snapshot_url=settings.snapshot_dir, snapshot_dir=cls.snapshot_dir)
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:

@@ -160,3 +160,10 @@ def test_s3snap004_a_host_that_does_not_follow_makes_the_refresh_put_the_old_one
 def test_s3snap005_web_timeout_counts_the_poll_interval():
     assert web_timeout(Settings(web_timeout=30.0)) == 30.0
     assert web_timeout(Settings(web_timeout=30.0, snapshot_url=URL, snapshot_poll_interval=15.0)) == 45.0
+
+
+def test_s3snap006_an_s3_snapshot_dir_means_the_s3_store():
+    settings = Settings.from_env({"DATAVIZ_SNAPSHOT_DIR": URL})
+    assert (settings.snapshot_url, settings.snapshot_dir) == (URL, Settings.snapshot_dir)
+    both = Settings.from_env({"DATAVIZ_SNAPSHOT_DIR": "/srv/snap", "DATAVIZ_SNAPSHOT_URL": URL})
+    assert (both.snapshot_url, both.snapshot_dir) == (URL, "/srv/snap")
