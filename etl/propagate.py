@@ -147,8 +147,10 @@ class Propagation:
                 report["retried_purges"] = purge(root, self.settings.varnish_urls, [])
 
     def _wait(self, version: str, published_at: float) -> dict:
-        return wait_for_web(self.settings.web_urls, version,
-                            published_at=None if self.settings.snapshot_url else published_at,
+        if self.settings.snapshot_url:  # each host swaps when its poll sees the S3 pointer; with no URL
+            # to ask, a whole poll interval is all the refresh can wait (download time not included)
+            published_at = None if self.settings.web_urls else published_at + self.settings.snapshot_poll_interval
+        return wait_for_web(self.settings.web_urls, version, published_at=published_at,
                             check_interval=self.settings.snapshot_check_interval, timeout=self.web_timeout,
                             key=poll_key(self.settings))
 
