@@ -94,10 +94,9 @@ class S3Snapshots:
         """Upload a local snapshot folder, its manifest last."""
         folder = Path(root) / version
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST)
-        for path in (*files, folder / MANIFEST):
-            with open(path, "rb") as fh:
-                self._call(f"cannot upload {path.name} of {version}", "put_object",
-                           Key=self._key(version, path.name), Body=fh)
+        for path in (*files, folder / MANIFEST):  # upload_file: multipart for big frames
+            self._call(f"cannot upload {path.name} of {version}", "upload_file",
+                       Key=self._key(version, path.name), Filename=str(path))
 
     def publish(self, version: str) -> None:
         """Make ``version`` the live one for every web host."""
