@@ -142,7 +142,7 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report) -> Ref
             frames = build_frames(activity.table, users, trainings)
             del activity
         with steps("write"):
-            version = snapshots.new_version()
+            version = snapshots.new_version(root)
             days = frames.tenants["last_day"]
             last_day = min(int(days.max()), (ref.date - dt.date(1970, 1, 1)).days)
             manifest = {

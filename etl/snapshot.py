@@ -40,8 +40,17 @@ class SnapshotError(Exception):
     """A snapshot is missing, incomplete or unreadable."""
 
 
-def new_version(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+def new_version(root: Path, now: dt.datetime | None = None) -> str:
+    """A version that names its creation time and sorts after every version on disk.
+
+    Two refreshes within one second would otherwise sort by their random
+    suffix; bumping past the newest keeps "newest" and "previous" meaningful.
+    """
+    now = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+    existing = versions(root)
+    if existing:
+        newest = dt.datetime.strptime(existing[-1][:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+        now = max(now, newest + dt.timedelta(seconds=1))
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
