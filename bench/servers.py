@@ -1,0 +1,87 @@
+"""Servers the HTTP, memory, dashboard and load benchmarks start on loopback.
+
+Each is a child process on 127.0.0.1 with a free port, stopped by its own PID
+(``tests.services.Service``), with its output in ``bench/.cache/logs/``.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.common import CACHE, ROOT
+from tests.services import Service, free_port
+
+BIN = Path(__import__("sys").executable).parent
+LOGS = CACHE / "logs"
+API_KEY = "bench-key-0123456789abcdef"
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+VCL = ROOT / "deploy" / "varnish" / "default.vcl"
+
+
+def gunicorn(app: str, snapshot_root: Path | None, name: str, env: dict | None = None) -> Service:
+    """``gunicorn -c deploy/gunicorn.conf.py APP`` with ``DATAVIZ_BIND`` on a free port."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    cache_dir = tempfile.mkdtemp(prefix="bench-cache-", dir=CACHE)
+    base = {"DATAVIZ_BIND": f"127.0.0.1:{port}", "DATAVIZ_API_KEYS": f"{API_KEY}:*",
+            "DATAVIZ_CACHE_DIR": cache_dir, "DATAVIZ_EMBED_SECRET": "bench-embed-secret-0123456789abcdef"}
+    if snapshot_root is not None:
+        base["DATAVIZ_SNAPSHOT_DIR"] = str(snapshot_root)
+    service = Service(name, [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONF), app], port, LOGS,
+                      env={**base, **(env or {})}, cwd=str(ROOT))
+    service.cache_dir = cache_dir
+    return service
+
+
+def stop(service: Service) -> None:
+    service.stop()
+    cache_dir = getattr(service, "cache_dir", None)
+    if cache_dir:
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def workers(service: Service, expected: int | None = None, timeout: float = 30.0) -> list[psutil.Process]:
+    """The gunicorn worker processes (children of the master)."""
+    master = psutil.Process(service.pid)
+    deadline = time.monotonic() + timeout
+    while True:
+        kids = master.children()
+        if expected is None or len(kids) >= expected or time.monotonic() > deadline:
+            return kids
+        time.sleep(0.1)
+
+
+def varnish_available() -> bool:
+    return VCL.is_file() and shutil.which("varnishd") is not None or Path("/usr/sbin/varnishd").exists() and VCL.is_file()
+
+
+def varnishd(backend_port: int, name: str = "varnish") -> Service:
+    """varnishd in the foreground with the project's VCL, pointed at ``backend_port``."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-varnish-", dir=CACHE))
+    vcl = workdir / "default.vcl"
+    text = VCL.read_text()
+    vcl.write_text(_point_backend(text, backend_port))
+    exe = shutil.which("varnishd") or "/usr/sbin/varnishd"
+    service = Service(name, [exe, "-F", "-a", f"127.0.0.1:{port}", "-f", str(vcl), "-n", str(workdir / "n"),
+                             "-s", "malloc,256m", "-T", f"127.0.0.1:{free_port()}"], port, LOGS)
+    service.workdir = workdir
+    return service
+
+
+def _point_backend(vcl: str, port: int) -> str:
+    """The VCL with its default backend's host and port replaced by the bench's gunicorn."""
+    import re
+
+    def repl(match):
+        body = match.group(2)
+        body = re.sub(r'\.host\s*=\s*"[^"]*"', '.host = "127.0.0.1"', body)
+        body = re.sub(r'\.port\s*=\s*"[^"]*"', f'.port = "{port}"', body)
+        return match.group(1) + body + match.group(3)
+
+    return re.sub(r"(backend\s+\w+\s*\{)(.*?)(\})", repl, vcl, count=1, flags=re.S)
