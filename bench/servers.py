@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 
 from bench.common import CACHE, ROOT
-from tests.services import Service, free_port
+from tests.services import Service, free_port, start_redis  # noqa: F401 (start_redis re-exported)
 
 BIN = Path(__import__("sys").executable).parent
 LOGS = CACHE / "logs"
@@ -56,7 +56,7 @@ def workers(service: Service, expected: int | None = None, timeout: float = 30.0
 
 
 def varnish_available() -> bool:
-    return VCL.is_file() and shutil.which("varnishd") is not None or Path("/usr/sbin/varnishd").exists() and VCL.is_file()
+    return VCL.is_file() and (shutil.which("varnishd") is not None or Path("/usr/sbin/varnishd").exists())
 
 
 def varnishd(backend_port: int, name: str = "varnish") -> Service:
