@@ -29,6 +29,19 @@ def generate(out: str, events: str) -> None:
     _done(started, events=summary["events"])
 
 
+def generate_shifted(out: str, events: str) -> None:
+    """The same export with a calendar ending one day later (a "changed export" for the load test)."""
+    import datetime as dt
+
+    from bench.data import DAYS, END_DATE, SEED, TENANTS
+    from etl.generate import generate_export
+
+    started = time.perf_counter()
+    summary = generate_export(out, events=int(events), tenants=TENANTS, seed=SEED,
+                              end_date=END_DATE + dt.timedelta(days=1), days=DAYS)
+    _done(started, events=summary["events"])
+
+
 def refresh(source: str, snapshot_dir: str) -> None:
     """The product: ``etl.refresh.run_refresh`` exactly as ``python -m etl refresh`` calls it."""
     from etl.refresh import run_refresh
@@ -190,7 +203,7 @@ def pandas_frame_size(raw_dir: str) -> None:
     _done(started, rows=len(df), deep_bytes=deep, dtypes={c: str(t) for c, t in df.dtypes.items()})
 
 
-TASKS = {f.__name__: f for f in (generate, refresh, pyarrow_read, duckdb_aggregate, pandas_aggregate,
+TASKS = {f.__name__: f for f in (generate, generate_shifted, refresh, pyarrow_read, duckdb_aggregate, pandas_aggregate,
                                  raw_events, pandas_frame_size)}
 
 if __name__ == "__main__":
