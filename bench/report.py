@@ -106,14 +106,16 @@ def write(path: Path, command: str, started: dt.datetime, seconds: float, info: 
         "| --- | --- |",
         *[f"| {k} | {v} |" for k, v in info],
         "",
-        f"Command: `{command}` (`{sys.executable} -m bench{' --quick' if '--quick' in command else ''}`).",
+        f"Command: `{command}` (runs `{Path(sys.executable).relative_to(ROOT) if Path(sys.executable).is_relative_to(ROOT) else sys.executable} -m bench{' --quick' if 'quick' in command else ''}`).",
         "",
         targets_table(targets).markdown(),
     ]
     for title, tables in sections:
         lines += [f"## {title}", ""]
         lines += [t.markdown() for t in tables]
+    load = os.getloadavg()
     lines.append(METHOD)
+    lines.append(f"Load average when the run ended: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.")
     text = "\n".join(lines).rstrip() + "\n"
     path.write_text(text)
     return text
