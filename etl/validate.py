@@ -286,99 +286,11 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
 
 
 def _repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray) -> np.ndarray:
-    """Valid rows whose non-empty event_id was already seen on an earlier valid row.
-
-    Duplicates are rare, and a hash table of ten million strings (Arrow's
-    ``dictionary_encode``) is slow and big. So every id gets a 64-bit hash
-    computed with numpy over the padded strings; only rows whose hash repeats
-    are candidates, and only those are compared as strings. A hash collision
-    costs a comparison, never a wrong answer.
-    """
-    present = valid & _np_bool(pc.is_valid(event_ids))
-    hashes = _id_hashes(event_ids)
-    if hashes is None:
-        return _repeated_ids_exact(event_ids, present)
-    out = np.zeros(len(present), dtype=bool)
-    rows = np.flatnonzero(present)
-    h = hashes[rows]
-    ordered = np.sort(h)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    if not len(repeated):
-        return out
-    # rows whose hash is one of the repeated ones: a bitmap on the low bits first
-    # (one gather), then an exact check of the few rows it lets through
-    bitmap = np.zeros(_BITMAP_SIZE, dtype=bool)
-    bitmap[(repeated & np.uint64(_BITMAP_SIZE - 1)).astype(np.intp)] = True
-    maybe = np.flatnonzero(bitmap[(h & np.uint64(_BITMAP_SIZE - 1)).astype(np.intp)])
-    candidates = rows[maybe[np.isin(h[maybe], repeated)]]  # in file order
-    seen: set[str] = set()
-    for row, value in zip(candidates.tolist(), event_ids.take(pa.array(candidates)).to_pylist()):
-        if value in seen:
-            out[row] = True
-        else:
-            seen.add(value)
-    return out
-
-
-_WIDEST_HASHED_ID = 64  # bytes; longer ids take the exact path
-_BITMAP_SIZE = 1 << 22
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _id_hashes(ids: pa.ChunkedArray) -> np.ndarray | None:
-    """A 64-bit hash of each id (nulls hash as empty), or None when an id is longer
-    than ``_WIDEST_HASHED_ID`` bytes or a chunk cannot be padded to one byte width.
-
-    Each chunk's ids are laid out at a fixed width, a multiple of 8 bytes, and
-    read as machine words: in place when they all have one length (the usual
-    export), else through ``utf8_rpad``.
-    """
-    def offsets_of(chunk) -> np.ndarray:
-        return np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
-
-    chunks = [c for c in ids.chunks if len(c)]
-    sizes = [np.diff(offsets_of(c)) for c in chunks]
-    widest = max((int(s.max()) for s in sizes), default=0)
-    if widest > _WIDEST_HASHED_ID:
-        return None
-    width = max(8, -(-widest // 8) * 8)  # one width for every chunk: equal ids, equal hashes
-    parts = []
-    for chunk, size in zip(chunks, sizes):
-        n = len(chunk)
-        offsets = offsets_of(chunk)
-        data = chunk.buffers()[2]
-        one = int(size.min())
-        if one == int(size.max()) and one > 0:  # one length, no nulls: the bytes are already a grid
-            grid = np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1]))[offsets[0]:].reshape(n, one)
-            if one != width:
-                padded = np.full((n, width), ord(" "), dtype=np.uint8)  # as utf8_rpad pads
-                padded[:, :one] = grid
-                grid = padded
-        else:
-            chunk = pc.utf8_rpad(pc.fill_null(chunk, ""), width=width, padding=" ")
-            offsets = offsets_of(chunk)
-            if offsets[-1] - offsets[0] != n * width:
-                return None  # multi-byte characters: rpad counts characters, not bytes
-            grid = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))[offsets[0]:]
-        words = np.ascontiguousarray(grid).reshape(-1).view(np.uint64).reshape(n, width // 8)
-        h = np.zeros(n, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for j in range(width // 8):
-                h = (h ^ words[:, j]) * _MIX
-                h ^= h >> np.uint64(29)
-        parts.append(h)
-    if not parts:
-        return np.zeros(0, dtype=np.uint64)
-    with np.errstate(over="ignore"):  # the length tells "a" from "a " (padding) and from a null
-        return np.concatenate(parts) ^ (np.concatenate(sizes).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
-
-
-def _repeated_ids_exact(event_ids: pa.ChunkedArray, present: np.ndarray) -> np.ndarray:
-    """The same answer as ``_repeated_ids`` through a dictionary of every id (any text, any length)."""
+    """Valid rows whose non-empty event_id was already seen on an earlier valid row."""
     codes = event_ids.combine_chunks().dictionary_encode()
     idx = pc.fill_null(codes.indices, -1).to_numpy().astype(np.int64)
-    candidates = present & (idx >= 0)
-    counts = np.bincount(idx[candidates], minlength=max(len(codes.dictionary), 1))
+    candidates = valid & (idx >= 0)
+    counts = np.bincount(idx[candidates], minlength=len(codes.dictionary))
     repeated = candidates & (counts[np.where(idx >= 0, idx, 0)] > 1)
     out = np.zeros(len(idx), dtype=bool)
     rows = np.flatnonzero(repeated)
