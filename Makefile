@@ -9,7 +9,7 @@ PORT ?= 8050
 export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
 
-.PHONY: install install-dev system-deps demo-export refresh run test bench bench-quick clean
+.PHONY: install install-dev system-deps demo-export refresh run test bench bench-quick stack stack-stop clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ bench: install-dev system-deps
 
 bench-quick: install-dev system-deps
 	$(BIN)/python -m bench --quick
+
+## The production shape on loopback: S3 (moto), Redis, gunicorn, Varnish, the watcher. PIDs in var/stack/.
+stack: install-dev system-deps
+	$(BIN)/python deploy/stack.py start
+
+stack-stop:
+	$(BIN)/python deploy/stack.py stop
 
 clean:
 	rm -rf var .pytest_cache .hypothesis tests/artifacts

@@ -39,8 +39,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     server.extensions[STORE_KEY] = SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval)
     server.extensions[CACHE_KEY] = AppCache(server, settings)
 
-    from app import health
+    from app import api, health, metrics
     server.register_blueprint(health.blueprint)
+    metrics.init_app(server)
+    api.init_app(server)
 
     dash_app = Dash(__name__, server=server, title="Dataviz", assets_folder="../assets",
                     suppress_callback_exceptions=True)

@@ -24,9 +24,11 @@ class Settings:
     cache_redis_url: str | None = None
     cache_dir: str = "var/cache"
     varnish_urls: tuple[str, ...] = ()
+    web_urls: tuple[str, ...] = ()
     max_reject_ratio: float = 0.01
     demo: bool = False
     snapshot_check_interval: float = 1.0
+    app_cache: bool = True  # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -43,8 +45,10 @@ class Settings:
             cache_redis_url=env.get("DATAVIZ_CACHE_REDIS_URL") or None,
             cache_dir=env.get("DATAVIZ_CACHE_DIR") or cls.cache_dir,
             varnish_urls=_split(env.get("DATAVIZ_VARNISH_URLS")),
+            web_urls=_split(env.get("DATAVIZ_WEB_URLS")),
             max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
             demo=env.get("DATAVIZ_DEMO", "") == "1",
+            app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -2,19 +2,22 @@
 
 The JSON API and the dashboards both call these; no metric is computed
 anywhere else. All of them take the tenant, an inclusive range of UTC days and
-a filter mapping (dimension → values; OR within, AND across), select the
-tenant's rows with one binary search on the day column, and aggregate with
-numpy. Distinct counts go through ``np.unique`` on integer keys so any range
-(and every period of a time series) is exact.
+a filter mapping (dimension → values; OR within, AND across).
 
-One engine, ``_metrics``, computes all metrics per *key*: a single key for
-KPIs, the period for time series, the dimension value for breakdowns.
+Facts are sorted by tenant, event type and day, so one event type of one
+tenant over a range is a slice found by binary search (``_select``): no scan
+of other tenants, other event types or other days. Distinct counts set bits
+in a presence bitmap (or hash combined codes when the bitmap would be large),
+so any range, and every period of a time series, is exact.
+
+One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
+period for time series, the dimension value for breakdowns.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from functools import cached_property
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -43,27 +46,37 @@ class UnknownTenant(KeyError):
     """The tenant has no data in this snapshot."""
 
 
-@dataclass
-class _Rows:
-    """The selected fact rows of one tenant, with tenant-local user and training codes."""
+class _Block:
+    """The selected facts of one event type: columns are read (and filtered) on first use."""
 
-    day: np.ndarray
-    user: np.ndarray
-    training: np.ndarray  # -1 for connections
-    event: np.ndarray
-    n: np.ndarray
-    duration: np.ndarray
-    score_sum: np.ndarray
-    score_n: np.ndarray
-    completed: np.ndarray
-    n_users: int
-    n_trainings: int
-    training_side: bool  # connections are excluded (training-side filter or breakdown)
+    def __init__(self, snapshot: Snapshot, part: slice, mask: np.ndarray | None, user: np.ndarray,
+                 training: np.ndarray | None):
+        self._facts = snapshot.facts
+        self._part = part
+        self._mask = mask
+        self.user = user if mask is None else user[mask]  # tenant-local codes
+        self.training = training if training is None or mask is None else training[mask]
 
-    def take(self, mask: np.ndarray) -> "_Rows":
-        return _Rows(self.day[mask], self.user[mask], self.training[mask], self.event[mask], self.n[mask],
-                     self.duration[mask], self.score_sum[mask], self.score_n[mask], self.completed[mask],
-                     self.n_users, self.n_trainings, self.training_side)
+    def column(self, name: str) -> np.ndarray:
+        values = self._facts[name][self._part]
+        return values if self._mask is None else values[self._mask]
+
+    @cached_property
+    def day(self) -> np.ndarray:
+        return self.column("day")
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+
+class _Selection:
+    """A tenant's facts in a range after the filters, as one block per event type."""
+
+    def __init__(self, blocks: dict[int, _Block], n_users: int, n_trainings: int, training_side: bool):
+        self.blocks = blocks  # no connection block when connections are excluded
+        self.n_users = max(n_users, 1)
+        self.n_trainings = max(n_trainings, 1)
+        self.training_side = training_side
 
 
 def _tenant(snapshot: Snapshot, tenant: str):
@@ -109,94 +122,119 @@ def _training_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | Non
 
 
 def _select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters,
-            training_side: bool = False) -> _Rows:
-    """The tenant's fact rows in [start, end] that pass the filters."""
+            training_side: bool = False) -> _Selection:
+    """The tenant's facts in [start, end] that pass the filters, one block per event type.
+
+    ``training_side`` (a training-side filter or breakdown) drops connections,
+    which carry no training.
+    """
     _check_filters(filters)
     ts = _tenant(snapshot, tenant)
-    f = snapshot.facts
-    days = f["day"][ts.facts]
-    lo, hi = np.searchsorted(days, [day_number(start), day_number(end) + 1])
-    part = slice(ts.facts.start + lo, ts.facts.start + hi)
-    rows = _Rows(
-        day=days[lo:hi], user=f["user"][part] - ts.users.start,
-        training=np.where(f["training"][part] >= 0, f["training"][part] - ts.trainings.start, -1),
-        event=f["event"][part], n=f["n"][part], duration=f["duration"][part],
-        score_sum=f["score_sum"][part], score_n=f["score_n"][part], completed=f["completed"][part],
-        n_users=ts.users.stop - ts.users.start, n_trainings=ts.trainings.stop - ts.trainings.start,
-        training_side=training_side or any(filters.get(d) for d in TRAINING_DIMENSIONS),
-    )
-    keep = None
+    training_side = training_side or any(filters.get(d) for d in TRAINING_DIMENSIONS)
     users_ok = _user_mask(snapshot, ts, filters)
-    if users_ok is not None:
-        keep = users_ok[rows.user]
     trainings_ok = _training_mask(snapshot, ts, filters)
-    if trainings_ok is not None or rows.training_side:
-        has_training = rows.training >= 0
-        ok = has_training.copy()
+    f = snapshot.facts
+    bounds = (day_number(start), day_number(end) + 1)
+    blocks = {}
+    for event, events in enumerate(ts.events):
+        if event == CONNECTION and training_side:
+            continue
+        lo, hi = np.searchsorted(f["day"][events], bounds)
+        part = slice(events.start + lo, events.start + hi)
+        user = f["user"][part] - ts.users.start
+        training = None if event == CONNECTION else f["training"][part] - ts.trainings.start
+        mask = None if users_ok is None else users_ok[user]
         if trainings_ok is not None:
-            ok[has_training] = trainings_ok[rows.training[has_training]]
-        keep = ok if keep is None else keep & ok
-    return rows if keep is None else rows.take(keep)
+            mask = trainings_ok[training] if mask is None else mask & trainings_ok[training]
+        blocks[event] = _Block(snapshot, part, mask, user, training)
+    return _Selection(blocks, ts.users.stop - ts.users.start, ts.trainings.stop - ts.trainings.start, training_side)
 
 
-def _distinct_per_key(key: np.ndarray, item: np.ndarray, n_keys: int) -> np.ndarray:
-    """Number of distinct ``item`` values per key."""
-    if not len(key):
+DENSE_LIMIT = 1 << 24
+
+KeyFunction = Callable[[_Block], np.ndarray]
+
+
+def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, n_items: int) -> np.ndarray:
+    """Number of distinct items (0..n_items-1) per key (0..n_keys-1) over (key, item) arrays.
+
+    A presence bitmap when keys × items is small (no sort, no hash), a hash of
+    the combined codes otherwise. A key of ``None`` means key 0 for every row.
+    """
+    combined = [item.astype(np.int64) if key is None else key.astype(np.int64) * n_items + item
+                for key, item in parts if len(item)]
+    if not combined:
         return np.zeros(n_keys, dtype=np.int64)
-    span = int(item.max()) + 1
-    pairs = np.unique(key.astype(np.int64) * span + item)
-    return np.bincount(pairs // span, minlength=n_keys)
+    if n_keys * n_items <= DENSE_LIMIT:
+        bitmap = np.zeros(n_keys * n_items, dtype=bool)
+        for codes in combined:
+            bitmap[codes] = True
+        return np.count_nonzero(bitmap.reshape(n_keys, n_items), axis=1)
+    uniques = pd.unique(np.concatenate(combined))
+    return np.bincount(uniques // n_items, minlength=n_keys)
 
 
-def _metrics(rows: _Rows, key: np.ndarray, n_keys: int) -> dict[str, list]:
-    """Every metric for each key value 0..n_keys-1 (rows with key < 0 are ignored)."""
-    valid = key >= 0
-    if not valid.all():
-        rows, key = rows.take(valid), key[valid]
-    ev = rows.event
-    pair = rows.user.astype(np.int64) * max(rows.n_trainings, 1) + np.maximum(rows.training, 0)
-    out: dict[str, np.ndarray | list] = {}
+def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
+             wanted: Sequence[str] = METRICS) -> dict[str, list]:
+    """The ``wanted`` metrics for each key 0..n_keys-1; ``key_of`` None means one key (KPIs)."""
+    blocks = selection.blocks
+    keys = {event: None if key_of is None else key_of(block) for event, block in blocks.items()}
 
-    conn = ev == CONNECTION
-    connections = np.bincount(key[conn], weights=rows.n[conn], minlength=n_keys)
-    active = ev != ENROLMENT
-    out["active_learners"] = _distinct_per_key(key[active], rows.user[active].astype(np.int64), n_keys)
-    for name, kind in (("enrolments", ENROLMENT), ("starts", START), ("completions", COMPLETION)):
-        sel = ev == kind
-        out[name] = _distinct_per_key(key[sel], pair[sel], n_keys)
+    def total(event: int, values: np.ndarray) -> np.ndarray:
+        if keys[event] is None:
+            return np.array([values.sum()], dtype=np.float64)
+        return np.bincount(keys[event], weights=values, minlength=n_keys)
 
-    enrol = ev == ENROLMENT
-    rate = np.full(n_keys, np.nan)
-    if enrol.any():
-        span = int(pair[enrol].max()) + 1
-        combined = key[enrol].astype(np.int64) * span + pair[enrol]
-        uniq, first = np.unique(combined, return_index=True)
-        done = np.bincount(uniq // span, weights=rows.completed[enrol][first], minlength=n_keys)
+    def pairs(block: _Block, sel: np.ndarray | None = None) -> np.ndarray:
+        user, training = (block.user, block.training) if sel is None else (block.user[sel], block.training[sel])
+        return user.astype(np.int64) * selection.n_trainings + training
+
+    def distinct_pairs(event: int, sel: np.ndarray | None = None) -> np.ndarray:
+        key = keys[event] if sel is None or keys[event] is None else keys[event][sel]
+        return _distinct([(key, pairs(blocks[event], sel))], n_keys, selection.n_users * selection.n_trainings)
+
+    def connections():
+        if CONNECTION not in blocks:
+            return [None] * n_keys
+        return _ints(total(CONNECTION, blocks[CONNECTION].column("n")))
+
+    def active_learners():
+        parts = [(keys[e], blocks[e].user) for e in (CONNECTION, START, COMPLETION) if e in blocks]
+        return _ints(_distinct(parts, n_keys, selection.n_users))
+
+    def completion_rate():
+        enrolled = distinct_pairs(ENROLMENT)
+        done = distinct_pairs(ENROLMENT, blocks[ENROLMENT].column("completed"))  # completed anywhere
         with np.errstate(invalid="ignore", divide="ignore"):
-            rate = done / out["enrolments"]
-    comp = ev == COMPLETION
-    scored = np.bincount(key[comp], weights=rows.score_n[comp], minlength=n_keys)
-    score_sum = np.bincount(key[comp], weights=rows.score_sum[comp], minlength=n_keys)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = np.where(scored > 0, score_sum / np.where(scored > 0, scored, 1), np.nan)
-    hours = np.bincount(key, weights=rows.duration, minlength=n_keys) / 3600.0
+            return _floats(np.where(enrolled > 0, done / np.maximum(enrolled, 1), np.nan))
 
-    def as_list(values, kind):
-        if kind is int:
-            return [int(v) for v in values]
-        return [None if np.isnan(v) else float(v) for v in values]
+    def avg_score():
+        scored = total(COMPLETION, blocks[COMPLETION].column("score_n"))
+        score_sum = total(COMPLETION, blocks[COMPLETION].column("score_sum"))
+        return _floats(np.where(scored > 0, score_sum / np.maximum(scored, 1), np.nan))
 
-    result = {
-        "connections": [None] * n_keys if rows.training_side else as_list(connections, int),
-        "active_learners": as_list(out["active_learners"], int),
-        "enrolments": as_list(out["enrolments"], int),
-        "starts": as_list(out["starts"], int),
-        "completions": as_list(out["completions"], int),
-        "completion_rate": as_list(rate, float),
-        "avg_score": as_list(avg, float),
-        "learning_hours": as_list(hours, float),
+    def learning_hours():
+        return _floats(sum(total(e, b.column("duration")) for e, b in blocks.items()) / 3600.0)
+
+    compute = {
+        "connections": connections,
+        "active_learners": active_learners,
+        "enrolments": lambda: _ints(distinct_pairs(ENROLMENT)),
+        "starts": lambda: _ints(distinct_pairs(START)),
+        "completions": lambda: _ints(distinct_pairs(COMPLETION)),
+        "completion_rate": completion_rate,
+        "avg_score": avg_score,
+        "learning_hours": learning_hours,
     }
-    return result
+    return {name: compute[name]() for name in wanted}
+
+
+def _ints(values: np.ndarray) -> list:
+    return [int(v) for v in values]
+
+
+def _floats(values: np.ndarray) -> list:
+    return [None if np.isnan(v) else float(v) for v in values]
 
 
 def _check_range(start: dt.date, end: dt.date) -> None:
@@ -207,8 +245,7 @@ def _check_range(start: dt.date, end: dt.date) -> None:
 def kpis(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> dict:
     """Every metric over the range: ``{metric: value}`` (value may be None)."""
     _check_range(start, end)
-    rows = _select(snapshot, tenant, start, end, filters)
-    values = _metrics(rows, np.zeros(len(rows.day), dtype=np.int64), 1)
+    values = _metrics(_select(snapshot, tenant, start, end, filters), None, 1)
     return {m: values[m][0] for m in METRICS}
 
 
@@ -220,6 +257,7 @@ def previous_range(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
 
 def _period_starts(days: np.ndarray, granularity: str) -> np.ndarray:
     """The day number of the period (day, ISO week, month) each day falls in."""
+    days = days.astype(np.int64)
     if granularity == "day":
         return days
     if granularity == "week":
@@ -239,29 +277,27 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     """One row per period intersecting the range: ``period`` (its first day) and ``value``."""
     _check_metric(metric)
     _check_range(start, end)
-    all_days = np.arange(day_number(start), day_number(end) + 1)
-    periods = np.unique(_period_starts(all_days, granularity))
-    rows = _select(snapshot, tenant, start, end, filters)
-    key = np.searchsorted(periods, _period_starts(rows.day.astype(np.int64), granularity))
-    values = _metrics(rows, key, len(periods))[metric]
+    first = day_number(start)
+    period_of_day = _period_starts(np.arange(first, day_number(end) + 1), granularity)
+    periods, index_of_day = np.unique(period_of_day, return_inverse=True)
+    selection = _select(snapshot, tenant, start, end, filters)
+    values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,))[metric]
     return pd.DataFrame({"period": [day_date(p) for p in periods], "value": pd.Series(values, dtype=object)})
 
 
-def _dimension_keys(snapshot: Snapshot, ts, rows: _Rows, by: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """Per row, the code of its value of ``by``, plus the keys and labels of the codes."""
+def _dimension(snapshot: Snapshot, ts, by: str) -> tuple[KeyFunction, list[str], list[str]]:
+    """How to find each row's code for ``by``, and the keys and labels of the codes."""
     if by in USER_DIMENSIONS:
-        codes = snapshot.users[by][ts.users][rows.user]
+        per_user = snapshot.users[by][ts.users]
         values = snapshot.dictionaries[by]
-        return codes.astype(np.int64), values, values
+        return (lambda b: per_user[b.user]), values, values
     if by == "training":
-        ids = snapshot.trainings["training_id"][ts.trainings]
-        titles = snapshot.trainings["title"][ts.trainings]
-        return rows.training.astype(np.int64), list(ids), list(titles)
+        ids = list(snapshot.trainings["training_id"][ts.trainings])
+        return (lambda b: b.training), ids, list(snapshot.trainings["title"][ts.trainings])
     if by in ("category", "format"):
-        per_training = snapshot.trainings[by][ts.trainings].astype(np.int64)
-        codes = np.where(rows.training >= 0, per_training[np.maximum(rows.training, 0)], -1)
+        per_training = snapshot.trainings[by][ts.trainings]
         values = snapshot.dictionaries[by]
-        return codes, values, values
+        return (lambda b: per_training[b.training]), values, values
     raise QueryError(f"unknown dimension {by!r}; expected one of {', '.join(DIMENSIONS)}")
 
 
@@ -279,10 +315,13 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     ts = _tenant(snapshot, tenant)
-    rows = _select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
-    codes, keys, labels = _dimension_keys(snapshot, ts, rows, by)
-    present = np.unique(codes[codes >= 0])
-    values = _metrics(rows, codes, len(keys))[metric] if len(present) else []
+    selection = _select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
+    key_of, keys, labels = _dimension(snapshot, ts, by)
+    seen = np.zeros(len(keys), dtype=bool)
+    for block in selection.blocks.values():
+        seen[key_of(block)] = True
+    present = np.flatnonzero(seen)
+    values = _metrics(selection, key_of, len(keys), (metric,))[metric] if len(present) else []
     frame = pd.DataFrame({
         "key": [keys[c] for c in present],
         "label": [labels[c] for c in present],
@@ -291,7 +330,9 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     if frame.empty:
         return frame
     frame["_missing"] = frame["value"].isna()
-    frame["_sort"] = -frame["value"].astype(float).fillna(0)
+    # Equal averages summed in a different order can differ in the last bit (74.4 vs 74.39999999999999):
+    # rounded, they tie and sort by key, as metrics.md says.
+    frame["_sort"] = -frame["value"].astype(float).fillna(0).round(9)
     frame = frame.sort_values(["_missing", "_sort", "key"], kind="stable").head(limit)
     return frame.drop(columns=["_missing", "_sort"]).reset_index(drop=True)
 

@@ -38,6 +38,7 @@ class TenantSlices:
     """Row ranges of one tenant in each frame (frames are sorted by tenant)."""
 
     facts: slice
+    events: tuple[slice, ...]  # facts of each event type (connection, enrolment, start, completion)
     hourly: slice
     users: slice
     trainings: slice
@@ -93,7 +94,9 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(
-            facts=slice(t["facts_start"][i], t["facts_end"][i]),
+            facts=slice(t["facts_0"][i], t["facts_end"][i]),
+            events=tuple(slice(t[f"facts_{e}"][i], t[f"facts_{e + 1}"][i] if e < 3 else t["facts_end"][i])
+                         for e in range(4)),
             hourly=slice(t["hourly_start"][i], t["hourly_end"][i]),
             users=slice(t["users_start"][i], t["users_end"][i]),
             trainings=slice(t["trainings_start"][i], t["trainings_end"][i]),
@@ -132,12 +135,18 @@ class SnapshotStore:
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def current(self) -> Snapshot | None:
-        """The live snapshot, loading a newly published one first; ``None`` before any."""
+        """The live snapshot, loading a newly published one first; ``None`` before any.
+
+        The next check is scheduled only after a swap completes, so requests
+        arriving while another thread loads the new snapshot wait for it instead
+        of answering from the old one: once ``check_interval`` has passed since a
+        publish, no request is answered from the old data (``etl.propagate`` relies on it).
+        """
         now = time.monotonic()
         if now >= self._next_check:
-            self._next_check = now + self.check_interval
             if self._stat() != self._pointer_stat:
                 self._reload()
+            self._next_check = now + self.check_interval
         return self._snapshot
 
     def _reload(self) -> None:

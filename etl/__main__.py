@@ -1,4 +1,4 @@
-"""Command line of the ETL: ``python -m etl generate|refresh|rollback ...`` (``--help`` on each)."""
+"""Command line of the ETL: ``python -m etl generate|refresh|watch|rollback ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import logging
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 from app.config import Settings
 
@@ -20,22 +22,32 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
-    from etl.refresh import run_refresh
+    from etl.refresh import refresh_with_settings
 
-    result = run_refresh(args.source or settings.source, args.snapshot_dir or settings.snapshot_dir,
-                         force=args.force, max_reject_ratio=settings.max_reject_ratio)
+    result = refresh_with_settings(settings, force=args.force)
     print(result.message)
+    if result.report.get("timings"):
+        print("steps: " + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.report["timings"].items()))
     if result.report_path:
         print(f"report: {result.report_path}")
     return 0 if result.ok else 1
 
 
-def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from etl import snapshot as snapshots
-    from etl.refresh import RefreshBusy, refresh_lock
-    from pathlib import Path
+def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from etl.watch import watch
 
-    root = Path(args.snapshot_dir or settings.snapshot_dir)
+    return watch(settings, args.interval)
+
+
+def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish an older snapshot, then the same propagation as a refresh (workers, app cache, Varnish)."""
+    import time
+
+    from etl import snapshot as snapshots
+    from etl.propagate import Propagation
+    from etl.refresh import RefreshBusy, Steps, refresh_lock
+
+    root = Path(settings.snapshot_dir)
     available = snapshots.versions(root)
     live = snapshots.live_version(root)
     if args.to:
@@ -49,13 +61,24 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     if target not in available:
         print(f"snapshot {target} is not on disk (available: {', '.join(available) or 'none'})")
         return 1
+    steps = Steps()
+    report = {"outcome": "rolled_back", "previous_version": live, "version": target, "timings": steps.timings,
+              "export": snapshots.read_manifest(root, target).get("export", {})}
     try:
         with refresh_lock(root):
-            snapshots.publish(root, target)
+            with steps("publish"):
+                snapshots.publish(root, target)
+            Propagation(settings).after_publish(root, live, target, time.monotonic(), steps, report, restore=False)
     except RefreshBusy as exc:
         print(f"cannot roll back now: {exc}")
         return 1
-    print(f"rolled back: {live} → {target} is live")
+    report["message"] = f"rolled back: {live} → {target} is live"
+    print(report["message"])
+    for url, state in {**report["web"]["laggards"], **report["web"]["unreachable"]}.items():
+        print(f"warning: web {url}: {state}")
+    for url, n in report["purge"]["pending"].items():
+        print(f"warning: Varnish purge of {n} keys pending on {url} (retried at the next refresh)")
+    print(f"report: {snapshots.save_report(root, report)}")
     return 0
 
 
@@ -83,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
     r.add_argument("--force", action="store_true", help="refresh even if the newest export is already live")
 
+    w = sub.add_parser("watch", help="refresh whenever a new complete export appears (stops on SIGTERM)")
+    w.add_argument("--interval", type=float, default=300.0, help="seconds between two looks at the source (default 300)")
+    w.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
+    w.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
+
     b = sub.add_parser("rollback", help="make an earlier snapshot live again")
     b.add_argument("--to", help="the version to make live (default: the one before the live one)")
     b.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
@@ -96,8 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         args.out = args.out or settings.source
         return _cmd_generate(args)
+    settings = replace(settings, source=getattr(args, "source", None) or settings.source,
+                       snapshot_dir=args.snapshot_dir or settings.snapshot_dir)
     if args.command == "refresh":
         return _cmd_refresh(args, settings)
+    if args.command == "watch":
+        return _cmd_watch(args, settings)
     return _cmd_rollback(args, settings)
 
 

@@ -1,5 +1,9 @@
 """One refresh: newest complete export → validate → transform → snapshot → publish.
 
+In production (``refresh_with_settings``, used by the CLI, the watcher and the
+webhook) the chain goes on after the publish: wait until the web workers serve
+the new snapshot, clear the app cache, purge Varnish (``etl.propagate``).
+
 Only one refresh runs at a time: an ``flock`` on ``<snapshot root>/.refresh.lock``,
 which the kernel releases when the process dies, so a crashed refresh never
 leaves it held. Whatever fails, the live snapshot stays as it was, and a
@@ -16,13 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.config import Settings
 from etl import snapshot as snapshots
+from etl.digest import tenant_digests
 from etl.sources import SourceError, StagedExport, latest_export, open_source
 from etl.transform import build_frames
 from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, validate_activity,
                           read_dimension)
 
 log = logging.getLogger("dataviz.refresh")
+LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
 
 
 class RefreshBusy(Exception):
@@ -31,7 +38,7 @@ class RefreshBusy(Exception):
 
 @dataclass
 class RefreshResult:
-    outcome: str  # published | up_to_date | rejected | failed
+    outcome: str  # published | up_to_date | skipped | rejected | failed | busy
     message: str
     version: str | None = None
     report: dict = field(default_factory=dict)
@@ -39,13 +46,13 @@ class RefreshResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("published", "up_to_date")
+        return self.outcome in ("published", "up_to_date", "skipped")
 
 
 @contextmanager
 def refresh_lock(root: Path, wait: bool = False):
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / ".refresh.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -58,7 +65,7 @@ def refresh_lock(root: Path, wait: bool = False):
         os.close(fd)
 
 
-class _Steps:
+class Steps:
     """Times each step for the report and remembers which one was running."""
 
     def __init__(self):
@@ -79,24 +86,44 @@ def export_identity(ref) -> dict:
     return {"date": ref.name, "location": ref.location, "files": sorted(ref.files)}
 
 
+def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
+                          skip_export: dict | None = None) -> RefreshResult:
+    """The production chain for one configuration: refresh, then web workers, app cache, Varnish."""
+    from etl.propagate import WEB_TIMEOUT, Propagation
+
+    return run_refresh(settings.source, settings.snapshot_dir, force=force,
+                       max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
+                       propagation=Propagation(settings, web_timeout or WEB_TIMEOUT))
+
+
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
-                max_reject_ratio: float = 0.01) -> RefreshResult:
-    """Refresh once; never raises for bad input or an unreachable source."""
+                max_reject_ratio: float = 0.01, propagation=None,
+                skip_export: dict | None = None) -> RefreshResult:
+    """Refresh once; never raises for bad input or an unreachable source.
+
+    With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
+    purges are retried first, and the steps after the publish run inside the lock.
+    ``skip_export`` (an ``export_identity``) is not loaded again: the watcher
+    passes the export it saw rejected, so a bad export is not re-read every tick.
+    """
     root = Path(snapshot_dir)
     started = time.perf_counter()
-    steps = _Steps()
+    steps = Steps()
     report: dict = {"source": str(source), "started_at": dt.datetime.now(dt.timezone.utc).isoformat(),
                     "outcome": None, "timings": steps.timings}
     result: RefreshResult
     try:
         with refresh_lock(root):
-            result = _refresh_locked(source, root, force, max_reject_ratio, steps, report)
+            if propagation is not None:
+                propagation.retry_pending(root, steps, report)
+            result = _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
+                                     skip_export)
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
     report["message"] = result.message
     report["seconds"] = round(time.perf_counter() - started, 3)
-    if result.outcome != "up_to_date":
+    if result.outcome not in ("up_to_date", "skipped"):
         result.report_path = snapshots.save_report(root, report, result.version)
     result.report = report
     level = logging.INFO if result.ok else logging.ERROR
@@ -104,13 +131,27 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
     return result
 
 
-def _refresh_locked(source, root, force, max_reject_ratio, steps, report) -> RefreshResult:
+def _warnings(report: dict) -> str:
+    """What went wrong after the publish without undoing it, for the one-line message."""
+    notes = [f"web {url} {state}" for url, state in report.get("web", {}).get("unreachable", {}).items()]
+    if not report.get("app_cache", {"ok": True})["ok"]:
+        notes.append(f"app cache not cleared ({report['app_cache']['error']})")
+    notes += [f"Varnish purge of {n} keys pending on {url} (retried at the next refresh)"
+              for url, n in report.get("purge", {}).get("pending", {}).items()]
+    return "".join(f"; {note}" for note in notes)
+
+
+def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
+                    skip_export) -> RefreshResult:
     try:
         with steps("find"):
             src = open_source(source)
             ref = latest_export(src)
         report["export"] = export_identity(ref)
         live = snapshots.live_version(root)
+        report["previous_version"] = live
+        if skip_export == report["export"] and not force:
+            return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
                 if snapshots.read_manifest(root, live).get("export") == report["export"]:
@@ -130,17 +171,18 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report) -> Ref
                                            ("tenant_id", "training_id"), warnings)
         report.update({
             "rows_read": activity.rows_read,
-            "rows_accepted": activity.table.num_rows,
+            "rows_accepted": len(activity.events),
             "rows_rejected": activity.rejects.total,
             "duplicates_dropped": activity.duplicates_dropped,
             "rejects": activity.rejects.to_dict(),
             "warnings": warnings,
         })
-        if activity.table.num_rows == 0:
+        if len(activity.events) == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")
         with steps("transform"):
-            frames = build_frames(activity.table, users, trainings)
+            frames = build_frames(activity.events, users, trainings)
             del activity
+            digests = tenant_digests(frames)
         with steps("write"):
             version = snapshots.new_version(root)
             days = frames.tenants["last_day"]
@@ -153,14 +195,22 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report) -> Ref
                          "rejected": report["rows_rejected"], "duplicates": report["duplicates_dropped"],
                          **{f"{name}_frame": len(getattr(frames, name)) for name in snapshots.FRAME_NAMES}},
                 "tenants": len(frames.tenants),
+                "tenant_digests": digests,
             }
             snapshots.write_snapshot(root, version, frames, manifest)
         with steps("publish"):
             snapshots.publish(root, version)
-            snapshots.prune(root)
+        published_at = time.monotonic()
         report["version"] = version
+        if propagation is not None:
+            failure = propagation.after_publish(root, live, version, published_at, steps, report)
+            if failure:
+                report["failed_step"] = "wait_web"
+                return RefreshResult("failed", failure)
+        snapshots.prune(root)
         return RefreshResult("published", f"published snapshot {version} from export {ref.name} "
-                             f"({report['rows_accepted']} rows, {report['rows_rejected']} rejected)", version)
+                             f"({report['rows_accepted']} rows, {report['rows_rejected']} rejected)"
+                             f"{_warnings(report)}", version)
     except ExportRejected as exc:
         report["failed_step"] = steps.current
         return RefreshResult("rejected", f"export rejected: {exc}")

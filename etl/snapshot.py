@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from etl.transform import Frames
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 KEEP = 3
 KEEP_REPORTS = 50
 POINTER = "CURRENT"
@@ -79,8 +79,9 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
     tmp.mkdir()
     try:
         for name in FRAME_NAMES:
-            table = pa.Table.from_pandas(getattr(frames, name), preserve_index=False)
-            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
+            frame = getattr(frames, name)
+            table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+            pq.write_table(table, tmp / f"{name}.parquet", compression="lz4")
             with open(tmp / f"{name}.parquet", "rb") as fh:
                 os.fsync(fh.fileno())
         manifest = {**manifest, "version": version, "schema_version": SCHEMA_VERSION,

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.validate import COMPLETION, CONNECTION, ENROLMENT
+from etl.validate import COMPLETION, CONNECTION, ENROLMENT, Events
 
 UNKNOWN = "Unknown"
 US_PER_DAY = 86_400_000_000
@@ -34,21 +34,12 @@ NO_TRAINING = -1
 class Frames:
     """Everything a snapshot stores, ready to be written."""
 
-    facts: pd.DataFrame
-    hourly: pd.DataFrame
+    facts: pa.Table
+    hourly: pa.Table
     users: pd.DataFrame
     trainings: pd.DataFrame
     tenants: pd.DataFrame
     dictionaries: dict[str, list[str]]
-
-
-def _encode(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list]:
-    """Dictionary codes (null → -1) and the dictionary as a Python list."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    encoded = values.dictionary_encode()
-    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-    return codes, encoded.dictionary.to_pylist()
 
 
 def _clean_label(series: pd.Series) -> pd.Series:
@@ -74,19 +65,43 @@ def _dimension(tenant_names: list[str], seen: pd.DataFrame, table: pa.Table | No
             frame[attr] = None
     order = {t: i for i, t in enumerate(tenant_names)}
     frame["tenant"] = frame["tenant_id"].map(order).astype(np.int32)
-    frame = frame.sort_values(["tenant", id_col], kind="stable").reset_index(drop=True)
-    return frame
+    return frame.sort_values(["tenant", id_col], kind="stable").reset_index(drop=True)
 
 
-def _codes_for(frame: pd.DataFrame, id_col: str, row_tenant: np.ndarray, row_ids: np.ndarray,
-               id_values: list) -> np.ndarray:
-    """Global code of each event row, by looking its (tenant, id) up in the sorted dimension."""
-    id_pos = {v: i for i, v in enumerate(id_values)}
-    dim_key = frame["tenant"].to_numpy(np.int64) * (len(id_values) + 1) + frame[id_col].map(id_pos).fillna(len(id_values)).to_numpy(np.int64)
-    row_key = row_tenant * (len(id_values) + 1) + row_ids
-    order = np.argsort(dim_key, kind="stable")
-    pos = np.searchsorted(dim_key[order], row_key)
-    return order[pos].astype(np.int32)
+def _entities(tenant: np.ndarray, tenant_names: list[str], idx: np.ndarray, values: pa.Array,
+              table: pa.Table | None, id_col: str, attrs: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The (tenant, id) dimension and each event row's global code in it.
+
+    Ids are unique within a tenant only, so an entity is the pair (tenant code,
+    index into the id dictionary). Pairs are found with a presence table when
+    it is small (no sort of the events), else with ``np.unique``.
+    """
+    n_values = max(len(values), 1)
+    key = tenant.astype(np.int64) * n_values + idx
+    space = len(tenant_names) * n_values
+    if space <= 1 << 27:
+        present = np.zeros(space, dtype=bool)
+        present[key] = True
+        unique_keys = np.flatnonzero(present)
+        inverse = None
+    else:
+        unique_keys, inverse = np.unique(key, return_inverse=True)
+    names = np.asarray(tenant_names, dtype=object)
+    ids = np.asarray(values.to_pylist(), dtype=object) if len(values) else np.zeros(0, dtype=object)
+    seen = pd.DataFrame({"tenant_id": names[unique_keys // n_values], id_col: ids[unique_keys % n_values],
+                         "_key": unique_keys})
+    frame = _dimension(tenant_names, seen, table, id_col, attrs)
+    from_events = frame["_key"].notna().to_numpy()
+    code_of_unique = np.empty(len(unique_keys), dtype=np.int32)
+    order = np.argsort(frame["_key"].to_numpy()[from_events].astype(np.int64))
+    code_of_unique[:] = np.flatnonzero(from_events)[order]
+    if inverse is None:
+        lookup = np.full(space, -1, dtype=np.int32)
+        lookup[unique_keys] = code_of_unique
+        codes = lookup[key]
+    else:
+        codes = code_of_unique[inverse]
+    return frame.drop(columns="_key"), codes
 
 
 def _dictionary_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -96,12 +111,20 @@ def _dictionary_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Sorted unique keys, with the row count and the sum of each weight per key."""
-    codes, uniques = pd.factorize(key, sort=True)
-    out = {"n": np.bincount(codes, minlength=len(uniques))}
+    """Sorted unique keys, with the row count and the sum of each weight per key.
+
+    One argsort, then ``reduceat`` over the runs: cheaper than hashing on these
+    sizes, and integer weights stay exact integers.
+    """
+    if not len(key):
+        return key, {"n": np.zeros(0, dtype=np.int64), **{name: w[:0] for name, w in weights.items()}}
+    order = np.argsort(key)
+    ordered = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    out = {"n": np.diff(np.append(starts, len(key)))}
     for name, w in weights.items():
-        out[name] = np.bincount(codes, weights=w, minlength=len(uniques))
-    return np.asarray(uniques), out
+        out[name] = np.add.reduceat(w[order], starts)
+    return ordered[starts], out
 
 
 def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,44 +133,30 @@ def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.n
     return starts, ends
 
 
-def build_frames(events: pa.Table, users_table: pa.Table | None, trainings_table: pa.Table | None) -> Frames:
-    """Aggregate validated events (see ``etl.validate.Activity.table``) into snapshot frames."""
-    tenant_raw, tenant_values = _encode(events.column("tenant_id"))
-    tenant_names = sorted(tenant_values)
-    remap = np.array([tenant_names.index(t) for t in tenant_values], dtype=np.int64)
-    tenant = remap[tenant_raw]
+def build_frames(events: Events, users_table: pa.Table | None, trainings_table: pa.Table | None) -> Frames:
+    """Aggregate validated events (``etl.validate.Events``) into snapshot frames."""
+    present = np.flatnonzero(np.bincount(events.tenant, minlength=len(events.tenant_values)))
+    values = events.tenant_values.to_pylist()
+    tenant_names = sorted(values[i] for i in present)
+    rank = np.full(len(values), -1, dtype=np.int64)
+    rank[present] = [tenant_names.index(values[i]) for i in present]
+    tenant = rank[events.tenant]
     n_tenants = len(tenant_names)
 
-    # Users: (tenant, user_id) seen in events, plus those listed in users.csv.
-    user_raw, user_values = _encode(events.column("user_id"))
-    seen_key = np.unique(tenant * len(user_values) + user_raw)
-    seen_users = pd.DataFrame({
-        "tenant_id": np.asarray(tenant_names, dtype=object)[seen_key // len(user_values)],
-        "user_id": np.asarray(user_values, dtype=object)[seen_key % len(user_values)],
-    })
-    users = _dimension(tenant_names, seen_users, users_table, "user_id", ["group", "country"])
-    user = _codes_for(users, "user_id", tenant, user_raw, user_values)
-
-    # Trainings: (tenant, training_id) seen in events (not connections), plus trainings.csv.
-    training_raw, training_values = _encode(events.column("training_id"))
-    has_training = training_raw >= 0
-    seen_key = np.unique(tenant[has_training] * max(len(training_values), 1) + training_raw[has_training])
-    seen_trainings = pd.DataFrame({
-        "tenant_id": np.asarray(tenant_names, dtype=object)[seen_key // max(len(training_values), 1)],
-        "training_id": np.asarray(training_values, dtype=object)[seen_key % max(len(training_values), 1)],
-    })
-    trainings = _dimension(tenant_names, seen_trainings, trainings_table, "training_id",
-                           ["title", "category", "format"])
-    training = np.full(len(training_raw), NO_TRAINING, dtype=np.int32)
-    if has_training.any():
-        training[has_training] = _codes_for(trainings, "training_id", tenant[has_training],
-                                            training_raw[has_training], training_values)
+    users, user = _entities(tenant, tenant_names, events.user, events.user_values, users_table,
+                            "user_id", ["group", "country"])
+    has_training = events.training >= 0
+    trainings, training_codes = _entities(tenant[has_training], tenant_names, events.training[has_training],
+                                          events.training_values, trainings_table, "training_id",
+                                          ["title", "category", "format"])
+    training = np.full(len(events), NO_TRAINING, dtype=np.int32)
+    training[has_training] = training_codes
 
     users["group"] = _clean_label(users["group"])
     users["country"] = _clean_label(users["country"]).str.upper().replace({UNKNOWN.upper(): UNKNOWN})
-    trainings["title"] = trainings["title"].where(
-        trainings["title"].notna() & (trainings["title"].astype("object").map(lambda v: bool(str(v).strip()) if v is not None else False)),
-        trainings["training_id"])
+    title = trainings["title"].astype("object")
+    trainings["title"] = title.where(title.map(lambda v: isinstance(v, str) and bool(v.strip())),
+                                     trainings["training_id"])
     trainings["category"] = _clean_label(trainings["category"])
     trainings["format"] = _clean_label(trainings["format"])
     group_code, groups = _dictionary_codes(users["group"])
@@ -155,29 +164,31 @@ def build_frames(events: pa.Table, users_table: pa.Table | None, trainings_table
     category_code, categories = _dictionary_codes(trainings["category"])
     format_code, formats = _dictionary_codes(trainings["format"])
 
-    ts = events.column("ts").to_numpy()
-    day = ts // US_PER_DAY
-    event = events.column("event").to_numpy().astype(np.int64)
-    score = events.column("score").to_numpy()
-    scored = ~np.isnan(score)
-    facts = _aggregate_facts(tenant, day, user, training, event,
-                             events.column("duration").to_numpy(), np.where(scored, score, 0.0), scored)
-    hourly = _aggregate_hourly(tenant, day, (ts // US_PER_HOUR) % 24, event,
+    day = events.ts // US_PER_DAY
+    event = events.event.astype(np.int64)
+    scored = ~np.isnan(events.score)
+    facts = _aggregate_facts(tenant, day, user, training, event, events.duration,
+                             np.where(scored, events.score, 0.0), scored)
+    hourly = _aggregate_hourly(tenant, day, (events.ts // US_PER_HOUR) % 24, event,
                                group_code[user], country_code[user], len(groups), len(countries))
 
-    f_start, f_end = _ranges(facts.pop("tenant").to_numpy(), n_tenants)
-    h_start, h_end = _ranges(hourly.pop("tenant").to_numpy(), n_tenants)
+    block = facts.column("tenant").to_numpy().astype(np.int64) * 4 + facts.column("event").to_numpy()
+    blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
+    h_start, h_end = _ranges(hourly.column("tenant").to_numpy(), n_tenants)
+    facts, hourly = facts.drop_columns(["tenant"]), hourly.drop_columns(["tenant"])
     u_start, u_end = _ranges(users["tenant"].to_numpy(), n_tenants)
     t_start, t_end = _ranges(trainings["tenant"].to_numpy(), n_tenants)
-    days = facts["day"].to_numpy()
+    days = facts.column("day").to_numpy()
+    spans = [(blocks[4 * t], blocks[4 * t + 4]) for t in range(n_tenants)]
     tenants = pd.DataFrame({
         "tenant_id": tenant_names,
-        "facts_start": f_start, "facts_end": f_end,
+        **{f"facts_{e}": blocks[e:4 * n_tenants:4] for e in range(4)},
+        "facts_end": blocks[4:4 * n_tenants + 1:4],
         "hourly_start": h_start, "hourly_end": h_end,
         "users_start": u_start, "users_end": u_end,
         "trainings_start": t_start, "trainings_end": t_end,
-        "first_day": [int(days[s]) for s in f_start],
-        "last_day": [int(days[e - 1]) for e in f_end],
+        "first_day": [int(days[a:b].min()) for a, b in spans],
+        "last_day": [int(days[a:b].max()) for a, b in spans],
     })
     return Frames(
         facts=facts,
@@ -191,8 +202,8 @@ def build_frames(events: pa.Table, users_table: pa.Table | None, trainings_table
     )
 
 
-def _aggregate_facts(tenant, day, user, training, event, duration, score, scored) -> pd.DataFrame:
-    """(tenant, day, user, training, event) → count, duration, score sum, scored count, completed."""
+def _aggregate_facts(tenant, day, user, training, event, duration, score, scored) -> pa.Table:
+    """(tenant, event, day, user, training) → count, duration, score sum, scored count, completed."""
     day0 = int(day.min()) if len(day) else 0
     n_days = int(day.max()) - day0 + 1 if len(day) else 1
     n_users = int(user.max()) + 1 if len(user) else 1
@@ -200,17 +211,18 @@ def _aggregate_facts(tenant, day, user, training, event, duration, score, scored
     spans = [max(tenant.max() + 1, 1), n_days, n_users, n_trainings, 4]
     if np.prod([float(s) for s in spans]) >= 2 ** 62:
         raise ValueError("export too large for a single 64-bit aggregation key; use the Dask engine")
-    key = (((tenant * n_days + (day - day0)) * n_users + user) * n_trainings + (training + 1)) * 4 + event
-    uniques, sums = _group_sum(key, {"duration": duration.astype(np.float64), "score_sum": score,
-                                     "score_n": scored.astype(np.float64)})
-    rest, ev = np.divmod(uniques, 4)
-    rest, tr = np.divmod(rest, n_trainings)
+    # Sorted by tenant, then event type, then day: one event type of one tenant is a slice.
+    key = ((((tenant * 4 + event) * n_days + (day - day0)) * n_users + user) * n_trainings + (training + 1))
+    uniques, sums = _group_sum(key, {"duration": duration, "score_sum": score, "score_n": scored.astype(np.int32)})
+    rest, tr = np.divmod(uniques, n_trainings)
     rest, us = np.divmod(rest, n_users)
-    tn, dy = np.divmod(rest, n_days)
-    pair = us.astype(np.int64) * n_trainings + tr
-    completed_pairs = np.unique(pair[ev == COMPLETION])
-    completed = (ev == ENROLMENT) & np.isin(pair, completed_pairs)
-    return pd.DataFrame({
+    rest, dy = np.divmod(rest, n_days)
+    tn, ev = np.divmod(rest, 4)
+    pair = us * n_trainings + tr
+    enrolment = ev == ENROLMENT
+    completed = np.zeros(len(uniques), dtype=bool)
+    completed[enrolment] = pd.Series(pair[enrolment]).isin(pd.unique(pair[ev == COMPLETION])).to_numpy()
+    return pa.table({
         "tenant": tn.astype(np.int32),
         "day": (dy + day0).astype(np.int32),
         "user": us.astype(np.int32),
@@ -224,7 +236,7 @@ def _aggregate_facts(tenant, day, user, training, event, duration, score, scored
     })
 
 
-def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_countries) -> pd.DataFrame:
+def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_countries) -> pa.Table:
     """Connections per (tenant, day, hour, group, country), for the heatmap."""
     conn = event == CONNECTION
     day0 = int(day.min()) if len(day) else 0
@@ -236,7 +248,7 @@ def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_coun
     rest, gr = np.divmod(rest, n_groups)
     rest, hr = np.divmod(rest, 24)
     tn, dy = np.divmod(rest, n_days)
-    return pd.DataFrame({
+    return pa.table({
         "tenant": tn.astype(np.int32), "day": (dy + day0).astype(np.int32), "hour": hr.astype(np.int8),
         "group": gr.astype(np.int32), "country": co.astype(np.int32), "n": sums["n"].astype(np.int32),
     })

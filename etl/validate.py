@@ -14,6 +14,7 @@ import gzip
 import io
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,7 @@ class RowRejects:
 class Activity:
     """Valid, deduplicated events as typed Arrow columns, plus what was dropped."""
 
-    table: pa.Table  # tenant_id, user_id, training_id (strings), event (int8), ts (int64 us UTC), score (float64, NaN = none), duration (int64)
+    events: "Events"
     rows_read: int
     rejects: RowRejects
     duplicates_dropped: int
@@ -89,12 +90,32 @@ def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def read_strings(path: Path, columns: list[str], malformed: list[str] | None = None) -> pa.Table:
-    """Read the named columns as strings (empty → null); reject on any parse failure.
+DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+# Columns with few distinct values are dictionary-encoded by the CSV reader itself (in parallel).
+DICTIONARY_COLUMNS = ("tenant_id", "user_id", "event_type", "training_id")
+TYPED_COLUMNS = {"occurred_at": pa.timestamp("us", tz="UTC"), "score": pa.float64(), "duration_s": pa.int64()}
+
+
+def _read_error(path: Path, exc: Exception) -> ExportRejected:
+    message = _short(exc)
+    if "UTF8" in message:
+        return ExportRejected(f"{path.name}: not UTF-8 text ({message})")
+    lowered = message.lower()
+    if "gzip" in lowered or "truncated" in lowered or "compressed" in lowered:
+        return ExportRejected(f"{path.name}: the gzip stream is truncated or corrupt ({message})")
+    return ExportRejected(f"{path.name}: not a readable CSV file ({message})")
+
+
+def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | None = None,
+             malformed: list[str] | None = None) -> pa.Table:
+    """Read the named columns (strings unless ``types`` says otherwise; empty → null).
 
     Records with the wrong number of fields are skipped and their text kept in
-    ``malformed`` (when given) so they are reported as rejected rows.
+    ``malformed`` (when given) so they are reported as rejected rows. A value
+    that does not convert to its type raises ``pa.ArrowInvalid`` (the caller
+    may fall back to strings); any other failure rejects the export.
     """
+    types = types or {}
 
     def skip(row) -> str:
         if malformed is None:
@@ -109,19 +130,18 @@ def read_strings(path: Path, columns: list[str], malformed: list[str] | None = N
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
-                column_types={c: pa.string() for c in columns},
+                column_types={c: types.get(c, pa.string()) for c in columns},
                 null_values=[""],  # not Arrow's default list: a user named "NA" is a user
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
-        message = _short(exc)
-        if "invalid UTF8" in message or "UTF8" in message:
-            raise ExportRejected(f"{path.name}: not UTF-8 text ({message})") from exc
-        if "gzip" in message.lower() or "truncated" in message.lower() or "compressed" in message.lower():
-            raise ExportRejected(f"{path.name}: the gzip stream is truncated or corrupt ({message})") from exc
-        raise ExportRejected(f"{path.name}: not a readable CSV file ({message})") from exc
+    except pa.ArrowInvalid as exc:
+        if "conversion error" in str(exc) and "UTF8" not in str(exc):
+            raise
+        raise _read_error(path, exc) from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _read_error(path, exc) from exc
 
 
 def _check_columns(path: Path, header: list[str], required, optional, warnings: list[str]) -> list[str]:
@@ -184,113 +204,164 @@ def _np_bool(array) -> np.ndarray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+@dataclass
+class Events:
+    """Valid, deduplicated events as numpy columns; strings stay in their dictionaries."""
+
+    tenant: np.ndarray  # int32 index into tenant_values
+    tenant_values: pa.Array
+    user: np.ndarray  # int32 index into user_values
+    user_values: pa.Array
+    training: np.ndarray  # int32 index into training_values, -1 for none
+    training_values: pa.Array
+    event: np.ndarray  # int8 (CONNECTION...COMPLETION)
+    ts: np.ndarray  # int64 microseconds since the epoch, UTC
+    score: np.ndarray  # float64, NaN when absent
+    duration: np.ndarray  # int64 seconds, 0 when absent
+
+    def __len__(self) -> int:
+        return len(self.event)
+
+
+def _dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, pa.Array]:
+    """Row codes (-1 for null) and values of a dictionary column whose chunks share one dictionary."""
+    if column is None or not column.chunks:
+        return np.full(n, -1, dtype=np.int32), pa.array([], pa.string())
+    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in column.chunks])
+    return codes.astype(np.int32, copy=False), column.chunks[0].dictionary
+
+
+def _event_id_codes(event_ids: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Codes of event ids (-1 for none): the costly hashing, run beside the other checks."""
+    encoded = event_ids.combine_chunks().dictionary_encode()
+    return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64), len(encoded.dictionary)
+
+
 def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
-    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events."""
+    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events.
+
+    The fast path lets Arrow's CSV reader parse timestamps and numbers while it
+    reads; only when some value does not convert is the file read again with
+    those columns as strings and every value checked one by one.
+    """
     warnings: list[str] = []
     header = read_header(path)
     columns = _check_columns(path, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
+    dictionaries = {c: DICTIONARY for c in DICTIONARY_COLUMNS}
     malformed: list[str] = []
-    raw = read_strings(path, columns, malformed)
+    try:
+        raw = read_csv(path, columns, {**dictionaries, **TYPED_COLUMNS}, malformed)
+        typed = True
+    except pa.ArrowInvalid:
+        malformed.clear()
+        raw = read_csv(path, columns, dictionaries, malformed)
+        typed = False
     n = raw.num_rows
     if n + len(malformed) == 0:
         raise ExportRejected(f"{path.name}: the file holds a header but no rows")
+    raw = raw.unify_dictionaries()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ids = pool.submit(_event_id_codes, raw.column("event_id")) if "event_id" in raw.column_names else None
+        reason, reasons, events = _check_rows(raw, n, typed, export_date)
+        rejects = _collect_rejects(reason, reasons, raw)
+        if malformed:
+            why = f"wrong number of fields (expected {len(header)})"
+            rejects.counts[why] = len(malformed)
+            rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
+                                     for text in malformed[:MAX_EXAMPLES]]
+        total = n + len(malformed)
+        ratio = rejects.total / total
+        if ratio > max_reject_ratio:
+            top = max(rejects.counts, key=rejects.counts.get)
+            raise ExportRejected(
+                f"{path.name}: {rejects.total} of {total} rows rejected ({ratio:.1%}, above the "
+                f"{max_reject_ratio:.1%} limit); most common: {top} ({rejects.counts[top]})")
+        keep = reason == 0
+        duplicates = _repeated(*ids.result(), keep) if ids is not None else np.zeros(n, dtype=bool)
+    keep &= ~duplicates
+    if not keep.all():
+        events = Events(**{name: value[keep] if isinstance(value, np.ndarray) else value
+                           for name, value in vars(events).items()})
+    return Activity(events, total, rejects, int(duplicates.sum()), warnings)
 
-    def column(name: str) -> pa.ChunkedArray:
-        if name in raw.column_names:
-            return raw.column(name)
-        return pa.chunked_array([pa.nulls(n, pa.string())])
 
-    reason = np.zeros(n, dtype=np.int8)  # 0 = valid, else index into `reasons` + 1
+def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
+    """Per row, the index of the first rule it breaks (0: valid), and the parsed columns."""
+    def column(name: str) -> pa.ChunkedArray | None:
+        return raw.column(name) if name in raw.column_names else None
+
+    reason = np.zeros(n, dtype=np.int8)
     reasons: list[tuple[str, str]] = []  # (column, reason)
 
     def reject(mask: np.ndarray, col: str, why: str) -> None:
         reasons.append((col, why))
         reason[(reason == 0) & mask] = len(reasons)
 
-    # occurred_at
-    ts_raw = column("occurred_at")
-    reject(_np_bool(pc.is_null(ts_raw)), "occurred_at", "missing occurred_at")
-    ts, ts_failed = _lenient_cast(ts_raw, pa.timestamp("us", tz="UTC"), fix=_assume_utc)
+    def parsed(name: str, target: pa.DataType, fix=None) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray]:
+        values = column(name)
+        if values is None:
+            return pa.nulls(n, target), np.zeros(n, dtype=bool)
+        if typed:
+            return values, np.zeros(n, dtype=bool)
+        return _lenient_cast(values, target, fix)
+
+    ts, ts_failed = parsed("occurred_at", TYPED_COLUMNS["occurred_at"], fix=_assume_utc)
+    reject(_np_bool(pc.is_null(column("occurred_at"))), "occurred_at", "missing occurred_at")
     reject(ts_failed, "occurred_at", "unparsable timestamp")
     ts_us = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy()
+    if isinstance(ts_us, pa.ChunkedArray):
+        ts_us = ts_us.to_numpy()
     earliest = int(EARLIEST_TIMESTAMP.timestamp()) * _US_PER_SECOND
-    latest = int(dt.datetime.combine(export_date + dt.timedelta(days=2), dt.time(), dt.timezone.utc).timestamp()) * _US_PER_SECOND
+    latest = int(dt.datetime.combine(export_date + dt.timedelta(days=2), dt.time(),
+                                     dt.timezone.utc).timestamp()) * _US_PER_SECOND
     reject(~ts_failed & ((ts_us < earliest) | (ts_us >= latest)), "occurred_at",
            "timestamp out of range (before 1990 or after the export date)")
 
-    # tenant_id: validate the few distinct values, not every row
-    tenants = column("tenant_id").combine_chunks().dictionary_encode()
-    reject(_np_bool(pc.is_null(tenants)), "tenant_id", "missing tenant_id")
-    bad_tenant = np.array([not TENANT_ID.match(v) for v in tenants.dictionary.to_pylist()], dtype=bool)
-    tenant_idx = pc.fill_null(tenants.indices, 0).to_numpy()
-    reject(bad_tenant[tenant_idx] if len(bad_tenant) else np.zeros(n, bool), "tenant_id",
-           "bad tenant_id (1 to 64 of A-Z a-z 0-9 _ . -)")
+    # tenant_id and event_type: check the few distinct values, then look rows up
+    tenant, tenant_values = _dictionary_codes(column("tenant_id"), n)
+    reject(tenant < 0, "tenant_id", "missing tenant_id")
+    bad = np.array([not TENANT_ID.match(v) for v in tenant_values.to_pylist()] + [False], dtype=bool)
+    reject(bad[tenant], "tenant_id", "bad tenant_id (1 to 64 of A-Z a-z 0-9 _ . -)")
 
-    reject(_np_bool(pc.is_null(column("user_id"))), "user_id", "missing user_id")
+    user, user_values = _dictionary_codes(column("user_id"), n)
+    reject(user < 0, "user_id", "missing user_id")
 
-    # event_type: case-insensitive, mapped on the dictionary
-    kinds = column("event_type").combine_chunks().dictionary_encode()
-    reject(_np_bool(pc.is_null(kinds)), "event_type", "missing event_type")
+    kinds, kind_values = _dictionary_codes(column("event_type"), n)
+    reject(kinds < 0, "event_type", "missing event_type")
     lookup = np.array([EVENT_TYPES.index(v.lower()) if v.lower() in EVENT_TYPES else -1
-                       for v in kinds.dictionary.to_pylist()] or [-1], dtype=np.int8)
-    event = lookup[pc.fill_null(kinds.indices, 0).to_numpy()]
-    reject(event < 0, "event_type", "unknown event_type (expected connection, enrolment, start or completion)")
+                       for v in kind_values.to_pylist()] + [-1], dtype=np.int8)
+    event = lookup[kinds]
+    reject((kinds >= 0) & (event < 0), "event_type",
+           "unknown event_type (expected connection, enrolment, start or completion)")
 
-    training = column("training_id")
-    no_training = _np_bool(pc.is_null(training))
-    reject((event > CONNECTION) & no_training, "training_id", "missing training_id (required for enrolment, start and completion)")
-    reject((event == CONNECTION) & ~no_training, "training_id", "training_id must be empty for a connection")
+    training, training_values = _dictionary_codes(column("training_id"), n)
+    reject((event > CONNECTION) & (training < 0), "training_id",
+           "missing training_id (required for enrolment, start and completion)")
+    reject((event == CONNECTION) & (training >= 0), "training_id", "training_id must be empty for a connection")
 
-    score, score_failed = _lenient_cast(column("score"), pa.float64())
+    score, score_failed = parsed("score", TYPED_COLUMNS["score"])
     reject(score_failed, "score", "score is not a number")
-    score_np = pc.fill_null(score, np.nan).to_numpy(zero_copy_only=False)
+    score_np = np.asarray(pc.fill_null(score, np.nan).to_numpy(), dtype=np.float64) \
+        if isinstance(score, pa.Array) else pc.fill_null(score, np.nan).to_numpy()
     with np.errstate(invalid="ignore"):
         out_of_range = ~_np_bool(pc.is_null(score)) & ~((score_np >= 0) & (score_np <= 100))
     reject(out_of_range, "score", "score outside 0 to 100")
 
-    duration, duration_failed = _lenient_cast(column("duration_s"), pa.int64())
+    duration, duration_failed = parsed("duration_s", TYPED_COLUMNS["duration_s"])
     reject(duration_failed, "duration_s", "duration_s is not an integer")
-    duration_np = pc.fill_null(duration, 0).to_numpy()
+    duration_np = np.asarray(pc.fill_null(duration, 0).to_numpy(), dtype=np.int64)
     reject(duration_np < 0, "duration_s", "negative duration_s")
 
-    rejects = _collect_rejects(reason, reasons, raw)
-    if malformed:
-        why = f"wrong number of fields (expected {len(header)})"
-        rejects.counts[why] = len(malformed)
-        rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
-                                 for text in malformed[:MAX_EXAMPLES]]
-    ratio = rejects.total / (n + len(malformed))
-    if ratio > max_reject_ratio:
-        top = max(rejects.counts, key=rejects.counts.get)
-        raise ExportRejected(
-            f"{path.name}: {rejects.total} of {n + len(malformed)} rows rejected ({ratio:.1%}, above the {max_reject_ratio:.1%} limit); "
-            f"most common: {top} ({rejects.counts[top]})")
-
-    keep = reason == 0
-    duplicates = np.zeros(n, dtype=bool)
-    if "event_id" in raw.column_names:
-        duplicates = _repeated_ids(raw.column("event_id"), keep)
-        keep &= ~duplicates
-
-    mask = pa.array(keep)
-    table = pa.table({
-        "tenant_id": pc.filter(column("tenant_id"), mask),
-        "user_id": pc.filter(column("user_id"), mask),
-        "training_id": pc.filter(training, mask),
-        "event": pa.array(event[keep], pa.int8()),
-        "ts": pa.array(ts_us[keep], pa.int64()),
-        "score": pa.array(score_np[keep], pa.float64()),
-        "duration": pa.array(duration_np[keep], pa.int64()),
-    })
-    return Activity(table, n + len(malformed), rejects, int(duplicates.sum()), warnings)
+    events = Events(tenant=tenant, tenant_values=tenant_values, user=user, user_values=user_values,
+                    training=training, training_values=training_values, event=event, ts=ts_us,
+                    score=score_np, duration=duration_np)
+    return reason, reasons, events
 
 
-def _repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray) -> np.ndarray:
-    """Valid rows whose non-empty event_id was already seen on an earlier valid row."""
-    codes = event_ids.combine_chunks().dictionary_encode()
-    idx = pc.fill_null(codes.indices, -1).to_numpy().astype(np.int64)
+def _repeated(idx: np.ndarray, n_ids: int, valid: np.ndarray) -> np.ndarray:
+    """Valid rows whose event_id was already seen on an earlier valid row."""
     candidates = valid & (idx >= 0)
-    counts = np.bincount(idx[candidates], minlength=len(codes.dictionary))
+    counts = np.bincount(idx[candidates], minlength=n_ids)
     repeated = candidates & (counts[np.where(idx >= 0, idx, 0)] > 1)
     out = np.zeros(len(idx), dtype=bool)
     rows = np.flatnonzero(repeated)
@@ -313,10 +384,17 @@ def _collect_rejects(reason: np.ndarray, reasons: list[tuple[str, str]], raw: pa
         rows = bad_rows[reason[bad_rows] == code][:MAX_EXAMPLES]
         values = raw.column(col).take(pa.array(rows)).to_pylist() if col in raw.column_names else [None] * len(rows)
         out.examples[why] = [
-            {"line": int(r) + 2, "column": col, "value": None if v is None else v[:MAX_VALUE_CHARS]}
+            {"line": int(r) + 2, "column": col, "value": None if v is None else _text(v)[:MAX_VALUE_CHARS]}
             for r, v in zip(rows, values)
         ]
     return out
+
+
+def _text(value) -> str:
+    """An example value as text; a timestamp parsed on the fast path is shown in UTC."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(value)
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],
@@ -326,7 +404,7 @@ def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple
         return None
     header = read_header(path)
     columns = _check_columns(path, header, required, optional, warnings)
-    table = read_strings(path, columns)
+    table = read_csv(path, columns)
     for name in optional:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class Service:
                  cwd: str | None = None):
         self.name = name
         self.port = port
+        self.cleanup: Path | None = None  # a folder to remove once the process is gone
         self.log_path = Path(log_dir) / f"{name}-{port}.log"
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
@@ -66,6 +68,8 @@ class Service:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if self.cleanup is not None:
+            shutil.rmtree(self.cleanup, ignore_errors=True)
 
 
 def start_moto(log_dir: Path) -> Service:
@@ -84,3 +88,74 @@ def s3_env(moto: Service) -> dict[str, str]:
     """Environment that points boto3 at the moto server (and nowhere else)."""
     return {"AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+REPO = Path(__file__).resolve().parents[1]
+VCL = REPO / "deploy" / "varnish" / "default.vcl"
+
+
+def vcl_for_backend(vcl_text: str, host: str, port: int) -> str:
+    """The VCL with its backend pointed at ``host:port`` (the file's own default is 127.0.0.1:8050)."""
+    import re
+
+    text, n = re.subn(r'(backend default \{\s*\.host = )"[^"]*";(\s*\.port = )"\d+";',
+                      rf'\1"{host}";\g<2>"{port}";', vcl_text)
+    if n != 1:
+        raise ValueError("no `backend default` with .host and .port in the VCL")
+    return text
+
+
+def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None) -> Service:
+    """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM."""
+    port = port or free_port()
+    # Not under pytest's private tmp: varnishd reads the VCL as its own unprivileged user.
+    workdir = Path(tempfile.mkdtemp(prefix=f"dataviz-varnish-{port}-"))
+    os.chmod(workdir, 0o755)
+    compiled = workdir / "default.vcl"
+    compiled.write_text(vcl_for_backend(vcl.read_text(), "127.0.0.1", backend_port))
+    exe = shutil.which("varnishd") or "/usr/sbin/varnishd"
+    try:
+        service = Service("varnish", [exe, "-F", "-n", str(workdir / "n"), "-a", f"127.0.0.1:{port}",
+                                      "-f", str(compiled), "-s", "malloc,64m", "-T", "none"], port, log_dir)
+    except Exception:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    service.cleanup = workdir
+    return service
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Until ``url`` answers at all (any HTTP status): gunicorn listens before its workers can answer."""
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}")
+        try:
+            opener.open(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer after {timeout}s")
+
+
+def start_gunicorn(log_dir: Path, env: dict[str, str], workers: int = 3, port: int | None = None) -> Service:
+    """The web app as in production: ``gunicorn -c deploy/gunicorn.conf.py app.wsgi:server``.
+
+    The access log goes to ``<service>.access.log`` so tests can count the
+    requests that reached gunicorn.
+    """
+    port = port or free_port()
+    access_log = Path(log_dir) / f"gunicorn-{port}.access.log"
+    service = Service("gunicorn", [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"),
+                                   "app.wsgi:server"], port, log_dir, cwd=str(REPO),
+                      env={"DATAVIZ_BIND": f"127.0.0.1:{port}", "DATAVIZ_WORKERS": str(workers),
+                           "DATAVIZ_ACCESS_LOG": str(access_log), "PYTHONPATH": str(REPO), **env})
+    service.access_log = access_log
+    wait_http(f"{service.url}/healthz", proc=service.proc)
+    return service

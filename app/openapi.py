@@ -1,0 +1,188 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+Query parameters come from ``app.params`` (the validator's own definitions),
+so the document cannot drift from what the API accepts; response schemas are
+written here, next to nothing else, and the tests check real responses
+against them.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from app import params, queries
+
+NUMBER = {"type": ["number", "null"]}
+COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
+DATE = {"type": "string", "format": "date"}
+METRICS_OBJECT = {
+    "type": "object",
+    "required": list(queries.METRICS),
+    "additionalProperties": False,
+    "properties": {
+        "connections": {**COUNT_OR_NULL, "description": "null when a training-side filter is set"},
+        "active_learners": COUNT_OR_NULL, "enrolments": COUNT_OR_NULL, "starts": COUNT_OR_NULL,
+        "completions": COUNT_OR_NULL,
+        "completion_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "avg_score": NUMBER, "learning_hours": NUMBER,
+    },
+}
+VALUE = {"type": ["number", "null"]}
+FILTER_MAP = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+              "description": "the filters applied: the request's within the credential's locked ones"}
+
+
+def _envelope(properties: dict, ranged: bool = True) -> dict:
+    """The common head of every tenant answer, then the route's own members (all required)."""
+    props = {"tenant": {"type": "string"}}
+    if ranged:
+        props.update({"from": DATE, "to": DATE, "filters": FILTER_MAP})
+    props.update({"snapshot": {"type": "string"}, "data_as_of": DATE}, **properties)
+    return {"type": "object", "required": list(props), "properties": props}
+
+
+KPIS = _envelope({
+    "metrics": METRICS_OBJECT,
+    "previous": {"type": "object", "required": ["from", "to", "metrics"],
+                 "properties": {"from": DATE, "to": DATE, "metrics": METRICS_OBJECT}},
+})
+KPIS["required"].remove("previous")  # only with compare=previous
+TIMESERIES = _envelope({
+    "metric": {"type": "string", "enum": list(queries.METRICS)},
+    "granularity": {"type": "string", "enum": list(queries.GRANULARITIES)},
+    "points": {"type": "array", "items": {"type": "object", "required": ["period", "value"],
+                                          "properties": {"period": DATE, "value": VALUE}}},
+})
+BREAKDOWN = _envelope({
+    "metric": {"type": "string", "enum": list(queries.METRICS)},
+    "by": {"type": "string", "enum": list(queries.DIMENSIONS)},
+    "limit": {"type": "integer", "minimum": 1, "maximum": queries.MAX_LIMIT},
+    "rows": {"type": "array", "maxItems": queries.MAX_LIMIT,
+             "items": {"type": "object", "required": ["key", "label", "value"],
+                       "properties": {"key": {"type": "string"}, "label": {"type": "string"}, "value": VALUE}}},
+})
+HEATMAP = _envelope({
+    "cells": {"type": "array", "minItems": 168, "maxItems": 168,
+              "items": {"type": "object", "required": ["weekday", "hour", "value"],
+                        "properties": {"weekday": {"type": "integer", "minimum": 0, "maximum": 6},
+                                       "hour": {"type": "integer", "minimum": 0, "maximum": 23},
+                                       "value": COUNT_OR_NULL}}},
+})
+FILTER_VALUES = _envelope(ranged=False, properties={
+    "filters": {"type": "object", "required": list(queries.DIMENSIONS),
+                "properties": {dim: {"type": "array", "items": {
+                    "type": "object", "required": ["key", "label"],
+                    "properties": {"key": {"type": "string"}, "label": {"type": "string"}}}}
+                    for dim in queries.DIMENSIONS}},
+})
+META = {"type": "object", "required": ["version", "data_as_of", "created_at", "source_export", "rows", "tenants"],
+        "properties": {"version": {"type": "string"}, "data_as_of": DATE, "created_at": {"type": "string"},
+                       "source_export": {"type": "object"}, "rows": {"type": "object"},
+                       "tenants": {"type": "integer", "minimum": 0}}}
+REFRESH_STARTED = {"type": "object", "required": ["status", "status_url"],
+                   "properties": {"status": {"const": "started"}, "status_url": {"type": "string"}}}
+REFRESH_STATUS = {"type": "object", "required": ["running", "last_report"],
+                  "properties": {"running": {"type": ["boolean", "null"],
+                                             "description": "null when the server cannot tell"},
+                                 "last_report": {"type": ["object", "null"]}}}
+PROBLEM = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "invalid_params": {"type": "array", "items": {
+            "type": "object", "required": ["name", "reason"],
+            "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}}},
+    },
+}
+CACHE_HEADERS = {
+    "ETag": "Strong validator of this answer: snapshot, query and credential scope.",
+    "Cache-Control": "public, max-age=60, s-maxage=86400",
+    "xkey": "Purge keys: tenant-<id> snapshot-<version>.",
+    "X-Dataviz-Snapshot": "The snapshot version that answered.",
+}
+ERRORS = {
+    "400": "A query parameter is invalid; `invalid_params` names each one.",
+    "401": "No credential, or a bad or expired one.",
+    "403": "The credential does not cover this tenant, or asks to widen a locked filter.",
+    "404": "No data for this tenant in the live snapshot (all-tenant credentials only).",
+    "503": "No snapshot is loaded yet.",
+}
+
+
+def _problems(*codes: str) -> dict:
+    return {code: {"description": ERRORS[code], "content": {"application/problem+json": {"schema": PROBLEM}}}
+            for code in codes}
+
+
+def _json(schema: dict, description: str, headers: dict | None = None) -> dict:
+    out = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        out["headers"] = {name: {"description": text, "required": True, "schema": {"type": "string"}}
+                          for name, text in headers.items()}
+    return out
+
+
+def _query(p: params.Param) -> dict:
+    schema = {"type": "array", "items": p.schema} if p.repeatable else p.schema
+    return {"name": p.name, "in": "query", "required": p.required, "description": p.description,
+            "schema": schema, **({"style": "form", "explode": True} if p.repeatable else {})}
+
+
+TENANT = {"name": "tenant", "in": "path", "required": True, "description": "The tenant id, exactly as in the LMS.",
+          "schema": {"type": "string", "minLength": 1, "maxLength": 64}}
+
+
+def _tenant_route(route: str, summary: str, schema: dict) -> dict:
+    return {"get": {
+        "operationId": route, "summary": summary, "tags": ["data"],
+        "parameters": [TENANT, *(_query(p) for p in params.ROUTES.get(route, ()))],
+        "responses": {"200": _json(schema, summary, CACHE_HEADERS),
+                      "304": {"description": "Not modified: `If-None-Match` matched the ETag."},
+                      **_problems("400", "401", "403", "404", "503")},
+    }}
+
+
+@lru_cache(maxsize=1)
+def document() -> dict:
+    """The whole document (built once; it only depends on the code)."""
+    tenant = "/api/v1/tenants/{tenant}"
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Dataviz learning analytics API", "version": "1.0.0",
+                 "description": "Metrics of one LMS tenant, computed from the nightly export. See docs/api.md."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {
+            "type": "http", "scheme": "bearer",
+            "description": "An API key, or an embed token (HS256 JWT) issued by the LMS."}}},
+        "paths": {
+            f"{tenant}/kpis": _tenant_route("kpis", "Every metric over the range", KPIS),
+            f"{tenant}/timeseries": _tenant_route("timeseries", "One metric, one point per period", TIMESERIES),
+            f"{tenant}/breakdown": _tenant_route("breakdown", "One metric by the values of a dimension", BREAKDOWN),
+            f"{tenant}/heatmap": _tenant_route("heatmap", "Connections by weekday and UTC hour", HEATMAP),
+            f"{tenant}/filters": _tenant_route("filters", "The values each filter can take", FILTER_VALUES),
+            "/api/v1/meta": {"get": {
+                "operationId": "meta", "summary": "The live snapshot", "tags": ["service"],
+                "responses": {"200": _json(META, "The live snapshot"), **_problems("400", "401", "503")}}},
+            "/api/v1/openapi.json": {"get": {
+                "operationId": "openapi", "summary": "This document", "tags": ["service"], "security": [],
+                "responses": {"200": _json({"type": "object"}, "This document"), **_problems("400")}}},
+            "/api/v1/refresh": {"post": {
+                "operationId": "refresh", "summary": "Start a refresh (admin API key)", "tags": ["admin"],
+                "responses": {
+                    "202": {**_json(REFRESH_STARTED, "Started"),
+                            "headers": {"Location": {"description": "Where to follow it", "required": True,
+                                                     "schema": {"type": "string"}}}},
+                    "409": {"description": "A refresh is already running.",
+                            "content": {"application/problem+json": {"schema": PROBLEM}}},
+                    **_problems("400", "401"),
+                    "403": {"description": "Not an admin API key.",
+                            "content": {"application/problem+json": {"schema": PROBLEM}}}}}},
+            "/api/v1/refresh/status": {"get": {
+                "operationId": "refreshStatus", "summary": "Whether a refresh runs, and the last report",
+                "tags": ["admin"],
+                "responses": {"200": _json(REFRESH_STATUS, "Refresh status"), **_problems("400", "401"),
+                              "403": {"description": "Not an admin API key.",
+                                      "content": {"application/problem+json": {"schema": PROBLEM}}}}}},
+        },
+    }

@@ -1,0 +1,77 @@
+"""A content digest per tenant, so that a refresh purges only the tenants whose numbers changed.
+
+The frames use global codes (users and trainings numbered across tenants,
+dictionaries of labels shared by all), so one tenant's new user shifts the
+codes of every tenant after it. A digest therefore hashes each tenant's slices
+in a form that does not depend on other tenants: user and training codes made
+local to the tenant, dictionary codes replaced by a hash of their label. Two
+snapshots give a tenant the same digest exactly when every query over it
+answers the same (``data_as_of``, which sets default ranges, is compared
+separately by ``etl.purge``).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from etl.transform import Frames
+
+FACTS_COLUMNS = ("day", "user", "training", "event", "n", "duration", "score_sum", "score_n", "completed")
+HOURLY_COLUMNS = ("day", "hour", "group", "country", "n")
+
+
+def _label_hashes(labels: list[str]) -> np.ndarray:
+    """One stable 64-bit number per label, indexed by the label's code."""
+    return np.array([int.from_bytes(hashlib.blake2b(str(v).encode(), digest_size=8).digest(), "little",
+                                    signed=True) for v in labels] or [0], dtype=np.int64)
+
+
+def _feed(h, name: str, columns: dict[str, np.ndarray]) -> None:
+    h.update(name.encode())
+    for column, values in columns.items():
+        h.update(column.encode())
+        h.update(np.ascontiguousarray(values).tobytes())
+
+
+def _feed_strings(h, values: pd.Series) -> None:
+    h.update("\x1f".join(values.astype(str).tolist()).encode())
+
+
+def _numpy(table: pa.Table, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {name: table.column(name).to_numpy() for name in names}
+
+
+def tenant_digests(frames: Frames) -> dict[str, str]:
+    """``{tenant_id: hex digest}`` of everything the queries read for that tenant."""
+    labels = {dim: _label_hashes(values) for dim, values in frames.dictionaries.items()}
+    facts_all, hourly_all = _numpy(frames.facts, FACTS_COLUMNS), _numpy(frames.hourly, HOURLY_COLUMNS)
+    t = frames.tenants
+    out = {}
+    for i, tenant in enumerate(t["tenant_id"]):
+        h = hashlib.blake2b(digest_size=16)
+        users = frames.users.iloc[t["users_start"][i]:t["users_end"][i]]
+        trainings = frames.trainings.iloc[t["trainings_start"][i]:t["trainings_end"][i]]
+        facts = slice(t["facts_start"][i], t["facts_end"][i])
+        hourly = slice(t["hourly_start"][i], t["hourly_end"][i])
+
+        _feed_strings(h, users["user_id"])
+        _feed(h, "users", {"group": labels["group"][users["group"].to_numpy()],
+                           "country": labels["country"][users["country"].to_numpy()]})
+        _feed_strings(h, trainings["training_id"])
+        _feed_strings(h, trainings["title"])
+        _feed(h, "trainings", {"category": labels["category"][trainings["category"].to_numpy()],
+                               "format": labels["format"][trainings["format"].to_numpy()]})
+        local = {c: values[facts] for c, values in facts_all.items()}
+        local["user"] = local["user"] - np.int32(t["users_start"][i])
+        training = local["training"]
+        local["training"] = np.where(training >= 0, training - np.int32(t["trainings_start"][i]), -1)
+        _feed(h, "facts", local)
+        hourly_cols = {c: values[hourly] for c, values in hourly_all.items()}
+        hourly_cols["group"] = labels["group"][hourly_cols["group"]]
+        hourly_cols["country"] = labels["country"][hourly_cols["country"]]
+        _feed(h, "hourly", hourly_cols)
+        out[str(tenant)] = h.hexdigest()
+    return out

@@ -1,0 +1,158 @@
+"""After a publish: wait until the web workers serve it, clear the app cache, purge Varnish.
+
+The order matters. Varnish is purged last, once every web worker answers from
+the new snapshot: purging earlier would let Varnish fetch and keep old numbers
+from a worker that has not swapped yet.
+
+Waiting for the workers. Each ``DATAVIZ_WEB_URLS`` entry is polled with
+``GET /api/v1/meta`` until it reports the new version. Behind one URL,
+gunicorn spreads requests over many workers, and a poll reaches one of them;
+that is enough because of how ``app.store`` swaps: a worker checks the
+``CURRENT`` pointer at most ``snapshot_check_interval`` seconds apart and loads
+a new snapshot before answering (concurrent requests wait for that load). So
+once one answer shows the new version and that interval has passed since the
+publish, any request to any worker is answered from the new snapshot. A URL
+still answering another version at the timeout is a laggard: the refresh puts
+the previous snapshot back rather than leave hosts disagreeing. A URL that
+refuses connections serves nobody, and loads the live snapshot when it starts;
+it is reported, as is one that refuses the poll's credential (401, 403).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from app.config import Settings
+from etl import snapshot as snapshots
+from etl.http import open_url
+from etl.purge import load_pending, purge, purge_keys
+
+log = logging.getLogger("dataviz.refresh")
+WEB_TIMEOUT = 30.0
+POLL_SECONDS = 0.1
+UNREACHABLE_AFTER = 3  # refused connections in a row before a URL is given up as down
+
+
+def poll_key(settings: Settings) -> str | None:
+    """An API key for the polls (``/api/v1/meta`` wants a credential): an admin one if any."""
+    keys = [entry.rpartition(":") for entry in settings.api_keys]
+    for key, _, scope in sorted(keys, key=lambda k: k[2] != "admin"):
+        if key:
+            return key
+    return None
+
+
+def _served_version(url: str, key: str | None, timeout: float) -> str | None:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    request = urllib.request.Request(url.rstrip("/") + "/api/v1/meta", headers=headers)
+    with open_url(request, timeout) as response:
+        return json.loads(response.read()).get("version")
+
+
+def wait_for_web(urls: tuple[str, ...], version: str, *, published_at: float, check_interval: float,
+                 timeout: float = WEB_TIMEOUT, key: str | None = None) -> dict:
+    """Poll every URL until it serves ``version``; returns who does, who lags, who is down."""
+    deadline = time.monotonic() + timeout
+    last: dict[str, str] = {}
+    refused: dict[str, int] = {url: 0 for url in urls}
+    waiting = list(urls)
+    while waiting and time.monotonic() < deadline:
+        for url in list(waiting):
+            try:
+                served = _served_version(url, key, timeout=min(5.0, timeout))
+            except urllib.error.HTTPError as exc:
+                if exc.code in (401, 403):  # no usable key: this URL cannot be checked, only waited for
+                    last[url], refused[url] = f"cannot check: HTTP {exc.code} (set an API key)", UNREACHABLE_AFTER
+                    waiting.remove(url)
+                else:
+                    last[url], refused[url] = f"HTTP {exc.code}", 0
+                continue
+            except ValueError:
+                last[url], refused[url] = "answers no JSON meta", 0
+                continue
+            except (urllib.error.URLError, OSError) as exc:
+                refused[url] += 1
+                last[url] = f"unreachable: {getattr(exc, 'reason', None) or exc}"
+                if refused[url] >= UNREACHABLE_AFTER:
+                    waiting.remove(url)
+                continue
+            last[url], refused[url] = f"serves {served}", 0
+            if served == version:
+                waiting.remove(url)
+        if waiting:
+            time.sleep(POLL_SECONDS)
+    laggards = {url: last.get(url, "no answer") for url in waiting}
+    unreachable = {url: last[url] for url in urls if url not in waiting and refused[url] >= UNREACHABLE_AFTER}
+    if not laggards:
+        time.sleep(max(0.0, published_at + check_interval + POLL_SECONDS - time.monotonic()))
+    return {"version": version, "urls": list(urls), "laggards": laggards, "unreachable": unreachable}
+
+
+def clear_app_cache(settings: Settings) -> dict:
+    """Clear the shared app cache the web app uses (same config), without a running web app.
+
+    Keys carry the snapshot version, so old entries are never read again; this
+    frees their room. cachelib's RedisCache deletes only ``KEY_PREFIX*`` keys.
+    """
+    from flask import Flask
+
+    from app.cache import AppCache
+
+    cache = AppCache(Flask("dataviz-refresh"), settings)
+    try:
+        ok = cache.cache.clear() or cache.backend == "redis"  # Redis answers False when nothing matched
+        error = None if ok else "some cache files could not be removed"
+    except Exception as exc:  # a cache outage must not fail a published refresh
+        ok, error = False, f"{exc.__class__.__name__}: {exc}"
+    if not ok:
+        log.warning("app cache clear failed (%s): entries of old snapshots stay until they expire", error)
+    return {"backend": cache.backend, "ok": ok, "error": error}
+
+
+class Propagation:
+    """The steps after ``publish`` (and before ``find``, the purges still pending), for one configuration."""
+
+    def __init__(self, settings: Settings, web_timeout: float = WEB_TIMEOUT):
+        self.settings = settings
+        self.web_timeout = web_timeout
+
+    def retry_pending(self, root: Path, steps, report: dict) -> None:
+        if load_pending(root):
+            with steps("retry_purges"):
+                report["retried_purges"] = purge(root, self.settings.varnish_urls, [])
+
+    def _wait(self, version: str, published_at: float) -> dict:
+        return wait_for_web(self.settings.web_urls, version, published_at=published_at,
+                            check_interval=self.settings.snapshot_check_interval, timeout=self.web_timeout,
+                            key=poll_key(self.settings))
+
+    def after_publish(self, root: Path, previous: str | None, version: str, published_at: float, steps,
+                      report: dict, restore: bool = True) -> str | None:
+        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
+        new = snapshots.read_manifest(root, version)
+        try:
+            old = snapshots.read_manifest(root, previous) if previous else None
+        except snapshots.SnapshotError:
+            old = None  # purge everything rather than trust an unreadable manifest
+        keys, why = purge_keys(old, new)
+        with steps("wait_web"):
+            report["web"] = self._wait(version, published_at)
+        laggards = report["web"]["laggards"]
+        if laggards and restore and previous:
+            with steps("restore"):
+                snapshots.publish(root, previous)
+                report["web_after_restore"] = self._wait(previous, time.monotonic())
+            with steps("purge"):  # answers from the new snapshot may have been cached meanwhile
+                report["purge"] = {"reason": "restored the previous snapshot", **purge(
+                    root, self.settings.varnish_urls, keys)}
+            return (f"web workers did not serve {version} within {self.web_timeout:g}s "
+                    f"({'; '.join(f'{u}: {s}' for u, s in laggards.items())}); {previous} is live again")
+        with steps("clear_cache"):
+            report["app_cache"] = clear_app_cache(self.settings)
+        with steps("purge"):
+            report["purge"] = {"reason": why, **purge(root, self.settings.varnish_urls, keys)}
+        return None

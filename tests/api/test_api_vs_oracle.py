@@ -1,0 +1,133 @@
+"""Every number the API answers equals the independent DuckDB oracle's for the same query."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from tests.api.conftest import ALL_KEY, bearer
+from tests.oracle import Oracle
+
+ALL = bearer(ALL_KEY)
+
+
+@pytest.fixture(scope="module")
+def oracle(generated_export):
+    (folder,) = [p for p in generated_export.iterdir() if p.is_dir()]
+    return Oracle(str(folder))
+
+
+def same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def same_metrics(mine: dict, theirs: dict) -> bool:
+    return set(mine) == set(theirs) and all(same(mine[m], theirs[m]) for m in mine)
+
+
+def get(client, tenant, route, **query):
+    response = client.get(f"/api/v1/tenants/{tenant}/{route}", headers=ALL, query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def filters_of(body) -> dict:
+    return {dim: values for dim, values in body["filters"].items()}
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def some_filters(oracle, tenant) -> list[dict]:
+    values = oracle.filter_values(tenant)
+    first = {dim: [key for key, _ in pairs[:2]] for dim, pairs in values.items() if pairs}
+    return [{}, {"group": first["group"]}, {"country": first["country"][:1], "format": first["format"][:1]},
+            {"training": first["training"], "group": first["group"][:1]}, {"category": first["category"]}]
+
+
+def test_orc001_kpis_with_previous_period(client, oracle):
+    tenants = oracle.tenants()
+    for i, tenant in enumerate(tenants[:4]):
+        for filters in some_filters(oracle, tenant):
+            query = {"compare": "previous", **filters}
+            if i % 2:
+                query.update({"from": "2026-04-01", "to": "2026-06-30"})
+            body = get(client, tenant, "kpis", **query)
+            assert filters_of(body) == {d: sorted(v) for d, v in filters.items()}
+            theirs = oracle.kpis(tenant, day(body["from"]), day(body["to"]), filters)
+            assert same_metrics(body["metrics"], theirs), (tenant, filters, body["metrics"], theirs)
+            previous = body["previous"]
+            theirs = oracle.kpis(tenant, day(previous["from"]), day(previous["to"]), filters)
+            assert same_metrics(previous["metrics"], theirs), (tenant, filters, previous, theirs)
+
+
+def test_orc002_kpis_whole_history(client, oracle):
+    for tenant in oracle.tenants():
+        start, end = oracle.data_range(tenant)
+        if (end - start).days >= 1096:
+            start = end - dt.timedelta(days=1095)
+        body = get(client, tenant, "kpis", **{"from": start.isoformat(), "to": end.isoformat()})
+        assert same_metrics(body["metrics"], oracle.kpis(tenant, start, end, {})), tenant
+
+
+@pytest.mark.parametrize("metric, granularity, span", [
+    ("active_learners", "week", ("2026-08-01", "2026-10-31")), ("completion_rate", "month", ("2025-11-15", "2026-10-31")),
+    ("connections", "day", None), ("avg_score", "week", ("2026-01-01", "2026-03-31")),
+    ("learning_hours", "month", ("2026-01-01", "2026-10-31")), ("enrolments", "day", ("2026-10-01", "2026-10-14"))])
+def test_orc003_timeseries(client, oracle, metric, granularity, span):
+    for tenant in oracle.tenants()[2:5]:
+        for filters in some_filters(oracle, tenant)[:3]:
+            query = {"metric": metric, "granularity": granularity, **filters}
+            if span:
+                query.update({"from": span[0], "to": span[1]})
+            body = get(client, tenant, "timeseries", **query)
+            theirs = oracle.timeseries(tenant, day(body["from"]), day(body["to"]), filters, metric, granularity)
+            assert [p["period"] for p in body["points"]] == [p.isoformat() for p, _ in theirs]
+            assert all(same(p["value"], v) for p, (_, v) in zip(body["points"], theirs)), (tenant, metric, filters)
+
+
+def spec_order(rows: list[tuple], limit: int) -> list[tuple]:
+    """metrics.md's order (value descending, missing last, then key) over the oracle's rows.
+
+    Values are compared to 1e-9: both sides add floats in their own order, so
+    equal averages can differ in the last bit, and must then sort by key.
+    """
+    return sorted(rows, key=lambda r: (r[2] is None, -round(r[2] or 0, 9), r[0]))[:limit]
+
+
+@pytest.mark.parametrize("metric, by, limit", [
+    ("completions", "training", 5), ("active_learners", "group", 10), ("connections", "country", 1000),
+    ("completion_rate", "category", 3), ("learning_hours", "format", 10), ("avg_score", "training", 1000)])
+def test_orc004_breakdown(client, oracle, metric, by, limit):
+    for tenant in oracle.tenants()[4:7]:
+        for filters in some_filters(oracle, tenant)[:3]:
+            body = get(client, tenant, "breakdown", metric=metric, by=by, limit=str(limit),
+                       **{"from": "2026-07-01", "to": "2026-10-31", **filters})
+            theirs = spec_order(oracle.breakdown(tenant, day(body["from"]), day(body["to"]), filters, metric, by,
+                                                 1000), limit)
+            assert [(r["key"], r["label"]) for r in body["rows"]] == [(k, label) for k, label, _ in theirs]
+            assert all(same(r["value"], v) for r, (_, _, v) in zip(body["rows"], theirs)), (tenant, by, filters)
+
+
+def test_orc005_heatmap(client, oracle):
+    for tenant in oracle.tenants()[6:9]:
+        for filters in some_filters(oracle, tenant):
+            body = get(client, tenant, "heatmap", **{"from": "2026-01-01", "to": "2026-10-31", **filters})
+            theirs = oracle.heatmap(tenant, day(body["from"]), day(body["to"]), filters)
+            assert [(c["weekday"], c["hour"], c["value"]) for c in body["cells"]] == theirs, (tenant, filters)
+
+
+def test_orc006_filter_values(client, oracle):
+    for tenant in oracle.tenants():
+        body = get(client, tenant, "filters")
+        mine = {dim: [(v["key"], v["label"]) for v in values] for dim, values in body["filters"].items()}
+        assert mine == oracle.filter_values(tenant), tenant
+
+
+def test_orc007_tenants_match(client, oracle):
+    meta = client.get("/api/v1/meta", headers=ALL).get_json()
+    assert meta["tenants"] == len(oracle.tenants())

@@ -1,0 +1,168 @@
+"""deploy/varnish/default.vcl on a real varnishd, in front of a tiny counting backend.
+
+The backend stands in for the web app so that each VCL rule is checked on its
+own (what is cached, what passes, the cache key, PURGE/BAN and their ACL);
+tests/integration/test_refresh_chain.py runs the same VCL in front of gunicorn.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from etl import purge as purging
+from tests import services
+
+pytestmark = pytest.mark.services
+
+
+class Backend(ThreadingHTTPServer):
+    """Answers like the web app would, and counts the requests that reach it."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.hits: Counter = Counter()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.server.hits["POST " + self.path] += 1
+        self._answer(200, b"{}", {"Content-Type": "application/json"})
+
+    def do_GET(self):
+        self.server.hits[self.path] += 1
+        n = self.server.hits[self.path]
+        cache = {"Cache-Control": "public, max-age=60, s-maxage=86400", "Content-Type": "application/json"}
+        if self.path.startswith("/api/v1/tenants/missing/"):
+            self._answer(404, b'{"status": 404}', cache)
+        elif self.path.startswith("/api/v1/tenants/"):
+            tenant = self.path.split("/")[4]
+            body = json.dumps({"tenant": tenant, "auth": self.headers.get("Authorization"), "n": n}).encode()
+            self._answer(200, body, {**cache, "xkey": f"tenant-{tenant} snapshot-v1"})
+        elif self.path.startswith("/api/v1/"):
+            self._answer(200, b'{"version": "v1"}', cache)  # meta: no xkey, so no purge could reach it
+        else:
+            self._answer(200, b"<html></html>", {"Content-Type": "text/html"})
+
+
+@pytest.fixture(scope="module")
+def varnish(service_logs):
+    backend = Backend()
+    proxy = services.start_varnish(service_logs, backend.server_address[1])
+    yield proxy, backend
+    proxy.stop()
+    backend.shutdown()
+
+
+def request(port: int, method: str, path: str, headers: dict | None = None, source: str | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                      source_address=(source, 0) if source else None)
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def get(varnish, path: str, key: str | None = "k1"):
+    proxy, _ = varnish
+    return request(proxy.port, "GET", path, {"Authorization": f"Bearer {key}"} if key else {})
+
+
+def test_vcl001_api_cached_per_credential(varnish):
+    _, backend = varnish
+    path = "/api/v1/tenants/acme/kpis?from=2026-10-01"
+    first, second = get(varnish, path), get(varnish, path)
+    assert (first[0], first[1]["X-Cache"], second[1]["X-Cache"]) == (200, "MISS", "HIT")
+    assert first[2] == second[2] and backend.hits[path] == 1
+    assert "xkey" not in {h.lower() for h in second[1]}  # purge keys stay inside
+    other = get(varnish, path, key="k2")  # another credential never reads k1's entry
+    assert other[1]["X-Cache"] == "MISS" and json.loads(other[2])["auth"] == "Bearer k2"
+    assert backend.hits[path] == 2
+
+
+def test_vcl002_what_passes(varnish):
+    proxy, backend = varnish
+    for path in ("/api/v1/meta", "/api/v1/tenants/missing/kpis", "/?token=abc", "/explore"):
+        for _ in range(2):
+            status, headers, _ = get(varnish, path)
+            assert headers["X-Cache"] == "MISS", path
+        assert backend.hits[path] == 2, path
+    for _ in range(2):
+        assert request(proxy.port, "POST", "/_dash-update-component")[0] == 200
+    assert backend.hits["POST /_dash-update-component"] == 2
+    # static files: one shared entry, whatever the credential
+    assert get(varnish, "/assets/style.css", key="a")[1]["X-Cache"] == "MISS"
+    assert get(varnish, "/assets/style.css", key="b")[1]["X-Cache"] == "HIT"
+    assert get(varnish, "/_dash-component-suites/dash/x.js?v=1")[1]["X-Cache"] == "MISS"
+    assert get(varnish, "/_dash-component-suites/dash/x.js?v=1", key=None)[1]["X-Cache"] == "HIT"
+
+
+def test_vcl003_xkey_purge_and_ban_from_the_acl_only(varnish):
+    proxy, backend = varnish
+    a, b = "/api/v1/tenants/a/kpis", "/api/v1/tenants/b/kpis"
+    for path in (a, b):
+        get(varnish, path)
+        get(varnish, path, key="k2")
+        assert get(varnish, path)[1]["X-Cache"] == "HIT"
+    # from another loopback address, outside the ACL
+    assert request(proxy.port, "PURGE", "/", {"xkey-purge": "tenant-a"}, source="127.0.0.2")[0] == 403
+    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "."}, source="127.0.0.2")[0] == 403
+    assert get(varnish, a)[1]["X-Cache"] == "HIT"
+
+    status, headers, _ = request(proxy.port, "PURGE", "/", {"xkey-purge": "tenant-a tenant-zzz"})
+    assert (status, headers["X-Purged"]) == (200, "2")  # both credentials' entries of tenant a
+    assert get(varnish, a)[1]["X-Cache"] == "MISS"
+    assert get(varnish, b)[1]["X-Cache"] == "HIT"
+
+    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "^/api/v1/tenants/b/"})[0] == 200
+    assert get(varnish, b)[1]["X-Cache"] == "MISS"
+
+
+def test_purge001_retries_then_pending_then_sent(varnish, tmp_path):
+    proxy, _ = varnish
+    path = "/api/v1/tenants/c/kpis"
+    get(varnish, path)
+    dead = f"http://127.0.0.1:{services.free_port()}"  # nothing listens there
+    started = time.monotonic()
+    report = purging.purge(tmp_path, (proxy.url, dead), ["tenant-c"], attempts=3, backoff=0.1)
+    assert time.monotonic() - started >= 0.3  # 0.1 then 0.2 of backoff
+    by_url = {h["url"]: h for h in report["hosts"]}
+    assert by_url[proxy.url]["ok"] and by_url[proxy.url]["purged"] == 1
+    assert not by_url[dead]["ok"] and by_url[dead]["attempts"] == 3 and "Connection refused" in by_url[dead]["error"]
+    assert report["pending"] == {dead: 1}
+    assert purging.load_pending(tmp_path)[dead]["keys"] == ["tenant-c"]
+
+    # the next tick retries what is pending, with the new keys, and forgets hosts no longer configured
+    get(varnish, path)
+    report = purging.purge(tmp_path, (proxy.url,), [])
+    assert report["hosts"] == [] and report["pending"] == {}
+    assert not (tmp_path / purging.PENDING_FILE).exists()
+    report = purging.purge(tmp_path, (dead,), ["tenant-d"], attempts=1)
+    assert report["pending"] == {dead: 1}
+    pending = purging.load_pending(tmp_path)
+    pending[proxy.url] = pending.pop(dead)  # as if the host came back under this URL
+    (tmp_path / purging.PENDING_FILE).write_text(json.dumps(pending))
+    get(varnish, "/api/v1/tenants/d/kpis")
+    report = purging.purge(tmp_path, (proxy.url,), [])
+    assert report["hosts"][0]["ok"] and report["hosts"][0]["purged"] == 1 and report["pending"] == {}
