@@ -124,7 +124,7 @@ def warm(base: str, paths: list[str]) -> dict[int, int]:
 def _varnish_counters(service) -> dict[str, int]:
     exe = shutil.which("varnishstat") or "/usr/bin/varnishstat"
     try:
-        out = subprocess.run([exe, "-n", str(service.workdir / "n"), "-j", "-f", "MAIN.cache_hit",
+        out = subprocess.run([exe, "-n", servers.varnish_name(service), "-j", "-f", "MAIN.cache_hit",
                               "-f", "MAIN.cache_miss", "-f", "MAIN.cache_hitpass", "-f", "MAIN.s_pass"],
                              capture_output=True, text=True, timeout=20, check=True).stdout
         data = json.loads(out)

@@ -96,7 +96,7 @@ def bench_refresh_under_load(data: Dataset, snapshot_root: Path, quick: bool) ->
         env = {"DATAVIZ_CACHE_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"}
         web = servers.gunicorn("app.wsgi:server", root, "gunicorn-load", env=env)
         started.append(web)
-        varnish = servers.varnishd(web.port, "varnish-load")
+        varnish = servers.varnishd(web.port)
         started.append(varnish)
         records: list[dict] = []
         stop = threading.Event()
@@ -120,8 +120,6 @@ def bench_refresh_under_load(data: Dataset, snapshot_root: Path, quick: bool) ->
     finally:
         for s in reversed(started):
             servers.stop(s)
-        if "varnish" in locals():
-            shutil.rmtree(getattr(varnish, "workdir", ""), ignore_errors=True)
 
     new_version = (root / "CURRENT").read_text().strip()
     ok_refresh = proc.returncode == 0 and new_version != version

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 
 from bench.common import CACHE, ROOT
-from tests.services import Service, free_port, start_redis  # noqa: F401 (start_redis re-exported)
+from tests.services import Service, free_port, start_redis, start_varnish  # noqa: F401 (re-exported)
 
 BIN = Path(__import__("sys").executable).parent
 LOGS = CACHE / "logs"
@@ -59,29 +59,12 @@ def varnish_available() -> bool:
     return VCL.is_file() and (shutil.which("varnishd") is not None or Path("/usr/sbin/varnishd").exists())
 
 
-def varnishd(backend_port: int, name: str = "varnish") -> Service:
-    """varnishd in the foreground with the project's VCL, pointed at ``backend_port``."""
+def varnishd(backend_port: int) -> Service:
+    """varnishd with the project's VCL aimed at ``backend_port`` (``tests.services.start_varnish``)."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-varnish-", dir=CACHE))
-    vcl = workdir / "default.vcl"
-    text = VCL.read_text()
-    vcl.write_text(_point_backend(text, backend_port))
-    exe = shutil.which("varnishd") or "/usr/sbin/varnishd"
-    service = Service(name, [exe, "-F", "-a", f"127.0.0.1:{port}", "-f", str(vcl), "-n", str(workdir / "n"),
-                             "-s", "malloc,256m", "-T", f"127.0.0.1:{free_port()}"], port, LOGS)
-    service.workdir = workdir
-    return service
+    return start_varnish(LOGS, backend_port)
 
 
-def _point_backend(vcl: str, port: int) -> str:
-    """The VCL with its default backend's host and port replaced by the bench's gunicorn."""
-    import re
-
-    def repl(match):
-        body = match.group(2)
-        body = re.sub(r'\.host\s*=\s*"[^"]*"', '.host = "127.0.0.1"', body)
-        body = re.sub(r'\.port\s*=\s*"[^"]*"', f'.port = "{port}"', body)
-        return match.group(1) + body + match.group(3)
-
-    return re.sub(r"(backend\s+\w+\s*\{)(.*?)(\})", repl, vcl, count=1, flags=re.S)
+def varnish_name(service: Service) -> str:
+    """The ``-n`` folder of a varnishd started by ``varnishd`` (for varnishstat)."""
+    return str(service.cleanup / "n")
