@@ -54,7 +54,7 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
         h = hashlib.blake2b(digest_size=16)
         users = frames.users.iloc[t["users_start"][i]:t["users_end"][i]]
         trainings = frames.trainings.iloc[t["trainings_start"][i]:t["trainings_end"][i]]
-        facts = slice(t["facts_start"][i], t["facts_end"][i])
+        facts = slice(t["facts_0"][i], t["facts_end"][i])
         hourly = slice(t["hourly_start"][i], t["hourly_end"][i])
 
         _feed_strings(h, users["user_id"])
