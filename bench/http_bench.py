@@ -135,7 +135,7 @@ def _varnish_counters(service) -> dict[str, int]:
 
 
 def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, list[Target]]:
-    seconds = 3 if quick else 10
+    seconds = 2 if quick else 10
     rounds = 5
     table = Table(f"HTTP, {data.label}-event snapshot (`wrk -t{THREADS} -c{CONNECTIONS}`, {seconds} s per run, "
                   f"{rounds} runs per row)",

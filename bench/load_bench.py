@@ -124,6 +124,7 @@ def bench_refresh_under_load(data: Dataset, snapshot_root: Path, quick: bool) ->
     new_version = (root / "CURRENT").read_text().strip()
     ok_refresh = proc.returncode == 0 and new_version != version
     all_ok = ok_refresh
+    totals = {"requests": 0, "failed": 0, "mixed": 0, "stale": 0}
     for via in ("direct", "varnish"):
         recs = [r for r in records if r["via"] == via]
         failed = [r for r in recs if r.get("status") != 200]
@@ -136,6 +137,8 @@ def bench_refresh_under_load(data: Dataset, snapshot_root: Path, quick: bool) ->
                 seen[r["body"]] = seen.get(r["body"], 0) + 1
         ok = not failed and not mixed and not stale
         all_ok &= ok
+        for k, v in (("requests", recs), ("failed", failed), ("mixed", mixed), ("stale", stale)):
+            totals[k] += len(v)
         table.add(f"{'gunicorn directly' if via == 'direct' else 'through Varnish'}", f"{len(recs)} "
                   f"({len(during)} during the refresh)", len(failed), len(mixed), len(stale),
                   ", ".join(f"{'old' if v == version else 'new' if v == new_version else v}: {n}"
@@ -151,4 +154,5 @@ def bench_refresh_under_load(data: Dataset, snapshot_root: Path, quick: bool) ->
     table.notes.append(f"{CLIENTS} threads (requests.Session each), alternating gunicorn and Varnish, cycling "
                        "through a mix of the 5 data routes; 3 s before the refresh and 3 s after it returned.")
     return table, [Target("refresh under load", "0 failed, 0 mixed, no old snapshot after the refresh",
-                          "see the table" if all_ok else "problems: see the table", all_ok)]
+                          f"{totals['requests']} requests: {totals['failed']} failed, {totals['mixed']} mixed, "
+                          f"{totals['stale']} old after the refresh; refresh exit {proc.returncode}", all_ok)]
