@@ -232,9 +232,102 @@ def _dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarra
 
 
 def _event_id_codes(event_ids: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """Codes of event ids (-1 for none): the costly hashing, run beside the other checks."""
+    """Codes of event ids (-1 for none) through a dictionary of every id: any text, any length."""
     encoded = event_ids.combine_chunks().dictionary_encode()
     return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64), len(encoded.dictionary)
+
+
+_WIDEST_HASHED_ID = 64  # bytes; longer ids take the dictionary path
+_BITMAP_SIZE = 1 << 22
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _id_hashes(ids: pa.ChunkedArray) -> np.ndarray | None:
+    """A 64-bit hash of each event id (nulls hash as empty), or None when an id is
+    longer than ``_WIDEST_HASHED_ID`` bytes or holds multi-byte text.
+
+    A hash table of ten million strings (``dictionary_encode``) is slow and big,
+    for the ~0.01% of rows that repeat an id. Here each chunk's ids are laid out
+    at one fixed width, a multiple of 8 bytes, and read as machine words: in
+    place when they all have one length (the usual export), else padded with
+    ``utf8_rpad``.
+    """
+    def offsets_of(chunk) -> np.ndarray:
+        return np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
+
+    if not pa.types.is_string(ids.type):
+        return None
+    chunks = [c for c in ids.chunks if len(c)]
+    sizes = [np.diff(offsets_of(c)) for c in chunks]
+    widest = max((int(size.max()) for size in sizes), default=0)
+    if widest > _WIDEST_HASHED_ID:
+        return None
+    width = max(8, -(-widest // 8) * 8)  # one width for every chunk: equal ids, equal hashes
+    parts = []
+    for chunk, size in zip(chunks, sizes):
+        n = len(chunk)
+        offsets = offsets_of(chunk)
+        one = int(size.min())
+        if one == int(size.max()) and one > 0:  # one length, no nulls: the bytes are already a grid
+            grid = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))[offsets[0]:]
+            grid = grid.reshape(n, one)
+            if one != width:
+                padded = np.full((n, width), ord(" "), dtype=np.uint8)  # as utf8_rpad pads
+                padded[:, :one] = grid
+                grid = padded
+        else:
+            chunk = pc.utf8_rpad(pc.fill_null(chunk, ""), width=width, padding=" ")
+            offsets = offsets_of(chunk)
+            if offsets[-1] - offsets[0] != n * width:
+                return None  # multi-byte characters: rpad counts characters, not bytes
+            grid = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))[offsets[0]:]
+        words = np.ascontiguousarray(grid).reshape(-1).view(np.uint64).reshape(n, width // 8)
+        h = np.zeros(n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(width // 8):
+                h = (h ^ words[:, j]) * _MIX
+                h ^= h >> np.uint64(29)
+        parts.append(h)
+    if not parts:
+        return np.zeros(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the length tells "a" from "a " (padding) and from a null
+        return np.concatenate(parts) ^ (np.concatenate(sizes).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+
+
+def _event_id_keys(event_ids: pa.ChunkedArray):
+    """What finding duplicates needs, computed beside the other checks: hashes, or dictionary codes."""
+    hashes = _id_hashes(event_ids)
+    return ("hashes", hashes) if hashes is not None else ("codes", _event_id_codes(event_ids))
+
+
+def _repeated_ids(event_ids: pa.ChunkedArray, keys, valid: np.ndarray) -> np.ndarray:
+    """Valid rows whose non-empty event_id was already seen on an earlier valid row.
+
+    With hashes, only rows whose hash repeats are candidates (a sort, then a
+    bitmap on the low bits and an exact check), and only those are compared as
+    strings: a hash collision costs a comparison, never a wrong answer.
+    """
+    kind, value = keys
+    if kind == "codes":
+        return _repeated(*value, valid)
+    out = np.zeros(len(valid), dtype=bool)
+    rows = np.flatnonzero(valid & _np_bool(pc.is_valid(event_ids)))
+    h = value[rows]
+    ordered = np.sort(h)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(repeated):
+        return out
+    bitmap = np.zeros(_BITMAP_SIZE, dtype=bool)
+    bitmap[(repeated & np.uint64(_BITMAP_SIZE - 1)).astype(np.intp)] = True
+    maybe = np.flatnonzero(bitmap[(h & np.uint64(_BITMAP_SIZE - 1)).astype(np.intp)])
+    candidates = rows[maybe[np.isin(h[maybe], repeated)]]  # in file order
+    seen: set[str] = set()
+    for row, text in zip(candidates.tolist(), event_ids.take(pa.array(candidates)).to_pylist()):
+        if text in seen:
+            out[row] = True
+        else:
+            seen.add(text)
+    return out
 
 
 def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
@@ -261,7 +354,7 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
         raise ExportRejected(f"{path.name}: the file holds a header but no rows")
     raw = raw.unify_dictionaries()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ids = pool.submit(_event_id_codes, raw.column("event_id")) if "event_id" in raw.column_names else None
+        ids = pool.submit(_event_id_keys, raw.column("event_id")) if "event_id" in raw.column_names else None
         reason, reasons, events = _check_rows(raw, n, typed, export_date)
         rejects = _collect_rejects(reason, reasons, raw)
         if malformed:
@@ -277,7 +370,8 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
                 f"{path.name}: {rejects.total} of {total} rows rejected ({ratio:.1%}, above the "
                 f"{max_reject_ratio:.1%} limit); most common: {top} ({rejects.counts[top]})")
         keep = reason == 0
-        duplicates = _repeated(*ids.result(), keep) if ids is not None else np.zeros(n, dtype=bool)
+        duplicates = (_repeated_ids(raw.column("event_id"), ids.result(), keep) if ids is not None
+                      else np.zeros(n, dtype=bool))
     keep &= ~duplicates
     if not keep.all():
         events = Events(**{name: value[keep] if isinstance(value, np.ndarray) else value
@@ -361,7 +455,7 @@ def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
 def _repeated(idx: np.ndarray, n_ids: int, valid: np.ndarray) -> np.ndarray:
     """Valid rows whose event_id was already seen on an earlier valid row."""
     candidates = valid & (idx >= 0)
-    counts = np.bincount(idx[candidates], minlength=n_ids)
+    counts = np.bincount(idx[candidates], minlength=max(n_ids, 1))
     repeated = candidates & (counts[np.where(idx >= 0, idx, 0)] > 1)
     out = np.zeros(len(idx), dtype=bool)
     rows = np.flatnonzero(repeated)
