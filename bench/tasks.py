@@ -152,15 +152,19 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     activity = validate_activity(export / "activity.csv.gz", dt.date.fromisoformat(export.name), 1.0)
-    t = activity.table
+    e = activity.events
+
+    def strings(values: pa.Array, codes: np.ndarray) -> pa.Array:
+        return values.take(pa.array(codes, mask=codes < 0))  # code -1: null
+
     events = pa.table({
-        "tenant_id": t.column("tenant_id"),
-        "user_id": t.column("user_id"),
-        "training_id": t.column("training_id"),
-        "event_type": pa.array(np.asarray(EVENT_TYPES, dtype=object)[t.column("event").to_numpy()], pa.string()),
-        "occurred_at": t.column("ts").cast(pa.timestamp("us")),  # UTC, as naive timestamps
-        "score": pa.array(t.column("score").to_numpy(), pa.float64(), from_pandas=True),  # NaN → null
-        "duration_s": t.column("duration"),
+        "tenant_id": strings(e.tenant_values, e.tenant),
+        "user_id": strings(e.user_values, e.user),
+        "training_id": strings(e.training_values, e.training),
+        "event_type": pa.array(np.asarray(EVENT_TYPES, dtype=object)[e.event], pa.string()),
+        "occurred_at": pa.array(e.ts, pa.int64()).cast(pa.timestamp("us")),  # UTC, as naive timestamps
+        "score": pa.array(e.score, pa.float64(), from_pandas=True),  # NaN → null
+        "duration_s": pa.array(e.duration, pa.int64()),
     })
     pq.write_table(events, out / "events.parquet", row_group_size=1 << 20)
 
