@@ -154,7 +154,10 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
-                if snapshots.read_manifest(root, live).get("export") == report["export"]:
+                manifest = snapshots.read_manifest(root, live)
+                # a snapshot written by an older schema is rebuilt, even from the same export
+                if (manifest.get("export") == report["export"]
+                        and manifest.get("schema_version") == snapshots.SCHEMA_VERSION):
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
             except snapshots.SnapshotError:
                 pass  # an unreadable live snapshot is a reason to refresh, not to stop
