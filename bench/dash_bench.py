@@ -47,7 +47,10 @@ function drawn() {
     const posts = performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update-component'));
     done({ms: performance.now(), graphs: document.querySelectorAll('.js-plotly-plot').length,
           ttfb: nav ? nav.responseStart : null, dcl: nav ? nav.domContentLoadedEventEnd : null,
-          load: nav ? nav.loadEventEnd : null, posts: posts.map(e => e.duration)});
+          load: nav ? nav.loadEventEnd : null, posts: posts.map(e => e.duration),
+          answered: posts.length ? Math.max(...posts.map(e => e.responseEnd)) : null,
+          scripts: performance.getEntriesByType('resource').filter(e => e.initiatorType === 'script')
+                     .reduce((m, e) => Math.max(m, e.responseEnd), 0)});
   } else if (performance.now() > limit) {
     done({ms: null, graphs: document.querySelectorAll('.js-plotly-plot').length});
   } else { setTimeout(poll, 5); }
@@ -199,6 +202,10 @@ def bench_dashboards(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[T
     table.add("… of which: first byte of the page (Navigation Timing `responseStart`)", runs,
               fmt_stat(Stat([x["ttfb"] / 1000 for x in loads])), "", "", "")
     table.add("… `load` event end", runs, fmt_stat(Stat([x["load"] / 1000 for x in loads])), "", "", "")
+    table.add("… last script downloaded (Resource Timing; Plotly's bundle loads after `load`)", runs,
+              fmt_stat(Stat([x["scripts"] / 1000 for x in loads])), "", "", "")
+    table.add("… last callback answer of the load", runs, fmt_stat(Stat([x["answered"] / 1000 for x in loads])),
+              "", "", "")
     per_post = [d / 1000 for x in loads for d in x["posts"]]
     table.add(f"… callback POSTs during the load (Resource Timing; {len(loads[0]['posts'])} per load)", runs,
               f"{fmt_s(median(per_post))} median", fmt_s(percentile(per_post, 99)), "", "")
@@ -223,5 +230,8 @@ def bench_dashboards(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[T
                   "", f"< {fmt_s(FILTER_TARGET)}", "not measured")
         targets.append(Target("filter-change callback", f"< {fmt_s(FILTER_TARGET)}", "not measured", None))
     table.notes.append("Chromium headless (`/usr/bin/chromium`, selenium), a fresh profile per run, one warm-up "
-                       "load first; the app cache is off (`DATAVIZ_APP_CACHE=0`) so every callback queries.")
+                       "load first; the app cache is off (`DATAVIZ_APP_CACHE=0`) so every callback queries. The "
+                       "\"…\" rows are milestones of the same loads, in ms since the navigation started; what "
+                       "follows the last callback answer is Plotly drawing in the browser (software rendering, "
+                       "on the same 2 cores as the server).")
     return table, targets
