@@ -62,10 +62,7 @@ def run_etl(ctx: Context):
     from bench import etl_bench
 
     tables, targets = [], []
-    t, g = etl_bench.bench_generator(ctx.sizes, runs=3 if ctx.quick else 1)
-    if not ctx.quick:  # 3 runs at 1M as well, so the smaller size has a spread
-        t1, _ = etl_bench.bench_generator([1_000_000], runs=3)
-        t.rows.insert(0, t1.rows[0])
+    t, g = etl_bench.bench_generator(ctx.sizes, runs=3)
     tables.append(t)
     targets += g
     for n in ctx.sizes:

@@ -126,6 +126,9 @@ def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
     if big:
         targets.append(Target(f"refresh peak memory, {data.label} events", f"< {fmt_bytes(REFRESH_MEMORY_TARGET)}",
                               fmt_bytes(refresh_m.median), ok_mem))
+    if big and refresh_m.max >= REFRESH_MEMORY_TARGET:
+        table.notes.append(f"The refresh's peak memory passes on the median, but its highest run reached "
+                           f"{fmt_bytes(refresh_m.max)} (≥ {fmt_bytes(REFRESH_MEMORY_TARGET)}).")
     step_names = list(steps[0])
     table.notes.append("Refresh steps (median s over the runs): " + ", ".join(
         f"{s} {median([st[s] for st in steps]):.2f}" for s in step_names) + ".")

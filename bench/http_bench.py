@@ -22,6 +22,7 @@ UNCACHED_P50_TARGET_MS = 20.0
 UNCACHED_P99_TARGET_MS = 100.0
 CACHED_FLOOR_SHARE = 0.70
 THREADS, CONNECTIONS = 2, 8
+SERIAL = "API, data routes mix, app cache off, **1 connection** (`wrk -t1 -c1`: no queueing)"
 ROUTES = ("kpis", "timeseries", "breakdown", "heatmap", "filters")
 
 LUA = """\
@@ -95,9 +96,10 @@ def lua_script(paths: list[str], name: str) -> Path:
     return path
 
 
-def wrk(url: str, script: Path, seconds: float) -> dict:
+def wrk(url: str, script: Path, seconds: float, connections: int = CONNECTIONS) -> dict:
     exe = shutil.which("wrk") or "/usr/bin/wrk"
-    out = subprocess.run([exe, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s",
+    threads = min(THREADS, connections)
+    out = subprocess.run([exe, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
                           "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 60, check=True)
     line = next(l for l in out.stdout.splitlines() if l.startswith("BENCHJSON "))
     r = json.loads(line[len("BENCHJSON "):])
@@ -137,7 +139,7 @@ def _varnish_counters(service) -> dict[str, int]:
 def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, list[Target]]:
     seconds = 2 if quick else 10
     rounds = 5
-    table = Table(f"HTTP, {data.label}-event snapshot (`wrk -t{THREADS} -c{CONNECTIONS}`, {seconds} s per run, "
+    table = Table(f"HTTP, {data.label}-event snapshot (`wrk`, {seconds} s per run, "
                   f"{rounds} runs per row)",
                   ["row", "requests/s: median (min–max)", "÷ floor req/s", "latency p50", "latency p99",
                    "errors", "target", "result"])
@@ -164,6 +166,7 @@ def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, 
                                             env={"DATAVIZ_CACHE_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"})
             started.append(cached_redis)
             rows += [("API, data routes mix, app cache off (`DATAVIZ_APP_CACHE=0`)", uncached.url, mix),
+                     (SERIAL, uncached.url, mix),
                      ("API, data routes mix, app cache on (filesystem, the default)", cached.url, mix),
                      ("API, data routes mix, app cache on (Redis)", cached_redis.url, mix)]
             for name, server in (("uncached", uncached), ("cached", cached), ("cached-redis", cached_redis)):
@@ -184,11 +187,12 @@ def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, 
                 table.notes.append("Varnish: not measured: deploy/varnish/default.vcl is not merged yet.")
             counters_before = _varnish_counters(varnish) if varnish else {}
         results: dict[str, list[dict]] = {name: [] for name, _, _ in rows}
+        conns = lambda name: 1 if name == SERIAL else CONNECTIONS
         for name, url, script in rows:  # warm-up run, not counted
-            wrk(url, script, 1 if quick else 2)
+            wrk(url, script, 1 if quick else 2, conns(name))
         for r in range(rounds):
             for name, url, script in rows:
-                results[name].append(wrk(url, script, seconds))
+                results[name].append(wrk(url, script, seconds, conns(name)))
             log(f"http round {r + 1}/{rounds}: " + ", ".join(
                 f"{res[-1]['rps']:.0f} req/s" for res in results.values()))
         if missing is None and varnish is not None:
@@ -214,7 +218,8 @@ def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, 
         if "app cache off" in name:
             target = f"p50 < {fmt_ms(UNCACHED_P50_TARGET_MS)}, p99 < {fmt_ms(UNCACHED_P99_TARGET_MS)}"
             ok = p50 < UNCACHED_P50_TARGET_MS and p99 < UNCACHED_P99_TARGET_MS and errors == 0
-            targets.append(Target(f"API uncached latency, mix of data routes, {data.label}", target,
+            load = "1 connection" if name == SERIAL else f"{CONNECTIONS} connections"
+            targets.append(Target(f"API uncached latency, mix of data routes, {load}, {data.label}", target,
                                   f"p50 {fmt_ms(p50)}, p99 {fmt_ms(p99)}, {errors} errors", ok))
         elif "(filesystem" in name or "(Redis)" in name:
             target = f"≥ {CACHED_FLOOR_SHARE:.0%} of the floor"
@@ -229,6 +234,9 @@ def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, 
     table.notes.append(f"Mix: {len(ROUTES)} data routes ({', '.join(ROUTES)}) × 40 cases drawn like the query "
                        "workload (tenants uniform or by size, default and random ranges, filters), half of the "
                        "kpis with `compare=previous`; every request carries `Authorization: Bearer <API key>`.")
+    table.notes.append(f"Rows use `wrk -t{THREADS} -c{CONNECTIONS}` (8 requests in flight on 2 workers × 4 threads, "
+                       "the latency includes waiting for a core), except the 1-connection row, which shows the "
+                       "time to answer one request at a time.")
     table.notes.append("Latency p50/p99 are wrk's, per run; the table shows the median over the runs. "
                        "\"÷ floor\" is computed within each round. Errors: connect/read/write/timeouts and "
                        "non-2xx/3xx answers, summed over the runs.")

@@ -17,7 +17,7 @@ METHOD = """\
 
 - **Repetitions.** Timings are the median of at least 5 runs after a warm-up, shown as
   `median (min–max)`. Exceptions, stated in the tables: multi-second ETL runs on 10M events
-  (3 runs) and the generator (3 runs at 1M, 1 at 10M where the run would be long).
+  and the generator (3 runs each).
 - **Ratios pair by pair.** The product and its baseline run back to back in the same round, the
   ratio is taken within each round, and the table shows the median of the per-round ratios.
 - **Memory.** Peak RSS of the whole process tree (the process and its children), sampled every

@@ -207,7 +207,34 @@ def pandas_frame_size(raw_dir: str) -> None:
     _done(started, rows=len(df), deep_bytes=deep, dtypes={c: str(t) for c, t in df.dtypes.items()})
 
 
-TASKS = {f.__name__: f for f in (generate, generate_shifted, refresh, pyarrow_read, duckdb_aggregate, pandas_aggregate,
+def snapshot_load_rss(snapshot_root: str) -> None:
+    """RSS of a process that imports the web app and loads the snapshot as a worker does, then
+    after Arrow's memory pool hands its free pages back (``release_unused``): how much of a
+    worker's memory is the snapshot, and how much is freed memory the allocator kept."""
+    import psutil
+    import pyarrow as pa
+
+    rss = lambda: psutil.Process().memory_info().rss  # noqa: E731
+    before = rss()
+    import app.wsgi  # noqa: F401 - everything a gunicorn worker imports
+    imported = rss()
+    from app.store import load_snapshot
+    from etl import snapshot as snapshots
+
+    root = Path(snapshot_root)
+    started = time.perf_counter()
+    snap = load_snapshot(root, snapshots.live_version(root))
+    seconds = time.perf_counter() - started
+    loaded = rss()
+    arrow_bytes = pa.total_allocated_bytes()
+    pa.default_memory_pool().release_unused()
+    released = rss()
+    print(json.dumps({"seconds": seconds, "before": before, "imported": imported, "loaded": loaded,
+                      "released": released, "arrow_bytes": arrow_bytes, "pool": pa.default_memory_pool().backend_name,
+                      "tenants": len(snap.tenants)}))
+
+
+TASKS = {f.__name__: f for f in (snapshot_load_rss, generate, generate_shifted, refresh, pyarrow_read, duckdb_aggregate, pandas_aggregate,
                                  raw_events, pandas_frame_size)}
 
 if __name__ == "__main__":
