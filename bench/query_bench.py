@@ -407,7 +407,7 @@ def bench_queries(data: Dataset, snapshot_root: Path, raw_dir: Path, quick: bool
 
     snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
     n_cases = 200
-    n_baseline = 15 if data.events < 10_000_000 else 12
+    n_baseline = 10 if quick else (15 if data.events < 10_000_000 else 12)
     passes = 5
     workload = draw_workload(snap, n_cases)
     log(f"queries {data.label}: loading DuckDB views and the pandas frame")
