@@ -226,7 +226,8 @@ def bench_http(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[Table, 
             ok = share >= CACHED_FLOOR_SHARE and errors == 0
             targets.append(Target(f"API cached throughput ({'Redis' if 'Redis' in name else 'filesystem'} cache), "
                                   f"{data.label}", target, f"{share:.0%} of the floor ({rps.median:.0f} req/s)", ok))
-        table.add(name, fmt_stat(rps, lambda v: f"{v:,.0f}"), "1×" if name == floor_name else f"{share:.0%}",
+        shown = "1×" if name == floor_name else ("–" if name == SERIAL else f"{share:.0%}")
+        table.add(name, fmt_stat(rps, lambda v: f"{v:,.0f}"), shown,
                   fmt_ms(p50), fmt_ms(p99), errors, target, verdict(ok) if target else "")
     if missing:
         table.add("API data routes (uncached, cached) and Varnish", missing, "", "", "", "", "", "not measured")

@@ -81,7 +81,8 @@ def machine() -> list[tuple[str, str]]:
                       f"duckdb {duckdb.__version__}"),
         ("load average at start", f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (other engineers share this machine)"),
         ("code", f"`{_git('rev-parse', '--short', 'HEAD')}` on branch `{_git('rev-parse', '--abbrev-ref', 'HEAD')}`"
-                 + (" (uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no") else "")),
+                 + (" (uncommitted changes)" if _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                                                   ":!docs/benchmarks.md") else "")),
     ]
 
 
