@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from etl import snapshot as snapshots
 
@@ -91,6 +92,7 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
         if expected is not None and table.num_rows != expected:
             raise snapshots.SnapshotError(f"snapshot {version}: {name} has {table.num_rows} rows, "
                                           f"manifest says {expected}")
+    facts, hourly = _columns(frames["facts"]), _columns(frames["hourly"])
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(
@@ -103,12 +105,15 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
             first_day=t["first_day"][i], last_day=t["last_day"][i])
         for i, tenant in enumerate(t["tenant_id"])
     }
+    del frames["facts"], frames["hourly"]
+    # Parquet decoding leaves freed buffers in Arrow's pool; hand them back so a worker holds the snapshot only.
+    pa.default_memory_pool().release_unused()
     users = _columns(frames["users"])
     trainings = _columns(frames["trainings"])
     dictionaries = manifest["dictionaries"]
     return Snapshot(
         version=version, manifest=manifest, tenants=tenants,
-        facts=_columns(frames["facts"]), hourly=_columns(frames["hourly"]),
+        facts=facts, hourly=hourly,
         users=users, trainings=trainings, dictionaries=dictionaries,
         codes={dim: {v: i for i, v in enumerate(values)} for dim, values in dictionaries.items()},
     )
