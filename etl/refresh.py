@@ -25,8 +25,8 @@ from etl import snapshot as snapshots
 from etl.digest import tenant_digests
 from etl.sources import SourceError, StagedExport, latest_export, open_source
 from etl.transform import build_frames
-from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, validate_activity,
-                          read_dimension)
+from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
+                          read_dimension, validate_activity)
 
 log = logging.getLogger("dataviz.refresh")
 LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
@@ -83,7 +83,7 @@ class Steps:
 
 
 def export_identity(ref) -> dict:
-    return {"date": ref.name, "location": ref.location, "files": sorted(ref.files)}
+    return {"date": ref.name, "location": ref.location, "files": sorted(ref.files), "fingerprint": ref.fingerprint}
 
 
 def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
@@ -92,13 +92,14 @@ def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeou
     from etl.propagate import WEB_TIMEOUT, Propagation
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
-                       max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
+                       max_reject_ratio=settings.max_reject_ratio, max_export_bytes=settings.max_export_bytes,
+                       skip_export=skip_export,
                        propagation=Propagation(settings, web_timeout or WEB_TIMEOUT))
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
-                max_reject_ratio: float = 0.01, propagation=None,
-                skip_export: dict | None = None) -> RefreshResult:
+                max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+                propagation=None, skip_export: dict | None = None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
@@ -116,8 +117,8 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
         with refresh_lock(root):
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
-            result = _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
-                                     skip_export)
+            limits = {"max_reject_ratio": max_reject_ratio, "max_bytes": max_export_bytes}
+            result = _refresh_locked(source, root, force, limits, steps, report, propagation, skip_export)
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
@@ -141,8 +142,7 @@ def _warnings(report: dict) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
-                    skip_export) -> RefreshResult:
+def _refresh_locked(source, root, force, limits, steps, report, propagation, skip_export) -> RefreshResult:
     try:
         with steps("find"):
             src = open_source(source)
@@ -163,12 +163,13 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
                 activity_path = staged.path("activity")
                 if activity_path is None:
                     raise ExportRejected(f"export {ref.name} has no activity.csv or activity.csv.gz")
-                activity = validate_activity(activity_path, ref.date, max_reject_ratio)
+                activity = validate_activity(activity_path, ref.date, **limits)
                 warnings = activity.warnings
                 users = read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
-                                       ("tenant_id", "user_id"), warnings)
+                                       ("tenant_id", "user_id"), warnings, limits["max_bytes"])
                 trainings = read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
-                                           ("tenant_id", "training_id"), warnings)
+                                           ("tenant_id", "training_id"), warnings, limits["max_bytes"])
+                staged.check_unchanged()
         report.update({
             "rows_read": activity.rows_read,
             "rows_accepted": len(activity.events),
@@ -220,3 +221,8 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
     except OSError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"{steps.current} failed: {exc.strerror or exc}")
+    except Exception as exc:  # a bug: still a report, an exit code and the old snapshot live, not a traceback
+        log.exception("refresh failed in step %s", steps.current)
+        report["failed_step"] = steps.current
+        return RefreshResult("failed", f"{steps.current} failed: internal error ({exc.__class__.__name__}: "
+                                       f"{' '.join(str(exc).split())[:200]})")
