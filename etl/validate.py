@@ -94,6 +94,7 @@ class BoundedReader(io.RawIOBase):
         self.name = path.name
         self.limit = limit
         self.count = 0
+        self.error: Exception | None = None
         self._inner = None
         try:
             if not path.name.endswith(".gz") and path.stat().st_size > limit:
@@ -110,11 +111,27 @@ class BoundedReader(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self._inner.read(size if size is not None and size >= 0 else None)
+        """The next bytes; past the limit, or after a read error, end of file (see ``check``).
+
+        Nothing is raised from here: an exception thrown into Arrow's threaded
+        CSV reader leaves a task behind that hangs the process at exit.
+        """
+        if self.count > self.limit or self.error is not None:
+            return b""
+        try:
+            data = self._inner.read(size if size is not None and size >= 0 else None)
+        except Exception as exc:
+            self.error = exc
+            return b""
         self.count += len(data)
+        return b"" if self.count > self.limit else data
+
+    def check(self) -> None:
+        """Raise ExportRejected if the limit was reached, else the read error hidden from the reader."""
         if self.count > self.limit:
             raise ExportRejected(self._too_large())
-        return data
+        if self.error is not None:
+            raise self.error
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
@@ -141,6 +158,7 @@ def read_header(path: Path, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> list[s
                 if not chunk:
                     break
                 head += chunk
+            raw.check()
     except (OSError, EOFError, zlib.error, pa.ArrowInvalid) as exc:
         raise _read_error(path, exc) from exc
     head = head.lstrip(b"\r\n")
@@ -201,9 +219,11 @@ def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | Non
         malformed.append(row.text)
         return "skip"
 
+    raw = BoundedReader(path, max_bytes)
+    error: Exception | None = None
     try:
-        with BoundedReader(path, max_bytes) as raw:
-            return pacsv.read_csv(
+        with raw:
+            table = pacsv.read_csv(
                 raw,
                 read_options=pacsv.ReadOptions(block_size=8 << 20),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
@@ -215,12 +235,19 @@ def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | Non
                     quoted_strings_can_be_null=True,
                 ),
             )
-    except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc) and "UTF8" not in str(exc):
-            raise
-        raise _read_error(path, exc) from exc
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _read_error(path, exc) from exc
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+        error = exc
+    try:
+        raw.check()  # the size limit, or the stream's own failure, explains whatever Arrow saw after it
+    except ExportRejected:
+        raise
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return table
+    if isinstance(error, pa.ArrowInvalid) and "conversion error" in str(error) and "UTF8" not in str(error):
+        raise error
+    raise _read_error(path, error) from error
 
 
 def _check_columns(path: Path, header: list[str], required, optional, warnings: list[str]) -> list[str]:
