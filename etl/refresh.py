@@ -23,6 +23,7 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.digest import tenant_digests
+from etl.pause import pause_point
 from etl.sources import SourceError, StagedExport, latest_export, open_source
 from etl.transform import build_frames
 from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
@@ -58,8 +59,11 @@ def refresh_lock(root: Path, wait: bool = False):
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
             raise RefreshBusy("another refresh is running") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass  # the PID is a courtesy for people; the lock is the flock, and a full disk must not stop a refresh
         yield
     finally:
         os.close(fd)
@@ -75,6 +79,7 @@ class Steps:
     @contextmanager
     def __call__(self, name: str):
         self.current = name
+        pause_point(name)
         start = time.perf_counter()
         try:
             yield
@@ -93,13 +98,13 @@ def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeou
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
                        max_reject_ratio=settings.max_reject_ratio, max_export_bytes=settings.max_export_bytes,
-                       skip_export=skip_export,
+                       s3_timeout=settings.s3_timeout, skip_export=skip_export,
                        propagation=Propagation(settings, web_timeout or WEB_TIMEOUT))
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                 max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
-                propagation=None, skip_export: dict | None = None) -> RefreshResult:
+                s3_timeout: float = 30.0, propagation=None, skip_export: dict | None = None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
@@ -118,14 +123,19 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
             limits = {"max_reject_ratio": max_reject_ratio, "max_bytes": max_export_bytes}
-            result = _refresh_locked(source, root, force, limits, steps, report, propagation, skip_export)
+            result = _refresh_locked(lambda: open_source(source, s3_timeout), root, force, limits, steps, report,
+                                     propagation, skip_export)
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
     report["message"] = result.message
     report["seconds"] = round(time.perf_counter() - started, 3)
     if result.outcome not in ("up_to_date", "skipped"):
-        result.report_path = snapshots.save_report(root, report, result.version)
+        try:
+            result.report_path = snapshots.save_report(root, report, result.version)
+        except OSError as exc:  # a full disk must not turn a known outcome into a traceback
+            log.error("cannot save the refresh report in %s: %s", root, exc.strerror or exc)
+            result.message += f"; report not saved ({exc.strerror or exc})"
     result.report = report
     level = logging.INFO if result.ok else logging.ERROR
     log.log(level, "refresh %s: %s (%.1fs)", result.outcome, result.message, report["seconds"])
@@ -142,10 +152,10 @@ def _warnings(report: dict) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _refresh_locked(source, root, force, limits, steps, report, propagation, skip_export) -> RefreshResult:
+def _refresh_locked(open_src, root, force, limits, steps, report, propagation, skip_export) -> RefreshResult:
     try:
         with steps("find"):
-            src = open_source(source)
+            src = open_src()
             ref = latest_export(src)
         report["export"] = export_identity(ref)
         live = snapshots.live_version(root)
@@ -154,10 +164,11 @@ def _refresh_locked(source, root, force, limits, steps, report, propagation, ski
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
-                if snapshots.read_manifest(root, live).get("export") == report["export"]:
+                if snapshots.verify(root, live).get("export") == report["export"]:
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
-            except snapshots.SnapshotError:
-                pass  # an unreadable live snapshot is a reason to refresh, not to stop
+            except snapshots.SnapshotError as exc:  # a damaged live snapshot is a reason to refresh, not to stop
+                log.warning("the live snapshot is damaged (%s): loading export %s again", exc, ref.name)
+                report["live_damaged"] = str(exc)
         with StagedExport(src, ref) as staged:
             with steps("validate"):
                 activity_path = staged.path("activity")
@@ -199,6 +210,8 @@ def _refresh_locked(source, root, force, limits, steps, report, propagation, ski
                 "tenant_digests": digests,
             }
             snapshots.write_snapshot(root, version, frames, manifest)
+        if propagation is not None:
+            propagation.before_publish(root, live, version)
         with steps("publish"):
             snapshots.publish(root, version)
         published_at = time.monotonic()

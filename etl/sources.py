@@ -104,7 +104,7 @@ class LocalSource:
 class S3Source:
     """Exports under ``s3://bucket/prefix``; honours ``AWS_ENDPOINT_URL``."""
 
-    def __init__(self, url: str, client=None):
+    def __init__(self, url: str, client=None, timeout: float = 30.0):
         bucket, _, prefix = url[len("s3://"):].partition("/")
         if not bucket:
             raise SourceError(f"bad S3 URL {url!r}: expected s3://bucket/prefix")
@@ -112,6 +112,7 @@ class S3Source:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self._client = client
+        self.timeout = timeout
 
     @property
     def client(self):
@@ -121,7 +122,7 @@ class S3Source:
 
             self._client = boto3.client(
                 "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                    connect_timeout=5, read_timeout=30))
+                                    connect_timeout=min(5.0, self.timeout), read_timeout=self.timeout))
         return self._client
 
     def exports(self) -> list[ExportRef]:
@@ -158,11 +159,11 @@ class S3Source:
         return target
 
 
-def open_source(url: str | os.PathLike):
-    """A source object for a folder path or an ``s3://`` URL."""
+def open_source(url: str | os.PathLike, s3_timeout: float = 30.0):
+    """A source object for a folder path or an ``s3://`` URL (``s3_timeout``: DATAVIZ_S3_TIMEOUT)."""
     text = str(url)
     if text.startswith("s3://"):
-        return S3Source(text)
+        return S3Source(text, timeout=s3_timeout)
     return LocalSource(text)
 
 
