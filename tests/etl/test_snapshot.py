@@ -105,8 +105,10 @@ def test_snapshot005_store_hot_swaps_and_refuses_damage(tmp_path):
     assert "refused snapshot" in store.last_error
     with pytest.raises(snapshots.SnapshotError):
         load_snapshot(tmp_path / "snap", third)
-    # a fresh process with nothing loaded yet is not ready rather than wrong
-    assert SnapshotStore(tmp_path / "snap").current() is None
+    # a fresh process falls back to the newest good snapshot on disk rather than answer nothing
+    fresh = SnapshotStore(tmp_path / "snap")
+    assert fresh.current().version == second
+    assert fresh.last_error.endswith(f"serving {second}, the newest good one on disk")
 
 
 def test_snapshot006_killed_refresh_leaves_live_snapshot(tmp_path, generated_export):
