@@ -144,7 +144,7 @@ class SnapshotStore:
         publish, no request is answered from the old data (``etl.propagate`` relies on it).
         """
         now = time.monotonic()
-        if now >= self._next_check:
+        if now >= self._next_check or self._snapshot is None:  # first load: wait for it, never None
             if self._stat() != self._pointer_stat:
                 self._reload()
             self._next_check = now + self.check_interval

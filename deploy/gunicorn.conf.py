@@ -19,5 +19,8 @@ preload_app = False
 max_requests = 20000
 max_requests_jitter = 2000
 accesslog = os.environ.get("DATAVIZ_ACCESS_LOG", "-")
+# The path without its query string: embed tokens travel in ?token= and must never reach a log.
+access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+
 errorlog = "-"
 loglevel = os.environ.get("DATAVIZ_LOG_LEVEL", "info")

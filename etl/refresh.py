@@ -164,10 +164,11 @@ def _refresh_locked(open_src, root, force, limits, steps, report, propagation, s
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
+                # verify: the files are whole and of this schema (an older schema is rebuilt from the same export)
                 if snapshots.verify(root, live).get("export") == report["export"]:
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
-            except snapshots.SnapshotError as exc:  # a damaged live snapshot is a reason to refresh, not to stop
-                log.warning("the live snapshot is damaged (%s): loading export %s again", exc, ref.name)
+            except snapshots.SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
+                log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, ref.name)
                 report["live_damaged"] = str(exc)
         with StagedExport(src, ref) as staged:
             with steps("validate"):

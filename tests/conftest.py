@@ -57,3 +57,12 @@ def snapshot(generated_snapshot_dir):
     from app.store import SnapshotStore
 
     return SnapshotStore(generated_snapshot_dir).current()
+
+
+@pytest.fixture(scope="session")
+def oracle(generated_export):
+    """The independent DuckDB computation over the generated export's raw CSVs."""
+    from tests.oracle import Oracle
+
+    (folder,) = [p for p in generated_export.iterdir() if p.is_dir()]
+    return Oracle(str(folder))

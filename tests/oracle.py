@@ -23,6 +23,7 @@ comes from :meth:`Oracle._where` (tenant + filters + day range).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from typing import Any
 
@@ -405,7 +406,8 @@ class Oracle:
             [tenant],
         ).fetchall()) if by == "training" else {}
         rows = [(key, labels.get(key, key), value) for key, value in values.items()]
-        rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0), r[0]))
+        # Values tie to 1e-9: sums in another order can differ in the last bit.
+        rows.sort(key=lambda r: (r[2] is None, -round(r[2] or 0, 9), r[0]))
         return rows[:limit]
 
     def heatmap(self, tenant: str, start: dt.date, end: dt.date,
@@ -454,3 +456,12 @@ class Oracle:
         if first is None:
             raise KeyError(tenant)
         return first, last
+
+
+def same_value(a, b) -> bool:
+    """Equal metric values: None only equals None, floats to 1e-9 (summation order differs)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b

@@ -6,30 +6,17 @@ combinations are drawn by hypothesis over a generated export.
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app import queries
-from tests.oracle import Oracle
+from tests.oracle import same_value as same
 
 DIMS = ("group", "country", "training", "category", "format")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(scope="module")
-def oracle(generated_export):
-    (folder,) = [p for p in generated_export.iterdir() if p.is_dir()]
-    return Oracle(str(folder))
-
-
-def same(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return a == b
 
 
 @st.composite

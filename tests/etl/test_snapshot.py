@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -55,6 +56,17 @@ def test_snapshot002_up_to_date_and_cli_exit_codes(tmp_path, monkeypatch, capsys
                       "occurred_at, tenant_id, user_id, event_type")
     assert etl_main(["refresh", "--source", str(tmp_path / "missing")]) == 1
     assert capsys.readouterr().out.startswith("source unreachable: source folder")
+
+
+def test_snapshot007_older_schema_is_rebuilt(tmp_path):
+    write_export(tmp_path / "src")
+    first = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    manifest_path = tmp_path / "snap" / first.version / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "schema_version": snapshots.SCHEMA_VERSION - 1}))
+    again = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
+    assert again.outcome == "published"
+    assert SnapshotStore(tmp_path / "snap").current().version == again.version
 
 
 def test_snapshot003_rollback(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,143 @@
+"""What a dashboard shows, as a value that round-trips through the URL query string.
+
+Both pages keep their whole state (range, filters, choices) in the query string
+next to the token, so a link reopens the same view and back/forward walk
+through the history. Parsing is forgiving: anything malformed falls back to its
+default rather than failing the page; filter values are kept as given (an
+unknown value is shown as such, never silently dropped).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qs, urlencode
+
+from app.queries import DIMENSIONS, GRANULARITIES, METRICS
+
+PRESETS = ("7d", "30d", "90d", "12m", "ytd", "custom")
+GRANULARITY_CHOICES = ("auto",) + GRANULARITIES
+CHARTS = ("bar", "line", "pie")
+DEFAULT_PRESET = "30d"
+MAX_VALUES = 50  # per filter
+MAX_VALUE_LENGTH = 200
+AUTO_DAY_MAX = 31  # days; ranges up to this are shown per day
+AUTO_WEEK_MAX = 186  # days: any 6 calendar months; longer ranges are shown per month
+
+
+@dataclass(frozen=True)
+class ViewState:
+    preset: str = DEFAULT_PRESET
+    start: dt.date | None = None  # custom ranges only
+    end: dt.date | None = None
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    granularity: str = "auto"
+    metric: str = "completions"
+    by: str = "training"
+    chart: str = "bar"
+    tenant: str | None = None  # an analyst's pick, checked against the scope by every callback
+
+    def with_filter(self, dim: str, values) -> "ViewState":
+        filters = {d: v for d, v in self.filters.items() if d != dim}
+        cleaned = _clean_values(values)
+        if cleaned:
+            filters[dim] = cleaned
+        return replace(self, filters=dict(sorted(filters.items())))
+
+
+def _clean_values(values) -> tuple[str, ...]:
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values or ():
+        if isinstance(value, str) and value and len(value) <= MAX_VALUE_LENGTH and value not in out:
+            out.append(value)
+    return tuple(out[:MAX_VALUES])
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _one(params: dict, name: str, allowed, default):
+    value = (params.get(name) or [None])[0]
+    return value if value in allowed else default
+
+
+def parse(search: str | None) -> ViewState:
+    """The state in a query string (``?a=b&...``, with or without the ``?``)."""
+    params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    preset = _one(params, "range", PRESETS, DEFAULT_PRESET)
+    start, end = _date((params.get("from") or [None])[0]), _date((params.get("to") or [None])[0])
+    if start and end:
+        preset = "custom"
+        if start > end:
+            start, end = end, start
+    elif preset == "custom":
+        preset, start, end = DEFAULT_PRESET, None, None
+    if preset != "custom":
+        start = end = None
+    filters = {dim: _clean_values(params[dim]) for dim in DIMENSIONS if params.get(dim)}
+    tenant = (params.get("tenant") or [None])[0]
+    return ViewState(
+        preset=preset, start=start, end=end,
+        filters={d: v for d, v in sorted(filters.items()) if v},
+        granularity=_one(params, "gran", GRANULARITY_CHOICES, "auto"),
+        metric=_one(params, "metric", METRICS, "completions"),
+        by=_one(params, "by", DIMENSIONS, "training"),
+        chart=_one(params, "chart", CHARTS, "bar"),
+        tenant=tenant if tenant and len(tenant) <= MAX_VALUE_LENGTH else None,
+    )
+
+
+def token_of(search: str | None) -> str | None:
+    """The ``token`` parameter of a query string (verified elsewhere, never trusted here)."""
+    return (parse_qs((search or "").lstrip("?")).get("token") or [None])[0]
+
+
+def encode(state: ViewState, token: str | None) -> str:
+    """The query string of ``state`` (token first, defaults left out): ``?token=...&...``."""
+    default = ViewState()
+    pairs: list[tuple[str, str]] = []
+    if token:
+        pairs.append(("token", token))
+    if state.tenant:
+        pairs.append(("tenant", state.tenant))
+    if state.preset == "custom" and state.start and state.end:
+        pairs += [("from", state.start.isoformat()), ("to", state.end.isoformat())]
+    elif state.preset != default.preset:
+        pairs.append(("range", state.preset))
+    for dim in DIMENSIONS:
+        pairs += [(dim, value) for value in state.filters.get(dim, ())]
+    for name in ("granularity", "metric", "by", "chart"):
+        if getattr(state, name) != getattr(default, name):
+            pairs.append(("gran" if name == "granularity" else name, getattr(state, name)))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def resolve_range(state: ViewState, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """The inclusive day range of the state; presets are relative to the data's ``as_of`` day."""
+    if state.preset == "custom" and state.start and state.end:
+        return state.start, state.end
+    days = {"7d": 7, "30d": 30, "90d": 90}
+    if state.preset in days:
+        return as_of - dt.timedelta(days=days[state.preset] - 1), as_of
+    if state.preset == "12m":
+        try:
+            year_ago = as_of.replace(year=as_of.year - 1)
+        except ValueError:  # 29 February
+            year_ago = as_of.replace(year=as_of.year - 1, day=28)
+        return year_ago + dt.timedelta(days=1), as_of
+    if state.preset == "ytd":
+        return as_of.replace(month=1, day=1), as_of
+    return resolve_range(replace(state, preset=DEFAULT_PRESET), as_of)
+
+
+def granularity(state: ViewState, start: dt.date, end: dt.date) -> str:
+    """The chosen granularity, or for ``auto`` the one the range calls for."""
+    if state.granularity != "auto":
+        return state.granularity
+    days = (end - start).days + 1
+    return "day" if days <= AUTO_DAY_MAX else "week" if days <= AUTO_WEEK_MAX else "month"

@@ -1,0 +1,71 @@
+"""What both data callbacks share: the per-chart guard, empty-state reasons, access errors."""
+from __future__ import annotations
+
+import logging
+
+from dash import html
+
+from app import memo
+from app.auth import AuthError
+from callbacks.access import Access, Unavailable
+from layouts import figures, i18n
+
+log = logging.getLogger("dataviz.dash")
+COUNTS = ("connections", "active_learners", "enrolments", "starts", "completions")
+
+
+def guarded(name: str, build, theme: str, locale: str):
+    """``build()``, or a figure saying this chart failed (logged with its stack, never shown)."""
+    try:
+        return build()
+    except Exception:
+        log.exception("chart %s failed", name)
+        return figures.message(i18n.t(locale, "error.chart"), theme, locale)
+
+
+def unknown_values(access: Access, filters: dict) -> dict[str, list[str]]:
+    """Filter values the tenant does not have (from a hand-edited or stale link)."""
+    known = memo.filter_values(access.cache, access.snapshot, access.tenant)
+    out = {}
+    for dim, values in filters.items():
+        keys = {o["key"] for o in known.get(dim, [])}
+        missing = [v for v in values if v not in keys]
+        if missing:
+            out[dim] = missing
+    return out
+
+
+def empty_reason(access: Access, filters: dict, values: dict | None, start, end) -> str | None:
+    """Why the charts would be empty, in the viewer's language (None: they are not, or ``values`` is unknown)."""
+    loc = access.locale
+    unknown = unknown_values(access, filters)
+    for dim, missing in unknown.items():
+        if len(missing) == len(filters[dim]):
+            return i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{dim}"), values=", ".join(missing))
+    if values is not None and not any(values.get(m) for m in COUNTS):
+        return i18n.t(loc, "empty.range", start=i18n.date(start, loc, "medium"), end=i18n.date(end, loc, "medium"))
+    return None
+
+
+def unknown_notes(access: Access, filters: dict):
+    """A status line naming the filter values the tenant does not have (None when all are known)."""
+    loc = access.locale
+    notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
+             for d, v in unknown_values(access, filters).items()]
+    return html.Div(notes, className="message message-info") if notes else None
+
+
+def refusal(exc: AuthError | Unavailable) -> tuple[str, html.Div]:
+    """The text, and the status line, for a token that failed verification or a tenant without data."""
+    text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)  # no trusted locale
+            else i18n.t(exc.locale, exc.label_key))
+    return text, html.Div(text, className="message message-error", role="alert")
+
+
+def kpis_or_none(access: Access, start, end, filters: dict) -> dict | None:
+    """The KPIs, or None when they cannot be computed (logged): the charts that do not need them still draw."""
+    try:
+        return memo.kpis(access.cache, access.snapshot, access.tenant, start, end, filters)
+    except Exception:
+        log.exception("KPIs failed")
+        return None

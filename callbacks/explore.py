@@ -1,0 +1,175 @@
+"""Explore's data: the chart and table for the URL's choices, and the CSV of the table.
+
+The table rows and the CSV come from the same function (``table``), so the file
+holds exactly the values on screen; the CSV follows the order the grid shows
+(its ``virtualRowData``), but its values are recomputed here from the verified
+scope, never taken from the browser.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+
+from dash import Input, Output, State, dcc
+from dash.exceptions import PreventUpdate
+
+from app import memo
+from app.auth import AuthError
+from app.queries import MAX_LIMIT, TRAINING_DIMENSIONS
+from app.view_state import ViewState, granularity, parse, resolve_range
+from callbacks.access import Access, Unavailable, authorize
+from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
+from layouts import figures, i18n, ids
+
+log = logging.getLogger("dataviz.dash")
+PAGE = ids.EXPLORE
+BAR_LIMIT = 30  # bars drawn; the table holds every row
+PIE_LIMIT = 10
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions", "learning_hours")
+
+
+def _display(metric: str, value):
+    """A value as the table shows it (and the CSV holds it): rates in %, one decimal for averages."""
+    if value is None:
+        return None
+    if metric == "completion_rate":
+        return round(value * 100, 1)
+    if metric in ("avg_score", "learning_hours"):
+        return round(value, 1)
+    return value
+
+
+def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], list[dict]]:
+    """(column defs, rows, chart records) of the state's metric, over time or by its dimension."""
+    loc = access.locale
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    filters = access.filters(state)
+    unit = " (%)" if state.metric == "completion_rate" else ""
+    value_col = {"field": "value", "headerName": i18n.t(loc, f"metric.{state.metric}") + unit,
+                 "type": "numericColumn"}
+    if state.chart == "line":
+        points = memo.timeseries(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
+                                 granularity(state, start, end))
+        rows = [{"period": p["period"], "value": _display(state.metric, p["value"])} for p in points]
+        return [{"field": "period", "headerName": i18n.t(loc, "dim.period")}, value_col], rows, points
+    records = memo.breakdown(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
+                             state.by, MAX_LIMIT)
+    rows = [{"label": r["label"], "key": r["key"], "value": _display(state.metric, r["value"])} for r in records]
+    columns = [{"field": "label", "headerName": i18n.t(loc, f"dim.{state.by}")}]
+    if state.by == "training":
+        columns.append({"field": "key", "headerName": i18n.t(loc, "dim.key")})
+    return columns + [value_col], rows, records
+
+
+def figure(access: Access, state: ViewState, records: list[dict]):
+    """The chart of the table's records, or the reason there is none."""
+    loc, theme = access.locale, access.theme
+    by_training = state.chart != "line" and state.by in TRAINING_DIMENSIONS
+    training_filter = any(access.filters(state).get(d) for d in TRAINING_DIMENSIONS)
+    if state.metric == "connections" and (by_training or training_filter):
+        return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
+    if state.chart == "line":
+        return figures.line(records, state.metric, loc, theme)
+    shown = [r for r in records if r["value"] is not None]
+    if not shown:
+        return figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
+    if state.chart == "pie":
+        if state.metric not in COUNT_METRICS:
+            return figures.message(i18n.t(loc, "empty.pie_rate"), theme, loc)
+        return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, loc, theme)
+    return figures.bars(shown[:BAR_LIMIT], state.metric, loc, theme)
+
+
+def explore_outputs(token, search) -> dict:
+    state = parse(search)
+    try:
+        access = authorize(token, state.tenant)
+    except (AuthError, Unavailable) as exc:
+        text, status = refusal(exc)
+        return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
+    loc, theme = access.locale, access.theme
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    filters = access.filters(state)
+    try:
+        columns, rows, records = table(access, state)
+    except Exception:
+        log.exception("explore table failed")
+        columns, rows, records = [], [], None
+    reason = empty_reason(access, filters, kpis_or_none(access, start, end, filters), start, end)
+    if reason:
+        fig = figures.message(reason, theme, loc)
+    elif records is None:
+        fig = figures.message(i18n.t(loc, "error.chart"), theme, loc)
+    else:
+        fig = guarded("explore", lambda: figure(access, state, records), theme, loc)
+    metric = i18n.t(loc, f"metric.{state.metric}")
+    title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
+             i18n.t(loc, "explore.by", metric=metric, dim=i18n.t(loc, f"dim.{state.by}").lower()))
+    return {"figure": fig, "columns": columns, "rows": rows, "title": title,
+            "status": unknown_notes(access, filters)}
+
+
+def neutralize(value):
+    """A cell a spreadsheet would not run as a formula (a leading = + - @ gets a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) -> str:
+    """The table as CSV, in the order the grid shows it (``shown``: its virtualRowData)."""
+    if shown:
+        key = "period" if columns and columns[0]["field"] == "period" else "key"
+        position = {row.get(key): i for i, row in enumerate(shown) if isinstance(row, dict)}
+        rows = sorted((r for r in rows if r[key] in position), key=lambda r: position[r[key]])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralize(c["headerName"]) for c in columns])
+    for row in rows:
+        writer.writerow([neutralize("" if row.get(c["field"]) is None else row.get(c["field"])) for c in columns])
+    return out.getvalue()
+
+
+def csv_download(token, search, shown) -> dict:
+    state = parse(search)
+    try:
+        access = authorize(token, state.tenant)
+    except (AuthError, Unavailable):
+        raise PreventUpdate from None
+    columns, rows, _ = table(access, state)
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    what = f"{state.metric}-{'time' if state.chart == 'line' else state.by}"
+    return dcc.send_string(csv_text(columns, rows, shown),
+                           f"dataviz-{access.tenant}-{what}-{start}-{end}.csv", type="text/csv")
+
+
+def register(app) -> None:
+    @app.callback(
+        Output(ids.GRAPH_EXPLORE, "figure"),
+        Output(ids.GRID_EXPLORE, "columnDefs"),
+        Output(ids.GRID_EXPLORE, "rowData"),
+        Output(ids.EXPLORE_STATUS, "children"),
+        Output(ids.EXPLORE_TITLE, "children"),
+        Input(ids.URL, "search"),
+        Input(ids.token_id(PAGE), "data"),
+    )
+    def explore(search, token):
+        """Chart and table in one round trip, from the URL and the re-verified token."""
+        out = explore_outputs(token, search)
+        return out["figure"], out["columns"], out["rows"], out["status"], out["title"]
+
+    @app.callback(
+        Output(ids.DOWNLOAD_CSV, "data"),
+        Input(ids.BUTTON_CSV, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.token_id(PAGE), "data"),
+        State(ids.GRID_EXPLORE, "virtualRowData"),
+        prevent_initial_call=True,
+    )
+    def download(n_clicks, search, token, shown):
+        """The table as shown, recomputed for the verified scope."""
+        if not n_clicks:
+            raise PreventUpdate
+        return csv_download(token, search, shown)

@@ -1,0 +1,113 @@
+"""The overview's data: one callback fills every KPI and chart from the URL, in one round trip.
+
+Each chart is built on its own inside ``common.guarded``: a chart that fails shows a
+message in its frame while the others are drawn. Queries go through
+``app.memo``, so repeated views are served from the shared cache.
+"""
+from __future__ import annotations
+
+from dash import ALL, Input, Output, ctx, html
+
+from app import memo
+from app.auth import AuthError
+from app.queries import METRICS, TRAINING_DIMENSIONS, previous_range
+from app.view_state import granularity, parse, resolve_range
+from callbacks.access import Unavailable, authorize
+from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
+from layouts import figures, i18n, ids
+
+PAGE = ids.OVERVIEW
+
+
+def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
+    """Arrow, change and colour class vs the previous period (points for the completion rate)."""
+    if value is None:
+        return html.Span(i18n.t(locale, "na.connections") if metric == "connections" else "", className="kpi-flat")
+    if previous is None or (previous == 0 and metric != "completion_rate"):
+        return html.Span(i18n.t(locale, "change.no_previous"), className="kpi-flat")
+    if metric == "completion_rate":
+        delta = value - previous
+        text = i18n.t(locale, "change.points", value=i18n.number(abs(delta) * 100, locale, 1))
+    else:
+        delta = (value - previous) / previous
+        text = i18n.percent(abs(delta), locale)
+    arrow, kind = ("▲", "up") if delta > 0.0005 else ("▼", "down") if delta < -0.0005 else ("→", "flat")
+    return html.Span([html.Span(arrow, className="kpi-arrow", **{"aria-hidden": "true"}), f" {text} ",
+                      html.Span(i18n.t(locale, "change.vs_previous", days=days), className="kpi-period")],
+                     className=f"kpi-{kind}")
+
+
+def overview_outputs(token, search) -> dict:
+    """Everything the overview shows for this token and query string."""
+    state = parse(search)
+    try:
+        access = authorize(token, state.tenant)
+    except (AuthError, Unavailable) as exc:
+        text, status = refusal(exc)
+        blank = figures.message(text)
+        return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
+                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
+    loc, theme, snap, cache, tenant = access.locale, access.theme, access.snapshot, access.cache, access.tenant
+    start, end = resolve_range(state, snap.data_as_of)
+    filters = access.filters(state)
+    gran = granularity(state, start, end)
+    prev_start, prev_end = previous_range(start, end)
+    values = kpis_or_none(access, start, end, filters)
+    previous = kpis_or_none(access, prev_start, prev_end, filters) if values else None
+    days = (end - start).days + 1
+    reason = empty_reason(access, filters, values, start, end)
+    training_side = any(filters.get(d) for d in TRAINING_DIMENSIONS)
+
+    def activity():
+        learners = memo.timeseries(cache, snap, tenant, start, end, filters, "active_learners", gran)
+        connections = None if training_side else memo.timeseries(cache, snap, tenant, start, end, filters,
+                                                                 "connections", gran)
+        return figures.activity(connections, learners, loc, theme)
+
+    def trainings():
+        rows = memo.breakdown(cache, snap, tenant, start, end, filters, "completions", "training", 10)
+        rows = [r for r in rows if r["value"]]
+        return figures.bars(rows, "completions", loc, theme, horizontal=True) if rows else \
+            figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
+
+    def groups():
+        rows = memo.breakdown(cache, snap, tenant, start, end, filters, "completion_rate", "group", 50)
+        rows = [r for r in rows if r["value"] is not None]
+        return figures.bars(rows, "completion_rate", loc, theme, horizontal=True) if rows else \
+            figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
+
+    def heatmap():
+        if training_side:
+            return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
+        return figures.heatmap(memo.heatmap(cache, snap, tenant, start, end, filters), loc, theme)
+
+    builders = {ids.GRAPH_ACTIVITY: activity, ids.GRAPH_FUNNEL: lambda: figures.funnel(values, loc, theme),
+                ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap}
+    if reason:
+        figs = {g: figures.message(reason, theme, loc) for g in builders}
+    else:
+        figs = {g: guarded(g, build, theme, loc) for g, build in builders.items()}
+    return {
+        "values": {m: i18n.metric_value(m, values[m], loc) if values else "—" for m in METRICS},
+        "changes": {m: kpi_change(m, values[m], (previous or {}).get(m), days, loc) if values else ""
+                    for m in METRICS},
+        "figures": figs,
+        "status": unknown_notes(access, filters),
+    }
+
+
+def register(app) -> None:
+    @app.callback(
+        Output({"type": ids.KPI_VALUE, "metric": ALL}, "children"),
+        Output({"type": ids.KPI_CHANGE, "metric": ALL}, "children"),
+        *[Output(g, "figure") for g in ids.OVERVIEW_GRAPHS],
+        Output(ids.OVERVIEW_STATUS, "children"),
+        Input(ids.URL, "search"),
+        Input(ids.token_id(PAGE), "data"),
+    )
+    def overview(search, token):
+        """One round trip for the whole page: the URL says what to show, the token whose data."""
+        out = overview_outputs(token, search)
+        kpi_ids = [o["id"]["metric"] for o in ctx.outputs_list[0]]
+        return ([out["values"][m] for m in kpi_ids], [out["changes"][m] for m in kpi_ids],
+                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])

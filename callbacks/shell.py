@@ -1,0 +1,54 @@
+"""Routing: render the page named by the URL path for the verified token, in its theme."""
+from __future__ import annotations
+
+from dash import Input, Output, State
+from flask import current_app
+
+from app import get_store, memo
+from app.auth import AuthError
+from app.view_state import parse, resolve_range, token_of
+from callbacks.access import Access, Unavailable, authorize
+from layouts import explore, home, i18n, ids, overview
+from layouts.components import PageView
+from layouts.shell import message_page
+
+PAGES = {"/embed/overview": overview.layout, "/explore": explore.layout}
+
+
+def page_view(access: Access, token: str, search: str | None) -> PageView:
+    """What a page shows for this viewer and URL; the tenant is the scope's (or an analyst's checked pick)."""
+    state = parse(search)
+    snapshot = access.snapshot
+    start, end = resolve_range(state, snapshot.data_as_of)
+    return PageView(
+        token=token, locale=access.locale, theme=access.theme, tenant=access.tenant, tenants=access.tenants(),
+        analyst=access.scope.all_tenants, locked=dict(access.scope.filters),
+        options=memo.filter_values(access.cache, snapshot, access.tenant), state=state,
+        filters=access.filters(state),
+        start=start, end=end, as_of=snapshot.data_as_of)
+
+
+def render(pathname: str | None, search: str | None):
+    """The page for ``pathname`` and the root's class (theme): pure enough to test without a browser."""
+    if pathname in (None, "", "/"):
+        return home.layout(get_store(current_app).current()), "dv-root theme-light"
+    layout = PAGES.get(pathname.rstrip("/"))
+    if layout is None:
+        return message_page(i18n.t("en", "page.not_found"), "info"), "dv-root theme-light"
+    token = token_of(search)
+    try:
+        access = authorize(token, parse(search).tenant)
+    except AuthError as exc:
+        return message_page(i18n.t("en", "error.auth", detail=exc.detail)), "dv-root theme-light"
+    except Unavailable as exc:
+        return message_page(i18n.t(exc.locale, exc.label_key), "info"), "dv-root theme-light"
+    view = page_view(access, token, search)
+    return layout(view), f"dv-root theme-{access.theme}"
+
+
+def register(app) -> None:
+    @app.callback(Output(ids.PAGE, "children"), Output(ids.ROOT, "className"),
+                  Input(ids.URL, "pathname"), State(ids.URL, "search"))
+    def route(pathname, search):
+        """Only the path re-renders the page: query-string changes are the page's own callbacks' job."""
+        return render(pathname, search)

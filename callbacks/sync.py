@@ -1,0 +1,166 @@
+"""The URL is the state: one callback keeps the query string and the controls in step.
+
+A control change (filter, range, choice, tenant, a click on a bar, a chip's ×)
+becomes a new query string, pushed to the history by ``dcc.Location``; a
+back/forward (the query string changing on its own) sets the controls back.
+Both directions live in one callback, for both pages through ALL wildcards,
+because Dash allows a cycle only inside a single callback, and so the URL has
+one writer. The data callbacks read the URL only, so a link reopens the same
+view by construction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from dash import ALL, Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+
+from app import memo
+from app.auth import AuthError
+from app.view_state import ViewState, encode, parse, resolve_range
+from callbacks.access import Access, Unavailable, authorize
+from layouts import ids
+from layouts.components import chips, dropdown_options
+
+CHOICE_FIELDS = {"gran": "granularity", "metric": "metric", "by": "by", "chart": "chart"}
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def state_from_controls(current: ViewState, access: Access, trigger, controls: dict) -> ViewState:
+    """The state the controls now describe, given which one changed (``trigger``, an id)."""
+    trigger_type = trigger.get("type") if isinstance(trigger, dict) else trigger
+    state = current
+    preset = controls.get("preset") or current.preset
+    if trigger_type == ids.RANGE_DATES:
+        start, end = _date(controls.get("start")), _date(controls.get("end"))
+        if start and end:
+            state = replace(state, preset="custom", start=min(start, end), end=max(start, end))
+    elif trigger_type == ids.RANGE_PRESET:
+        if preset == "custom":
+            start, end = resolve_range(state, access.snapshot.data_as_of)
+            state = replace(state, preset="custom", start=start, end=end)
+        else:
+            state = replace(state, preset=preset, start=None, end=None)
+    if trigger_type == ids.FILTER:
+        for dim, values in controls.get("filters", {}).items():
+            if dim not in access.scope.filters:
+                state = state.with_filter(dim, values)
+    if trigger_type == ids.CHOICE:
+        state = replace(state, **{CHOICE_FIELDS[n]: v for n, v in controls.get("choices", {}).items() if v})
+    if trigger_type == ids.TENANT and access.scope.all_tenants and controls.get("tenant") != current.tenant:
+        state = replace(state, filters={})  # another tenant's values mean nothing
+    if trigger_type == ids.GRAPH_CLICK:
+        key = clicked_key(controls.get("click"))
+        if key is not None and state.by not in access.scope.filters:
+            values = state.filters.get(state.by, ())
+            state = state.with_filter(state.by, values + (key,) if key not in values else values)
+    if trigger_type == ids.CHIP_REMOVE and trigger.get("dim") not in access.scope.filters:
+        dim, value = trigger.get("dim"), trigger.get("value")
+        state = state.with_filter(dim, [v for v in state.filters.get(dim, ()) if v != value])
+    return state
+
+
+def clicked_key(click_data) -> str | None:
+    """The key of the clicked bar or slice (carried in ``customdata``)."""
+    try:
+        point = click_data["points"][0]
+    except (TypeError, KeyError, IndexError):
+        return None
+    key = point.get("customdata")
+    if isinstance(key, list):
+        key = key[0] if key else None
+    return key if isinstance(key, str) and key else None
+
+
+def outputs_for(state: ViewState, access: Access, out: dict, search: str | None, token: str,
+                from_url: bool) -> dict:
+    """Every control set from ``state``; the query string only when it changed and the user changed it."""
+    options = memo.filter_values(access.cache, access.snapshot, access.tenant)
+    start, end = resolve_range(state, access.snapshot.data_as_of)
+    applied = access.filters(state)  # the locked values included
+    values = [list(applied.get(item["id"]["dim"], ())) for item in out["filters"]]
+    opts = [dropdown_options(item["id"]["dim"], options, value) for item, value in zip(out["filters"], values)]
+    new_search = encode(state, token)
+    return {
+        "search": no_update if from_url or new_search == (search or "") else new_search,
+        "filters": values,
+        "options": opts,
+        "preset": [state.preset for _ in out["preset"]],
+        "start": [start.isoformat() for _ in out["start"]],
+        "end": [end.isoformat() for _ in out["end"]],
+        "choices": [getattr(state, CHOICE_FIELDS[item["id"]["name"]]) for item in out["choices"]],
+        "tenant": [access.tenant for _ in out["tenant"]],
+        "chips": [chips(applied, dict(access.scope.filters), options, access.locale) for _ in out["chips"]],
+        "click": [None for _ in out["click"]],
+    }
+
+
+def _pattern(kind: str, **keys) -> dict:
+    return {"type": kind, "page": ALL, **keys}
+
+
+def register(app) -> None:
+    @app.callback(
+        output={
+            "search": Output(ids.URL, "search"),
+            "filters": Output(_pattern(ids.FILTER, dim=ALL), "value"),
+            "options": Output(_pattern(ids.FILTER, dim=ALL), "options"),
+            "preset": Output(_pattern(ids.RANGE_PRESET), "value"),
+            "start": Output(_pattern(ids.RANGE_DATES), "start_date"),
+            "end": Output(_pattern(ids.RANGE_DATES), "end_date"),
+            "choices": Output(_pattern(ids.CHOICE, name=ALL), "value"),
+            "tenant": Output(_pattern(ids.TENANT), "value"),
+            "chips": Output(_pattern(ids.CHIPS), "children"),
+            "click": Output(_pattern(ids.GRAPH_CLICK), "clickData"),
+        },
+        inputs={
+            "search": Input(ids.URL, "search"),
+            "filters": Input(_pattern(ids.FILTER, dim=ALL), "value"),
+            "preset": Input(_pattern(ids.RANGE_PRESET), "value"),
+            "start": Input(_pattern(ids.RANGE_DATES), "start_date"),
+            "end": Input(_pattern(ids.RANGE_DATES), "end_date"),
+            "choices": Input(_pattern(ids.CHOICE, name=ALL), "value"),
+            "tenant": Input(_pattern(ids.TENANT), "value"),
+            "click": Input(_pattern(ids.GRAPH_CLICK), "clickData"),
+            "chip": Input({"type": ids.CHIP_REMOVE, "dim": ALL, "value": ALL}, "n_clicks"),
+            "token": State(_pattern(ids.TOKEN), "data"),
+        },
+        prevent_initial_call=True,
+    )
+    def sync(search, filters, preset, start, end, choices, tenant, click, chip, token):
+        """Controls → URL, or URL (back/forward) → controls; the token is re-verified either way."""
+        if not token:
+            raise PreventUpdate  # not a dashboard page
+        if len({t["prop_id"].rsplit(".", 1)[0] for t in ctx.triggered}) > 1:
+            raise PreventUpdate  # the page's controls were just drawn (from this URL): nothing changed
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == ids.CHIP_REMOVE and not ctx.triggered[0]["value"]:
+            raise PreventUpdate  # a chip was just drawn, not clicked
+        args = ctx.args_grouping
+        from_url = trigger == ids.URL
+        current = parse(search)
+        requested = current.tenant if from_url or not tenant else tenant[0]
+        try:
+            access = authorize(token[0], requested)
+        except (AuthError, Unavailable):
+            raise PreventUpdate from None  # the data callbacks show why
+        if from_url:
+            state = current
+        else:
+            controls = {
+                "preset": preset[0] if preset else None, "start": start[0] if start else None,
+                "end": end[0] if end else None, "tenant": access.tenant if not tenant else tenant[0],
+                "filters": {item["id"]["dim"]: item["value"] for item in args["filters"]},
+                "choices": {item["id"]["name"]: item["value"] for item in args["choices"]},
+                "click": click[0] if click else None,
+            }
+            state = state_from_controls(current, access, trigger, controls)
+        state = replace(state, tenant=access.tenant if access.scope.all_tenants else None)
+        return outputs_for(state, access, ctx.outputs_grouping, search, token[0], from_url)

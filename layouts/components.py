@@ -1,0 +1,134 @@
+"""Pieces both dashboards share: what a page is rendered for, the filter bar, KPI cards."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from dash import dcc, html
+
+from app.queries import DIMENSIONS, METRICS
+from app.view_state import PRESETS, ViewState
+from layouts import i18n, ids
+from layouts.figures import GRAPH_CONFIG, HEIGHT
+
+
+@dataclass(frozen=True)
+class PageView:
+    """Everything a page layout needs, resolved from a verified token and the URL."""
+
+    token: str
+    locale: str
+    theme: str
+    tenant: str
+    tenants: list[str]
+    analyst: bool
+    locked: dict[str, tuple[str, ...]]
+    options: dict[str, list[dict]]  # queries.filter_values of the tenant
+    state: ViewState
+    filters: dict[str, tuple[str, ...]]  # applied: the state's, with the locked ones
+    start: dt.date
+    end: dt.date
+    as_of: dt.date
+
+
+def dropdown_options(dim: str, known: dict[str, list[dict]], selected) -> list[dict]:
+    """The tenant's values of ``dim``, plus any selected value it does not know (flagged), so it shows."""
+    options = [{"label": o["label"], "value": o["key"]} for o in known.get(dim, [])]
+    present = {o["value"] for o in options}
+    return options + [{"label": f"{v} (?)", "value": v} for v in selected or () if v not in present]
+
+
+def as_of_line(as_of: dt.date, locale: str) -> str:
+    return i18n.t(locale, "data_as_of", date=i18n.date(as_of, locale))
+
+
+def lock_icon() -> html.Span:
+    """A padlock drawn in CSS (an emoji needs a font the viewer may not have)."""
+    return html.Span(className="lock-icon", **{"aria-hidden": "true"})
+
+
+def _field(label, control, locked: bool = False, locale: str = "en", hidden: bool = False, name: str = ""):
+    head = [html.Span(label)]
+    if locked:
+        head.append(html.Span([lock_icon(), i18n.t(locale, "locked")], className="lock-label",
+                              title=i18n.t(locale, "locked.title")))
+    return html.Label([html.Div(head, className="field-label"), control],
+                      className="field" + (" field-locked" if locked else ""),
+                      style={"display": "none"} if hidden else None, **({"data-field": name} if name else {}))
+
+
+def filter_bar(page: str, view: PageView) -> html.Div:
+    """Tenant (analysts only), range preset and dates, and one dropdown per filter dimension."""
+    loc = view.locale
+    state = view.state
+    fields = [
+        _field(i18n.t(loc, "tenant"), dcc.Dropdown(
+            id=ids.tenant_id(page), options=view.tenants, value=view.tenant, clearable=False,
+            disabled=not view.analyst, **i18n.dropdown_labels(loc)), hidden=not view.analyst, name="tenant"),
+        _field(i18n.t(loc, "range"), dcc.Dropdown(
+            id=ids.range_preset_id(page), clearable=False, searchable=False, value=state.preset,
+            options=[{"label": i18n.t(loc, f"preset.{p}"), "value": p} for p in PRESETS],
+            **i18n.dropdown_labels(loc)), name="range"),
+        _field("\u00a0", dcc.DatePickerRange(
+            id=ids.range_dates_id(page), start_date=view.start.isoformat(), end_date=view.end.isoformat(),
+            max_date_allowed=view.as_of.isoformat(), display_format="DD/MM/YYYY" if loc == "fr" else "YYYY-MM-DD",
+            first_day_of_week=1, updatemode="bothdates"), name="dates"),
+    ]
+    for dim in DIMENSIONS:
+        locked = dim in view.locked
+        value = list(view.filters.get(dim, ()))
+        fields.append(_field(i18n.t(loc, f"dim.{dim}"), dcc.Dropdown(
+            id=ids.filter_id(page, dim), multi=True, value=value, disabled=locked,
+            placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value),
+            maxHeight=280, **i18n.dropdown_labels(loc)), locked=locked, locale=loc, name=dim))
+    return html.Div(fields, className="filter-bar")
+
+
+def kpi_card(metric: str, locale: str) -> html.Div:
+    return html.Div([
+        html.Div(i18n.t(locale, f"metric.{metric}"), className="kpi-label"),
+        html.Div("…", id=ids.kpi_value_id(metric), className="kpi-value"),
+        html.Div("", id=ids.kpi_change_id(metric), className="kpi-change"),
+    ], className="kpi", **{"data-metric": metric})
+
+
+def kpi_cards(locale: str) -> html.Div:
+    return html.Div([kpi_card(m, locale) for m in METRICS], className="kpi-grid")
+
+
+def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None) -> html.Section:
+    head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
+    return html.Section([
+        html.Div(head, className="card-head"),
+        dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"}),
+                    type="dot", delay_show=300),
+    ], className="card" + (" card-wide" if wide else ""))
+
+
+def choice(page: str, name: str, options: list[tuple[str, str]], value: str, label: str):
+    """A small radio group (granularity, chart type) stored in the URL as ``name``."""
+    return html.Div([
+        html.Span(label, className="field-label"),
+        dcc.RadioItems(id=ids.choice_id(page, name), options=[{"label": l, "value": v} for v, l in options],
+                       value=value, inline=True, className="choice"),
+    ], className="choice-group")
+
+
+def chips(filters: dict[str, tuple[str, ...]], locked: dict, options: dict, locale: str) -> list:
+    """One chip per applied filter value: locked ones show a lock, the others a × that removes them."""
+    labels = {dim: {o["key"]: o["label"] for o in opts} for dim, opts in options.items()}
+    items = []
+    for dim, values in filters.items():
+        for value in values:
+            text = f"{i18n.t(locale, f'dim.{dim}')}: {labels.get(dim, {}).get(value, value)}"
+            if dim in locked:
+                items.append(html.Span([lock_icon(), text], className="chip chip-locked",
+                                       title=i18n.t(locale, "locked.title")))
+            else:
+                remove = i18n.t(locale, "filters.remove")
+                items.append(html.Span([text, html.Button(
+                    "×", id=ids.chip_remove_id(dim, value), className="chip-remove", n_clicks=0, title=remove,
+                    **{"aria-label": remove})], className="chip"))
+    if not items:
+        return [html.Span(i18n.t(locale, "filters.none"), className="chips-label")]
+    return [html.Span(i18n.t(locale, "filters.active"), className="chips-label")] + items

@@ -1,0 +1,55 @@
+"""Explore: one metric by one dimension (or over time), as a chart and a sortable table.
+
+Clicking a bar or a slice adds its value as a filter (shown as a chip that
+removes it); the table can be downloaded as CSV exactly as it is shown.
+"""
+from __future__ import annotations
+
+import dash_ag_grid as dag
+from dash import dcc, html
+
+from app.queries import DIMENSIONS, METRICS
+from app.view_state import CHARTS, GRANULARITY_CHOICES
+from layouts import i18n, ids
+from layouts.components import PageView, as_of_line, chart_card, chips, choice, filter_bar
+
+PAGE = ids.EXPLORE
+
+
+def layout(view: PageView) -> html.Main:
+    loc = view.locale
+    state = view.state
+    choices = html.Div([
+        html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
+            id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric, **i18n.dropdown_labels(loc),
+            options=[{"label": i18n.t(loc, f"metric.{m}"), "value": m} for m in METRICS])], className="field"),
+        html.Label([html.Div(i18n.t(loc, "by"), className="field-label"), dcc.Dropdown(
+            id=ids.choice_id(PAGE, "by"), clearable=False, value=state.by, **i18n.dropdown_labels(loc),
+            options=[{"label": i18n.t(loc, f"dim.{d}"), "value": d} for d in DIMENSIONS])], className="field"),
+        choice(PAGE, "chart", [(c, i18n.t(loc, f"chart.{c}")) for c in CHARTS], state.chart, i18n.t(loc, "chart")),
+        choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES], state.granularity,
+               i18n.t(loc, "gran")),
+    ], className="choice-bar")
+    return html.Main([
+        dcc.Store(id=ids.token_id(PAGE), data=view.token),
+        html.Header([
+            html.H1(i18n.t(loc, "explore.title")),
+            html.P(as_of_line(view.as_of, loc), id=ids.EXPLORE_AS_OF, className="as-of"),
+        ], className="page-head"),
+        filter_bar(PAGE, view),
+        choices,
+        html.Div(chips(view.filters, view.locked, view.options, loc), id=ids.chips_id(PAGE), className="chips"),
+        html.Div(id=ids.EXPLORE_STATUS, className="status", role="status"),
+        chart_card(ids.GRAPH_EXPLORE, "", wide=True, title_id=ids.EXPLORE_TITLE),
+        html.Section([
+            html.Div([
+                html.Button(i18n.t(loc, "csv"), id=ids.BUTTON_CSV, className="button", n_clicks=0),
+                dcc.Download(id=ids.DOWNLOAD_CSV),
+            ], className="card-head"),
+            html.Div(dag.AgGrid(
+                id=ids.GRID_EXPLORE, rowData=[], columnDefs=[], columnSize="responsiveSizeToFit",
+                defaultColDef={"sortable": True, "resizable": True, "filter": False},
+                dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
+            ), **{"data-ag-theme-mode": view.theme}),
+        ], className="card card-wide"),
+    ], className="page page-explore")

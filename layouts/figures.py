@@ -1,0 +1,147 @@
+"""Figure builders: aggregates in, light Plotly figures out (never raw points).
+
+Each builder takes records from ``app.memo`` plus the viewer's locale and
+theme; colours come from ``THEMES`` because Plotly draws in SVG and cannot
+read the page's CSS variables. ``message`` is the empty state every chart
+falls back to, so a chart never shows blank axes without a reason.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from layouts import i18n
+
+HEIGHT = 300
+THEMES = {
+    "light": {"fg": "#1f2328", "muted": "#59636e", "grid": "#d8dee4", "primary": "#3b5bdb",
+              "secondary": "#e8590c", "scale": "Blues", "funnel": ["#3b5bdb", "#5c7cfa", "#91a7ff"]},
+    "dark": {"fg": "#e6edf3", "muted": "#9198a1", "grid": "#30363d", "primary": "#74a7ff",
+             "secondary": "#ffa657", "scale": "Blues_r", "funnel": ["#74a7ff", "#5c7cfa", "#3b5bdb"]},
+}
+RATE_METRICS = ("completion_rate", "avg_score")
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def _base(theme: str, locale: str, **layout) -> go.Figure:
+    colours = THEMES.get(theme, THEMES["light"])
+    fig = go.Figure()
+    fig.update_layout({
+        "height": HEIGHT, "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"color": colours["fg"], "family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+                 "size": 12},
+        "separators": ", " if locale == "fr" else ".,", "showlegend": False,
+        "hoverlabel": {"namelength": -1}, **layout})
+    fig.update_xaxes(gridcolor=colours["grid"], zerolinecolor=colours["grid"], linecolor=colours["grid"])
+    fig.update_yaxes(gridcolor=colours["grid"], zerolinecolor=colours["grid"], linecolor=colours["grid"])
+    return fig
+
+
+def _date_axis(fig: go.Figure, locale: str) -> None:
+    """Numeric date ticks outside English: Plotly's month names are English without a locale bundle."""
+    if locale != "en":
+        fig.update_xaxes(tickformatstops=[{"dtickrange": [None, "M1"], "value": "%d/%m"},
+                                          {"dtickrange": ["M1", None], "value": "%m/%Y"}])
+
+
+def message(text: str, theme: str = "light", locale: str = "en") -> go.Figure:
+    """An empty chart that says why it is empty."""
+    fig = _base(theme, locale)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 14, "color": THEMES.get(theme, THEMES["light"])["muted"]})
+    return fig
+
+
+def _value_format(metric: str) -> str:
+    return {"completion_rate": ".1%", "avg_score": ",.1f", "learning_hours": ",.1f"}.get(metric, ",d")
+
+
+def activity(connections: list[dict] | None, learners: list[dict], locale: str, theme: str) -> go.Figure:
+    """Connections (bars) and active learners (line, right axis) per period; ``connections`` None: n/a."""
+    colours = THEMES[theme]
+    fig = _base(theme, locale, showlegend=True, legend={"orientation": "h", "y": 1.12, "x": 0},
+                margin={"l": 48, "r": 48, "t": 32, "b": 40})
+    if connections is not None:
+        fig.add_bar(x=[p["period"] for p in connections], y=[p["value"] for p in connections],
+                    name=i18n.t(locale, "metric.connections"), marker_color=colours["primary"], opacity=0.75,
+                    hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
+    fig.add_scatter(x=[p["period"] for p in learners], y=[p["value"] for p in learners], mode="lines+markers",
+                    name=i18n.t(locale, "metric.active_learners"), yaxis="y2" if connections is not None else "y",
+                    line={"color": colours["secondary"], "width": 2}, marker={"size": 5},
+                    hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
+    if connections is not None:
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
+                                  "tickformat": ",.0f", "tickmode": "auto"})
+    else:
+        fig.add_annotation(text=i18n.t(locale, "empty.training_filter"), x=0, y=1.12, xref="paper",
+                           yref="paper", showarrow=False, xanchor="left", font={"color": colours["muted"]})
+    fig.update_yaxes(rangemode="tozero")
+    _date_axis(fig, locale)
+    return fig
+
+
+def funnel(values: dict, locale: str, theme: str) -> go.Figure:
+    """Enrolments → starts → completions, with each step's share of enrolments."""
+    steps = ("enrolments", "starts", "completions")
+    fig = _base(theme, locale, margin={"l": 110, "r": 16, "t": 16, "b": 24})
+    fig.add_funnel(y=[i18n.t(locale, f"metric.{s}") for s in steps], x=[values[s] for s in steps],
+                   textinfo="value+percent initial", marker={"color": THEMES[theme]["funnel"]},
+                   connector={"fillcolor": THEMES[theme]["grid"]},
+                   hovertemplate="%{y}: %{x:,d}<extra></extra>")
+    return fig
+
+
+def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: bool = False) -> go.Figure:
+    """One bar per row, largest first; the key rides in ``customdata`` for cross-filtering."""
+    fmt = _value_format(metric)
+    labels = [r["label"] for r in rows]
+    values = [r["value"] for r in rows]
+    keys = [r["key"] for r in rows]
+    if horizontal:
+        fig = _base(theme, locale, margin={"l": 16, "r": 16, "t": 8, "b": 32})
+        fig.add_bar(y=labels[::-1], x=values[::-1], customdata=keys[::-1], orientation="h",
+                    marker_color=THEMES[theme]["primary"], hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>")
+        fig.update_yaxes(automargin=True)
+        fig.update_xaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+    else:
+        fig = _base(theme, locale)
+        fig.add_bar(x=labels, y=values, customdata=keys, marker_color=THEMES[theme]["primary"],
+                    hovertemplate=f"%{{x}}: %{{y:{fmt}}}<extra></extra>")
+        fig.update_yaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+        fig.update_xaxes(type="category", automargin=True)
+    if len(rows) < 5:
+        fig.update_layout(bargap=0.75 - 0.1 * len(rows))  # a lone bar should not fill the chart
+    if fmt == ",d" and max((v or 0 for v in values), default=0) < 8:
+        fig.update_xaxes(dtick=1) if horizontal else fig.update_yaxes(dtick=1)  # no 0.2 learners
+    return fig
+
+
+def pie(rows: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
+    fig = _base(theme, locale, showlegend=True, margin={"l": 16, "r": 16, "t": 16, "b": 16})
+    fig.add_pie(labels=[r["label"] for r in rows], values=[r["value"] or 0 for r in rows],
+                customdata=[r["key"] for r in rows], hole=0.35, sort=False,
+                hovertemplate=f"%{{label}}: %{{value:{_value_format(metric)}}} (%{{percent}})<extra></extra>")
+    return fig
+
+
+def line(points: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
+    fig = _base(theme, locale)
+    fig.add_scatter(x=[p["period"] for p in points], y=[p["value"] for p in points], mode="lines+markers",
+                    line={"color": THEMES[theme]["primary"], "width": 2}, marker={"size": 5},
+                    hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:{_value_format(metric)}}}<extra></extra>")
+    fig.update_yaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+    _date_axis(fig, locale)
+    return fig
+
+
+def heatmap(values: list, locale: str, theme: str) -> go.Figure:
+    """Connections by weekday (rows, Monday on top) and UTC hour (columns)."""
+    z = [values[day * 24:(day + 1) * 24] for day in range(7)]
+    fig = _base(theme, locale, margin={"l": 48, "r": 16, "t": 8, "b": 40})
+    fig.add_heatmap(z=z, x=list(range(24)), y=i18n.weekdays(locale), colorscale=THEMES[theme]["scale"],
+                    hovertemplate="%{y} %{x}h: %{z:,d}<extra></extra>", xgap=1, ygap=1, showscale=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(dtick=2, showgrid=False, ticksuffix="h")
+    return fig

@@ -1,0 +1,209 @@
+"""Labels of the dashboards in English and French, and locale-aware number and date formats.
+
+The locale comes from the verified token (``Scope.locale``); numbers and dates
+go through babel so a French viewer reads ``1 234,5`` and ``31 octobre 2026``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from babel import Locale
+from babel.dates import format_date as _format_date, get_day_names
+from babel.numbers import format_decimal, format_percent
+
+LOCALES = ("en", "fr")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "overview.title": "Learning overview",
+        "explore.title": "Explore",
+        "data_as_of": "Data as of {date}",
+        "metric.connections": "Connections",
+        "metric.active_learners": "Active learners",
+        "metric.enrolments": "Enrolments",
+        "metric.starts": "Starts",
+        "metric.completions": "Completions",
+        "metric.completion_rate": "Completion rate",
+        "metric.avg_score": "Average score",
+        "metric.learning_hours": "Learning hours",
+        "dim.group": "Group",
+        "dim.country": "Country",
+        "dim.training": "Training",
+        "dim.category": "Category",
+        "dim.format": "Format",
+        "dim.period": "Period",
+        "dim.key": "Key",
+        "tenant": "Tenant",
+        "range": "Period",
+        "preset.7d": "Last 7 days",
+        "preset.30d": "Last 30 days",
+        "preset.90d": "Last 90 days",
+        "preset.12m": "Last 12 months",
+        "preset.ytd": "Year to date",
+        "preset.custom": "Custom",
+        "gran": "Granularity",
+        "gran.auto": "Auto",
+        "gran.day": "Day",
+        "gran.week": "Week",
+        "gran.month": "Month",
+        "metric": "Metric",
+        "by": "Breakdown",
+        "chart": "Chart",
+        "chart.bar": "Bar",
+        "chart.line": "Line over time",
+        "chart.pie": "Pie",
+        "all": "All",
+        "locked": "Locked",
+        "locked.title": "Set by your organisation: this filter cannot be changed here",
+        "change.vs_previous": "vs previous {days} days",
+        "change.no_previous": "no data in the previous period",
+        "change.points": "{value} pts",
+        "na": "n/a",
+        "na.connections": "not tracked per training",
+        "chart.activity": "Connections and active learners",
+        "chart.funnel": "Enrolment → start → completion",
+        "chart.trainings": "Completions by training (top 10)",
+        "chart.groups": "Completion rate by group",
+        "chart.heatmap": "Connections by weekday and hour (UTC)",
+        "explore.by": "{metric} by {dim}",
+        "explore.over_time": "{metric} over time",
+        "empty.range": "No activity between {start} and {end}.",
+        "empty.unknown": "Unknown {dim}: {values}. Nothing matches it.",
+        "empty.training_filter": "Connections are not tracked per training: clear the training, category and format "
+                                 "filters to see them.",
+        "empty.pie_rate": "A pie chart needs a count: pick a count metric or another chart type.",
+        "empty.no_rows": "No rows for this choice.",
+        "error.chart": "This chart could not be drawn. The rest of the page is up to date.",
+        "error.auth": "Your access could not be verified ({detail}). Reload the page from your learning platform.",
+        "error.tenant": "There is no data for this organisation yet.",
+        "error.unavailable": "No data is published yet. Please try again later.",
+        "filters.active": "Filters:",
+        "filters.none": "No filter: click a bar or a slice to add one.",
+        "filters.remove": "Remove this filter",
+        "csv": "Download CSV",
+        "page.not_found": "This page does not exist.",
+    },
+    "fr": {
+        "overview.title": "Vue d’ensemble de la formation",
+        "explore.title": "Explorer",
+        "data_as_of": "Données au {date}",
+        "metric.connections": "Connexions",
+        "metric.active_learners": "Apprenants actifs",
+        "metric.enrolments": "Inscriptions",
+        "metric.starts": "Démarrages",
+        "metric.completions": "Achèvements",
+        "metric.completion_rate": "Taux d’achèvement",
+        "metric.avg_score": "Score moyen",
+        "metric.learning_hours": "Heures de formation",
+        "dim.group": "Groupe",
+        "dim.country": "Pays",
+        "dim.training": "Formation",
+        "dim.category": "Catégorie",
+        "dim.format": "Format",
+        "dim.period": "Période",
+        "dim.key": "Code",
+        "tenant": "Organisation",
+        "range": "Période",
+        "preset.7d": "7 derniers jours",
+        "preset.30d": "30 derniers jours",
+        "preset.90d": "90 derniers jours",
+        "preset.12m": "12 derniers mois",
+        "preset.ytd": "Depuis le 1er janvier",
+        "preset.custom": "Personnalisée",
+        "gran": "Granularité",
+        "gran.auto": "Auto",
+        "gran.day": "Jour",
+        "gran.week": "Semaine",
+        "gran.month": "Mois",
+        "metric": "Indicateur",
+        "by": "Répartition",
+        "chart": "Graphique",
+        "chart.bar": "Barres",
+        "chart.line": "Courbe dans le temps",
+        "chart.pie": "Secteurs",
+        "all": "Tous",
+        "locked": "Verrouillé",
+        "locked.title": "Fixé par votre organisation : ce filtre ne peut pas être modifié ici",
+        "change.vs_previous": "vs les {days} jours précédents",
+        "change.no_previous": "aucune donnée sur la période précédente",
+        "change.points": "{value} pts",
+        "na": "n/d",
+        "na.connections": "non suivies par formation",
+        "chart.activity": "Connexions et apprenants actifs",
+        "chart.funnel": "Inscription → démarrage → achèvement",
+        "chart.trainings": "Achèvements par formation (top 10)",
+        "chart.groups": "Taux d’achèvement par groupe",
+        "chart.heatmap": "Connexions par jour et heure (UTC)",
+        "explore.by": "{metric} par {dim}",
+        "explore.over_time": "{metric} dans le temps",
+        "empty.range": "Aucune activité entre le {start} et le {end}.",
+        "empty.unknown": "{dim} inconnu : {values}. Rien ne correspond.",
+        "empty.training_filter": "Les connexions ne sont pas suivies par formation : retirez les filtres formation, "
+                                 "catégorie et format pour les voir.",
+        "empty.pie_rate": "Un graphique en secteurs demande un comptage : choisissez un indicateur de comptage ou un "
+                          "autre graphique.",
+        "empty.no_rows": "Aucune ligne pour ce choix.",
+        "error.chart": "Ce graphique n’a pas pu être dessiné. Le reste de la page est à jour.",
+        "error.auth": "Votre accès n’a pas pu être vérifié ({detail}). Rechargez la page depuis votre plateforme de "
+                      "formation.",
+        "error.tenant": "Il n’y a pas encore de données pour cette organisation.",
+        "error.unavailable": "Aucune donnée n’est encore publiée. Réessayez plus tard.",
+        "filters.active": "Filtres :",
+        "filters.none": "Aucun filtre : cliquez sur une barre ou un secteur pour en ajouter un.",
+        "filters.remove": "Retirer ce filtre",
+        "csv": "Télécharger en CSV",
+        "page.not_found": "Cette page n’existe pas.",
+    },
+}
+
+
+DROPDOWN_LABELS = {  # Dash 4 dropdowns' own texts (English is their default)
+    "fr": {"select_all": "Tout sélectionner", "deselect_all": "Tout désélectionner",
+           "selected_count": "{num_selected} sélectionnés", "search": "Rechercher",
+           "clear_search": "Effacer la recherche", "clear_selection": "Effacer la sélection",
+           "no_options_found": "Aucune option"},
+}
+
+
+def dropdown_labels(locale: str) -> dict:
+    """Keyword arguments for a dcc.Dropdown in ``locale`` (none for English: a None prop would erase the defaults)."""
+    return {"labels": DROPDOWN_LABELS[locale]} if locale in DROPDOWN_LABELS else {}
+
+
+def t(locale: str, key: str, **values) -> str:
+    """The label ``key`` in ``locale`` (English when missing), with ``values`` filled in."""
+    text = LABELS.get(locale, LABELS["en"]).get(key) or LABELS["en"][key]
+    return text.format(**values) if values else text
+
+
+def number(value: float | int | None, locale: str, digits: int = 0) -> str:
+    if value is None:
+        return t(locale, "na")
+    pattern = "#,##0" if digits == 0 else "#,##0." + "0" * digits
+    return format_decimal(value, format=pattern, locale=locale)
+
+
+def percent(value: float | None, locale: str, digits: int = 1) -> str:
+    if value is None:
+        return t(locale, "na")
+    head, _, tail = Locale.parse(locale).percent_formats[None].pattern.rpartition("0")
+    return format_percent(value, format=f"{head}0.{'0' * digits}{tail}", locale=locale)
+
+
+def metric_value(metric: str, value, locale: str) -> str:
+    """A metric as a KPI card shows it."""
+    if metric == "completion_rate":
+        return percent(value, locale)
+    if metric in ("avg_score", "learning_hours"):
+        return number(value, locale, 1)
+    return number(value, locale)
+
+
+def date(value: dt.date, locale: str, style: str = "long") -> str:
+    return _format_date(value, format=style, locale=locale)
+
+
+def weekdays(locale: str) -> list[str]:
+    """Abbreviated weekday names, Monday first (babel's 0 is Monday)."""
+    names = get_day_names("abbreviated", locale=locale)
+    return [names[i] for i in range(7)]

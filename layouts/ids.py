@@ -1,0 +1,94 @@
+"""Component ids of the dashboards, in one place (kebab-case, type prefix).
+
+Controls repeated per page or per dimension use pattern-matching ids built by
+the functions below, so one callback serves all of them.
+"""
+from __future__ import annotations
+
+OVERVIEW, EXPLORE = "overview", "explore"
+
+# The shell: present on every page.
+ROOT = "div-root"
+URL = "location-url"
+PAGE = "div-page"
+
+# Per page: a status line and the "data as of" line.
+OVERVIEW_STATUS = "div-overview-status"
+EXPLORE_STATUS = "div-explore-status"
+OVERVIEW_AS_OF = "p-overview-as-of"
+EXPLORE_AS_OF = "p-explore-as-of"
+
+# Overview charts.
+GRAPH_ACTIVITY = "graph-activity"
+GRAPH_FUNNEL = "graph-funnel"
+GRAPH_TRAININGS = "graph-trainings"
+GRAPH_GROUPS = "graph-groups"
+GRAPH_HEATMAP = "graph-heatmap"
+OVERVIEW_GRAPHS = (GRAPH_ACTIVITY, GRAPH_FUNNEL, GRAPH_TRAININGS, GRAPH_GROUPS, GRAPH_HEATMAP)
+
+# Explore.
+EXPLORE_TITLE = "h2-explore-title"
+GRID_EXPLORE = "grid-explore"
+BUTTON_CSV = "button-csv"
+DOWNLOAD_CSV = "download-csv"
+
+# Pattern-matching types. The URL-sync callback (callbacks.sync) serves both pages
+# through ALL wildcards, so it is one callback and the only writer of the URL.
+TOKEN = "store-token"          # {"type", "page"}: the token read from the URL
+CHIPS = "chips"                # {"type", "page"}: the active filters of explore, as chips
+GRAPH_CLICK = "graph-click"    # {"type", "page"}: a graph whose clicks add filters
+FILTER = "filter"            # {"type", "page", "dim"}: a filter dropdown
+RANGE_PRESET = "range-preset"  # {"type", "page"}
+RANGE_DATES = "range-dates"    # {"type", "page"}: a DatePickerRange
+CHOICE = "choice"            # {"type", "page", "name"}: granularity, metric, breakdown, chart
+TENANT = "tenant"            # {"type", "page"}: the analyst's tenant picker
+KPI_VALUE = "kpi-value"      # {"type", "metric"}
+KPI_CHANGE = "kpi-change"    # {"type", "metric"}
+CHIP_REMOVE = "chip-remove"  # {"type", "dim", "value"}
+
+
+def token_id(page: str) -> dict:
+    return {"type": TOKEN, "page": page}
+
+
+def chips_id(page: str) -> dict:
+    return {"type": CHIPS, "page": page}
+
+
+def graph_click_id(page: str) -> dict:
+    return {"type": GRAPH_CLICK, "page": page}
+
+
+def filter_id(page: str, dim: str) -> dict:
+    return {"type": FILTER, "page": page, "dim": dim}
+
+
+def range_preset_id(page: str) -> dict:
+    return {"type": RANGE_PRESET, "page": page}
+
+
+def range_dates_id(page: str) -> dict:
+    return {"type": RANGE_DATES, "page": page}
+
+
+def choice_id(page: str, name: str) -> dict:
+    return {"type": CHOICE, "page": page, "name": name}
+
+
+def tenant_id(page: str) -> dict:
+    return {"type": TENANT, "page": page}
+
+
+def kpi_value_id(metric: str) -> dict:
+    return {"type": KPI_VALUE, "metric": metric}
+
+
+def kpi_change_id(metric: str) -> dict:
+    return {"type": KPI_CHANGE, "metric": metric}
+
+
+def chip_remove_id(dim: str, value: str) -> dict:
+    return {"type": CHIP_REMOVE, "dim": dim, "value": value}
+
+
+GRAPH_EXPLORE = graph_click_id(EXPLORE)

@@ -1,0 +1,36 @@
+"""The embedded overview: KPI cards, five charts and the filter bar, for one tenant.
+
+Only structure lives here: every value is filled in by ``callbacks.overview``.
+"""
+from __future__ import annotations
+
+from dash import dcc, html
+
+from app.view_state import GRANULARITY_CHOICES
+from layouts import i18n, ids
+from layouts.components import PageView, as_of_line, chart_card, choice, filter_bar, kpi_cards
+
+PAGE = ids.OVERVIEW
+
+
+def layout(view: PageView) -> html.Main:
+    loc = view.locale
+    granularity = choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES],
+                         view.state.granularity, i18n.t(loc, "gran"))
+    return html.Main([
+        dcc.Store(id=ids.token_id(PAGE), data=view.token),
+        html.Header([
+            html.H1(i18n.t(loc, "overview.title")),
+            html.P(as_of_line(view.as_of, loc), id=ids.OVERVIEW_AS_OF, className="as-of"),
+        ], className="page-head"),
+        filter_bar(PAGE, view),
+        html.Div(id=ids.OVERVIEW_STATUS, className="status", role="status"),
+        kpi_cards(loc),
+        html.Div([
+            chart_card(ids.GRAPH_ACTIVITY, i18n.t(loc, "chart.activity"), extra=granularity, wide=True),
+            chart_card(ids.GRAPH_FUNNEL, i18n.t(loc, "chart.funnel")),
+            chart_card(ids.GRAPH_TRAININGS, i18n.t(loc, "chart.trainings")),
+            chart_card(ids.GRAPH_GROUPS, i18n.t(loc, "chart.groups")),
+            chart_card(ids.GRAPH_HEATMAP, i18n.t(loc, "chart.heatmap")),
+        ], className="chart-grid"),
+    ], className="page page-overview")

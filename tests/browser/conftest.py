@@ -1,0 +1,21 @@
+"""Browser tests: a Dash app per test over the session's generated snapshot, served by dash_duo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.dashboards import make_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture
+def dash_app(generated_snapshot_dir, tmp_path):
+    return make_app(generated_snapshot_dir, tmp_path / "cache", demo=True)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,166 @@
+"""The dashboards over HTTP (Flask test client): page guard, headers, /demo, and raw callback POSTs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app import queries
+from app.auth import verify_token
+from app.config import Settings
+from layouts import i18n, ids
+from tests.dashboards import (OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token,
+                              make_app)
+from tests.dash.conftest import compact, post_callback, prop_id
+
+URL_SEARCH = {"id": ids.URL, "property": "search"}
+
+
+def test_http001_pages_without_a_valid_token_are_401_without_data(client):
+    for url in ("/embed/overview", "/embed/overview?token=", "/explore?token=abc",
+                f"/embed/overview?token={embed_token(secret=OTHER_SECRET)}", f"/explore?token={expired_token()}",
+                f"/embed/anything?token={embed_token(secret=OTHER_SECRET)}"):
+        response = client.get(url)
+        assert response.status_code == 401, url
+        body = response.get_data(as_text=True)
+        assert "cannot be shown" in body and "Traceback" not in body and "_dash-config" not in body
+        assert response.headers["Cache-Control"] == "no-store"
+    assert "expired" in client.get(f"/embed/overview?token={expired_token()}").get_data(as_text=True)
+
+
+def test_http002_valid_token_serves_the_page_with_embedding_headers(generated_snapshot_dir, tmp_path):
+    app = make_app(generated_snapshot_dir, tmp_path / "cache", frame_ancestors="https://lms.example.com")
+    client = app.server.test_client()
+    for url in (f"/embed/overview?token={embed_token()}", f"/explore?token={analyst_token()}", "/", "/healthz"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Content-Security-Policy"] == "frame-ancestors https://lms.example.com"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "Set-Cookie" not in response.headers
+        assert "X-Frame-Options" not in response.headers
+
+
+def test_http003_demo_only_in_demo_mode_with_a_generated_secret(generated_snapshot_dir, tmp_path, client, caplog):
+    assert "Demo LMS" not in client.get("/demo").get_data(as_text=True)  # just the Dash shell: "no such page"
+    app = make_app(generated_snapshot_dir, tmp_path / "cache", demo=True, embed_secret=None)
+    secret = (tmp_path / "demo-embed-secret").read_text()
+    assert "generated demo embed secret" in caplog.text
+    again = make_app(generated_snapshot_dir, tmp_path / "cache", demo=True, embed_secret=None)  # another worker
+    assert again.server.config["DATAVIZ_SETTINGS"].embed_secret == secret
+    page = app.server.test_client().get(f"/demo?tenant={OTHER_TENANT}&group=Sales&locale=fr&theme=dark")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    token = html.split('src="/embed/overview?token=')[1].split('"')[0]
+    scope = verify_token(token, Settings(embed_secret=secret))
+    assert scope.tenants == {OTHER_TENANT} and scope.filters == {"group": ("Sales",)}
+    assert (scope.locale, scope.theme) == ("fr", "dark")
+    assert "/api/v1/tenants/" in html  # the widget draws from the JSON API with the same token
+
+
+def overview_call(client, dash_app, token, search):
+    outputs = [[{"id": ids.kpi_value_id(m), "property": "children"} for m in queries.METRICS],
+               [{"id": ids.kpi_change_id(m), "property": "children"} for m in queries.METRICS],
+               *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
+               {"id": ids.OVERVIEW_STATUS, "property": "children"}]
+    inputs = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
+    return post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)
+
+
+def kpi_texts(body) -> dict[str, str]:
+    return {m: body["response"][compact(ids.kpi_value_id(m))]["children"] for m in queries.METRICS}
+
+
+def test_http004_callback_post_with_a_forged_token_returns_no_data(client, dash_app):
+    for token in (embed_token(secret=OTHER_SECRET), expired_token(), None, {"tenant": TENANT}):
+        status, body = overview_call(client, dash_app, token, f"?token=x&tenant={TENANT}")
+        assert status == 200
+        assert set(kpi_texts(body).values()) == {"—"}
+        for graph in ids.OVERVIEW_GRAPHS:
+            assert body["response"][graph]["figure"]["data"] == []
+
+
+def test_http005_callback_post_cannot_reach_another_tenant(client, dash_app, snapshot):
+    start, end = queries.default_range(snapshot)
+    mine = queries.kpis(snapshot, TENANT, start, end, {})
+    theirs = queries.kpis(snapshot, OTHER_TENANT, start, end, {})
+    status, body = overview_call(client, dash_app, embed_token(), f"?tenant={OTHER_TENANT}")
+    assert status == 200
+    assert kpi_texts(body) == {m: i18n.metric_value(m, mine[m], "en") for m in queries.METRICS}
+    assert i18n.metric_value("connections", theirs["connections"], "en") not in json.dumps(body)
+
+    # Explore's table, asked for the other tenant through the URL: still the token's tenant.
+    outputs = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.GRID_EXPLORE, "property": "columnDefs"},
+               {"id": ids.GRID_EXPLORE, "property": "rowData"}, {"id": ids.EXPLORE_STATUS, "property": "children"},
+               {"id": ids.EXPLORE_TITLE, "property": "children"}]
+    inputs = [{**URL_SEARCH, "value": f"?tenant={OTHER_TENANT}&by=group"},
+              {"id": ids.token_id("explore"), "property": "data", "value": embed_token()}]
+    status, body = post_callback(client, dash_app, "grid-explore.rowData", outputs, inputs)
+    rows = queries.breakdown(snapshot, TENANT, start, end, {}, "completions", "group", 1000)
+    assert [r["value"] for r in body["response"]["grid-explore"]["rowData"]] == list(rows["value"])
+
+
+def sync_call(client, dash_app, token, tenant_pick, search="", group=()):
+    page = "explore"
+    filters = [{"id": ids.filter_id(page, d), "property": "value", "value": list(group) if d == "group" else []}
+               for d in queries.DIMENSIONS]
+    outputs = [{**URL_SEARCH}, [dict(f, property="value") for f in filters],
+               [{"id": f["id"], "property": "options"} for f in filters],
+               [{"id": ids.range_preset_id(page), "property": "value"}],
+               [{"id": ids.range_dates_id(page), "property": "start_date"}],
+               [{"id": ids.range_dates_id(page), "property": "end_date"}],
+               [{"id": ids.choice_id(page, n), "property": "value"} for n in ("metric", "by", "chart", "gran")],
+               [{"id": ids.tenant_id(page), "property": "value"}],
+               [{"id": ids.chips_id(page), "property": "children"}],
+               [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}]]
+    inputs = [{**URL_SEARCH, "value": search}, filters,
+              [{"id": ids.range_preset_id(page), "property": "value", "value": "30d"}],
+              [{"id": ids.range_dates_id(page), "property": "start_date", "value": "2026-10-02"}],
+              [{"id": ids.range_dates_id(page), "property": "end_date", "value": "2026-10-31"}],
+              [{"id": ids.choice_id(page, n), "property": "value", "value": v}
+               for n, v in (("metric", "completions"), ("by", "training"), ("chart", "bar"), ("gran", "auto"))],
+              [{"id": ids.tenant_id(page), "property": "value", "value": tenant_pick}],
+              [{"id": ids.GRAPH_EXPLORE, "property": "clickData", "value": None}], []]
+    state = [[{"id": ids.token_id(page), "property": "data", "value": token}]]
+    changed = [prop_id(ids.tenant_id(page), "value")]
+    return post_callback(client, dash_app, "location-url.search", outputs, inputs, state, changed)
+
+
+def test_http006_sync_post_checks_the_tenant_pick_against_the_scope(client, dash_app, snapshot):
+    status, body = sync_call(client, dash_app, embed_token(), OTHER_TENANT, search=f"?token=t")
+    assert status == 200
+    tenant_key = compact(ids.tenant_id("explore"))
+    assert body["response"][tenant_key]["value"] == TENANT
+    options = body["response"][compact(ids.filter_id("explore", "training"))]["options"]
+    assert [o["value"] for o in options] == [o["key"] for o in queries.filter_values(snapshot, TENANT)["training"]]
+    assert "tenant=" not in body["response"]["location-url"]["search"]
+
+    status, body = sync_call(client, dash_app, analyst_token(), OTHER_TENANT, search=f"?token=t&tenant={TENANT}")
+    assert body["response"][tenant_key]["value"] == OTHER_TENANT
+    assert f"tenant={OTHER_TENANT}" in body["response"]["location-url"]["search"]
+
+    status, body = sync_call(client, dash_app, embed_token(secret=OTHER_SECRET), OTHER_TENANT)
+    assert status == 204  # nothing updated, nothing leaked
+
+
+def test_http007_sync_post_keeps_locked_filters(client, dash_app):
+    token = embed_token(filters={"group": ["Sales"]})
+    status, body = sync_call(client, dash_app, token, TENANT, search="?token=t", group=["HR"])
+    group_key = compact(ids.filter_id("explore", "group"))
+    assert status == 200 and body["response"][group_key]["value"] == ["Sales"]
+    assert "group=" not in body["response"]["location-url"]["search"]
+
+
+@pytest.mark.parametrize("path", ["/embed/overview", "/explore"])
+def test_http008_token_is_only_read_from_the_url_not_cookies(client, path):
+    client.set_cookie("token", embed_token())
+    assert client.get(path).status_code == 401
+
+
+def test_http009_urls_prints_an_explore_link_or_how_to_get_one():
+    from app.urls import explore_line
+
+    assert "mint_token('<analyst secret>', '*')" in explore_line("http://h")
+    line = explore_line("http://h", {"DATAVIZ_ANALYST_SECRET": "an-analyst-secret-0123456789abcdefghij"})
+    token = line.split("token=")[1].split()[0]
+    assert verify_token(token, Settings(analyst_secret="an-analyst-secret-0123456789abcdefghij")).all_tenants
