@@ -13,6 +13,21 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+def signing_secret(value: str | None) -> str | None:
+    """The secret to sign with: the first of a comma-separated list (the others are still accepted).
+
+    Rotation: set ``new,old`` on the server, move the signer to ``new``, and
+    once the old tokens have expired (24 h at most) remove ``old``.
+    """
+    secrets = secret_list(value)
+    return secrets[0] if secrets else None
+
+
+def secret_list(value: str | None) -> tuple[str, ...]:
+    """Every secret of a comma-separated setting (secrets never hold commas)."""
+    return _split(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     source: str = "var/exports"
