@@ -148,13 +148,17 @@ class S3Source:
         return sorted(refs, key=lambda r: r.date)
 
     def fetch(self, ref: ExportRef, name: str, staging: Path) -> Path:
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
+        from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
 
         key = f"{self.prefix}{ref.name}/{name}"
         target = staging / name
         try:
             self.client.download_file(self.bucket, key, str(target))
-        except (BotoCoreError, ClientError, OSError) as exc:
+        # a download cut half-way, retried until s3transfer gives up, raises boto3's or s3transfer's own errors
+        except (BotoCoreError, ClientError, Boto3Error, RetriesExceededError, S3DownloadFailedError,
+                OSError) as exc:
             raise SourceError(f"cannot download s3://{self.bucket}/{key}: {exc}") from exc
         return target
 
