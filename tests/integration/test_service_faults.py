@@ -6,6 +6,7 @@ Faults come from stopping the service (by PID) or from ``tests.faults.FaultyProx
 """
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import time
 from pathlib import Path
@@ -207,3 +208,76 @@ def test_fault003_s3_slow_stalled_or_cut_half_way(s3_behind_proxy, tmp_path):
     proxy.set("slow", delay=0.02)  # slow but moving: loads, all of it
     result = run_refresh(source, root, s3_timeout=2, force=True)
     assert result.outcome == "published" and result.report["rows_accepted"] == complete
+
+
+# --- gunicorn -----------------------------------------------------------------------------------------------------
+
+def load(port: int, tenants: list[str], seconds: float, threads: int = 6) -> tuple[int, list[str]]:
+    """Distinct data requests (so Varnish passes each to gunicorn) from ``threads`` clients; (answered, failures)."""
+    import itertools
+    import threading
+
+    counter = itertools.count()
+    failures: list[str] = []
+    answered = [0]
+    deadline = time.monotonic() + seconds
+
+    def client():
+        while time.monotonic() < deadline:
+            i = next(counter)
+            start = dt.date(2023, 11, 1) + dt.timedelta(days=i % 300)
+            end = dt.date(2026, 10, 31) - dt.timedelta(days=i // 300 % 300)
+            path = f"/api/v1/tenants/{tenants[i % len(tenants)]}/timeseries?metric=active_learners&granularity=day" \
+                   f"&from={start}&to={end}"
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                conn.request("GET", path, headers=bearer(ALL_KEY))
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures.append(f"{response.status} {path}")
+                answered[0] += 1
+            except OSError as exc:
+                failures.append(f"{exc.__class__.__name__} {path}")
+            finally:
+                conn.close()
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return answered[0], failures
+
+
+def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tenants, service_logs, tmp_path):
+    """Straight to gunicorn, only the requests the killed worker held fail; through Varnish (which retries a
+    GET whose backend connection broke) none does. The master starts a new worker by itself."""
+    import threading
+
+    import psutil
+
+    env = {"DATAVIZ_SNAPSHOT_DIR": str(generated_snapshot_dir), "DATAVIZ_API_KEYS": f"{ALL_KEY}:*",
+           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_APP_CACHE": "0"}
+    web = services.start_gunicorn(service_logs, env, workers=3)
+    varnish = services.start_varnish(service_logs, web.port)
+    try:
+        for port in (web.port, varnish.port):
+            load(port, tenants, 1.0, threads=3)  # every worker has its snapshot loaded
+            before = {p.pid for p in psutil.Process(web.pid).children()}
+            victim = sorted(before)[0]
+            threading.Timer(1.5, lambda: psutil.Process(victim).kill()).start()
+            answered, failures = load(port, tenants, 4.0)
+            in_flight = 4  # gthread threads per worker (deploy/gunicorn.conf.py)
+            if port == varnish.port:
+                assert failures == [], failures
+            else:
+                assert len(failures) <= in_flight, failures
+            assert answered > 50
+            deadline = time.monotonic() + 30
+            while len(psutil.Process(web.pid).children()) < 3 or victim in {p.pid for p in psutil.Process(web.pid).children()}:
+                assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
+                time.sleep(0.2)
+    finally:
+        varnish.stop()
+        web.stop()
