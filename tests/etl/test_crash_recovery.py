@@ -24,6 +24,7 @@ from app.store import SnapshotStore, load_snapshot
 from etl import purge as purging
 from etl import snapshot as snapshots
 from etl.refresh import refresh_with_settings, run_refresh
+from tests.api.conftest import build_app
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,6 +162,9 @@ def test_crash003_damaged_live_snapshot(tmp_path):
     store = SnapshotStore(root)
     assert store.current().version == older
     assert store.last_error.startswith(f"refused snapshot {live}: ")
+    ready = build_app(root, ["acme"], tmp_path / "cache").server.test_client().get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
+    assert ready.get_json()["snapshot"] == older and ready.get_json()["warnings"] == [store.last_error]
 
     result = run_refresh(str(tmp_path / "src"), root)
     assert result.outcome == "published", result.message
