@@ -93,10 +93,12 @@ def bomb(path: Path, inflated: int) -> None:
 
 
 def test_hostile002_gzip_bomb_is_rejected_with_bounded_memory(tmp_path, live):
-    """1 GB inflated from about 3 MB, against a 64 MB limit: rejected, and the refresh process stays small."""
+    """2 GB inflated from about 6 MB, against a 64 MB limit: rejected, and the refresh process stays far below
+    what reading it whole would take (well over 1 GB for its 45 million rows). Alone it peaks near 320 MB;
+    on a loaded machine it has been seen near 800 MB."""
     folder = place(tmp_path, "activity.csv.gz", None)
-    bomb(folder / "activity.csv.gz", 1 << 30)
-    assert (folder / "activity.csv.gz").stat().st_size < 4 << 20
+    bomb(folder / "activity.csv.gz", 2 << 30)
+    assert (folder / "activity.csv.gz").stat().st_size < 8 << 20
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATAVIZ_MAX_EXPORT_BYTES": str(64 * 10**6)}
     proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--source", str(tmp_path / "src"),
                              "--snapshot-dir", str(tmp_path / "snap")], cwd=ROOT, env=env,
@@ -107,7 +109,7 @@ def test_hostile002_gzip_bomb_is_rejected_with_bounded_memory(tmp_path, live):
     assert os.waitstatus_to_exitcode(status) == 1
     assert out.splitlines()[0] == ("export rejected: activity.csv.gz: more than 64 MB uncompressed, the limit "
                                    "(DATAVIZ_MAX_EXPORT_BYTES); a gzip bomb or a wrong file")
-    assert peak_mb < 700, f"the refresh peaked at {peak_mb:.0f} MB"
+    assert peak_mb < 1024, f"the refresh peaked at {peak_mb:.0f} MB"
     assert snapshots.live_version(tmp_path / "snap") == live
 
 
