@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from app import cache as app_cache
+from app.auth import mint_token
 from app.config import Settings
 from etl import purge as purging
 from etl import snapshot as snapshots
@@ -278,6 +279,12 @@ def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tena
             while len(psutil.Process(web.pid).children()) < 3 or victim in {p.pid for p in psutil.Process(web.pid).children()}:
                 assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
                 time.sleep(0.2)
+        token = mint_token("some-secret-0123456789abcdef0123456789", tenants[0])
+        for path in (f"/embed/overview?token={token}", f"/explore?token={token}&tenant={tenants[1]}"):
+            request_status = varnish_get(web.port, path)[0]
+            assert request_status == 401
+        logs = web.log_path.read_text() + web.access_log.read_text()
+        assert "/embed/overview" in logs and token not in logs and ALL_KEY not in logs  # no credential in any log
     finally:
         varnish.stop()
         web.stop()
