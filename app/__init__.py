@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     dash_app.layout = shell_layout.layout
     for module in (shell, sync, overview, explore):
         module.register(dash_app)
-    security.guard_callbacks(dash_app)
+    security.init_dash(dash_app)
     return dash_app
 
 

@@ -6,6 +6,8 @@
 * A page request for ``/embed/...`` or ``/explore`` is checked here, before
   Dash serves its HTML shell, so a missing, forged or expired token gets a
   plain 401 page: no data, no stack trace. The callbacks verify it again.
+* Every response also carries a content policy: scripts only from our own
+  files and Dash's inline renderer script (by hash), so no injected markup runs.
 * A callback request (``POST /_dash-update-component``) must have the shape
   the Dash renderer sends for a registered callback (``guard_callbacks``):
   Dash itself answers a malformed one with a 500 and a traceback in the log.
@@ -65,7 +67,8 @@ def init_app(server: Flask, settings: Settings) -> None:
 
     @server.after_request
     def security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = f"frame-ancestors {settings.frame_ancestors}"
+        policy = server.extensions.get(CSP_KEY, "") + f"frame-ancestors {settings.frame_ancestors}"
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         if is_guarded(request.path) or request.path.startswith("/_dash-update-component"):
@@ -74,6 +77,20 @@ def init_app(server: Flask, settings: Settings) -> None:
 
 
 CALLBACK_PATH = "/_dash-update-component"
+CSP_KEY = "dataviz_csp"
+
+
+def content_policy(dash_app) -> str:
+    """What pages may load and run: our own files, and Dash's one inline script by its hash.
+
+    Markup that slips into the data could then not run a script even if some
+    component rendered it as HTML. Styles may be inline (Dash and Plotly set
+    style attributes); a view that needs another policy sets its own header.
+    """
+    scripts = " ".join(["'self'", *dash_app.csp_hashes()])
+    return ("default-src 'self'; " f"script-src {scripts}; " "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; ")
 
 
 def _matches(item, spec: dict) -> bool:
@@ -123,8 +140,14 @@ def callback_problem(body, callback_map: dict) -> str | None:
     return None
 
 
+def init_dash(dash_app) -> None:
+    """Once the pages and callbacks are registered: the content policy, and the callback request check."""
+    dash_app.server.extensions[CSP_KEY] = content_policy(dash_app)
+    guard_callbacks(dash_app)
+
+
 def guard_callbacks(dash_app) -> None:
-    """Answer 400 to a callback request that is not shaped like the renderer's (once callbacks are registered)."""
+    """Answer 400 to a callback request that is not shaped like the renderer's."""
     @dash_app.server.before_request
     def check_callback_request():
         if request.path != CALLBACK_PATH or request.method != "POST":

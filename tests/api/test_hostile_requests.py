@@ -192,7 +192,9 @@ def test_hostile_req010_security_headers_on_every_answer(client, tenants):
         assert response.status_code < 500, (path, response.status_code)
         assert response.headers["X-Content-Type-Options"] == "nosniff", path
         assert response.headers["Referrer-Policy"] == "no-referrer", path
-        assert "frame-ancestors" in response.headers["Content-Security-Policy"], path
+        policy = dict(d.strip().split(" ", 1) for d in response.headers["Content-Security-Policy"].split(";"))
+        assert policy["frame-ancestors"] == "'self'" and policy["object-src"] == "'none'", path
+        assert policy["script-src"].startswith("'self' 'sha256-") and "unsafe" not in policy["script-src"], path
 
 
 PATHS = ["/", "/healthz", "/readyz", "/metrics", "/embed/overview", "/embed/explore", "/explore", "/demo",
