@@ -231,10 +231,11 @@ def report(args, results: Results, refreshes: list[dict], samples: list[dict], e
                        for kind, v in sorted(results.latency.items())},
         "refreshes": refreshes, "workers": workers, "rss_growth_bound_mb": args.rss_growth_mb,
         "workers_replaced": sorted(set(samples[0]["rss_mb"]) ^ set(last)),
+        "rss_samples": [{"t": s["t"], "mb": [round(v, 1) for _, v in sorted(s["rss_mb"].items())]} for s in samples],
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k != "statuses"}, indent=2))
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("statuses", "rss_samples")}, indent=2))
     ok = (not results.failures and all(r["exit"] == 0 and r["message"].startswith("published") for r in refreshes)
           and all(w["growth_mb"] <= args.rss_growth_mb for w in workers.values()))
     print("soak: OK" if ok else "soak: FAILED")
