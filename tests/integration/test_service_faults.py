@@ -251,6 +251,9 @@ def load(port: int, tenants: list[str], seconds: float, threads: int = 6) -> tup
     return answered[0], failures
 
 
+CLIENTS = 6
+
+
 def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tenants, service_logs, tmp_path):
     """Straight to gunicorn, only the requests the killed worker held fail; through Varnish (which retries a
     GET whose backend connection broke) none does. The master starts a new worker by itself."""
@@ -268,12 +271,11 @@ def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tena
             before = {p.pid for p in psutil.Process(web.pid).children()}
             victim = sorted(before)[0]
             threading.Timer(1.5, lambda: psutil.Process(victim).kill()).start()
-            answered, failures = load(port, tenants, 4.0)
-            in_flight = 4  # gthread threads per worker (deploy/gunicorn.conf.py)
+            answered, failures = load(port, tenants, 4.0, threads=CLIENTS)
             if port == varnish.port:
                 assert failures == [], failures
-            else:
-                assert len(failures) <= in_flight, failures
+            else:  # only the connections the victim had accepted when it died: at most one per client
+                assert len(failures) <= CLIENTS, failures
             assert answered > 50
             deadline = time.monotonic() + 30
             while len(psutil.Process(web.pid).children()) < 3 or victim in {p.pid for p in psutil.Process(web.pid).children()}:
