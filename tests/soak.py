@@ -72,7 +72,9 @@ def request(port: int, method: str, path: str, headers: dict, body: bytes | None
 
 def overview_body(token: str) -> bytes:
     """The overview page's one callback, as the Dash renderer sends it."""
-    kpi = lambda make: [{"id": make(m), "property": "children"} for m in queries.METRICS]  # noqa: E731
+    def kpi(make) -> list[dict]:
+        return [{"id": make(m), "property": "children"} for m in queries.METRICS]
+
     outputs = [kpi(ids.kpi_value_id), kpi(ids.kpi_change_id), *[{"id": g, "property": "figure"}
                                                                 for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"}]
