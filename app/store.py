@@ -5,7 +5,8 @@ stats the ``CURRENT`` pointer (about a microsecond) and loads a newly published
 version before answering, so once a refresh has published, no request is
 answered from the old data. A request takes the snapshot once and uses that
 object to the end, so it never mixes two versions. A snapshot that cannot be
-read is refused: the store keeps serving the one it has.
+read is refused: the store keeps serving the one it has, or, in a process that
+has none yet, the newest good snapshot on disk.
 """
 from __future__ import annotations
 
@@ -168,10 +169,28 @@ class SnapshotStore:
             except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:
                 self._refused = version
                 self.last_error = f"refused snapshot {version}: {exc}"
-                log.error("%s; still serving %s", self.last_error,
-                          self._snapshot.version if self._snapshot else "nothing")
+                if self._snapshot is None:
+                    self._snapshot = self._newest_good(exclude=version)
+                    if self._snapshot is not None:
+                        self.last_error += f"; serving {self._snapshot.version}, the newest good one on disk"
+                log.error("%s; serving %s", self.last_error, self._snapshot.version if self._snapshot else "nothing")
             else:
                 self._snapshot = snapshot
                 self.last_error = None
                 log.info("serving snapshot %s", version)
             self._pointer_stat = stat
+
+    def _newest_good(self, exclude: str) -> Snapshot | None:
+        """At start-up with a damaged live snapshot, the newest one kept on disk that loads.
+
+        Older numbers beat no answer at all (every request a 503) until the
+        next refresh publishes a good snapshot; /readyz and the log say so.
+        """
+        for version in reversed(snapshots.versions(self.root)):
+            if version == exclude:
+                continue
+            try:
+                return load_snapshot(self.root, version)
+            except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:
+                log.error("cannot fall back to snapshot %s either: %s", version, exc)
+        return None

@@ -66,9 +66,11 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
               "export": snapshots.read_manifest(root, target).get("export", {})}
     try:
         with refresh_lock(root):
+            propagation = Propagation(settings)
+            propagation.before_publish(root, live, target)
             with steps("publish"):
                 snapshots.publish(root, target)
-            Propagation(settings).after_publish(root, live, target, time.monotonic(), steps, report, restore=False)
+            propagation.after_publish(root, live, target, time.monotonic(), steps, report, restore=False)
     except RefreshBusy as exc:
         print(f"cannot roll back now: {exc}")
         return 1

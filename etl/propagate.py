@@ -29,7 +29,7 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.http import open_url
-from etl.purge import load_pending, purge, purge_keys
+from etl.purge import load_pending, purge, purge_keys, remember
 
 log = logging.getLogger("dataviz.refresh")
 WEB_TIMEOUT = 30.0
@@ -130,15 +130,23 @@ class Propagation:
                             check_interval=self.settings.snapshot_check_interval, timeout=self.web_timeout,
                             key=poll_key(self.settings))
 
-    def after_publish(self, root: Path, previous: str | None, version: str, published_at: float, steps,
-                      report: dict, restore: bool = True) -> str | None:
-        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
+    @staticmethod
+    def _purge_plan(root: Path, previous: str | None, version: str) -> tuple[list[str], str]:
         new = snapshots.read_manifest(root, version)
         try:
             old = snapshots.read_manifest(root, previous) if previous else None
         except snapshots.SnapshotError:
             old = None  # purge everything rather than trust an unreadable manifest
-        keys, why = purge_keys(old, new)
+        return purge_keys(old, new)
+
+    def before_publish(self, root: Path, previous: str | None, version: str) -> None:
+        """Journal the purges that publishing ``version`` calls for (``etl.purge.remember``)."""
+        remember(root, self.settings.varnish_urls, self._purge_plan(root, previous, version)[0])
+
+    def after_publish(self, root: Path, previous: str | None, version: str, published_at: float, steps,
+                      report: dict, restore: bool = True) -> str | None:
+        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
+        keys, why = self._purge_plan(root, previous, version)
         with steps("wait_web"):
             report["web"] = self._wait(version, published_at)
         laggards = report["web"]["laggards"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import io
 import re
 import zlib
@@ -22,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from etl.sources import SourceError
 
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
 CONNECTION, ENROLMENT, START, COMPLETION = range(4)
@@ -68,21 +69,116 @@ class Activity:
     warnings: list[str]
 
 
-def read_header(path: Path) -> list[str]:
-    """Column names of a CSV file (gzip or plain), BOM stripped."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+DEFAULT_MAX_EXPORT_BYTES = 20 * 10**9
+MAX_HEADER_BYTES = 10**6
+_LINE_ENDS = re.compile(rb"[\r\n]")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n} bytes"
+
+
+class BoundedReader(io.RawIOBase):
+    """A file's bytes, gunzipped for ``.gz``, refusing to give more than ``limit``.
+
+    A few kilobytes of gzip can inflate to terabytes, and a file may grow while
+    it is read: counting what is actually read bounds the memory and time a
+    refresh can spend on one file, whatever the file claims.
+    """
+
+    def __init__(self, path: Path, limit: int):
+        super().__init__()
+        self.name = path.name
+        self.limit = limit
+        self.count = 0
+        self.error: Exception | None = None
+        self._inner = None
+        try:
+            if not path.name.endswith(".gz") and path.stat().st_size > limit:
+                raise ExportRejected(self._too_large())
+            self._inner = pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None)
+        except FileNotFoundError as exc:
+            raise SourceError(f"{path.name} disappeared while the export was read") from exc
+
+    def _too_large(self) -> str:
+        return (f"{self.name}: more than {_size(self.limit)} uncompressed, the limit "
+                f"(DATAVIZ_MAX_EXPORT_BYTES); a gzip bomb or a wrong file")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes; past the limit, or after a read error, end of file (see ``check``).
+
+        Nothing is raised from here: an exception thrown into Arrow's threaded
+        CSV reader leaves a task behind that hangs the process at exit.
+        """
+        if self.count > self.limit or self.error is not None:
+            return b""
+        try:
+            data = self._inner.read(size if size is not None and size >= 0 else None)
+        except Exception as exc:
+            self.error = exc
+            return b""
+        self.count += len(data)
+        return b"" if self.count > self.limit else data
+
+    def check(self) -> None:
+        """Raise ExportRejected if the limit was reached, else the read error hidden from the reader."""
+        if self.count > self.limit:
+            raise ExportRejected(self._too_large())
+        if self.error is not None:
+            raise self.error
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._inner is not None:
+            self._inner.close()
+        super().close()
+
+
+def read_header(path: Path, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> list[str]:
+    """Column names of a CSV file (gzip or plain), BOM stripped.
+
+    The first record ends at the first CR or LF (files may use either), after
+    any blank lines, which the CSV reader skips too.
+    """
+    head = b""
     try:
-        with opener(path, "rb") as raw:
-            first = raw.readline(1 << 20)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ExportRejected(f"{path.name}: cannot read ({_short(exc)})") from exc
-    if not first.strip():
+        with BoundedReader(path, max_bytes) as raw:
+            while not _LINE_ENDS.search(head.lstrip(b"\r\n")) and len(head) <= MAX_HEADER_BYTES:
+                chunk = raw.read(1 << 16)
+                if not chunk:
+                    break
+                head += chunk
+            raw.check()
+    except (OSError, EOFError, zlib.error, pa.ArrowInvalid) as exc:
+        raise _read_error(path, exc) from exc
+    head = head.lstrip(b"\r\n")
+    if not head.strip():
         raise ExportRejected(f"{path.name}: the file is empty")
+    end = _LINE_ENDS.search(head)
+    if end is None and len(head) > MAX_HEADER_BYTES:
+        raise ExportRejected(f"{path.name}: the header line is longer than {_size(MAX_HEADER_BYTES)}")
+    line = head[:end.start()] if end else head
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in line:
+        raise ExportRejected(f"{path.name}: not UTF-8 text (UTF-16 or binary: the header holds NUL bytes "
+                             f"or a UTF-16 byte order mark)")
     try:
-        text = first.decode("utf-8-sig")
+        text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExportRejected(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start} of the header)") from exc
-    names = next(csv.reader(io.StringIO(text)), [])
+    try:
+        names = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise ExportRejected(f"{path.name}: the header is not a CSV line ({exc})") from exc
     return [n.strip() for n in names]
 
 
@@ -107,7 +203,7 @@ def _read_error(path: Path, exc: Exception) -> ExportRejected:
 
 
 def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | None = None,
-             malformed: list[str] | None = None) -> pa.Table:
+             malformed: list[str] | None = None, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table:
     """Read the named columns (strings unless ``types`` says otherwise; empty → null).
 
     Records with the wrong number of fields are skipped and their text kept in
@@ -123,25 +219,35 @@ def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | Non
         malformed.append(row.text)
         return "skip"
 
+    raw = BoundedReader(path, max_bytes)
+    error: Exception | None = None
     try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types={c: types.get(c, pa.string()) for c in columns},
-                null_values=[""],  # not Arrow's default list: a user named "NA" is a user
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc) and "UTF8" not in str(exc):
-            raise
-        raise _read_error(path, exc) from exc
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _read_error(path, exc) from exc
+        with raw:
+            table = pacsv.read_csv(
+                raw,
+                read_options=pacsv.ReadOptions(block_size=8 << 20),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types={c: types.get(c, pa.string()) for c in columns},
+                    null_values=[""],  # not Arrow's default list: a user named "NA" is a user
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+        error = exc
+    try:
+        raw.check()  # the size limit, or the stream's own failure, explains whatever Arrow saw after it
+    except ExportRejected:
+        raise
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return table
+    if isinstance(error, pa.ArrowInvalid) and "conversion error" in str(error) and "UTF8" not in str(error):
+        raise error
+    raise _read_error(path, error) from error
 
 
 def _check_columns(path: Path, header: list[str], required, optional, warnings: list[str]) -> list[str]:
@@ -330,7 +436,8 @@ def _repeated_ids(event_ids: pa.ChunkedArray, keys, valid: np.ndarray) -> np.nda
     return out
 
 
-def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
+def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float,
+                      max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> Activity:
     """Read ``activity.csv[.gz]`` and keep the valid, first-seen events.
 
     The fast path lets Arrow's CSV reader parse timestamps and numbers while it
@@ -338,16 +445,16 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float)
     those columns as strings and every value checked one by one.
     """
     warnings: list[str] = []
-    header = read_header(path)
+    header = read_header(path, max_bytes)
     columns = _check_columns(path, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
     dictionaries = {c: DICTIONARY for c in DICTIONARY_COLUMNS}
     malformed: list[str] = []
     try:
-        raw = read_csv(path, columns, {**dictionaries, **TYPED_COLUMNS}, malformed)
+        raw = read_csv(path, columns, {**dictionaries, **TYPED_COLUMNS}, malformed, max_bytes)
         typed = True
     except pa.ArrowInvalid:
         malformed.clear()
-        raw = read_csv(path, columns, dictionaries, malformed)
+        raw = read_csv(path, columns, dictionaries, malformed, max_bytes)
         typed = False
     n = raw.num_rows
     if n + len(malformed) == 0:
@@ -455,6 +562,8 @@ def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
 def _repeated(idx: np.ndarray, n_ids: int, valid: np.ndarray) -> np.ndarray:
     """Valid rows whose event_id was already seen on an earlier valid row."""
     candidates = valid & (idx >= 0)
+    if not candidates.any():  # an event_id column with no value in it
+        return np.zeros(len(idx), dtype=bool)
     counts = np.bincount(idx[candidates], minlength=max(n_ids, 1))
     repeated = candidates & (counts[np.where(idx >= 0, idx, 0)] > 1)
     out = np.zeros(len(idx), dtype=bool)
@@ -492,13 +601,14 @@ def _text(value) -> str:
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],
-                   key: tuple[str, str], warnings: list[str]) -> pa.Table | None:
+                   key: tuple[str, str], warnings: list[str],
+                   max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table | None:
     """A users or trainings file as strings; rows without a key are skipped with a warning."""
     if path is None:
         return None
-    header = read_header(path)
+    header = read_header(path, max_bytes)
     columns = _check_columns(path, header, required, optional, warnings)
-    table = read_csv(path, columns)
+    table = read_csv(path, columns, max_bytes=max_bytes)
     for name in optional:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
