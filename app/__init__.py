@@ -10,6 +10,7 @@ from pathlib import Path
 from dash import Dash
 from flask import Flask
 
+from app.auth import check_secrets
 from app.cache import AppCache
 from app.config import Settings
 from app.store import SnapshotStore
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.demo and not settings.embed_secret:
         settings = replace(settings, embed_secret=demo_embed_secret(settings))
+    check_secrets(settings)
     server = Flask(__name__)
     server.config[SETTINGS_KEY] = settings
     server.extensions[STORE_KEY] = SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval,
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     dash_app.layout = shell_layout.layout
     for module in (shell, sync, overview, explore):
         module.register(dash_app)
+    security.init_dash(dash_app)
     return dash_app
 
 

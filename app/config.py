@@ -13,6 +13,21 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
+def signing_secret(value: str | None) -> str | None:
+    """The secret to sign with: the first of a comma-separated list (the others are still accepted).
+
+    Rotation: set ``new,old`` on the server, move the signer to ``new``, and
+    once the old tokens have expired (24 h at most) remove ``old``.
+    """
+    secrets = secret_list(value)
+    return secrets[0] if secrets else None
+
+
+def secret_list(value: str | None) -> tuple[str, ...]:
+    """Every secret of a comma-separated setting (secrets never hold commas)."""
+    return _split(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     source: str = "var/exports"
@@ -31,6 +46,8 @@ class Settings:
     max_reject_ratio: float = 0.01
     etl_engine: str = "pandas"  # or "dask" (etl.dask_engine), for exports too big for one machine
     dask_scheduler: str | None = None  # tcp://host:8786; none: a LocalCluster sized to the machine
+    max_export_bytes: int = 20 * 10**9  # per file, uncompressed: what a gzip bomb may inflate to
+    s3_timeout: float = 30.0  # seconds a connection or a read from S3 may stall before it is retried
     demo: bool = False
     snapshot_check_interval: float = 1.0
     app_cache: bool = True  # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves
@@ -42,6 +59,8 @@ class Settings:
         ratio = env.get("DATAVIZ_MAX_REJECT_RATIO")
         poll = env.get("DATAVIZ_SNAPSHOT_POLL_INTERVAL")
         web_timeout = env.get("DATAVIZ_WEB_TIMEOUT")
+        max_bytes = env.get("DATAVIZ_MAX_EXPORT_BYTES")
+        s3_timeout = env.get("DATAVIZ_S3_TIMEOUT")
         settings = cls(
             source=env.get("DATAVIZ_SOURCE") or cls.source,
             snapshot_dir=env.get("DATAVIZ_SNAPSHOT_DIR") or cls.snapshot_dir,
@@ -59,6 +78,8 @@ class Settings:
             max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
             etl_engine=env.get("DATAVIZ_ETL_ENGINE") or cls.etl_engine,
             dask_scheduler=env.get("DATAVIZ_DASK_SCHEDULER") or None,
+            max_export_bytes=int(max_bytes) if max_bytes else cls.max_export_bytes,
+            s3_timeout=float(s3_timeout) if s3_timeout else cls.s3_timeout,
             demo=env.get("DATAVIZ_DEMO", "") == "1",
             app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
         )

@@ -41,7 +41,7 @@ from etl import blocks
 from etl.sources import StagedExport
 from etl.transform import Rows, Validated, concat_rows, event_rows, group_rows
 from etl.validate import (CheckedRows, CsvBytes, ExportRejected, activity_columns, check_activity, check_totals,
-                          merge_rejects, read_activity, read_error, repeated_ids)
+                          merge_rejects, read_activity, read_error, repeated_ids, too_large)
 
 log = logging.getLogger("dataviz.dask")
 BLOCK_SIZE = 64 << 20  # bytes of CSV per partition
@@ -64,13 +64,13 @@ class DaskEngine:
     client: object | None = field(default=None, repr=False)
     name = "dask"
 
-    def validate(self, staged: StagedExport, max_reject_ratio: float) -> Validated:
+    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
         """The export's activity, read where it lies (not from ``staged``, which serves the dimensions)."""
         name = staged.ref.table_file("activity")
         try:
             with self._client() as client:
-                return _Run(client, f"{staged.ref.location}/{name}", name, staged.ref.date,
-                            self.block_size).validate(max_reject_ratio)
+                return _Run(client, f"{staged.ref.location}/{name}", name, staged.ref.date, self.block_size,
+                            max_bytes).validate(max_reject_ratio)
         except (ExportRejected, OSError):
             raise
         except Exception as exc:  # KilledWorker, a cancelled future...: reported, with the cause logged
@@ -223,8 +223,9 @@ def _aggregate(part: _Part, index: int, *duplicates: list[np.ndarray]) -> Rows:
 class _Run:
     """One export's activity file through the cluster."""
 
-    def __init__(self, client, location: str, name: str, export_date: dt.date, block_size: int):
+    def __init__(self, client, location: str, name: str, export_date: dt.date, block_size: int, max_bytes: int):
         self.client = client
+        self.max_bytes = max_bytes  # DATAVIZ_MAX_EXPORT_BYTES: what the file may hold, uncompressed
         self.location = location
         self.name = name
         self.export_date = export_date
@@ -307,6 +308,8 @@ class _Run:
             head = blocks.read_range(self.location, 0, min(size, blocks.HEAD_BYTES))
         except READ_ERRORS as exc:
             raise ExportRejected(f"{self.name}: cannot read ({' '.join(str(exc).split())[:200]})") from exc
+        if size > self.max_bytes:
+            raise ExportRejected(too_large(self.name, self.max_bytes))
         end = blocks.header_end(head)
         if end is None:
             if size > len(head):
@@ -323,8 +326,12 @@ class _Run:
     def _stream(self) -> Iterator[list]:
         """A gzip file: decompressed here, in order, and sent to the workers a partition at a time
         (``self.header`` is set before the first one)."""
+        inflated = 0
         try:
             for chunk in blocks.stream_records(self.location, self.block_size):
+                inflated += len(chunk)
+                if inflated > self.max_bytes:  # a gzip bomb: stop before it fills the cluster
+                    raise ExportRejected(too_large(self.name, self.max_bytes))
                 if self.header is None:
                     end = blocks.header_end(chunk)
                     end = len(chunk) if end is None else end

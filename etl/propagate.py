@@ -36,7 +36,7 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.http import open_url
-from etl.purge import load_pending, purge, purge_keys
+from etl.purge import load_pending, purge, purge_keys, remember
 from etl.snapshot_s3 import Published
 
 log = logging.getLogger("dataviz.refresh")
@@ -154,16 +154,24 @@ class Propagation:
                             check_interval=self.settings.snapshot_check_interval, timeout=self.web_timeout,
                             key=poll_key(self.settings))
 
-    def after_publish(self, published: Published, previous: str | None, version: str, published_at: float,
-                      steps, report: dict, restore: bool = True) -> str | None:
-        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
-        root = published.root
+    @staticmethod
+    def _purge_plan(published: Published, previous: str | None, version: str) -> tuple[list[str], str]:
         new = published.read_manifest(version)
         try:
             old = published.read_manifest(previous) if previous else None
         except snapshots.SnapshotError:
             old = None  # purge everything rather than trust an unreadable manifest
-        keys, why = purge_keys(old, new)
+        return purge_keys(old, new)
+
+    def before_publish(self, published: Published, previous: str | None, version: str) -> None:
+        """Journal the purges that publishing ``version`` calls for (``etl.purge.remember``)."""
+        remember(published.root, self.settings.varnish_urls, self._purge_plan(published, previous, version)[0])
+
+    def after_publish(self, published: Published, previous: str | None, version: str, published_at: float,
+                      steps, report: dict, restore: bool = True) -> str | None:
+        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
+        root = published.root
+        keys, why = self._purge_plan(published, previous, version)
         with steps("wait_web"):
             report["web"] = self._wait(version, published_at)
         laggards = report["web"]["laggards"]

@@ -23,11 +23,12 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.digest import tenant_digests
+from etl.pause import pause_point
 from etl.snapshot_s3 import Published
 from etl.sources import SourceError, StagedExport, latest_export, open_source
 from etl.transform import Validated, build_frames
-from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, validate_activity,
-                          read_dimension)
+from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
+                          read_dimension, validate_activity)
 
 log = logging.getLogger("dataviz.refresh")
 LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
@@ -59,8 +60,11 @@ def refresh_lock(root: Path, wait: bool = False):
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
             raise RefreshBusy("another refresh is running") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass  # the PID is a courtesy for people; the lock is the flock, and a full disk must not stop a refresh
         yield
     finally:
         os.close(fd)
@@ -71,8 +75,8 @@ class PandasEngine:
 
     name = "pandas"
 
-    def validate(self, staged: StagedExport, max_reject_ratio: float) -> Validated:
-        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio)
+    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
+        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes)
         return Validated.from_activity(activity)
 
 
@@ -97,6 +101,7 @@ class Steps:
     @contextmanager
     def __call__(self, name: str):
         self.current = name
+        pause_point(name)
         start = time.perf_counter()
         try:
             yield
@@ -105,7 +110,7 @@ class Steps:
 
 
 def export_identity(ref) -> dict:
-    return {"date": ref.name, "location": ref.location, "files": sorted(ref.files)}
+    return {"date": ref.name, "location": ref.location, "files": sorted(ref.files), "fingerprint": ref.fingerprint}
 
 
 def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
@@ -114,14 +119,16 @@ def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeou
     from etl.propagate import Propagation
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
-                       max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
+                       max_reject_ratio=settings.max_reject_ratio, max_export_bytes=settings.max_export_bytes,
+                       s3_timeout=settings.s3_timeout, skip_export=skip_export,
                        propagation=Propagation(settings, web_timeout), snapshot_url=settings.snapshot_url,
                        engine=engine_for(settings))
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
-                max_reject_ratio: float = 0.01, propagation=None,
-                skip_export: dict | None = None, snapshot_url: str | None = None, engine=None) -> RefreshResult:
+                max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+                s3_timeout: float = 30.0, propagation=None, skip_export: dict | None = None,
+                snapshot_url: str | None = None, engine=None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
@@ -143,15 +150,20 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
         with refresh_lock(root):
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
-            result = _refresh_locked(source, Published(root, snapshot_url), force, max_reject_ratio, steps,
-                                     report, propagation, skip_export, engine or PandasEngine())
+            limits = {"max_reject_ratio": max_reject_ratio, "max_bytes": max_export_bytes}
+            result = _refresh_locked(lambda: open_source(source, s3_timeout), Published(root, snapshot_url), force,
+                                     limits, steps, report, propagation, skip_export, engine or PandasEngine())
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
     report["message"] = result.message
     report["seconds"] = round(time.perf_counter() - started, 3)
     if result.outcome not in ("up_to_date", "skipped"):
-        result.report_path = snapshots.save_report(root, report, result.version)
+        try:
+            result.report_path = snapshots.save_report(root, report, result.version)
+        except OSError as exc:  # a full disk must not turn a known outcome into a traceback
+            log.error("cannot save the refresh report in %s: %s", root, exc.strerror or exc)
+            result.message += f"; report not saved ({exc.strerror or exc})"
     result.report = report
     level = logging.INFO if result.ok else logging.ERROR
     log.log(level, "refresh %s: %s (%.1fs)", result.outcome, result.message, report["seconds"])
@@ -168,12 +180,12 @@ def _warnings(report: dict) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _refresh_locked(source, published: Published, force, max_reject_ratio, steps, report, propagation,
-                    skip_export, engine) -> RefreshResult:
+def _refresh_locked(open_src, published: Published, force, limits, steps, report, propagation, skip_export,
+                    engine) -> RefreshResult:
     root = published.root
     try:
         with steps("find"):
-            src = open_source(source)
+            src = open_src()
             ref = latest_export(src)
             live = published.live_version()
         report["export"] = export_identity(ref)
@@ -182,24 +194,24 @@ def _refresh_locked(source, published: Published, force, max_reject_ratio, steps
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
-                manifest = published.read_manifest(live)
-                # a snapshot written by an older schema is rebuilt, even from the same export
-                if (manifest.get("export") == report["export"]
-                        and manifest.get("schema_version") == snapshots.SCHEMA_VERSION):
+                # verify: the files are whole and of this schema (an older schema is rebuilt from the same export)
+                if published.verify(live).get("export") == report["export"]:
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
-            except snapshots.SnapshotError:
-                pass  # an unreadable live snapshot is a reason to refresh, not to stop
+            except snapshots.SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
+                log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, ref.name)
+                report["live_damaged"] = str(exc)
         report["engine"] = engine.name
         with StagedExport(src, ref) as staged:
             with steps("validate"):
                 if ref.table_file("activity") is None:
                     raise ExportRejected(f"export {ref.name} has no activity.csv or activity.csv.gz")
-                activity = engine.validate(staged, max_reject_ratio)
+                activity = engine.validate(staged, **limits)
                 warnings = activity.warnings
                 users = read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
-                                       ("tenant_id", "user_id"), warnings)
+                                       ("tenant_id", "user_id"), warnings, limits["max_bytes"])
                 trainings = read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
-                                           ("tenant_id", "training_id"), warnings)
+                                           ("tenant_id", "training_id"), warnings, limits["max_bytes"])
+                staged.check_unchanged()
         report.update({
             "rows_read": activity.rows_read,
             "rows_accepted": activity.rows.events,
@@ -233,6 +245,8 @@ def _refresh_locked(source, published: Published, force, max_reject_ratio, steps
         if published.remote:
             with steps("upload"):
                 published.upload(version)
+        if propagation is not None:
+            propagation.before_publish(published, live, version)
         with steps("publish"):
             published.publish(version)
         published_at = time.monotonic()
@@ -258,3 +272,8 @@ def _refresh_locked(source, published: Published, force, max_reject_ratio, steps
     except OSError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"{steps.current} failed: {exc.strerror or exc}")
+    except Exception as exc:  # a bug: still a report, an exit code and the old snapshot live, not a traceback
+        log.exception("refresh failed in step %s", steps.current)
+        report["failed_step"] = steps.current
+        return RefreshResult("failed", f"{steps.current} failed: internal error ({exc.__class__.__name__}: "
+                                       f"{' '.join(str(exc).split())[:200]})")

@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl.pause import pause_point
 from etl.transform import Frames
 
 SCHEMA_VERSION = 2
@@ -89,6 +90,7 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
                     "files": {name: (tmp / f"{name}.parquet").stat().st_size for name in FRAME_NAMES}}
         _write_json(tmp / "manifest.json", manifest)
         fsync_dir(tmp)
+        pause_point("write.rename")
         final = root / version
         os.rename(tmp, final)
         fsync_dir(root)
@@ -126,6 +128,28 @@ def read_manifest(root: Path, version: str) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise SnapshotError(f"cannot read {path}: {exc}") from exc
+
+
+def verify(root: Path, version: str) -> dict:
+    """The manifest of ``version`` once its files are checked against it, cheaply (no data read).
+
+    Each Parquet file must have the size the manifest recorded and a readable
+    footer with the recorded row count: this catches truncated, replaced or
+    missing files. Raises ``SnapshotError``.
+    """
+    manifest = read_manifest(root, version)
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, expected {SCHEMA_VERSION}")
+    for name in FRAME_NAMES:
+        path = Path(root) / version / f"{name}.parquet"
+        try:
+            size = path.stat().st_size
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
+        if size != manifest.get("files", {}).get(name) or rows != manifest["rows"].get(f"{name}_frame", rows):
+            raise SnapshotError(f"snapshot {version}: {name}.parquet is not the file the manifest describes")
+    return manifest
 
 
 def versions(root: Path) -> list[str]:

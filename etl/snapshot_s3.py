@@ -183,6 +183,13 @@ class Published:
                 raise
             return self.remote.read_manifest(version)
 
+    def verify(self, version: str) -> dict:
+        """The manifest of ``version`` once its local files are checked (``etl.snapshot.verify``),
+        downloaded first when only S3 has it."""
+        if self.remote:
+            self.remote.download(version, self.root)
+        return snapshots.verify(self.root, version)
+
     def upload(self, version: str) -> None:
         if self.remote:
             self.remote.upload(self.root, version)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import io
 import re
 import zlib
@@ -28,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from etl.sources import SourceError
 
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
 CONNECTION, ENROLMENT, START, COMPLETION = range(4)
@@ -104,26 +105,123 @@ class Activity:
     warnings: list[str]
 
 
-def _open(source: Path | CsvBytes):
-    if isinstance(source, CsvBytes):
-        return io.BytesIO(source.data)
-    return (gzip.open if source.name.endswith(".gz") else open)(source, "rb")
+DEFAULT_MAX_EXPORT_BYTES = 20 * 10**9
+MAX_HEADER_BYTES = 10**6
+_LINE_ENDS = re.compile(rb"[\r\n]")
 
 
-def read_header(path: Path | CsvBytes) -> list[str]:
-    """Column names of a CSV file (gzip or plain), BOM stripped."""
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n} bytes"
+
+
+def too_large(name: str, limit: int) -> str:
+    """Why a file over ``DATAVIZ_MAX_EXPORT_BYTES`` is refused."""
+    return f"{name}: more than {_size(limit)} uncompressed, the limit (DATAVIZ_MAX_EXPORT_BYTES); a gzip bomb or a wrong file"
+
+
+class BoundedReader(io.RawIOBase):
+    """A file's bytes, gunzipped for ``.gz``, refusing to give more than ``limit``.
+
+    A few kilobytes of gzip can inflate to terabytes, and a file may grow while
+    it is read: counting what is actually read bounds the memory and time a
+    refresh can spend on one file, whatever the file claims. A ``CsvBytes`` is
+    read from memory.
+    """
+
+    def __init__(self, path: Path | CsvBytes, limit: int):
+        super().__init__()
+        self.name = path.name
+        self.limit = limit
+        self.count = 0
+        self.error: Exception | None = None
+        self._inner = None
+        if isinstance(path, CsvBytes):
+            if len(path.data) > limit:
+                raise ExportRejected(too_large(self.name, limit))
+            self._inner = pa.BufferReader(path.data)
+            return
+        try:
+            if not path.name.endswith(".gz") and path.stat().st_size > limit:
+                raise ExportRejected(too_large(self.name, limit))
+            self._inner = pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None)
+        except FileNotFoundError as exc:
+            raise SourceError(f"{path.name} disappeared while the export was read") from exc
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes; past the limit, or after a read error, end of file (see ``check``).
+
+        Nothing is raised from here: an exception thrown into Arrow's threaded
+        CSV reader leaves a task behind that hangs the process at exit.
+        """
+        if self.count > self.limit or self.error is not None:
+            return b""
+        try:
+            data = self._inner.read(size if size is not None and size >= 0 else None)
+        except Exception as exc:
+            self.error = exc
+            return b""
+        self.count += len(data)
+        return b"" if self.count > self.limit else data
+
+    def check(self) -> None:
+        """Raise ExportRejected if the limit was reached, else the read error hidden from the reader."""
+        if self.count > self.limit:
+            raise ExportRejected(too_large(self.name, self.limit))
+        if self.error is not None:
+            raise self.error
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._inner is not None:
+            self._inner.close()
+        super().close()
+
+
+def read_header(path: Path | CsvBytes, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> list[str]:
+    """Column names of a CSV file (gzip or plain), BOM stripped.
+
+    The first record ends at the first CR or LF (files may use either), after
+    any blank lines, which the CSV reader skips too.
+    """
+    head = b""
     try:
-        with _open(path) as raw:
-            first = raw.readline(1 << 20)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ExportRejected(f"{path.name}: cannot read ({_short(exc)})") from exc
-    if not first.strip():
+        with BoundedReader(path, max_bytes) as raw:
+            while not _LINE_ENDS.search(head.lstrip(b"\r\n")) and len(head) <= MAX_HEADER_BYTES:
+                chunk = raw.read(1 << 16)
+                if not chunk:
+                    break
+                head += chunk
+            raw.check()
+    except (OSError, EOFError, zlib.error, pa.ArrowInvalid) as exc:
+        raise read_error(path, exc) from exc
+    head = head.lstrip(b"\r\n")
+    if not head.strip():
         raise ExportRejected(f"{path.name}: the file is empty")
+    end = _LINE_ENDS.search(head)
+    if end is None and len(head) > MAX_HEADER_BYTES:
+        raise ExportRejected(f"{path.name}: the header line is longer than {_size(MAX_HEADER_BYTES)}")
+    line = head[:end.start()] if end else head
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in line:
+        raise ExportRejected(f"{path.name}: not UTF-8 text (UTF-16 or binary: the header holds NUL bytes "
+                             f"or a UTF-16 byte order mark)")
     try:
-        text = first.decode("utf-8-sig")
+        text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExportRejected(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start} of the header)") from exc
-    names = next(csv.reader(io.StringIO(text)), [])
+    try:
+        names = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise ExportRejected(f"{path.name}: the header is not a CSV line ({exc})") from exc
     return [n.strip() for n in names]
 
 
@@ -149,7 +247,7 @@ def read_error(path: Path | CsvBytes, exc: Exception) -> ExportRejected:
 
 
 def read_csv(path: Path | CsvBytes, columns: list[str], types: dict[str, pa.DataType] | None = None,
-             malformed: list[str] | None = None) -> pa.Table:
+             malformed: list[str] | None = None, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table:
     """Read the named columns (strings unless ``types`` says otherwise; empty → null).
 
     Records with the wrong number of fields are skipped and their text kept in
@@ -165,25 +263,35 @@ def read_csv(path: Path | CsvBytes, columns: list[str], types: dict[str, pa.Data
         malformed.append(row.text)
         return "skip"
 
+    raw = BoundedReader(path, max_bytes)
+    error: Exception | None = None
     try:
-        return pacsv.read_csv(
-            pa.BufferReader(path.data) if isinstance(path, CsvBytes) else path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types={c: types.get(c, pa.string()) for c in columns},
-                null_values=[""],  # not Arrow's default list: a user named "NA" is a user
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc) and "UTF8" not in str(exc):
-            raise
-        raise read_error(path, exc) from exc
-    except (OSError, EOFError, zlib.error) as exc:
-        raise read_error(path, exc) from exc
+        with raw:
+            table = pacsv.read_csv(
+                raw,
+                read_options=pacsv.ReadOptions(block_size=8 << 20),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types={c: types.get(c, pa.string()) for c in columns},
+                    null_values=[""],  # not Arrow's default list: a user named "NA" is a user
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+        error = exc
+    try:
+        raw.check()  # the size limit, or the stream's own failure, explains whatever Arrow saw after it
+    except ExportRejected:
+        raise
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return table
+    if isinstance(error, pa.ArrowInvalid) and "conversion error" in str(error) and "UTF8" not in str(error):
+        raise error
+    raise read_error(path, error) from error
 
 
 def _check_columns(path: Path | CsvBytes, header: list[str], required, optional,
@@ -280,19 +388,113 @@ def _dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarra
 
 
 def _event_id_codes(event_ids: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """Codes of event ids (-1 for none): the costly hashing, run beside the other checks."""
+    """Codes of event ids (-1 for none) through a dictionary of every id: any text, any length."""
     encoded = event_ids.combine_chunks().dictionary_encode()
     return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64), len(encoded.dictionary)
 
 
-def activity_columns(source: Path | CsvBytes, warnings: list[str]) -> tuple[list[str], list[str]]:
+_WIDEST_HASHED_ID = 64  # bytes; longer ids take the dictionary path
+_BITMAP_SIZE = 1 << 22
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _id_hashes(ids: pa.ChunkedArray) -> np.ndarray | None:
+    """A 64-bit hash of each event id (nulls hash as empty), or None when an id is
+    longer than ``_WIDEST_HASHED_ID`` bytes or holds multi-byte text.
+
+    A hash table of ten million strings (``dictionary_encode``) is slow and big,
+    for the ~0.01% of rows that repeat an id. Here each chunk's ids are laid out
+    at one fixed width, a multiple of 8 bytes, and read as machine words: in
+    place when they all have one length (the usual export), else padded with
+    ``utf8_rpad``.
+    """
+    def offsets_of(chunk) -> np.ndarray:
+        return np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
+
+    if not pa.types.is_string(ids.type):
+        return None
+    chunks = [c for c in ids.chunks if len(c)]
+    sizes = [np.diff(offsets_of(c)) for c in chunks]
+    widest = max((int(size.max()) for size in sizes), default=0)
+    if widest > _WIDEST_HASHED_ID:
+        return None
+    width = max(8, -(-widest // 8) * 8)  # one width for every chunk: equal ids, equal hashes
+    parts = []
+    for chunk, size in zip(chunks, sizes):
+        n = len(chunk)
+        offsets = offsets_of(chunk)
+        one = int(size.min())
+        if one == int(size.max()) and one > 0:  # one length, no nulls: the bytes are already a grid
+            grid = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))[offsets[0]:]
+            grid = grid.reshape(n, one)
+            if one != width:
+                padded = np.full((n, width), ord(" "), dtype=np.uint8)  # as utf8_rpad pads
+                padded[:, :one] = grid
+                grid = padded
+        else:
+            chunk = pc.utf8_rpad(pc.fill_null(chunk, ""), width=width, padding=" ")
+            offsets = offsets_of(chunk)
+            if offsets[-1] - offsets[0] != n * width:
+                return None  # multi-byte characters: rpad counts characters, not bytes
+            grid = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))[offsets[0]:]
+        words = np.ascontiguousarray(grid).reshape(-1).view(np.uint64).reshape(n, width // 8)
+        h = np.zeros(n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(width // 8):
+                h = (h ^ words[:, j]) * _MIX
+                h ^= h >> np.uint64(29)
+        parts.append(h)
+    if not parts:
+        return np.zeros(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # the length tells "a" from "a " (padding) and from a null
+        return np.concatenate(parts) ^ (np.concatenate(sizes).astype(np.uint64) * np.uint64(0xBF58476D1CE4E5B9))
+
+
+def _event_id_keys(event_ids: pa.ChunkedArray):
+    """What finding duplicates needs, computed beside the other checks: hashes, or dictionary codes."""
+    hashes = _id_hashes(event_ids)
+    return ("hashes", hashes) if hashes is not None else ("codes", _event_id_codes(event_ids))
+
+
+def _repeated_ids(event_ids: pa.ChunkedArray, keys, valid: np.ndarray) -> np.ndarray:
+    """Valid rows whose non-empty event_id was already seen on an earlier valid row.
+
+    With hashes, only rows whose hash repeats are candidates (a sort, then a
+    bitmap on the low bits and an exact check), and only those are compared as
+    strings: a hash collision costs a comparison, never a wrong answer.
+    """
+    kind, value = keys
+    if kind == "codes":
+        return _repeated(*value, valid)
+    out = np.zeros(len(valid), dtype=bool)
+    rows = np.flatnonzero(valid & _np_bool(pc.is_valid(event_ids)))
+    h = value[rows]
+    ordered = np.sort(h)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if not len(repeated):
+        return out
+    bitmap = np.zeros(_BITMAP_SIZE, dtype=bool)
+    bitmap[(repeated & np.uint64(_BITMAP_SIZE - 1)).astype(np.intp)] = True
+    maybe = np.flatnonzero(bitmap[(h & np.uint64(_BITMAP_SIZE - 1)).astype(np.intp)])
+    candidates = rows[maybe[np.isin(h[maybe], repeated)]]  # in file order
+    seen: set[str] = set()
+    for row, text in zip(candidates.tolist(), event_ids.take(pa.array(candidates)).to_pylist()):
+        if text in seen:
+            out[row] = True
+        else:
+            seen.add(text)
+    return out
+
+
+def activity_columns(source: Path | CsvBytes, warnings: list[str],
+                     max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> tuple[list[str], list[str]]:
     """The header, and the contract's columns it holds; a bad header rejects the export."""
-    header = read_header(source)
+    header = read_header(source, max_bytes)
     return header, _check_columns(source, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
 
 
-def read_activity(source: Path | CsvBytes, columns: list[str], malformed: list[str],
-                  typed: bool = True) -> tuple[pa.Table, bool]:
+def read_activity(source: Path | CsvBytes, columns: list[str], malformed: list[str], typed: bool = True,
+                  max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> tuple[pa.Table, bool]:
     """The activity columns, and whether timestamps and numbers were parsed while reading.
 
     The fast path (``typed``) lets Arrow's CSV reader parse them; only when some
@@ -302,10 +504,11 @@ def read_activity(source: Path | CsvBytes, columns: list[str], malformed: list[s
     dictionaries = {c: DICTIONARY for c in DICTIONARY_COLUMNS}
     if typed:
         try:
-            return read_csv(source, columns, {**dictionaries, **TYPED_COLUMNS}, malformed).unify_dictionaries(), True
+            table = read_csv(source, columns, {**dictionaries, **TYPED_COLUMNS}, malformed, max_bytes)
+            return table.unify_dictionaries(), True
         except pa.ArrowInvalid:
             malformed.clear()
-    return read_csv(source, columns, dictionaries, malformed).unify_dictionaries(), False
+    return read_csv(source, columns, dictionaries, malformed, max_bytes).unify_dictionaries(), False
 
 
 @dataclass
@@ -345,20 +548,21 @@ def check_totals(name: str, rows_read: int, rejects: RowRejects, max_reject_rati
 
 def repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray) -> np.ndarray:
     """Valid rows whose event_id was already seen on an earlier valid row: the first one wins."""
-    return _repeated(*_event_id_codes(event_ids), valid)
+    return _repeated_ids(event_ids, _event_id_keys(event_ids), valid)
 
 
-def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
+def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float,
+                      max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> Activity:
     """Read ``activity.csv[.gz]`` and keep the valid, first-seen events (the pandas engine)."""
     warnings: list[str] = []
-    header, columns = activity_columns(path, warnings)
+    header, columns = activity_columns(path, warnings, max_bytes)
     malformed: list[str] = []
-    raw, typed = read_activity(path, columns, malformed)
+    raw, typed = read_activity(path, columns, malformed, max_bytes=max_bytes)
     with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the ids runs beside the row rules
-        ids = pool.submit(_event_id_codes, raw.column("event_id")) if "event_id" in raw.column_names else None
+        ids = pool.submit(_event_id_keys, raw.column("event_id")) if "event_id" in raw.column_names else None
         checked = check_activity(raw, typed, malformed, len(header), export_date)
         check_totals(path.name, checked.rows_read, checked.rejects, max_reject_ratio)
-        duplicates = (_repeated(*ids.result(), checked.valid) if ids is not None
+        duplicates = (_repeated_ids(raw.column("event_id"), ids.result(), checked.valid) if ids is not None
                       else np.zeros(raw.num_rows, dtype=bool))
     keep = checked.valid & ~duplicates
     events = checked.events if keep.all() else checked.events.take(keep)
@@ -441,7 +645,9 @@ def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
 def _repeated(idx: np.ndarray, n_ids: int, valid: np.ndarray) -> np.ndarray:
     """Valid rows whose event_id was already seen on an earlier valid row."""
     candidates = valid & (idx >= 0)
-    counts = np.bincount(idx[candidates], minlength=n_ids)
+    if not candidates.any():  # an event_id column with no value in it
+        return np.zeros(len(idx), dtype=bool)
+    counts = np.bincount(idx[candidates], minlength=max(n_ids, 1))
     repeated = candidates & (counts[np.where(idx >= 0, idx, 0)] > 1)
     out = np.zeros(len(idx), dtype=bool)
     rows = np.flatnonzero(repeated)
@@ -478,13 +684,14 @@ def _text(value) -> str:
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],
-                   key: tuple[str, str], warnings: list[str]) -> pa.Table | None:
+                   key: tuple[str, str], warnings: list[str],
+                   max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table | None:
     """A users or trainings file as strings; rows without a key are skipped with a warning."""
     if path is None:
         return None
-    header = read_header(path)
+    header = read_header(path, max_bytes)
     columns = _check_columns(path, header, required, optional, warnings)
-    table = read_csv(path, columns)
+    table = read_csv(path, columns, max_bytes=max_bytes)
     for name in optional:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))

@@ -8,6 +8,7 @@ command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
 ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || need+=(varnish-modules)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,0 +1,162 @@
+"""``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
+
+Full run: exports of 1M and 10M events; ``--quick``: 1M only (under 5 minutes).
+Families run in this order: etl, queries, memory, http, dashboards, load.
+``--only`` is for working on one family; it writes the report to
+``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
+report is always a whole run.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+import traceback
+
+from bench import data, report
+from bench.common import CACHE, ROOT, Table, Target, log
+
+FAMILIES = ("etl", "queries", "memory", "http", "dashboards", "load")
+
+
+class Context:
+    """What the families share: the sizes, the datasets (with their snapshots once refreshed)."""
+
+    def __init__(self, quick: bool):
+        self.quick = quick
+        self.sizes = [1_000_000] if quick else [1_000_000, 10_000_000]
+        self.datasets = {n: data.export(n) for n in self.sizes}
+
+    @property
+    def largest(self) -> data.Dataset:
+        return self.datasets[self.sizes[-1]]
+
+    def snapshot(self, dataset: data.Dataset):
+        """The dataset's snapshot root; refreshed once here when the etl family did not run."""
+        if dataset.snapshot_root is None:
+            import shutil
+
+            from bench.common import run_task
+
+            root = dataset.work / "snapshots"
+            shutil.rmtree(root, ignore_errors=True)
+            log(f"refreshing the {dataset.label} export for the benchmarks that need a snapshot")
+            run_task("refresh", dataset.export_root, root)
+            dataset.snapshot_root = root
+        return dataset.snapshot_root
+
+    def raw(self, dataset: data.Dataset):
+        """Raw validated events (and labelled dimensions) as Parquet, written once per run."""
+        if dataset.raw_dir is None:
+            from bench.common import run_task
+
+            out = dataset.work / "raw"
+            log(f"writing the {dataset.label} raw events to Parquet")
+            run_task("raw_events", dataset.export_dir, self.snapshot(dataset), out)
+            dataset.raw_dir = out
+        return dataset.raw_dir
+
+
+def run_etl(ctx: Context):
+    from bench import etl_bench
+
+    tables, targets = [], []
+    t, g = etl_bench.bench_generator(ctx.sizes, runs=3)
+    tables.append(t)
+    targets += g
+    for n in ctx.sizes:
+        runs = 5 if n < 10_000_000 else 3
+        t, g = etl_bench.bench_refresh(ctx.datasets[n], runs)
+        tables.append(t)
+        targets += g
+    return "ETL", tables, targets
+
+
+def run_queries(ctx: Context):
+    from bench import query_bench
+
+    tables, targets = [], []
+    for n in ctx.sizes:
+        d = ctx.datasets[n]
+        t, g = query_bench.bench_queries(d, ctx.snapshot(d), ctx.raw(d), quick=ctx.quick)
+        tables.append(t)
+        targets += g
+    return "Queries", tables, targets
+
+
+def run_memory(ctx: Context):
+    from bench import memory_bench
+
+    d = ctx.largest
+    t, g = memory_bench.bench_memory(d, ctx.snapshot(d), ctx.raw(d))
+    return "Memory per web worker", [t], g
+
+
+def run_http(ctx: Context):
+    from bench import http_bench
+
+    d = ctx.largest
+    t, g = http_bench.bench_http(d, ctx.snapshot(d), quick=ctx.quick)
+    return "HTTP", [t], g
+
+
+def run_dashboards(ctx: Context):
+    from bench import dash_bench
+
+    d = ctx.largest
+    t, g = dash_bench.bench_dashboards(d, ctx.snapshot(d), quick=ctx.quick)
+    return "Dashboards", [t], g
+
+
+def run_load(ctx: Context):
+    from bench import load_bench
+
+    d = ctx.largest
+    t, g = load_bench.bench_refresh_under_load(d, ctx.snapshot(d), quick=ctx.quick)
+    return "Refresh under load", [t], g
+
+
+RUNNERS = {"etl": run_etl, "queries": run_queries, "memory": run_memory, "http": run_http,
+           "dashboards": run_dashboards, "load": run_load}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="1M events only (under 5 minutes)")
+    p.add_argument("--only", nargs="+", choices=FAMILIES, help="run only these families (partial report)")
+    args = p.parse_args(argv)
+    command = "make bench-quick" if args.quick else "make bench"
+    if args.only:
+        command = f"python -m bench{' --quick' if args.quick else ''} --only {' '.join(args.only)}"
+    started_at = dt.datetime.now(dt.timezone.utc)
+    started = time.perf_counter()
+    info = report.machine()
+    ctx = Context(args.quick)
+    sections: list[tuple[str, list[Table]]] = []
+    targets: list[Target] = []
+    failed = False
+    for family in args.only or FAMILIES:
+        log(f"--- {family}")
+        try:
+            title, tables, family_targets = RUNNERS[family](ctx)
+        except Exception as exc:  # one broken family must not hide the others' figures
+            failed = True
+            traceback.print_exc()
+            title = family
+            t = Table(f"{family}: not measured", ["reason"])
+            t.add(f"the benchmark failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+            tables, family_targets = [t], [Target(family, "", f"failed: {type(exc).__name__}", None)]
+        for t in tables:
+            print(t.text(), flush=True)
+        sections.append((title, tables))
+        targets += family_targets
+    path = ROOT / "docs" / "benchmarks.md" if not args.only else CACHE / "benchmarks-partial.md"
+    report.write(path, command, started_at, time.perf_counter() - started, info, sections, targets)
+    print(report.targets_table(targets).text())
+    log(f"wrote {path.relative_to(ROOT)} in {(time.perf_counter() - started) / 60:.1f} min")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

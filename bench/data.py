@@ -1,0 +1,71 @@
+"""The data every benchmark runs on: generated exports (cached), their snapshot, raw events.
+
+Exports are cached under ``bench/.cache/exports/seed<S>-<N>-<digest>/`` (gitignored): the
+generator is deterministic for a seed, a size and an end date, so a cached
+export is byte-for-byte the one a fresh run would write (the digest of
+``etl/generate.py`` is part of the key). The snapshot and the
+raw-event Parquet files are rebuilt by every run from the code being
+measured, so they never go stale.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import CACHE, ROOT, log, run_task
+
+SEED = 7
+TENANTS = 30
+END_DATE = dt.date(2026, 10, 31)
+DAYS = 730
+
+
+@dataclass
+class Dataset:
+    """One size: its export folder (the dated one), snapshot root and raw-event files."""
+
+    events: int
+    export_root: Path  # what DATAVIZ_SOURCE points at
+    snapshot_root: Path | None = None
+    raw_dir: Path | None = None  # events.parquet, users.parquet, trainings.parquet
+
+    @property
+    def label(self) -> str:
+        return label(self.events)
+
+    @property
+    def export_dir(self) -> Path:
+        (folder,) = [p for p in self.export_root.iterdir() if p.is_dir()]
+        return folder
+
+    @property
+    def activity(self) -> Path:
+        return self.export_dir / "activity.csv.gz"
+
+    @property
+    def work(self) -> Path:
+        path = CACHE / "work" / f"seed{SEED}-{self.events}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def label(events: int) -> str:
+    return f"{events // 1_000_000}M" if events % 1_000_000 == 0 else f"{events:,}"
+
+
+def generator_digest() -> str:
+    """A digest of the generator's source: a changed generator never reuses an old export."""
+    return hashlib.sha256((ROOT / "etl" / "generate.py").read_bytes()).hexdigest()[:10]
+
+
+def export(events: int) -> Dataset:
+    """The cached export of ``events`` rows, generated (in a subprocess) if missing."""
+    root = CACHE / "exports" / f"seed{SEED}-{events}-{generator_digest()}"
+    if not list(root.glob("*/_SUCCESS")):
+        shutil.rmtree(root, ignore_errors=True)
+        log(f"generating the {label(events)}-event export into {root} (cached for later runs)")
+        run_task("generate", root, events)
+    return Dataset(events, root)

@@ -1,0 +1,118 @@
+"""Memory: RSS and PSS of each gunicorn worker holding the snapshot, against the raw events
+as a pandas DataFrame (``DataFrame.memory_usage(deep=True)``)."""
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench import servers
+from bench.common import MB, Stat, Table, Target, fmt_bytes, fmt_ratio, log, run_task, verdict
+from bench.data import Dataset
+
+TARGET = 500 * MB
+
+
+def _hit(url: str, n: int = 64, threads: int = 8) -> None:
+    def one(_):
+        try:
+            with urllib.request.urlopen(url, timeout=60) as r:
+                r.read()
+        except urllib.error.HTTPError:
+            pass  # 503 from a worker whose other thread is still loading the snapshot
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(one, range(n)))
+
+
+def _wait_booted(url: str, procs, timeout: float = 60.0) -> None:
+    """Until the app answers and no worker's RSS has moved for a second (imports done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=10).read()
+            break
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    last = None
+    while time.monotonic() < deadline:
+        now = [p.memory_info().rss for p in procs]
+        if now == last:
+            return
+        last = now
+        time.sleep(1.0)
+
+
+def _snapshot_bytes(snapshot_root: Path) -> int:
+    from app.store import load_snapshot
+    from etl import snapshot as snapshots
+
+    snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
+    return sum(a.nbytes for frame in (snap.facts, snap.hourly, snap.users, snap.trainings) for a in frame.values())
+
+
+def bench_memory(data: Dataset, snapshot_root: Path, raw_dir: Path) -> tuple[Table, list[Target]]:
+    # what loading the snapshot adds to a process that imported the app, measured alone first
+    fresh = run_task("snapshot_load_rss", snapshot_root).info
+    growth = fresh["loaded"] - fresh["imported"]
+    server = servers.gunicorn("app.wsgi:server", snapshot_root, "gunicorn-memory")
+    try:
+        procs = servers.workers(server, expected=2)
+        _wait_booted(server.url, procs)
+        idle = {p.pid: p.memory_full_info() for p in procs}
+        # Every worker loads the snapshot on its first request: hit /readyz from 8 connections
+        # until each worker has grown by at least half of what the snapshot added alone.
+        loaded_all = False
+        for _ in range(30):
+            _hit(f"{server.url}/readyz")
+            time.sleep(0.3)
+            if all(p.memory_info().rss - idle[p.pid].rss > growth / 2 for p in procs):
+                loaded_all = True
+                break
+        time.sleep(1.0)
+        loaded = {p.pid: p.memory_full_info() for p in procs}
+        master = __import__("psutil").Process(server.pid).memory_full_info()
+    finally:
+        servers.stop(server)
+    frame = run_task("pandas_frame_size", raw_dir)
+    deep = frame.info["deep_bytes"]
+    arrays = _snapshot_bytes(snapshot_root)
+
+    rss = Stat([m.rss for m in loaded.values()])
+    pss = Stat([m.pss for m in loaded.values()])
+    ok = rss.max < TARGET
+    table = Table(f"Memory, {data.label} events",
+                  ["what", "size", "÷ raw events DataFrame", "target", "result"])
+    for i, (pid, m) in enumerate(sorted(loaded.items())):
+        table.add(f"gunicorn worker {i + 1}: RSS (PSS) with the snapshot loaded",
+                  f"{fmt_bytes(m.rss)} ({fmt_bytes(m.pss)})", fmt_ratio(m.rss / deep),
+                  f"< {fmt_bytes(TARGET)} RSS", verdict(m.rss < TARGET))
+    for i, (pid, m) in enumerate(sorted(idle.items())):
+        table.add(f"gunicorn worker {i + 1}: RSS (PSS) before its first request", f"{fmt_bytes(m.rss)} "
+                  f"({fmt_bytes(m.pss)})", fmt_ratio(m.rss / deep), "", "")
+    table.add("gunicorn master: RSS (PSS)", f"{fmt_bytes(master.rss)} ({fmt_bytes(master.pss)})", "", "", "")
+    table.add("snapshot arrays in memory (sum of numpy `nbytes`)", fmt_bytes(arrays), fmt_ratio(arrays / deep), "", "")
+    table.add("a fresh process: after importing the app (`app.wsgi`)", fmt_bytes(fresh["imported"]),
+              fmt_ratio(fresh["imported"] / deep), "", "")
+    table.add("… then after `load_snapshot` (as a worker)", fmt_bytes(fresh["loaded"]),
+              fmt_ratio(fresh["loaded"] / deep), "", "")
+    table.add(f"… then after Arrow's pool ({fresh['pool']}) returns its free pages (`release_unused()`)",
+              fmt_bytes(fresh["released"]), fmt_ratio(fresh["released"] / deep), "", "")
+    table.add(f"raw events as a pandas DataFrame ({frame.info['rows']:,} rows), `memory_usage(deep=True)`",
+              fmt_bytes(deep), "1×", "", "")
+    table.add("peak RSS of the process that read it (`pd.read_parquet`)", fmt_bytes(frame.peak_rss),
+              fmt_ratio(frame.peak_rss / deep), "", "")
+    if not loaded_all:
+        table.notes.append("Not every worker showed the snapshot's growth after 30 bursts of /readyz: a worker "
+                           "that never got a request is measured without the snapshot.")
+    table.notes.append("Workers as deployed (`deploy/gunicorn.conf.py`: gthread, `preload_app = False`, 2 workers "
+                       "here); each loads the snapshot after its first request. RSS and PSS read with psutil "
+                       "(`memory_full_info`, from `/proc/<pid>/smaps`); one measurement per worker.")
+    table.notes.append("DataFrame dtypes (`pd.read_parquet` defaults): " + ", ".join(
+        f"{c} {t}" for c, t in frame.info["dtypes"].items()) + ".")
+    targets = [Target(f"RSS per web worker, {data.label} events", f"< {fmt_bytes(TARGET)}",
+                      f"{fmt_bytes(rss.max)} (largest of {rss.n} workers; PSS {fmt_bytes(pss.max)})", ok)]
+    log(f"memory: workers {[fmt_bytes(m.rss) for m in loaded.values()]}, raw DataFrame {fmt_bytes(deep)}")
+    return table, targets
