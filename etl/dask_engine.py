@@ -307,7 +307,7 @@ class _Run:
             size = blocks.file_size(self.location)
             head = blocks.read_range(self.location, 0, min(size, blocks.HEAD_BYTES))
         except READ_ERRORS as exc:
-            raise ExportRejected(f"{self.name}: cannot read ({' '.join(str(exc).split())[:200]})") from exc
+            raise read_error(CsvBytes(self.name, b""), exc) from exc
         if size > self.max_bytes:
             raise ExportRejected(too_large(self.name, self.max_bytes))
         end = blocks.header_end(head)
@@ -339,5 +339,4 @@ class _Run:
                 if chunk:
                     yield [self.client.scatter(_array(chunk))]
         except READ_ERRORS as exc:
-            raise (ExportRejected(f"{self.name}: cannot read ({' '.join(str(exc).split())[:200]})")
-                   if self.header is None else read_error(CsvBytes(self.name, b""), exc)) from exc
+            raise read_error(CsvBytes(self.name, b""), exc) from exc

@@ -27,6 +27,7 @@ from etl import snapshot as snapshots
 from etl.dask_engine import DaskEngine
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+from tests.etl.test_hostile_exports import CORPUS, EXPECTED as HOSTILE
 from tests.etl.test_validate import BAD_ROWS, WHOLE_EXPORT_FAILURES
 from tests.services import REPO
 
@@ -254,3 +255,19 @@ def test_dask009_workers_read_straight_from_s3(cluster, moto, export_50k, tmp_pa
         assert pandas.outcome == "published", pandas.message
         assert_same_report(pandas, dask)
         assert_same_snapshot(tmp_path / kind / "snap-pandas", tmp_path / kind / "snap-dask")
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_dask011_hostile_corpus_same_outcome(cluster, tmp_path, name):
+    expect = HOSTILE[name]
+    folder = tmp_path / "src" / "2026-11-02"
+    folder.mkdir(parents=True)
+    if expect.get("files") != []:
+        (folder / ("activity.csv.gz" if name.endswith(".gz") else "activity.csv")).write_bytes((CORPUS / name).read_bytes())
+    (folder / "_SUCCESS").write_bytes(b"")
+    pandas, dask = both(cluster, tmp_path / "src", tmp_path, block_size=256,
+                        max_reject_ratio=expect.get("max_reject_ratio", 0.01))
+    assert pandas.outcome == expect["outcome"]
+    assert_same_report(pandas, dask)
+    if pandas.outcome == "published":
+        assert_same_snapshot(tmp_path / "snap-pandas", tmp_path / "snap-dask")
