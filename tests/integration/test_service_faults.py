@@ -238,7 +238,7 @@ def load(port: int, tenants: list[str], seconds: float, threads: int = 6) -> tup
                 if response.status != 200:
                     failures.append(f"{response.status} {path}")
                 answered[0] += 1
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:  # a cut response is a failure, not a dead thread
                 failures.append(f"{exc.__class__.__name__} {path}")
             finally:
                 conn.close()
