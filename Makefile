@@ -51,13 +51,10 @@ run: demo-export refresh
 test: install-dev system-deps
 	$(BIN)/python -m pytest
 
-## The Dask engine family writes docs/benchmarks-dask.md; `python -m bench` the other families' docs/benchmarks.md.
 bench: install-dev system-deps
-	$(BIN)/python -m bench.dask_engine
 	$(BIN)/python -m bench
 
 bench-quick: install-dev system-deps
-	$(BIN)/python -m bench.dask_engine --runs 1 --workers 1 4
 	$(BIN)/python -m bench --quick
 
 ## A bounded soak (not part of `make test`): SOAK_MINUTES of load at a fixed rate, a refresh every 2 minutes.

@@ -79,7 +79,8 @@ def _snapshot_sync(settings: Settings):
         return None
     from app.snapshot_sync import SnapshotSync
 
-    return SnapshotSync(settings.snapshot_url, settings.snapshot_dir, settings.snapshot_poll_interval).start()
+    return SnapshotSync(settings.snapshot_url, settings.snapshot_dir, settings.snapshot_poll_interval,
+                        settings.s3_timeout).start()
 
 
 def demo_embed_secret(settings: Settings) -> str:

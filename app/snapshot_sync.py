@@ -39,8 +39,8 @@ def _host_lock(root: Path):
 class SnapshotSync:
     """Follows the S3 pointer into one local snapshot folder, from a background thread."""
 
-    def __init__(self, url: str, root: str | Path, interval: float, remote: S3Snapshots | None = None):
-        self.remote = remote or S3Snapshots(url)
+    def __init__(self, url: str, root: str | Path, interval: float, timeout: float = 30.0):
+        self.remote = S3Snapshots(url, timeout=timeout)
         self.root = Path(root)
         self.interval = interval
         self.first_attempt = threading.Event()  # set once the first look at S3 is over, whatever it found

@@ -1,7 +1,7 @@
 """``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
 
 Full run: exports of 1M and 10M events; ``--quick``: 1M only (under 5 minutes).
-Families run in this order: etl, queries, memory, http, dashboards, load.
+Families run in this order: etl, dask, queries, memory, http, dashboards, load.
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -17,7 +17,7 @@ import traceback
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
-FAMILIES = ("etl", "queries", "memory", "http", "dashboards", "load")
+FAMILIES = ("etl", "dask", "queries", "memory", "http", "dashboards", "load")
 
 
 class Context:
@@ -73,6 +73,16 @@ def run_etl(ctx: Context):
     return "ETL", tables, targets
 
 
+def run_dask(ctx: Context):
+    from bench import dask_engine
+
+    if ctx.quick:
+        return "Dask engine", [dask_engine.bench_dask_engine(ctx.datasets[1_000_000], 1, (1, 4))], []
+    tables = [dask_engine.bench_dask_engine(ctx.datasets[n], 3 if n < 10_000_000 else 1,
+                                            (1, 2, 4) if n < 10_000_000 else (1, 4)) for n in ctx.sizes]
+    return "Dask engine", tables, []
+
+
 def run_queries(ctx: Context):
     from bench import query_bench
 
@@ -117,7 +127,7 @@ def run_load(ctx: Context):
     return "Refresh under load", [t], g
 
 
-RUNNERS = {"etl": run_etl, "queries": run_queries, "memory": run_memory, "http": run_http,
+RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "memory": run_memory, "http": run_http,
            "dashboards": run_dashboards, "load": run_load}
 
 

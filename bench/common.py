@@ -158,35 +158,34 @@ class Target:
 
 # ---------------------------------------------------------------- memory sampling
 
-def tree_rss(proc: psutil.Process) -> int:
-    """RSS of a process and all its descendants, in bytes (0 once it is gone)."""
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 class PeakSampler:
-    """Samples the RSS of a process tree in a thread until stopped; keeps the peak."""
+    """Samples the RSS of a process tree in a thread until stopped; keeps the peak, of the whole
+    tree and of each process (``by_pid``: a Dask worker's own peak)."""
 
     def __init__(self, pid: int, interval: float = 0.02):
         self.proc = psutil.Process(pid)
         self.interval = interval
         self.peak = 0
+        self.by_pid: dict[int, int] = {}
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, tree_rss(self.proc))
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+            except psutil.Error:
+                procs = []
+            total = 0
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                self.by_pid[p.pid] = max(self.by_pid.get(p.pid, 0), rss)
+            self.peak = max(self.peak, total)
             self.samples += 1
             self._stop.wait(self.interval)
 
@@ -204,6 +203,8 @@ class TaskResult:
     seconds: float  # the work itself, timed inside the child
     peak_rss: int  # whole process tree, sampled from outside
     info: dict
+    pid: int = 0  # the child's
+    peak_by_pid: dict = field(default_factory=dict)  # each process of the tree
 
 
 def run_task(task: str, *args: str, env: dict | None = None, timeout: float = 1800) -> TaskResult:
@@ -226,4 +227,4 @@ def run_task(task: str, *args: str, env: dict | None = None, timeout: float = 18
     if proc.returncode != 0:
         raise RuntimeError(f"{task} failed ({proc.returncode}): {err[-3000:]}")
     info = json.loads(out.strip().splitlines()[-1])
-    return TaskResult(info.pop("seconds"), sampler.peak, info)
+    return TaskResult(info.pop("seconds"), sampler.peak, info, proc.pid, sampler.by_pid)

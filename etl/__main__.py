@@ -49,7 +49,7 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from etl.snapshot_s3 import Published
 
     root = Path(settings.snapshot_dir)
-    published = Published(root, settings.snapshot_url)
+    published = Published(root, settings.snapshot_url, settings.s3_timeout)
     try:
         available = published.versions()
         live = published.live_version()

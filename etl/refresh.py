@@ -151,8 +151,8 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
             limits = {"max_reject_ratio": max_reject_ratio, "max_bytes": max_export_bytes}
-            result = _refresh_locked(lambda: open_source(source, s3_timeout), Published(root, snapshot_url), force,
-                                     limits, steps, report, propagation, skip_export, engine or PandasEngine())
+            result = _refresh_locked(lambda: open_source(source, s3_timeout), Published(root, snapshot_url, s3_timeout),
+                                     force, limits, steps, report, propagation, skip_export, engine or PandasEngine())
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome

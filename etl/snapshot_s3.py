@@ -31,18 +31,19 @@ MANIFEST = "manifest.json"
 class S3Snapshots:
     """The versions and the pointer under one S3 prefix; every failure is a ``SnapshotError``."""
 
-    def __init__(self, url: str, client=None):
+    def __init__(self, url: str, client=None, timeout: float = 30.0):
         try:
             self.bucket, self.prefix = split_s3_url(url)
         except SourceError as exc:
             raise SnapshotError(str(exc)) from None
         self.url = url
         self._client = client
+        self.timeout = timeout  # DATAVIZ_S3_TIMEOUT
 
     @property
     def client(self):
         if self._client is None:
-            self._client = s3_client()
+            self._client = s3_client(self.timeout)
         return self._client
 
     def _key(self, *parts: str) -> str:
@@ -165,9 +166,9 @@ class Published:
     host's working copy (snapshots are written there, then uploaded).
     """
 
-    def __init__(self, root: str | Path, url: str | None = None, remote: S3Snapshots | None = None):
+    def __init__(self, root: str | Path, url: str | None = None, timeout: float = 30.0):
         self.root = Path(root)
-        self.remote = remote or (S3Snapshots(url) if url else None)
+        self.remote = S3Snapshots(url, timeout=timeout) if url else None
 
     def live_version(self) -> str | None:
         return self.remote.live_version() if self.remote else snapshots.live_version(self.root)
