@@ -73,8 +73,19 @@ def call(base: str, path: str, key: str | None = READER, method: str = "GET"):
 
 
 def reached_gunicorn(stack: Stack, path: str) -> int:
-    """How many requests for ``path`` gunicorn logged."""
-    return stack.web.access_log.read_text().count(f'"GET {path} ')
+    """How many requests for ``path`` gunicorn logged.
+
+    gunicorn writes its access line after the response: wait until at least one
+    line is there, then a little longer, so a late line of a second request counts too.
+    """
+    def count() -> int:
+        return stack.web.access_log.read_text().count(f'"GET {path} ')
+
+    deadline = time.monotonic() + 10
+    while count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return count()
 
 
 def derive_export(base: Path, date: str, extra: dict[str, int]) -> Path:
