@@ -9,7 +9,7 @@ PORT ?= 8050
 export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
 
-.PHONY: install install-dev system-deps demo-export refresh run test bench bench-quick stack stack-stop clean
+.PHONY: install install-dev system-deps demo-export refresh run test bench bench-quick soak stack stack-stop clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,11 +51,19 @@ run: demo-export refresh
 test: install-dev system-deps
 	$(BIN)/python -m pytest
 
+## The Dask engine family writes docs/benchmarks-dask.md; `python -m bench` the other families' docs/benchmarks.md.
 bench: install-dev system-deps
+	$(BIN)/python -m bench.dask_engine
 	$(BIN)/python -m bench
 
 bench-quick: install-dev system-deps
+	$(BIN)/python -m bench.dask_engine --runs 1 --workers 1 4
 	$(BIN)/python -m bench --quick
+
+## A bounded soak (not part of `make test`): SOAK_MINUTES of load at a fixed rate, a refresh every 2 minutes.
+SOAK_MINUTES ?= 10
+soak: install-dev system-deps
+	$(BIN)/python -m tests.soak --minutes $(SOAK_MINUTES)
 
 ## The production shape on loopback: S3 (moto), Redis, gunicorn, Varnish, the watcher. PIDs in var/stack/.
 stack: install-dev system-deps

@@ -10,6 +10,7 @@ from pathlib import Path
 from dash import Dash
 from flask import Flask
 
+from app.auth import check_secrets
 from app.cache import AppCache
 from app.config import Settings
 from app.store import SnapshotStore
@@ -41,9 +42,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.demo and not settings.embed_secret:
         settings = replace(settings, embed_secret=demo_embed_secret(settings))
+    check_secrets(settings)
     server = Flask(__name__)
     server.config[SETTINGS_KEY] = settings
-    server.extensions[STORE_KEY] = SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval)
+    server.extensions[STORE_KEY] = SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval,
+                                                 sync=_snapshot_sync(settings))
     server.extensions[CACHE_KEY] = AppCache(server, settings)
 
     from app import api, health, metrics, security
@@ -62,7 +65,21 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     dash_app.layout = shell_layout.layout
     for module in (shell, sync, overview, explore):
         module.register(dash_app)
+    security.init_dash(dash_app)
     return dash_app
+
+
+def _snapshot_sync(settings: Settings):
+    """With ``DATAVIZ_SNAPSHOT_URL``, this process follows the S3 pointer from a thread of its own.
+
+    Apps are built in each gunicorn worker (no ``preload_app``), so the thread
+    lives in the worker that serves, never in a master that forks.
+    """
+    if not settings.snapshot_url:
+        return None
+    from app.snapshot_sync import SnapshotSync
+
+    return SnapshotSync(settings.snapshot_url, settings.snapshot_dir, settings.snapshot_poll_interval).start()
 
 
 def demo_embed_secret(settings: Settings) -> str:

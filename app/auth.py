@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import jwt
 
-from app.config import Settings
+from app.config import Settings, secret_list
 
 LEEWAY_SECONDS = 30
 MAX_TOKEN_LIFETIME = 24 * 3600
@@ -131,7 +131,8 @@ def _clean_filters(claim) -> dict[str, tuple[str, ...]]:
 
 def verify_token(token: str, settings: Settings, now: float | None = None) -> Scope:
     """Verify an embed or analyst JWT and return its scope (AuthError 401 otherwise)."""
-    secrets = [(s, kind) for s, kind in ((settings.embed_secret, "embed"), (settings.analyst_secret, "analyst")) if s]
+    secrets = [(s, kind) for value, kind in ((settings.embed_secret, "embed"), (settings.analyst_secret, "analyst"))
+               for s in secret_list(value)]
     if not secrets:
         raise AuthError(401, "token authentication is not configured on this server")
     claims, kind = None, None
@@ -169,6 +170,18 @@ def verify_token(token: str, settings: Settings, now: float | None = None) -> Sc
     subject = "tok-" + hashlib.sha256(token.encode()).hexdigest()[:12]
     return Scope(kind, subject, None if tenant == ALL else frozenset([tenant]),
                  filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme)
+
+
+def check_secrets(settings: Settings) -> None:
+    """Refuse a configuration where one secret would sign both kinds of tokens.
+
+    An embed secret that is also an analyst secret would let the LMS (or
+    anyone holding it) mint all-tenant tokens; and since the embed secrets are
+    tried first, real analyst tokens would be refused. Raised at start-up.
+    """
+    shared = set(secret_list(settings.embed_secret)) & set(secret_list(settings.analyst_secret))
+    if shared:
+        raise ValueError("DATAVIZ_EMBED_SECRET and DATAVIZ_ANALYST_SECRET must differ: they share a secret")
 
 
 def verify_api_key(key: str, settings: Settings) -> Scope:

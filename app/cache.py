@@ -4,13 +4,17 @@ Keys are built from primitives plus the snapshot version (``make_key``), so a
 new snapshot never reads an old entry; values are serialized bytes. Every key
 carries ``KEY_PREFIX`` so clearing the cache never touches other data in the
 same Redis database. A cache outage never fails a request: ``get``/``set``
-swallow backend errors, count them and the app answers uncached.
+swallow backend errors, count them and the app answers uncached. After a
+failure the backend is left alone for ``RETRY_SECONDS`` (a Redis that stalls
+would otherwise cost every request its socket timeout, twice), then tried
+again, so the cache comes back by itself.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
+import time
 from typing import Callable
 
 from flask_caching import Cache
@@ -20,6 +24,7 @@ from app.config import Settings
 log = logging.getLogger("dataviz.cache")
 KEY_PREFIX = "dataviz:"
 DEFAULT_TIMEOUT = 24 * 3600
+RETRY_SECONDS = 5.0
 
 
 def cache_config(settings: Settings) -> dict:
@@ -46,21 +51,44 @@ class AppCache:
         self.hits = 0
         self.misses = 0
         self.errors = 0
+        self.bypassed = 0  # lookups not even tried while the backend is down
         self.last_error: str | None = None
+        self._down_until = 0.0
         self._lock = threading.Lock()
+
+    @property
+    def up(self) -> bool:
+        """False from a failure until the next successful call (tried again every RETRY_SECONDS)."""
+        return self.last_error is None
 
     def _failed(self, action: str, exc: Exception) -> None:
         with self._lock:
             self.errors += 1
-        self.last_error = f"{action}: {exc.__class__.__name__}: {exc}"
-        log.warning("app cache %s failed (%s); answering uncached", action, exc)
+        self.last_error = f"{action}: {exc.__class__.__name__}"
+        self._down_until = time.monotonic() + RETRY_SECONDS
+        log.warning("app cache %s failed (%s); answering uncached, next try in %gs", action, exc, RETRY_SECONDS)
+
+    def _skip(self) -> bool:
+        if time.monotonic() >= self._down_until:
+            return False
+        with self._lock:
+            self.bypassed += 1
+        return True
+
+    def _recovered(self) -> None:
+        if self.last_error is not None:
+            log.info("app cache answers again")
+            self.last_error = None
 
     def get(self, key: str):
+        if self._skip():
+            return None
         try:
             value = self.cache.get(key)
         except Exception as exc:  # any backend outage is a miss, never a failed request
             self._failed("get", exc)
             return None
+        self._recovered()
         with self._lock:
             if value is None:
                 self.misses += 1
@@ -69,6 +97,8 @@ class AppCache:
         return value
 
     def set(self, key: str, value) -> None:
+        if self._skip():
+            return
         try:
             self.cache.set(key, value)
         except Exception as exc:
@@ -87,12 +117,4 @@ class AppCache:
             return bool(self.cache.clear())
         except Exception as exc:
             self._failed("clear", exc)
-            return False
-
-    def healthy(self) -> bool:
-        try:
-            self.cache.get(f"{KEY_PREFIX}health")
-            return True
-        except Exception as exc:
-            self.last_error = f"health: {exc}"
             return False

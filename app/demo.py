@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from app import get_settings, get_store, queries
 from app.auth import LOCALES, THEMES, mint_token
+from app.config import signing_secret
 
 blueprint = Blueprint("demo", __name__)
 TOKEN_TTL = 3600
@@ -30,7 +31,10 @@ def demo():
     group = request.args.get("group") if request.args.get("group") in groups else ""
     locale = request.args.get("locale") if request.args.get("locale") in LOCALES else "en"
     theme = request.args.get("theme") if request.args.get("theme") in THEMES else "light"
-    token = mint_token(get_settings(current_app).embed_secret, tenant, filters={"group": [group]} if group else None,
+    settings = get_settings(current_app)
+    token = mint_token(signing_secret(settings.embed_secret), tenant, filters={"group": [group]} if group else None,
                        locale=locale, theme=theme, ttl_seconds=TOKEN_TTL)
-    return render_template("demo.html", tenants=tenants, tenant=tenant, groups=groups, group=group,
+    page = render_template("demo.html", tenants=tenants, tenant=tenant, groups=groups, group=group,
                            locales=LOCALES, locale=locale, themes=THEMES, theme=theme, token=token)
+    # It stands for the LMS's own page, whose inline scripts are not ours to restrict: framing only.
+    return page, {"Content-Security-Policy": f"frame-ancestors {settings.frame_ancestors}"}

@@ -14,11 +14,25 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
-    """Ready once a snapshot is loaded; 503 (with the reason) before that."""
-    from app import get_store
+    """Ready once a snapshot is loaded; 503 (with the reason) before that.
+
+    What degrades the service without stopping it is said, but keeps the
+    status 200: a down app cache (answers are computed, uncached) or a
+    refused live snapshot (an older one is served). Taking every worker out
+    of the load balancer for either would turn slower or older into nothing.
+    """
+    from app import get_cache, get_store
 
     store = get_store(current_app)
     snapshot = store.current()
     if snapshot is None:
-        return jsonify(status="not ready", reason=store.last_error or "no snapshot published yet"), 503
-    return jsonify(status="ready", snapshot=snapshot.version, data_as_of=snapshot.manifest["data_as_of"])
+        return jsonify(status="not ready", reason=store.problem or "no snapshot published yet"), 503
+    cache = get_cache(current_app)
+    warnings = []
+    if store.problem:
+        warnings.append(store.problem)
+    if not cache.up:
+        warnings.append(f"app cache ({cache.backend}) unavailable, answering uncached: {cache.last_error}")
+    return jsonify(status="degraded" if warnings else "ready", snapshot=snapshot.version,
+                   data_as_of=snapshot.manifest["data_as_of"], app_cache="up" if cache.up else "down",
+                   warnings=warnings)

@@ -53,8 +53,14 @@ class _StateCollector:
             yield GaugeMetricFamily("dataviz_refresh_running", "1 while a refresh holds the lock", value=int(running))
 
         cache = get_cache(self.server)
-        for name, value in (("hits", cache.hits), ("misses", cache.misses), ("errors", cache.errors)):
+        for name, value in (("hits", cache.hits), ("misses", cache.misses), ("errors", cache.errors),
+                            ("bypassed", cache.bypassed)):
             yield CounterMetricFamily(f"dataviz_app_cache_{name}", f"App cache {name}", value=value)
+        yield GaugeMetricFamily("dataviz_app_cache_up", "1 while the app cache answers, 0 after a failure "
+                                "(requests are answered uncached)", value=int(cache.up))
+        store = get_store(self.server)
+        yield GaugeMetricFamily("dataviz_snapshot_refused", "1 when the published snapshot could not be loaded "
+                                "(an older one is served)", value=int(store.last_error is not None))
 
 
 class _RequestMetrics:

@@ -47,7 +47,8 @@ def start_refresh(settings: Settings) -> dict:
     if refresh_running(root):
         return {"status": "running"}
     root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio)}
+    env = {**os.environ, "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio),
+           "DATAVIZ_MAX_EXPORT_BYTES": str(settings.max_export_bytes)}
     with open(root / LOG_NAME, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "etl", "refresh", "--source", settings.source, "--snapshot-dir", str(root)],

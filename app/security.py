@@ -6,12 +6,19 @@
 * A page request for ``/embed/...`` or ``/explore`` is checked here, before
   Dash serves its HTML shell, so a missing, forged or expired token gets a
   plain 401 page: no data, no stack trace. The callbacks verify it again.
+* Every response also carries a content policy: scripts only from our own
+  files and Dash's inline renderer script (by hash), so no injected markup runs.
+* A callback request (``POST /_dash-update-component``) must have the shape
+  the Dash renderer sends for a registered callback (``guard_callbacks``):
+  Dash itself answers a malformed one with a 500 and a traceback in the log.
 """
 from __future__ import annotations
 
+import json
 from html import escape
 
-from flask import Flask, Response, request
+from dash._utils import split_callback_id
+from flask import Flask, Response, jsonify, request
 
 from app.auth import AuthError, verify_token
 from app.config import Settings
@@ -60,9 +67,94 @@ def init_app(server: Flask, settings: Settings) -> None:
 
     @server.after_request
     def security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = f"frame-ancestors {settings.frame_ancestors}"
+        policy = server.extensions.get(CSP_KEY, "") + f"frame-ancestors {settings.frame_ancestors}"
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         if is_guarded(request.path) or request.path.startswith("/_dash-update-component"):
             response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+CALLBACK_PATH = "/_dash-update-component"
+CSP_KEY = "dataviz_csp"
+
+
+def content_policy(dash_app) -> str:
+    """What pages may load and run: our own files, and Dash's one inline script by its hash.
+
+    Markup that slips into the data could then not run a script even if some
+    component rendered it as HTML. Styles may be inline (Dash and Plotly set
+    style attributes); a view that needs another policy sets its own header.
+    """
+    scripts = " ".join(["'self'", *dash_app.csp_hashes()])
+    return ("default-src 'self'; " f"script-src {scripts}; " "style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; ")
+
+
+def _matches(item, spec: dict) -> bool:
+    """One input, state or output as sent by the renderer, against its declaration in the callback map.
+
+    A dict id is declared as its JSON; with a wildcard (``["ALL"]``) the
+    renderer sends a list of the matching components, else that one component.
+    """
+    if not spec["id"].startswith("{"):
+        return isinstance(item, dict) and item.get("id") == spec["id"] and item.get("property") == spec["property"]
+    pattern = json.loads(spec["id"])
+
+    def same(one) -> bool:
+        found = one.get("id") if isinstance(one, dict) else None
+        return (isinstance(found, dict) and found.keys() == pattern.keys() and one.get("property") == spec["property"]
+                and all(found[k] == v for k, v in pattern.items() if v != ["ALL"]))
+
+    if ["ALL"] in pattern.values():
+        return isinstance(item, list) and all(same(one) for one in item)
+    return same(item)
+
+
+def callback_problem(body, callback_map: dict) -> str | None:
+    """Why ``body`` is not a callback request the renderer could send, or None when it is."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+        return "the body must be a JSON object naming its output"
+    spec = callback_map.get(body["output"])
+    if spec is None:
+        return "no such callback"
+    for part in ("inputs", "state"):
+        items = body.get(part, [])
+        if not isinstance(items, list) or len(items) != len(spec[part]):
+            return f"{part}: expected {len(spec[part])} items"
+        if not all(_matches(item, declared) for item, declared in zip(items, spec[part])):
+            return f"{part}: not the declared components"
+    declared = split_callback_id(body["output"])
+    outputs = body.get("outputs")
+    if isinstance(declared, dict):
+        if not _matches(outputs, declared):
+            return "outputs: not the declared component"
+    elif not isinstance(outputs, list) or len(outputs) != len(declared) or not all(
+            _matches(item, spec) for item, spec in zip(outputs, declared)):
+        return f"outputs: expected the {len(declared)} declared components"
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "changedPropIds: expected a list of strings"
+    return None
+
+
+def init_dash(dash_app) -> None:
+    """Once the pages and callbacks are registered: the content policy, and the callback request check."""
+    dash_app.server.extensions[CSP_KEY] = content_policy(dash_app)
+    guard_callbacks(dash_app)
+
+
+def guard_callbacks(dash_app) -> None:
+    """Answer 400 to a callback request that is not shaped like the renderer's."""
+    @dash_app.server.before_request
+    def check_callback_request():
+        if request.path != CALLBACK_PATH or request.method != "POST":
+            return None
+        problem = callback_problem(request.get_json(silent=True), dash_app.callback_map)
+        if problem is None:
+            return None
+        response = jsonify(error=f"malformed callback request: {problem}")
+        response.status_code = 400
         return response

@@ -5,7 +5,10 @@ stats the ``CURRENT`` pointer (about a microsecond) and loads a newly published
 version before answering, so once a refresh has published, no request is
 answered from the old data. A request takes the snapshot once and uses that
 object to the end, so it never mixes two versions. A snapshot that cannot be
-read is refused: the store keeps serving the one it has.
+read is refused: the store keeps serving the one it has, or, in a process that
+has none yet, the newest good snapshot on disk. With snapshots on S3, an
+``app.snapshot_sync.SnapshotSync`` fills the local folder, and a request that
+comes before anything is loaded waits for its first look at S3.
 """
 from __future__ import annotations
 
@@ -18,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from etl import snapshot as snapshots
 
 log = logging.getLogger("dataviz.store")
 EPOCH = dt.date(1970, 1, 1)
+FIRST_SYNC_WAIT = 20.0  # seconds a request waits for the first download from S3 (gunicorn's timeout is 60)
 
 
 def day_number(day: dt.date) -> int:
@@ -91,6 +96,7 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
         if expected is not None and table.num_rows != expected:
             raise snapshots.SnapshotError(f"snapshot {version}: {name} has {table.num_rows} rows, "
                                           f"manifest says {expected}")
+    facts, hourly = _columns(frames["facts"]), _columns(frames["hourly"])
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(
@@ -103,12 +109,15 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
             first_day=t["first_day"][i], last_day=t["last_day"][i])
         for i, tenant in enumerate(t["tenant_id"])
     }
+    del frames["facts"], frames["hourly"]
+    # Parquet decoding leaves freed buffers in Arrow's pool; hand them back so a worker holds the snapshot only.
+    pa.default_memory_pool().release_unused()
     users = _columns(frames["users"])
     trainings = _columns(frames["trainings"])
     dictionaries = manifest["dictionaries"]
     return Snapshot(
         version=version, manifest=manifest, tenants=tenants,
-        facts=_columns(frames["facts"]), hourly=_columns(frames["hourly"]),
+        facts=facts, hourly=hourly,
         users=users, trainings=trainings, dictionaries=dictionaries,
         codes={dim: {v: i for i, v in enumerate(values)} for dim, values in dictionaries.items()},
     )
@@ -117,15 +126,21 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
 class SnapshotStore:
     """Holds the live snapshot of one snapshot root and swaps it when ``CURRENT`` changes."""
 
-    def __init__(self, root: str | Path, check_interval: float = 0.0):
+    def __init__(self, root: str | Path, check_interval: float = 0.0, sync=None):
         self.root = Path(root)
         self.check_interval = check_interval
+        self.sync = sync  # app.snapshot_sync.SnapshotSync when the snapshots live on S3
         self._snapshot: Snapshot | None = None
         self._pointer_stat: tuple | None = None
         self._refused: str | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
         self.last_error: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the store may not serve the live snapshot: a refused snapshot, or S3 out of reach."""
+        return self.last_error or (self.sync.last_error if self.sync is not None else None)
 
     def _stat(self) -> tuple | None:
         try:
@@ -142,6 +157,8 @@ class SnapshotStore:
         of answering from the old one: once ``check_interval`` has passed since a
         publish, no request is answered from the old data (``etl.propagate`` relies on it).
         """
+        if self._snapshot is None and self.sync is not None:
+            self.sync.first_attempt.wait(FIRST_SYNC_WAIT)
         now = time.monotonic()
         if now >= self._next_check or self._snapshot is None:  # first load: wait for it, never None
             if self._stat() != self._pointer_stat:
@@ -163,10 +180,28 @@ class SnapshotStore:
             except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:
                 self._refused = version
                 self.last_error = f"refused snapshot {version}: {exc}"
-                log.error("%s; still serving %s", self.last_error,
-                          self._snapshot.version if self._snapshot else "nothing")
+                if self._snapshot is None:
+                    self._snapshot = self._newest_good(exclude=version)
+                    if self._snapshot is not None:
+                        self.last_error += f"; serving {self._snapshot.version}, the newest good one on disk"
+                log.error("%s; serving %s", self.last_error, self._snapshot.version if self._snapshot else "nothing")
             else:
                 self._snapshot = snapshot
                 self.last_error = None
                 log.info("serving snapshot %s", version)
             self._pointer_stat = stat
+
+    def _newest_good(self, exclude: str) -> Snapshot | None:
+        """At start-up with a damaged live snapshot, the newest one kept on disk that loads.
+
+        Older numbers beat no answer at all (every request a 503) until the
+        next refresh publishes a good snapshot; /readyz and the log say so.
+        """
+        for version in reversed(snapshots.versions(self.root)):
+            if version == exclude:
+                continue
+            try:
+                return load_snapshot(self.root, version)
+            except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:
+                log.error("cannot fall back to snapshot %s either: %s", version, exc)
+        return None

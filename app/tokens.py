@@ -11,6 +11,7 @@ import os
 import sys
 
 from app.auth import ALL, FILTER_DIMENSIONS, LOCALES, MAX_TOKEN_LIFETIME, THEMES, mint_token
+from app.config import signing_secret
 
 
 def _filter(text: str) -> tuple[str, str]:
@@ -37,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     variable = "DATAVIZ_ANALYST_SECRET" if args.analyst else "DATAVIZ_EMBED_SECRET"
-    secret = os.environ.get(variable)
+    secret = signing_secret(os.environ.get(variable))
     if not secret:
         print(f"{variable} is not set: it must be the server's secret", file=sys.stderr)
         return 2

@@ -5,13 +5,14 @@ import argparse
 import os
 
 from app.auth import mint_token
+from app.config import signing_secret
 
 ANALYST_TTL = 8 * 3600
 
 
 def explore_line(base: str, env=os.environ) -> str:
     """An /explore link with a fresh analyst token, or how to get one."""
-    secret = env.get("DATAVIZ_ANALYST_SECRET")
+    secret = signing_secret(env.get("DATAVIZ_ANALYST_SECRET"))
     if not secret:
         return (f"  {base}/explore?token=...  explore every tenant: set DATAVIZ_ANALYST_SECRET, "
                 "then mint a token with\n"

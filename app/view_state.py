@@ -67,8 +67,8 @@ def _one(params: dict, name: str, allowed, default):
 
 
 def parse(search: str | None) -> ViewState:
-    """The state in a query string (``?a=b&...``, with or without the ``?``)."""
-    params = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    """The state in a query string (``?a=b&...``, with or without the ``?``; not a string: no state)."""
+    params = parse_qs(_text(search).lstrip("?"), keep_blank_values=False)
     preset = _one(params, "range", PRESETS, DEFAULT_PRESET)
     start, end = _date((params.get("from") or [None])[0]), _date((params.get("to") or [None])[0])
     if start and end:
@@ -94,7 +94,12 @@ def parse(search: str | None) -> ViewState:
 
 def token_of(search: str | None) -> str | None:
     """The ``token`` parameter of a query string (verified elsewhere, never trusted here)."""
-    return (parse_qs((search or "").lstrip("?")).get("token") or [None])[0]
+    return (parse_qs(_text(search).lstrip("?")).get("token") or [None])[0]
+
+
+def _text(search) -> str:
+    """A query string sent back by the browser; a callback POST may put anything there."""
+    return search if isinstance(search, str) else ""
 
 
 def encode(state: ViewState, token: str | None) -> str:

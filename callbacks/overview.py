@@ -108,6 +108,6 @@ def register(app) -> None:
     def overview(search, token):
         """One round trip for the whole page: the URL says what to show, the token whose data."""
         out = overview_outputs(token, search)
-        kpi_ids = [o["id"]["metric"] for o in ctx.outputs_list[0]]
-        return ([out["values"][m] for m in kpi_ids], [out["changes"][m] for m in kpi_ids],
+        kpi_ids = [o["id"]["metric"] for o in ctx.outputs_list[0]]  # sent by the client: may name no metric
+        return ([out["values"].get(m, "—") for m in kpi_ids], [out["changes"].get(m, "") for m in kpi_ids],
                 *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])

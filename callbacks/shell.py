@@ -29,7 +29,11 @@ def page_view(access: Access, token: str, search: str | None) -> PageView:
 
 
 def render(pathname: str | None, search: str | None):
-    """The page for ``pathname`` and the root's class (theme): pure enough to test without a browser."""
+    """The page for ``pathname`` and the root's class (theme): pure enough to test without a browser.
+
+    The path comes from the client: anything but a string is no path.
+    """
+    pathname = pathname if isinstance(pathname, str) else None
     if pathname in (None, "", "/"):
         return home.layout(get_store(current_app).current()), "dv-root theme-light"
     layout = PAGES.get(pathname.rstrip("/"))

@@ -46,31 +46,44 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     from etl import snapshot as snapshots
     from etl.propagate import Propagation
     from etl.refresh import RefreshBusy, Steps, refresh_lock
+    from etl.snapshot_s3 import Published
 
     root = Path(settings.snapshot_dir)
-    available = snapshots.versions(root)
-    live = snapshots.live_version(root)
+    published = Published(root, settings.snapshot_url)
+    try:
+        available = published.versions()
+        live = published.live_version()
+    except snapshots.SnapshotError as exc:
+        print(f"cannot roll back: {exc}")
+        return 1
     if args.to:
         target = args.to
     else:
         older = [v for v in available if live is None or v < live]
         if not older:
-            print(f"no snapshot older than {live} to roll back to (on disk: {', '.join(available) or 'none'})")
+            print(f"no snapshot older than {live} to roll back to "
+                  f"({'on S3' if published.remote else 'on disk'}: {', '.join(available) or 'none'})")
             return 1
         target = older[-1]
     if target not in available:
-        print(f"snapshot {target} is not on disk (available: {', '.join(available) or 'none'})")
+        print(f"snapshot {target} is not {'on S3' if published.remote else 'on disk'} "
+              f"(available: {', '.join(available) or 'none'})")
         return 1
     steps = Steps()
-    report = {"outcome": "rolled_back", "previous_version": live, "version": target, "timings": steps.timings,
-              "export": snapshots.read_manifest(root, target).get("export", {})}
+    report = {"outcome": "rolled_back", "previous_version": live, "version": target, "timings": steps.timings}
     try:
+        report["export"] = published.read_manifest(target).get("export", {})
         with refresh_lock(root):
+            propagation = Propagation(settings)
+            propagation.before_publish(published, live, target)
             with steps("publish"):
-                snapshots.publish(root, target)
-            Propagation(settings).after_publish(root, live, target, time.monotonic(), steps, report, restore=False)
+                published.publish(target)
+            propagation.after_publish(published, live, target, time.monotonic(), steps, report, restore=False)
     except RefreshBusy as exc:
         print(f"cannot roll back now: {exc}")
+        return 1
+    except snapshots.SnapshotError as exc:
+        print(f"cannot roll back: {exc}")
         return 1
     report["message"] = f"rolled back: {live} → {target} is live"
     print(report["message"])
@@ -105,6 +118,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
     r.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
     r.add_argument("--force", action="store_true", help="refresh even if the newest export is already live")
+    r.add_argument("--engine", choices=("pandas", "dask"),
+                   help="pandas: one process (default); dask: a Dask cluster, for exports too big for one machine "
+                        "(default: DATAVIZ_ETL_ENGINE)")
+    r.add_argument("--scheduler", help="Dask scheduler address, tcp://host:8786 (default: DATAVIZ_DASK_SCHEDULER; "
+                                       "none: a local cluster, one worker process per core)")
 
     w = sub.add_parser("watch", help="refresh whenever a new complete export appears (stops on SIGTERM)")
     w.add_argument("--interval", type=float, default=300.0, help="seconds between two looks at the source (default 300)")
@@ -127,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = replace(settings, source=getattr(args, "source", None) or settings.source,
                        snapshot_dir=args.snapshot_dir or settings.snapshot_dir)
     if args.command == "refresh":
+        settings = replace(settings, etl_engine=args.engine or ("dask" if args.scheduler else settings.etl_engine),
+                           dask_scheduler=args.scheduler or settings.dask_scheduler)
         return _cmd_refresh(args, settings)
     if args.command == "watch":
         return _cmd_watch(args, settings)

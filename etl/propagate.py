@@ -16,6 +16,13 @@ still answering another version at the timeout is a laggard: the refresh puts
 the previous snapshot back rather than leave hosts disagreeing. A URL that
 refuses connections serves nobody, and loads the live snapshot when it starts;
 it is reported, as is one that refuses the poll's credential (401, 403).
+
+With snapshots on S3 (``DATAVIZ_SNAPSHOT_URL``), each host publishes the new
+version into its own folder when its poll of the S3 pointer sees it
+(``app.snapshot_sync``), up to ``snapshot_poll_interval`` after the S3 publish.
+So the wait lasts up to that interval longer, and the workers' check interval
+is counted from when each host was first seen serving the version (its local
+publish came before that), not from the S3 publish.
 """
 from __future__ import annotations
 
@@ -29,7 +36,8 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.http import open_url
-from etl.purge import load_pending, purge, purge_keys
+from etl.purge import load_pending, purge, purge_keys, remember
+from etl.snapshot_s3 import Published
 
 log = logging.getLogger("dataviz.refresh")
 WEB_TIMEOUT = 30.0
@@ -53,10 +61,21 @@ def _served_version(url: str, key: str | None, timeout: float) -> str | None:
         return json.loads(response.read()).get("version")
 
 
-def wait_for_web(urls: tuple[str, ...], version: str, *, published_at: float, check_interval: float,
+def web_timeout(settings: Settings) -> float:
+    """How long a refresh waits for the web hosts: with S3, a host may see the new pointer only
+    one poll interval after the publish, then downloads the snapshot."""
+    return settings.web_timeout + (settings.snapshot_poll_interval if settings.snapshot_url else 0.0)
+
+
+def wait_for_web(urls: tuple[str, ...], version: str, *, published_at: float | None, check_interval: float,
                  timeout: float = WEB_TIMEOUT, key: str | None = None) -> dict:
-    """Poll every URL until it serves ``version``; returns who does, who lags, who is down."""
+    """Poll every URL until it serves ``version``; returns who does, who lags, who is down.
+
+    ``published_at`` is when the workers' pointer changed; ``None`` when each
+    host changes its own (S3), so each host's first answer with ``version`` is used.
+    """
     deadline = time.monotonic() + timeout
+    seen_at: dict[str, float] = {}
     last: dict[str, str] = {}
     refused: dict[str, int] = {url: 0 for url in urls}
     waiting = list(urls)
@@ -82,13 +101,15 @@ def wait_for_web(urls: tuple[str, ...], version: str, *, published_at: float, ch
                 continue
             last[url], refused[url] = f"serves {served}", 0
             if served == version:
+                seen_at[url] = time.monotonic()
                 waiting.remove(url)
         if waiting:
             time.sleep(POLL_SECONDS)
     laggards = {url: last.get(url, "no answer") for url in waiting}
     unreachable = {url: last[url] for url in urls if url not in waiting and refused[url] >= UNREACHABLE_AFTER}
     if not laggards:
-        time.sleep(max(0.0, published_at + check_interval + POLL_SECONDS - time.monotonic()))
+        changed_at = published_at if published_at is not None else max(seen_at.values(), default=0.0)
+        time.sleep(max(0.0, changed_at + check_interval + POLL_SECONDS - time.monotonic()))
     return {"version": version, "urls": list(urls), "laggards": laggards, "unreachable": unreachable}
 
 
@@ -116,9 +137,9 @@ def clear_app_cache(settings: Settings) -> dict:
 class Propagation:
     """The steps after ``publish`` (and before ``find``, the purges still pending), for one configuration."""
 
-    def __init__(self, settings: Settings, web_timeout: float = WEB_TIMEOUT):
+    def __init__(self, settings: Settings, timeout: float | None = None):
         self.settings = settings
-        self.web_timeout = web_timeout
+        self.web_timeout = timeout if timeout is not None else web_timeout(settings)
 
     def retry_pending(self, root: Path, steps, report: dict) -> None:
         if load_pending(root):
@@ -126,25 +147,37 @@ class Propagation:
                 report["retried_purges"] = purge(root, self.settings.varnish_urls, [])
 
     def _wait(self, version: str, published_at: float) -> dict:
+        if self.settings.snapshot_url:  # each host swaps when its poll sees the S3 pointer; with no URL
+            # to ask, a whole poll interval is all the refresh can wait (download time not included)
+            published_at = None if self.settings.web_urls else published_at + self.settings.snapshot_poll_interval
         return wait_for_web(self.settings.web_urls, version, published_at=published_at,
                             check_interval=self.settings.snapshot_check_interval, timeout=self.web_timeout,
                             key=poll_key(self.settings))
 
-    def after_publish(self, root: Path, previous: str | None, version: str, published_at: float, steps,
-                      report: dict, restore: bool = True) -> str | None:
-        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
-        new = snapshots.read_manifest(root, version)
+    @staticmethod
+    def _purge_plan(published: Published, previous: str | None, version: str) -> tuple[list[str], str]:
+        new = published.read_manifest(version)
         try:
-            old = snapshots.read_manifest(root, previous) if previous else None
+            old = published.read_manifest(previous) if previous else None
         except snapshots.SnapshotError:
             old = None  # purge everything rather than trust an unreadable manifest
-        keys, why = purge_keys(old, new)
+        return purge_keys(old, new)
+
+    def before_publish(self, published: Published, previous: str | None, version: str) -> None:
+        """Journal the purges that publishing ``version`` calls for (``etl.purge.remember``)."""
+        remember(published.root, self.settings.varnish_urls, self._purge_plan(published, previous, version)[0])
+
+    def after_publish(self, published: Published, previous: str | None, version: str, published_at: float,
+                      steps, report: dict, restore: bool = True) -> str | None:
+        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
+        root = published.root
+        keys, why = self._purge_plan(published, previous, version)
         with steps("wait_web"):
             report["web"] = self._wait(version, published_at)
         laggards = report["web"]["laggards"]
         if laggards and restore and previous:
             with steps("restore"):
-                snapshots.publish(root, previous)
+                published.publish(previous)
                 report["web_after_restore"] = self._wait(previous, time.monotonic())
             with steps("purge"):  # answers from the new snapshot may have been cached meanwhile
                 report["purge"] = {"reason": "restored the previous snapshot", **purge(

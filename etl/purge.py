@@ -128,8 +128,28 @@ def _save_pending(root: Path, pending: dict[str, dict]) -> None:
         path.unlink(missing_ok=True)
         return
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(pending, indent=2, sort_keys=True))
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(pending, indent=2, sort_keys=True))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def remember(root: Path, urls: tuple[str, ...], keys: list[str]) -> None:
+    """Record ``keys`` as pending on every host before the publish that needs them.
+
+    A refresh killed between its publish and its purge would otherwise leave
+    Varnish serving the old numbers for a whole ``s-maxage``; recorded first,
+    they are sent by the next refresh or watcher tick. ``purge`` clears them.
+    """
+    if not urls or not keys:
+        return
+    pending = load_pending(root)
+    since = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    for url in urls:
+        entry = pending.setdefault(url, {"since": since, "last_error": "not sent yet"})
+        entry["keys"] = sorted(set(entry.get("keys", [])) | set(keys))
+    _save_pending(root, pending)
 
 
 def purge(root: Path, urls: tuple[str, ...], keys: list[str], **retry) -> dict:

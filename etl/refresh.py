@@ -23,10 +23,12 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.digest import tenant_digests
+from etl.pause import pause_point
+from etl.snapshot_s3 import Published
 from etl.sources import SourceError, StagedExport, latest_export, open_source
-from etl.transform import build_frames
-from etl.validate import (TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected, validate_activity,
-                          read_dimension)
+from etl.transform import Validated, build_frames
+from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
+                          read_dimension, validate_activity)
 
 log = logging.getLogger("dataviz.refresh")
 LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
@@ -58,11 +60,35 @@ def refresh_lock(root: Path, wait: bool = False):
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError as exc:
             raise RefreshBusy("another refresh is running") from exc
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError:
+            pass  # the PID is a courtesy for people; the lock is the flock, and a full disk must not stop a refresh
         yield
     finally:
         os.close(fd)
+
+
+class PandasEngine:
+    """The default engine: the whole activity file, staged locally, checked in this process."""
+
+    name = "pandas"
+
+    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
+        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes)
+        return Validated.from_activity(activity)
+
+
+def engine_for(settings: Settings):
+    """The engine ``DATAVIZ_ETL_ENGINE`` names (``--engine`` on the command line)."""
+    if settings.etl_engine == "dask":
+        from etl.dask_engine import DaskEngine
+
+        return DaskEngine(scheduler=settings.dask_scheduler)
+    if settings.etl_engine != "pandas":
+        raise ValueError(f"unknown ETL engine {settings.etl_engine!r}: expected pandas or dask")
+    return PandasEngine()
 
 
 class Steps:
@@ -75,6 +101,7 @@ class Steps:
     @contextmanager
     def __call__(self, name: str):
         self.current = name
+        pause_point(name)
         start = time.perf_counter()
         try:
             yield
@@ -83,28 +110,35 @@ class Steps:
 
 
 def export_identity(ref) -> dict:
-    return {"date": ref.name, "location": ref.location, "files": sorted(ref.files)}
+    return {"date": ref.name, "location": ref.location, "files": sorted(ref.files), "fingerprint": ref.fingerprint}
 
 
 def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
                           skip_export: dict | None = None) -> RefreshResult:
     """The production chain for one configuration: refresh, then web workers, app cache, Varnish."""
-    from etl.propagate import WEB_TIMEOUT, Propagation
+    from etl.propagate import Propagation
 
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
-                       max_reject_ratio=settings.max_reject_ratio, skip_export=skip_export,
-                       propagation=Propagation(settings, web_timeout or WEB_TIMEOUT))
+                       max_reject_ratio=settings.max_reject_ratio, max_export_bytes=settings.max_export_bytes,
+                       s3_timeout=settings.s3_timeout, skip_export=skip_export,
+                       propagation=Propagation(settings, web_timeout), snapshot_url=settings.snapshot_url,
+                       engine=engine_for(settings))
 
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
-                max_reject_ratio: float = 0.01, propagation=None,
-                skip_export: dict | None = None) -> RefreshResult:
+                max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+                s3_timeout: float = 30.0, propagation=None, skip_export: dict | None = None,
+                snapshot_url: str | None = None, engine=None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
     purges are retried first, and the steps after the publish run inside the lock.
     ``skip_export`` (an ``export_identity``) is not loaded again: the watcher
     passes the export it saw rejected, so a bad export is not re-read every tick.
+    With ``snapshot_url`` (``s3://...``) the snapshot is also uploaded there and
+    published by S3's pointer, which the web hosts follow (``etl.snapshot_s3``).
+    ``engine`` validates the activity: ``PandasEngine`` (the default) or
+    ``etl.dask_engine.DaskEngine``; both produce the same snapshot.
     """
     root = Path(snapshot_dir)
     started = time.perf_counter()
@@ -116,15 +150,20 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
         with refresh_lock(root):
             if propagation is not None:
                 propagation.retry_pending(root, steps, report)
-            result = _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
-                                     skip_export)
+            limits = {"max_reject_ratio": max_reject_ratio, "max_bytes": max_export_bytes}
+            result = _refresh_locked(lambda: open_source(source, s3_timeout), Published(root, snapshot_url), force,
+                                     limits, steps, report, propagation, skip_export, engine or PandasEngine())
     except RefreshBusy as exc:
         return RefreshResult("busy", str(exc))
     report["outcome"] = result.outcome
     report["message"] = result.message
     report["seconds"] = round(time.perf_counter() - started, 3)
     if result.outcome not in ("up_to_date", "skipped"):
-        result.report_path = snapshots.save_report(root, report, result.version)
+        try:
+            result.report_path = snapshots.save_report(root, report, result.version)
+        except OSError as exc:  # a full disk must not turn a known outcome into a traceback
+            log.error("cannot save the refresh report in %s: %s", root, exc.strerror or exc)
+            result.message += f"; report not saved ({exc.strerror or exc})"
     result.report = report
     level = logging.INFO if result.ok else logging.ERROR
     log.log(level, "refresh %s: %s (%.1fs)", result.outcome, result.message, report["seconds"])
@@ -141,49 +180,51 @@ def _warnings(report: dict) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propagation,
-                    skip_export) -> RefreshResult:
+def _refresh_locked(open_src, published: Published, force, limits, steps, report, propagation, skip_export,
+                    engine) -> RefreshResult:
+    root = published.root
     try:
         with steps("find"):
-            src = open_source(source)
+            src = open_src()
             ref = latest_export(src)
+            live = published.live_version()
         report["export"] = export_identity(ref)
-        live = snapshots.live_version(root)
         report["previous_version"] = live
         if skip_export == report["export"] and not force:
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
-                manifest = snapshots.read_manifest(root, live)
-                # a snapshot written by an older schema is rebuilt, even from the same export
-                if (manifest.get("export") == report["export"]
-                        and manifest.get("schema_version") == snapshots.SCHEMA_VERSION):
+                # verify: the files are whole and of this schema (an older schema is rebuilt from the same export)
+                if published.verify(live).get("export") == report["export"]:
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
-            except snapshots.SnapshotError:
-                pass  # an unreadable live snapshot is a reason to refresh, not to stop
+            except snapshots.SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
+                log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, ref.name)
+                report["live_damaged"] = str(exc)
+        report["engine"] = engine.name
         with StagedExport(src, ref) as staged:
             with steps("validate"):
-                activity_path = staged.path("activity")
-                if activity_path is None:
+                if ref.table_file("activity") is None:
                     raise ExportRejected(f"export {ref.name} has no activity.csv or activity.csv.gz")
-                activity = validate_activity(activity_path, ref.date, max_reject_ratio)
+                activity = engine.validate(staged, **limits)
                 warnings = activity.warnings
                 users = read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
-                                       ("tenant_id", "user_id"), warnings)
+                                       ("tenant_id", "user_id"), warnings, limits["max_bytes"])
                 trainings = read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
-                                           ("tenant_id", "training_id"), warnings)
+                                           ("tenant_id", "training_id"), warnings, limits["max_bytes"])
+                staged.check_unchanged()
         report.update({
             "rows_read": activity.rows_read,
-            "rows_accepted": len(activity.events),
+            "rows_accepted": activity.rows.events,
             "rows_rejected": activity.rejects.total,
             "duplicates_dropped": activity.duplicates_dropped,
             "rejects": activity.rejects.to_dict(),
             "warnings": warnings,
+            **({engine.name: activity.details} if activity.details else {}),
         })
-        if len(activity.events) == 0:
+        if activity.rows.events == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")
         with steps("transform"):
-            frames = build_frames(activity.events, users, trainings)
+            frames = build_frames(activity.rows, users, trainings)
             del activity
             digests = tenant_digests(frames)
         with steps("write"):
@@ -201,16 +242,21 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
                 "tenant_digests": digests,
             }
             snapshots.write_snapshot(root, version, frames, manifest)
+        if published.remote:
+            with steps("upload"):
+                published.upload(version)
+        if propagation is not None:
+            propagation.before_publish(published, live, version)
         with steps("publish"):
-            snapshots.publish(root, version)
+            published.publish(version)
         published_at = time.monotonic()
         report["version"] = version
         if propagation is not None:
-            failure = propagation.after_publish(root, live, version, published_at, steps, report)
+            failure = propagation.after_publish(published, live, version, published_at, steps, report)
             if failure:
                 report["failed_step"] = "wait_web"
                 return RefreshResult("failed", failure)
-        snapshots.prune(root)
+        published.prune()
         return RefreshResult("published", f"published snapshot {version} from export {ref.name} "
                              f"({report['rows_accepted']} rows, {report['rows_rejected']} rejected)"
                              f"{_warnings(report)}", version)
@@ -220,6 +266,14 @@ def _refresh_locked(source, root, force, max_reject_ratio, steps, report, propag
     except SourceError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"source unreachable: {exc}")
+    except snapshots.SnapshotError as exc:
+        report["failed_step"] = steps.current
+        return RefreshResult("failed", f"{steps.current} failed: {exc}")
     except OSError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"{steps.current} failed: {exc.strerror or exc}")
+    except Exception as exc:  # a bug: still a report, an exit code and the old snapshot live, not a traceback
+        log.exception("refresh failed in step %s", steps.current)
+        report["failed_step"] = steps.current
+        return RefreshResult("failed", f"{steps.current} failed: internal error ({exc.__class__.__name__}: "
+                                       f"{' '.join(str(exc).split())[:200]})")

@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl.pause import pause_point
 from etl.transform import Frames
 
 SCHEMA_VERSION = 2
@@ -54,7 +55,7 @@ def new_version(root: Path, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -88,10 +89,11 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}.parquet").stat().st_size for name in FRAME_NAMES}}
         _write_json(tmp / "manifest.json", manifest)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
+        pause_point("write.rename")
         final = root / version
         os.rename(tmp, final)
-        _fsync_dir(root)
+        fsync_dir(root)
         return final
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -108,7 +110,7 @@ def publish(root: Path, version: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, root / POINTER)
-    _fsync_dir(root)
+    fsync_dir(root)
 
 
 def live_version(root: Path) -> str | None:
@@ -128,6 +130,28 @@ def read_manifest(root: Path, version: str) -> dict:
         raise SnapshotError(f"cannot read {path}: {exc}") from exc
 
 
+def verify(root: Path, version: str) -> dict:
+    """The manifest of ``version`` once its files are checked against it, cheaply (no data read).
+
+    Each Parquet file must have the size the manifest recorded and a readable
+    footer with the recorded row count: this catches truncated, replaced or
+    missing files. Raises ``SnapshotError``.
+    """
+    manifest = read_manifest(root, version)
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, expected {SCHEMA_VERSION}")
+    for name in FRAME_NAMES:
+        path = Path(root) / version / f"{name}.parquet"
+        try:
+            size = path.stat().st_size
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
+        if size != manifest.get("files", {}).get(name) or rows != manifest["rows"].get(f"{name}_frame", rows):
+            raise SnapshotError(f"snapshot {version}: {name}.parquet is not the file the manifest describes")
+    return manifest
+
+
 def versions(root: Path) -> list[str]:
     """Complete snapshots on disk, oldest first (versions sort by time)."""
     root = Path(root)
@@ -137,8 +161,9 @@ def versions(root: Path) -> list[str]:
                   if VERSION_PATTERN.match(p.name) and (p / "manifest.json").is_file())
 
 
-def prune(root: Path, keep: int = KEEP) -> list[str]:
-    """Delete all but the newest ``keep`` snapshots (never the live one) and stale temp folders."""
+def prune(root: Path, keep: int = KEEP, temp: bool = True) -> list[str]:
+    """Delete all but the newest ``keep`` snapshots (never the live one), old reports and, with
+    ``temp``, stale temp folders (only the refresh, under its lock, may: a web host syncing from S3 may not)."""
     root = Path(root)
     live = live_version(root)
     removed = []
@@ -146,7 +171,7 @@ def prune(root: Path, keep: int = KEEP) -> list[str]:
         if version != live:
             shutil.rmtree(root / version, ignore_errors=True)
             removed.append(version)
-    for tmp in root.glob(".tmp-*"):
+    for tmp in root.glob(".tmp-*") if temp else ():
         shutil.rmtree(tmp, ignore_errors=True)
     reports = sorted((root / "reports").glob("*.json")) if (root / "reports").is_dir() else []
     for old in reports[:-KEEP_REPORTS]:

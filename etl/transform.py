@@ -12,22 +12,172 @@ The snapshot holds three compact frames, all integer-coded:
 Rows are sorted by tenant then day and ``tenants`` records each tenant's row
 range, so one tenant's data is a slice and a date range a binary search.
 Codes are global: users and trainings are numbered in (tenant, id) order.
+
+Both ETL engines feed ``build_frames`` the same input, ``Rows``: events grouped
+by (tenant, user, training, event type, hour) with integer sums. The pandas
+engine passes each event as a row of its own; the Dask engine groups each
+partition on its worker and concatenates the partial groups. Scores are summed
+exactly (``score_parts``), so the frames do not depend on how the rows were
+split, nor on the order in which they were added.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.validate import COMPLETION, CONNECTION, ENROLMENT, Events
+from etl.validate import COMPLETION, CONNECTION, ENROLMENT, Activity, Events, RowRejects
 
 UNKNOWN = "Unknown"
-US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
 NO_TRAINING = -1
+_LIMB_BITS = 26  # a score is three integers: its bits down to 2^-26, to 2^-52, to 2^-78
+_LIMB_MASK = (1 << _LIMB_BITS) - 1
+
+
+def score_parts(score: np.ndarray) -> np.ndarray:
+    """Each score (0 to 100, NaN for none) as 3 int64 limbs whose weighted sum is the score.
+
+    Integer sums are exact in any order, which float sums are not: with limbs,
+    a group's score sum is the same whether its events were added one by one
+    or as partial sums from several partitions. Every bit of a score of at
+    least 2^-25 is kept; the bits of smaller ones below 2^-78 are dropped.
+    """
+    rest = np.where(np.isnan(score), 0.0, score)
+    limbs = np.empty((3, len(rest)), dtype=np.int64)
+    for i in range(3):
+        scale = _LIMB_BITS * (i + 1)
+        whole = np.floor(np.ldexp(rest, scale))
+        limbs[i] = whole
+        rest = rest - np.ldexp(whole, -scale)  # exact: the bits below the limb
+    return limbs
+
+
+def score_total(limbs: np.ndarray) -> np.ndarray:
+    """Summed limbs back to float64: the exact sum, rounded once."""
+    high, mid, low = (part.astype(np.int64, copy=True) for part in limbs)
+    mid += low >> _LIMB_BITS
+    low &= _LIMB_MASK
+    high += mid >> _LIMB_BITS
+    mid &= _LIMB_MASK
+    return np.ldexp(high.astype(np.float64), -_LIMB_BITS) + np.ldexp(
+        ((mid << _LIMB_BITS) | low).astype(np.float64), -3 * _LIMB_BITS)
+
+
+@dataclass
+class Rows:
+    """Valid events grouped by (tenant, user, training, event type, hour): what ``build_frames`` aggregates.
+
+    Strings stay in dictionaries: ``tenant``, ``user`` and ``training`` index
+    ``*_values`` (``training`` is -1 for none).
+    """
+
+    tenant: np.ndarray  # int32
+    tenant_values: pa.Array
+    user: np.ndarray  # int32
+    user_values: pa.Array
+    training: np.ndarray  # int32, -1 for none
+    training_values: pa.Array
+    event: np.ndarray  # int8
+    hour: np.ndarray  # int32 hours since the epoch, UTC
+    n: np.ndarray  # int32 events
+    duration: np.ndarray  # int64 seconds, summed
+    score_n: np.ndarray  # int32 events with a score
+    scored: np.ndarray  # int32 indices of the rows with a score (a small share: completions)...
+    score: np.ndarray  # ...and their summed limbs (``score_parts``), (3, len(scored)) int64
+
+    def __len__(self) -> int:
+        return len(self.event)
+
+    @property
+    def events(self) -> int:
+        return int(self.n.sum())
+
+
+def event_rows(events: Events) -> Rows:
+    """Every event as a row of its own."""
+    scored = np.flatnonzero(~np.isnan(events.score)).astype(np.int32)
+    return Rows(tenant=events.tenant, tenant_values=events.tenant_values, user=events.user,
+                user_values=events.user_values, training=events.training, training_values=events.training_values,
+                event=events.event, hour=(events.ts // US_PER_HOUR).astype(np.int32),
+                n=np.ones(len(events), dtype=np.int32), duration=events.duration,
+                score_n=(~np.isnan(events.score)).astype(np.int32), scored=scored,
+                score=score_parts(events.score[scored]))
+
+
+@dataclass
+class Validated:
+    """What the validate step hands the transform step, whichever engine ran it."""
+
+    rows: Rows
+    rows_read: int
+    rejects: RowRejects
+    duplicates_dropped: int
+    warnings: list[str]
+    details: dict = field(default_factory=dict)  # what the engine tells the report about its run
+
+    @classmethod
+    def from_activity(cls, activity: Activity) -> "Validated":
+        return cls(event_rows(activity.events), activity.rows_read, activity.rejects,
+                   activity.duplicates_dropped, activity.warnings)
+
+
+def group_rows(rows: Rows) -> Rows:
+    """Rows with the same (tenant, user, training, event type, hour) summed into one: a partition's
+    partial aggregate, smaller to ship than its events."""
+    if not len(rows):
+        return rows
+    hour0 = int(rows.hour.min())
+    spans = [len(rows.tenant_values), len(rows.user_values), len(rows.training_values) + 1, 4,
+             int(rows.hour.max()) - hour0 + 1]
+    if np.prod([float(s) for s in spans]) >= 2 ** 62:
+        return rows  # too many combinations for one 64-bit key: ship the rows as they are
+    key = np.zeros(len(rows), dtype=np.int64)
+    for column, span in zip((rows.tenant, rows.user, rows.training + 1, rows.event, rows.hour - hour0), spans):
+        key = key * span + column
+    uniques, sums, (scored, score) = _group_sum(key, {"n": rows.n, "duration": rows.duration,
+                                                      "score_n": rows.score_n}, (rows.scored, rows.score))
+    rest, hour = np.divmod(uniques, spans[4])
+    rest, event = np.divmod(rest, 4)
+    rest, training = np.divmod(rest, spans[2])
+    tenant, user = np.divmod(rest, spans[1])
+    return Rows(tenant=tenant.astype(np.int32), tenant_values=rows.tenant_values, user=user.astype(np.int32),
+                user_values=rows.user_values, training=(training - 1).astype(np.int32),
+                training_values=rows.training_values, event=event.astype(np.int8),
+                hour=(hour + hour0).astype(np.int32),
+                n=sums["n"], duration=sums["duration"], score_n=sums["score_n"], scored=scored, score=score)
+
+
+def _unify(values: list[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
+    """One dictionary for several, and for each of them the new code of every old one."""
+    unified = pa.chunked_array(values, type=pa.string()).unique() if values else pa.array([], pa.string())
+    if isinstance(unified, pa.ChunkedArray):
+        unified = unified.combine_chunks()
+    return unified, [pc.index_in(v, value_set=unified).to_numpy(zero_copy_only=False).astype(np.int32)
+                     if len(v) else np.zeros(0, dtype=np.int32) for v in values]
+
+
+def concat_rows(parts: list[Rows]) -> Rows:
+    """The rows of several partitions, their dictionaries unified."""
+    columns = {}
+    for name, none in (("tenant", None), ("user", None), ("training", -1)):
+        unified, recode = _unify([getattr(p, f"{name}_values") for p in parts])
+        codes = []
+        for part, new in zip(parts, recode):
+            old = getattr(part, name)
+            codes.append(np.where(old >= 0, new[np.maximum(old, 0)], -1).astype(np.int32) if len(new)
+                         else np.full(len(old), -1, dtype=np.int32))
+        columns[name] = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+        columns[f"{name}_values"] = unified
+    for name in ("event", "hour", "n", "duration", "score_n"):
+        columns[name] = np.concatenate([getattr(p, name) for p in parts])
+    before = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    columns["scored"] = np.concatenate([p.scored + np.int32(b) for p, b in zip(parts, before)]).astype(np.int32)
+    columns["score"] = np.concatenate([p.score for p in parts], axis=1)
+    return Rows(**columns)
 
 
 @dataclass
@@ -110,21 +260,33 @@ def _dictionary_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return series.map(lookup).to_numpy(np.int32), labels
 
 
-def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Sorted unique keys, with the row count and the sum of each weight per key.
+def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None):
+    """Sorted unique keys, with the sum of each (integer) weight per key.
 
     One argsort, then ``reduceat`` over the runs: cheaper than hashing on these
-    sizes, and integer weights stay exact integers.
+    sizes, and integer weights stay exact integers. ``sparse`` is
+    ``(rows, values)``: values (k × len(rows)) that only some rows have, summed
+    the same way, returned as (the keys' indices that have some, their sums).
     """
     if not len(key):
-        return key, {"n": np.zeros(0, dtype=np.int64), **{name: w[:0] for name, w in weights.items()}}
+        sums = {name: w[:0] for name, w in weights.items()}
+        return (key, sums) if sparse is None else (key, sums, (np.zeros(0, np.int32), sparse[1][:, :0]))
     order = np.argsort(key)
     ordered = key[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    out = {"n": np.diff(np.append(starts, len(key)))}
-    for name, w in weights.items():
-        out[name] = np.add.reduceat(w[order], starts)
-    return ordered[starts], out
+    is_start = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(is_start)
+    sums = {name: np.add.reduceat(w[order], starts) for name, w in weights.items()}
+    if sparse is None:
+        return ordered[starts], sums
+    rows, values = sparse
+    group = np.empty(len(key), dtype=np.int64)
+    group[order] = np.cumsum(is_start) - 1
+    of_row = group[rows]
+    by_group = np.argsort(of_row, kind="stable")
+    of_row = of_row[by_group]
+    firsts = np.flatnonzero(np.concatenate(([True], of_row[1:] != of_row[:-1]))) if len(of_row) else of_row
+    summed = np.add.reduceat(values[:, by_group], firsts, axis=1) if len(of_row) else values[:, :0]
+    return ordered[starts], sums, (of_row[firsts].astype(np.int32), summed)
 
 
 def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,23 +295,23 @@ def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.n
     return starts, ends
 
 
-def build_frames(events: Events, users_table: pa.Table | None, trainings_table: pa.Table | None) -> Frames:
-    """Aggregate validated events (``etl.validate.Events``) into snapshot frames."""
-    present = np.flatnonzero(np.bincount(events.tenant, minlength=len(events.tenant_values)))
-    values = events.tenant_values.to_pylist()
+def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.Table | None) -> Frames:
+    """Aggregate valid events (``Rows``: one per event, or partial groups) into snapshot frames."""
+    present = np.flatnonzero(np.bincount(rows.tenant, minlength=len(rows.tenant_values)))
+    values = rows.tenant_values.to_pylist()
     tenant_names = sorted(values[i] for i in present)
     rank = np.full(len(values), -1, dtype=np.int64)
     rank[present] = [tenant_names.index(values[i]) for i in present]
-    tenant = rank[events.tenant]
+    tenant = rank[rows.tenant]
     n_tenants = len(tenant_names)
 
-    users, user = _entities(tenant, tenant_names, events.user, events.user_values, users_table,
+    users, user = _entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
                             "user_id", ["group", "country"])
-    has_training = events.training >= 0
-    trainings, training_codes = _entities(tenant[has_training], tenant_names, events.training[has_training],
-                                          events.training_values, trainings_table, "training_id",
+    has_training = rows.training >= 0
+    trainings, training_codes = _entities(tenant[has_training], tenant_names, rows.training[has_training],
+                                          rows.training_values, trainings_table, "training_id",
                                           ["title", "category", "format"])
-    training = np.full(len(events), NO_TRAINING, dtype=np.int32)
+    training = np.full(len(rows), NO_TRAINING, dtype=np.int32)
     training[has_training] = training_codes
 
     users["group"] = _clean_label(users["group"])
@@ -164,13 +326,11 @@ def build_frames(events: Events, users_table: pa.Table | None, trainings_table: 
     category_code, categories = _dictionary_codes(trainings["category"])
     format_code, formats = _dictionary_codes(trainings["format"])
 
-    day = events.ts // US_PER_DAY
-    event = events.event.astype(np.int64)
-    scored = ~np.isnan(events.score)
-    facts = _aggregate_facts(tenant, day, user, training, event, events.duration,
-                             np.where(scored, events.score, 0.0), scored)
-    hourly = _aggregate_hourly(tenant, day, (events.ts // US_PER_HOUR) % 24, event,
-                               group_code[user], country_code[user], len(groups), len(countries))
+    day, hour = np.divmod(rows.hour, 24)
+    event = rows.event.astype(np.int64)
+    facts = _aggregate_facts(tenant, day, user, training, event, rows)
+    hourly = _aggregate_hourly(tenant, day, hour, event, group_code[user], country_code[user],
+                               len(groups), len(countries), rows.n)
 
     block = facts.column("tenant").to_numpy().astype(np.int64) * 4 + facts.column("event").to_numpy()
     blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
@@ -202,7 +362,7 @@ def build_frames(events: Events, users_table: pa.Table | None, trainings_table: 
     )
 
 
-def _aggregate_facts(tenant, day, user, training, event, duration, score, scored) -> pa.Table:
+def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table:
     """(tenant, event, day, user, training) → count, duration, score sum, scored count, completed."""
     day0 = int(day.min()) if len(day) else 0
     n_days = int(day.max()) - day0 + 1 if len(day) else 1
@@ -210,10 +370,13 @@ def _aggregate_facts(tenant, day, user, training, event, duration, score, scored
     n_trainings = int(training.max()) + 2 if len(training) else 1
     spans = [max(tenant.max() + 1, 1), n_days, n_users, n_trainings, 4]
     if np.prod([float(s) for s in spans]) >= 2 ** 62:
-        raise ValueError("export too large for a single 64-bit aggregation key; use the Dask engine")
+        raise ValueError("too many (tenant, day, user, training) combinations for one 64-bit aggregation key")
     # Sorted by tenant, then event type, then day: one event type of one tenant is a slice.
     key = ((((tenant * 4 + event) * n_days + (day - day0)) * n_users + user) * n_trainings + (training + 1))
-    uniques, sums = _group_sum(key, {"duration": duration, "score_sum": score, "score_n": scored.astype(np.int32)})
+    uniques, sums, (scored, score) = _group_sum(key, {"n": rows.n, "duration": rows.duration,
+                                                      "score_n": rows.score_n}, (rows.scored, rows.score))
+    score_sum = np.zeros(len(uniques))
+    score_sum[scored] = score_total(score)
     rest, tr = np.divmod(uniques, n_trainings)
     rest, us = np.divmod(rest, n_users)
     rest, dy = np.divmod(rest, n_days)
@@ -230,20 +393,20 @@ def _aggregate_facts(tenant, day, user, training, event, duration, score, scored
         "event": ev.astype(np.int8),
         "n": sums["n"].astype(np.int32),
         "duration": sums["duration"].astype(np.int64),
-        "score_sum": sums["score_sum"],
+        "score_sum": score_sum,
         "score_n": sums["score_n"].astype(np.int32),
         "completed": completed,
     })
 
 
-def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_countries) -> pa.Table:
+def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_countries, n) -> pa.Table:
     """Connections per (tenant, day, hour, group, country), for the heatmap."""
     conn = event == CONNECTION
     day0 = int(day.min()) if len(day) else 0
     n_days = int(day.max()) - day0 + 1 if len(day) else 1
     key = ((((tenant[conn] * n_days + (day[conn] - day0)) * 24 + hour[conn]) * n_groups + group[conn])
            * n_countries + country[conn])
-    uniques, sums = _group_sum(key, {})
+    uniques, sums = _group_sum(key, {"n": n[conn]})
     rest, co = np.divmod(uniques, n_countries)
     rest, gr = np.divmod(rest, n_groups)
     rest, hr = np.divmod(rest, 24)

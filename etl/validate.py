@@ -5,12 +5,17 @@ rule it breaks, in column order, and the report keeps up to 20 examples per
 reason with the line number (1 is the header; a record holding a quoted
 newline counts as one line). A broken file rejects the whole export with a
 one-line reason (``ExportRejected``) so the live snapshot stays untouched.
+
+Both ETL engines apply the same functions: the pandas engine to the whole
+file (``validate_activity``), the Dask engine (``etl.dask_engine``) to each
+partition, a ``CsvBytes`` holding the header line and whole records, with
+``read_activity`` and ``check_activity``, then ``merge_rejects``,
+``check_totals`` and ``repeated_ids`` over all of them.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import io
 import re
 import zlib
@@ -22,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from etl.sources import SourceError
 
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
 CONNECTION, ENROLMENT, START, COMPLETION = range(4)
@@ -53,8 +60,38 @@ class RowRejects:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def most_common(self) -> str:
+        """The reason with the most rows; ties go to the first in alphabetical order, whatever
+        order the reasons were found in."""
+        return min(self.counts, key=lambda why: (-self.counts[why], why))
+
     def to_dict(self) -> dict:
         return {"total": self.total, "by_reason": dict(self.counts), "examples": dict(self.examples)}
+
+
+def merge_rejects(parts: list[tuple[RowRejects, int]]) -> RowRejects:
+    """The rejects of consecutive partitions of one file, each with the rows before it: counts
+    added, examples kept in file order (the first 20), line numbers made file-wide."""
+    out = RowRejects()
+    for rejects, rows_before in parts:
+        for why, count in rejects.counts.items():
+            out.counts[why] = out.counts.get(why, 0) + count
+            kept = out.examples.setdefault(why, [])
+            kept += [{**e, "line": e["line"] if e["line"] is None else e["line"] + rows_before}
+                     for e in rejects.examples[why][:MAX_EXAMPLES - len(kept)]]
+    return out
+
+
+@dataclass(frozen=True)
+class CsvBytes:
+    """A CSV file, or a partition of one (its header line, then whole records), in memory.
+
+    ``name`` is the file's name, so that messages name the file of the export.
+    """
+
+    name: str
+    data: bytes
 
 
 @dataclass
@@ -68,21 +105,123 @@ class Activity:
     warnings: list[str]
 
 
-def read_header(path: Path) -> list[str]:
-    """Column names of a CSV file (gzip or plain), BOM stripped."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+DEFAULT_MAX_EXPORT_BYTES = 20 * 10**9
+MAX_HEADER_BYTES = 10**6
+_LINE_ENDS = re.compile(rb"[\r\n]")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            return f"{n / scale:g} {unit}"
+    return f"{n} bytes"
+
+
+def too_large(name: str, limit: int) -> str:
+    """Why a file over ``DATAVIZ_MAX_EXPORT_BYTES`` is refused."""
+    return f"{name}: more than {_size(limit)} uncompressed, the limit (DATAVIZ_MAX_EXPORT_BYTES); a gzip bomb or a wrong file"
+
+
+class BoundedReader(io.RawIOBase):
+    """A file's bytes, gunzipped for ``.gz``, refusing to give more than ``limit``.
+
+    A few kilobytes of gzip can inflate to terabytes, and a file may grow while
+    it is read: counting what is actually read bounds the memory and time a
+    refresh can spend on one file, whatever the file claims. A ``CsvBytes`` is
+    read from memory.
+    """
+
+    def __init__(self, path: Path | CsvBytes, limit: int):
+        super().__init__()
+        self.name = path.name
+        self.limit = limit
+        self.count = 0
+        self.error: Exception | None = None
+        self._inner = None
+        if isinstance(path, CsvBytes):
+            if len(path.data) > limit:
+                raise ExportRejected(too_large(self.name, limit))
+            self._inner = pa.BufferReader(path.data)
+            return
+        try:
+            if not path.name.endswith(".gz") and path.stat().st_size > limit:
+                raise ExportRejected(too_large(self.name, limit))
+            self._inner = pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None)
+        except FileNotFoundError as exc:
+            raise SourceError(f"{path.name} disappeared while the export was read") from exc
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes; past the limit, or after a read error, end of file (see ``check``).
+
+        Nothing is raised from here: an exception thrown into Arrow's threaded
+        CSV reader leaves a task behind that hangs the process at exit.
+        """
+        if self.count > self.limit or self.error is not None:
+            return b""
+        try:
+            data = self._inner.read(size if size is not None and size >= 0 else None)
+        except Exception as exc:
+            self.error = exc
+            return b""
+        self.count += len(data)
+        return b"" if self.count > self.limit else data
+
+    def check(self) -> None:
+        """Raise ExportRejected if the limit was reached, else the read error hidden from the reader."""
+        if self.count > self.limit:
+            raise ExportRejected(too_large(self.name, self.limit))
+        if self.error is not None:
+            raise self.error
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._inner is not None:
+            self._inner.close()
+        super().close()
+
+
+def read_header(path: Path | CsvBytes, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> list[str]:
+    """Column names of a CSV file (gzip or plain), BOM stripped.
+
+    The first record ends at the first CR or LF (files may use either), after
+    any blank lines, which the CSV reader skips too.
+    """
+    head = b""
     try:
-        with opener(path, "rb") as raw:
-            first = raw.readline(1 << 20)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ExportRejected(f"{path.name}: cannot read ({_short(exc)})") from exc
-    if not first.strip():
+        with BoundedReader(path, max_bytes) as raw:
+            while not _LINE_ENDS.search(head.lstrip(b"\r\n")) and len(head) <= MAX_HEADER_BYTES:
+                chunk = raw.read(1 << 16)
+                if not chunk:
+                    break
+                head += chunk
+            raw.check()
+    except (OSError, EOFError, zlib.error, pa.ArrowInvalid) as exc:
+        raise read_error(path, exc) from exc
+    head = head.lstrip(b"\r\n")
+    if not head.strip():
         raise ExportRejected(f"{path.name}: the file is empty")
+    end = _LINE_ENDS.search(head)
+    if end is None and len(head) > MAX_HEADER_BYTES:
+        raise ExportRejected(f"{path.name}: the header line is longer than {_size(MAX_HEADER_BYTES)}")
+    line = head[:end.start()] if end else head
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in line:
+        raise ExportRejected(f"{path.name}: not UTF-8 text (UTF-16 or binary: the header holds NUL bytes "
+                             f"or a UTF-16 byte order mark)")
     try:
-        text = first.decode("utf-8-sig")
+        text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ExportRejected(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start} of the header)") from exc
-    names = next(csv.reader(io.StringIO(text)), [])
+    try:
+        names = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise ExportRejected(f"{path.name}: the header is not a CSV line ({exc})") from exc
     return [n.strip() for n in names]
 
 
@@ -96,7 +235,8 @@ DICTIONARY_COLUMNS = ("tenant_id", "user_id", "event_type", "training_id")
 TYPED_COLUMNS = {"occurred_at": pa.timestamp("us", tz="UTC"), "score": pa.float64(), "duration_s": pa.int64()}
 
 
-def _read_error(path: Path, exc: Exception) -> ExportRejected:
+def read_error(path: Path | CsvBytes, exc: Exception) -> ExportRejected:
+    """A file that cannot be read as text CSV rejects the export, with what was wrong."""
     message = _short(exc)
     if "UTF8" in message:
         return ExportRejected(f"{path.name}: not UTF-8 text ({message})")
@@ -106,8 +246,8 @@ def _read_error(path: Path, exc: Exception) -> ExportRejected:
     return ExportRejected(f"{path.name}: not a readable CSV file ({message})")
 
 
-def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | None = None,
-             malformed: list[str] | None = None) -> pa.Table:
+def read_csv(path: Path | CsvBytes, columns: list[str], types: dict[str, pa.DataType] | None = None,
+             malformed: list[str] | None = None, max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table:
     """Read the named columns (strings unless ``types`` says otherwise; empty → null).
 
     Records with the wrong number of fields are skipped and their text kept in
@@ -123,28 +263,39 @@ def read_csv(path: Path, columns: list[str], types: dict[str, pa.DataType] | Non
         malformed.append(row.text)
         return "skip"
 
+    raw = BoundedReader(path, max_bytes)
+    error: Exception | None = None
     try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns,
-                column_types={c: types.get(c, pa.string()) for c in columns},
-                null_values=[""],  # not Arrow's default list: a user named "NA" is a user
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "conversion error" in str(exc) and "UTF8" not in str(exc):
-            raise
-        raise _read_error(path, exc) from exc
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _read_error(path, exc) from exc
+        with raw:
+            table = pacsv.read_csv(
+                raw,
+                read_options=pacsv.ReadOptions(block_size=8 << 20),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=columns,
+                    column_types={c: types.get(c, pa.string()) for c in columns},
+                    null_values=[""],  # not Arrow's default list: a user named "NA" is a user
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+    except (pa.ArrowInvalid, OSError, EOFError, zlib.error) as exc:
+        error = exc
+    try:
+        raw.check()  # the size limit, or the stream's own failure, explains whatever Arrow saw after it
+    except ExportRejected:
+        raise
+    except Exception as exc:
+        error = exc
+    if error is None:
+        return table
+    if isinstance(error, pa.ArrowInvalid) and "conversion error" in str(error) and "UTF8" not in str(error):
+        raise error
+    raise read_error(path, error) from error
 
 
-def _check_columns(path: Path, header: list[str], required, optional, warnings: list[str]) -> list[str]:
+def _check_columns(path: Path | CsvBytes, header: list[str], required, optional,
+                   warnings: list[str]) -> list[str]:
     seen = set()
     for name in header:
         if name in seen and name in (*required, *optional):
@@ -221,6 +372,11 @@ class Events:
 
     def __len__(self) -> int:
         return len(self.event)
+
+    def take(self, mask: np.ndarray) -> "Events":
+        """The rows where ``mask`` is set."""
+        return Events(**{name: value[mask] if isinstance(value, np.ndarray) else value
+                         for name, value in vars(self).items()})
 
 
 def _dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, pa.Array]:
@@ -330,53 +486,87 @@ def _repeated_ids(event_ids: pa.ChunkedArray, keys, valid: np.ndarray) -> np.nda
     return out
 
 
-def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float) -> Activity:
-    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events.
+def activity_columns(source: Path | CsvBytes, warnings: list[str],
+                     max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> tuple[list[str], list[str]]:
+    """The header, and the contract's columns it holds; a bad header rejects the export."""
+    header = read_header(source, max_bytes)
+    return header, _check_columns(source, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
 
-    The fast path lets Arrow's CSV reader parse timestamps and numbers while it
-    reads; only when some value does not convert is the file read again with
-    those columns as strings and every value checked one by one.
+
+def read_activity(source: Path | CsvBytes, columns: list[str], malformed: list[str], typed: bool = True,
+                  max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> tuple[pa.Table, bool]:
+    """The activity columns, and whether timestamps and numbers were parsed while reading.
+
+    The fast path (``typed``) lets Arrow's CSV reader parse them; only when some
+    value does not convert is the file read again with those columns as
+    strings, to be checked one by one.
     """
-    warnings: list[str] = []
-    header = read_header(path)
-    columns = _check_columns(path, header, ACTIVITY_REQUIRED, ACTIVITY_OPTIONAL, warnings)
     dictionaries = {c: DICTIONARY for c in DICTIONARY_COLUMNS}
+    if typed:
+        try:
+            table = read_csv(source, columns, {**dictionaries, **TYPED_COLUMNS}, malformed, max_bytes)
+            return table.unify_dictionaries(), True
+        except pa.ArrowInvalid:
+            malformed.clear()
+    return read_csv(source, columns, dictionaries, malformed, max_bytes).unify_dictionaries(), False
+
+
+@dataclass
+class CheckedRows:
+    """Activity rows (a whole file, or one partition of it) sorted into valid and rejected."""
+
+    events: Events  # every parsed row: keep the ``valid`` ones
+    valid: np.ndarray
+    rejects: RowRejects  # line 2 is the first row of this batch
+    rows_read: int  # parsed rows, and records with the wrong number of fields
+
+
+def check_activity(raw: pa.Table, typed: bool, malformed: list[str], n_fields: int,
+                   export_date: dt.date) -> CheckedRows:
+    """Apply every row rule of the contract to the rows ``read_activity`` read."""
+    reason, reasons, events = _check_rows(raw, raw.num_rows, typed, export_date)
+    rejects = _collect_rejects(reason, reasons, raw)
+    if malformed:
+        why = f"wrong number of fields (expected {n_fields})"
+        rejects.counts[why] = len(malformed)
+        rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
+                                 for text in malformed[:MAX_EXAMPLES]]
+    return CheckedRows(events, reason == 0, rejects, raw.num_rows + len(malformed))
+
+
+def check_totals(name: str, rows_read: int, rejects: RowRejects, max_reject_ratio: float) -> None:
+    """Reject the whole export when it holds no rows, or too many rejected ones."""
+    if rows_read == 0:
+        raise ExportRejected(f"{name}: the file holds a header but no rows")
+    ratio = rejects.total / rows_read
+    if ratio > max_reject_ratio:
+        top = rejects.most_common
+        raise ExportRejected(
+            f"{name}: {rejects.total} of {rows_read} rows rejected ({ratio:.1%}, above the "
+            f"{max_reject_ratio:.1%} limit); most common: {top} ({rejects.counts[top]})")
+
+
+def repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray) -> np.ndarray:
+    """Valid rows whose event_id was already seen on an earlier valid row: the first one wins."""
+    return _repeated_ids(event_ids, _event_id_keys(event_ids), valid)
+
+
+def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float,
+                      max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> Activity:
+    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events (the pandas engine)."""
+    warnings: list[str] = []
+    header, columns = activity_columns(path, warnings, max_bytes)
     malformed: list[str] = []
-    try:
-        raw = read_csv(path, columns, {**dictionaries, **TYPED_COLUMNS}, malformed)
-        typed = True
-    except pa.ArrowInvalid:
-        malformed.clear()
-        raw = read_csv(path, columns, dictionaries, malformed)
-        typed = False
-    n = raw.num_rows
-    if n + len(malformed) == 0:
-        raise ExportRejected(f"{path.name}: the file holds a header but no rows")
-    raw = raw.unify_dictionaries()
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    raw, typed = read_activity(path, columns, malformed, max_bytes=max_bytes)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the ids runs beside the row rules
         ids = pool.submit(_event_id_keys, raw.column("event_id")) if "event_id" in raw.column_names else None
-        reason, reasons, events = _check_rows(raw, n, typed, export_date)
-        rejects = _collect_rejects(reason, reasons, raw)
-        if malformed:
-            why = f"wrong number of fields (expected {len(header)})"
-            rejects.counts[why] = len(malformed)
-            rejects.examples[why] = [{"line": None, "column": None, "value": text[:MAX_VALUE_CHARS]}
-                                     for text in malformed[:MAX_EXAMPLES]]
-        total = n + len(malformed)
-        ratio = rejects.total / total
-        if ratio > max_reject_ratio:
-            top = max(rejects.counts, key=rejects.counts.get)
-            raise ExportRejected(
-                f"{path.name}: {rejects.total} of {total} rows rejected ({ratio:.1%}, above the "
-                f"{max_reject_ratio:.1%} limit); most common: {top} ({rejects.counts[top]})")
-        keep = reason == 0
-        duplicates = (_repeated_ids(raw.column("event_id"), ids.result(), keep) if ids is not None
-                      else np.zeros(n, dtype=bool))
-    keep &= ~duplicates
-    if not keep.all():
-        events = Events(**{name: value[keep] if isinstance(value, np.ndarray) else value
-                           for name, value in vars(events).items()})
-    return Activity(events, total, rejects, int(duplicates.sum()), warnings)
+        checked = check_activity(raw, typed, malformed, len(header), export_date)
+        check_totals(path.name, checked.rows_read, checked.rejects, max_reject_ratio)
+        duplicates = (_repeated_ids(raw.column("event_id"), ids.result(), checked.valid) if ids is not None
+                      else np.zeros(raw.num_rows, dtype=bool))
+    keep = checked.valid & ~duplicates
+    events = checked.events if keep.all() else checked.events.take(keep)
+    return Activity(events, checked.rows_read, checked.rejects, int(duplicates.sum()), warnings)
 
 
 def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
@@ -455,6 +645,8 @@ def _check_rows(raw: pa.Table, n: int, typed: bool, export_date: dt.date):
 def _repeated(idx: np.ndarray, n_ids: int, valid: np.ndarray) -> np.ndarray:
     """Valid rows whose event_id was already seen on an earlier valid row."""
     candidates = valid & (idx >= 0)
+    if not candidates.any():  # an event_id column with no value in it
+        return np.zeros(len(idx), dtype=bool)
     counts = np.bincount(idx[candidates], minlength=max(n_ids, 1))
     repeated = candidates & (counts[np.where(idx >= 0, idx, 0)] > 1)
     out = np.zeros(len(idx), dtype=bool)
@@ -492,13 +684,14 @@ def _text(value) -> str:
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],
-                   key: tuple[str, str], warnings: list[str]) -> pa.Table | None:
+                   key: tuple[str, str], warnings: list[str],
+                   max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table | None:
     """A users or trainings file as strings; rows without a key are skipped with a warning."""
     if path is None:
         return None
-    header = read_header(path)
+    header = read_header(path, max_bytes)
     columns = _check_columns(path, header, required, optional, warnings)
-    table = read_csv(path, columns)
+    table = read_csv(path, columns, max_bytes=max_bytes)
     for name in optional:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))

@@ -3,8 +3,9 @@
 Each tick runs the production chain (``refresh_with_settings``): when the
 newest export is already live it only lists the source and retries pending
 Varnish purges, so a short interval is cheap. An export that was rejected is
-not read again for an hour (the LMS may upload it again, fixed, under the same
-date), or until a newer one appears. SIGTERM or SIGINT ends the loop
+not read again until it changes (the export identity carries a fingerprint of
+its files, so a fixed upload under the same date is read at once), a newer
+one appears, or an hour has passed. SIGTERM or SIGINT ends the loop
 after the refresh in progress, if any: a refresh is atomic, so a process
 manager that loses patience and kills it leaves the old snapshot live.
 """

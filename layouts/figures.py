@@ -7,6 +7,8 @@ falls back to, so a chart never shows blank axes without a reason.
 """
 from __future__ import annotations
 
+from html import escape
+
 import plotly.graph_objects as go
 
 from layouts import i18n
@@ -20,6 +22,16 @@ THEMES = {
 }
 RATE_METRICS = ("completion_rate", "avg_score")
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+
+
+def data_text(label: str) -> str:
+    """A label from the data as Plotly text, shown as written.
+
+    Plotly reads a few HTML tags in text (``<a href>``, ``<b>``, ``<br>``...):
+    a training title holding ``<a href=...>`` would become a link in our
+    chart. Escaped, Plotly shows the characters themselves.
+    """
+    return escape(label, quote=False)
 
 
 def _base(theme: str, locale: str, **layout) -> go.Figure:
@@ -96,7 +108,7 @@ def funnel(values: dict, locale: str, theme: str) -> go.Figure:
 def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: bool = False) -> go.Figure:
     """One bar per row, largest first; the key rides in ``customdata`` for cross-filtering."""
     fmt = _value_format(metric)
-    labels = [r["label"] for r in rows]
+    labels = [data_text(r["label"]) for r in rows]
     values = [r["value"] for r in rows]
     keys = [r["key"] for r in rows]
     if horizontal:
@@ -120,7 +132,7 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
 
 def pie(rows: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
     fig = _base(theme, locale, showlegend=True, margin={"l": 16, "r": 16, "t": 16, "b": 16})
-    fig.add_pie(labels=[r["label"] for r in rows], values=[r["value"] or 0 for r in rows],
+    fig.add_pie(labels=[data_text(r["label"]) for r in rows], values=[r["value"] or 0 for r in rows],
                 customdata=[r["key"] for r in rows], hole=0.35, sort=False,
                 hovertemplate=f"%{{label}}: %{{value:{_value_format(metric)}}} (%{{percent}})<extra></extra>")
     return fig

@@ -1,7 +1,9 @@
-"""The landing page: what snapshot is live, from its manifest."""
-from __future__ import annotations
+"""The landing page: which snapshot is live, and nothing about any tenant.
 
-import json
+It is served to anyone, without a token: it names no tenant (the manifest's
+digests list them all) and no source location.
+"""
+from __future__ import annotations
 
 from dash import html
 
@@ -16,8 +18,5 @@ def layout(snapshot: Snapshot | None):
     return html.Main([
         html.H1("Dataviz"),
         html.P(f"Live snapshot {meta['version']}, data as of {meta['data_as_of']}, "
-               f"{meta['tenants']} tenants."),
-        html.H2("Manifest"),
-        html.Pre(json.dumps({k: v for k, v in snapshot.manifest.items() if k != "dictionaries"},
-                            indent=2, sort_keys=True), id="pre-manifest"),
+               f"{meta['tenants']} tenants.", id="p-snapshot"),
     ])

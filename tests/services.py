@@ -77,8 +77,9 @@ def start_moto(log_dir: Path) -> Service:
     return Service("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port, log_dir)
 
 
-def start_redis(log_dir: Path) -> Service:
-    port = free_port()
+def start_redis(log_dir: Path, port: int | None = None) -> Service:
+    """redis-server without persistence; ``port`` to start it again where a test stopped it."""
+    port = port or free_port()
     exe = shutil.which("redis-server") or "/usr/bin/redis-server"
     return Service("redis", [exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
                              "--appendonly", "no", "--protected-mode", "yes"], port, log_dir)

@@ -93,6 +93,16 @@ sub vcl_backend_response {
     }
 }
 
+sub vcl_backend_error {
+    # A GET whose backend connection broke (a gunicorn worker killed or
+    # recycled mid-request) is asked again: another worker answers it.
+    # Varnish already does this once for a reused connection; this covers
+    # fresh ones too. Only GET and HEAD: they change nothing when repeated.
+    if ((bereq.method == "GET" || bereq.method == "HEAD") && bereq.retries < 2) {
+        return (retry);
+    }
+}
+
 sub vcl_deliver {
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";

@@ -36,7 +36,12 @@ def test_ref001_refresh_publishes_a_first_snapshot(make_server, generated_export
     assert report["outcome"] == "published" and report["file"].endswith(".json")
     meta = client.get("/api/v1/meta", headers=ADMIN).get_json()
     assert meta["version"] == report["version"]
-    assert (root / refresh_trigger.LOG_NAME).read_text()  # the child's output is kept for operators
+    # the child's output is kept for operators (it prints its summary after releasing the lock)
+    log = root / refresh_trigger.LOG_NAME
+    deadline = time.monotonic() + 30
+    while not log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log.read_text()
 
 
 def test_ref002_409_while_a_refresh_holds_the_lock(make_server, snapshot_copy):

@@ -61,6 +61,17 @@ def test_propagate001_wait_until_served_then_the_check_interval():
     web.shutdown()
 
 
+def test_propagate004_with_s3_hosts_swap_on_their_own_clock():
+    """Each host publishes locally when it sees the S3 pointer: the check interval counts from
+    when it was first seen serving the new version, not from the S3 publish."""
+    web = Meta("old")
+    threading.Timer(1.0, lambda: setattr(web, "version", "new")).start()
+    start = time.monotonic()
+    result = wait_for_web((web.url,), "new", published_at=None, check_interval=0.5, timeout=5)
+    assert result["laggards"] == {}
+    assert time.monotonic() - start >= 1.5  # seen at about 1 s, then the whole check interval
+
+
 def test_propagate002_laggard_puts_the_previous_snapshot_back(tmp_path):
     write_export(tmp_path / "src")
     settings = Settings.from_env({}, source=str(tmp_path / "src"), snapshot_dir=str(tmp_path / "snap"),

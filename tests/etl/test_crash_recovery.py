@@ -1,0 +1,173 @@
+"""A refresh killed (SIGKILL) at each step, a full disk, a damaged snapshot: the live snapshot stays whole,
+nothing is lost, and the next refresh repairs what the crash left undone.
+
+``DATAVIZ_PAUSE_AT`` stops the refresh subprocess at an exact step (SIGSTOP), so each kill is deterministic.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psutil
+import pytest
+
+from app.config import Settings
+from app.store import SnapshotStore, load_snapshot
+from etl import purge as purging
+from etl import snapshot as snapshots
+from etl.refresh import refresh_with_settings, run_refresh
+from tests.api.conftest import build_app
+from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = ("find", "validate", "transform", "write", "write.rename", "publish", "wait_web", "clear_cache", "purge")
+
+
+class PurgeRecorder(ThreadingHTTPServer):
+    """Stands in for Varnish: records the xkeys of every PURGE."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _PurgeHandler)
+        self.purged: list[str] = []
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _PurgeHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_PURGE(self):
+        self.server.purged += self.headers.get("xkey-purge", "").split()
+        self.send_response(200)
+        self.send_header("X-Purged", "1")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture()
+def chain(tmp_path):
+    """A live snapshot of export A, export B (acme changed) waiting, and the settings of the chain."""
+    varnish = PurgeRecorder()
+    settings = Settings(source=str(tmp_path / "src"), snapshot_dir=str(tmp_path / "snap"),
+                        cache_dir=str(tmp_path / "cache"), varnish_urls=(varnish.url,))
+    write_export(tmp_path / "src", date="2026-11-01")
+    first = refresh_with_settings(settings)
+    assert first.outcome == "published", first.message
+    write_export(tmp_path / "src", date="2026-11-02",
+                 activity=HEADER + "\n".join(GOOD_ROWS + ["e9,2026-10-31T13:00:00Z,acme,u3,connection,,,5"]) + "\n")
+    varnish.purged.clear()
+    yield settings, first.version, varnish
+    varnish.shutdown()
+
+
+def env_for(settings: Settings, **extra) -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "DATAVIZ_SOURCE": settings.source,
+            "DATAVIZ_SNAPSHOT_DIR": settings.snapshot_dir, "DATAVIZ_CACHE_DIR": settings.cache_dir,
+            "DATAVIZ_VARNISH_URLS": ",".join(settings.varnish_urls), **extra}
+
+
+def wait_stopped(proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while psutil.Process(proc.pid).status() != psutil.STATUS_STOPPED:
+        assert proc.poll() is None, f"the refresh ended (exit {proc.returncode}) before its pause point"
+        assert time.monotonic() < deadline, "the refresh never reached its pause point"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_crash001_sigkill_at_each_step(chain, step):
+    settings, first, varnish = chain
+    root = Path(settings.snapshot_dir)
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh"], cwd=ROOT, env=env_for(settings, DATAVIZ_PAUSE_AT=step),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_stopped(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    live = snapshots.live_version(root)
+    published = live != first
+    assert published == (STEPS.index(step) > STEPS.index("publish")), live
+    assert load_snapshot(root, live).tenants  # whole, whichever it is
+    assert SnapshotStore(root).current().version == live
+
+    after = refresh_with_settings(settings)  # the next refresh or watcher tick
+    assert after.outcome == ("up_to_date" if published else "published"), after.message
+    assert load_snapshot(root, snapshots.live_version(root)).manifest["export"]["date"] == "2026-11-02"
+    assert "tenant-acme" in varnish.purged  # the changed tenant is purged, even when the crash came first
+    assert purging.load_pending(root) == {}
+    assert not list(root.glob(".tmp-*"))
+
+
+def mount_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_crash002_disk_full_while_writing_a_snapshot(tmp_path, generated_export, monkeypatch):
+    """A real full disk (a small tmpfs) when the process may mount one, else ENOSPC from the Parquet writer."""
+    root = tmp_path / "snap"
+    real = mount_tmpfs(root, "256k")
+    try:
+        write_export(tmp_path / "small", date="2026-11-01")
+        first = run_refresh(str(tmp_path / "small"), root)
+        assert first.outcome == "published", first.message
+        if not real:
+            import pyarrow.parquet as pq
+
+            monkeypatch.setattr(pq, "write_table", lambda *a, **k: (_ for _ in ()).throw(
+                OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
+        result = run_refresh(str(generated_export), root)
+        assert result.outcome == "failed"
+        assert result.message.startswith("write failed: ") and "No space left on device" in result.message
+        assert result.report["failed_step"] == "write"
+        assert snapshots.live_version(root) == first.version
+        assert load_snapshot(root, first.version).tenants
+        assert not list(root.glob(".tmp-*"))  # the half-written folder is gone: the room is back
+        if real:
+            subprocess.run(["mount", "-o", "remount,size=256m", str(root)], check=True)
+        else:
+            monkeypatch.undo()
+        again = run_refresh(str(generated_export), root)
+        assert again.outcome == "published", again.message
+    finally:
+        if real:
+            subprocess.run(["umount", str(root)], check=True)
+
+
+def test_crash003_damaged_live_snapshot(tmp_path):
+    """The store falls back to the newest good snapshot; the next refresh does not call the damage "up to date"."""
+    write_export(tmp_path / "src", date="2026-11-01")
+    root = tmp_path / "snap"
+    older = run_refresh(str(tmp_path / "src"), root).version
+    time.sleep(0.01)
+    live = run_refresh(str(tmp_path / "src"), root, force=True).version
+    facts = root / live / "facts.parquet"
+    facts.write_bytes(facts.read_bytes()[:-40])  # bit rot at the end of a file: the footer is gone
+
+    store = SnapshotStore(root)
+    assert store.current().version == older
+    assert store.last_error.startswith(f"refused snapshot {live}: ")
+    ready = build_app(root, ["acme"], tmp_path / "cache").server.test_client().get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
+    assert ready.get_json()["snapshot"] == older and ready.get_json()["warnings"] == [store.last_error]
+
+    result = run_refresh(str(tmp_path / "src"), root)
+    assert result.outcome == "published", result.message
+    assert result.report["live_damaged"].startswith(f"snapshot {live}: cannot read facts.parquet")
+    time.sleep(0.01)
+    assert store.current().version == result.version and store.last_error is None
