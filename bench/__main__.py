@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="1M events only (under 5 minutes)")
     p.add_argument("--only", nargs="+", choices=FAMILIES, help="run only these families (partial report)")
     args = p.parse_args(argv)
-    command = "make bench-quick" if args.quick else "make bench"
+    command = "python -m bench --quick" if args.quick else "python -m bench"
     if args.only:
         command = f"python -m bench{' --quick' if args.quick else ''} --only {' '.join(args.only)}"
     started_at = dt.datetime.now(dt.timezone.utc)

@@ -98,8 +98,9 @@ def write(path: Path, command: str, started: dt.datetime, seconds: float, info: 
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes. Every figure below "
-        "comes from that run; rerun the command to refresh them (`make bench-quick`: 1M events only).",
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes (`make bench` and "
+        "`make bench-quick` run it after the Dask engine family, which writes docs/benchmarks-dask.md). Every "
+        "figure below comes from that run; rerun the command to refresh them (`--quick`: 1M events only).",
         "",
         "## Machine",
         "",
@@ -107,7 +108,7 @@ def write(path: Path, command: str, started: dt.datetime, seconds: float, info: 
         "| --- | --- |",
         *[f"| {k} | {v} |" for k, v in info],
         "",
-        f"Command: `{command}` (runs `{Path(sys.executable).relative_to(ROOT) if Path(sys.executable).is_relative_to(ROOT) else sys.executable} -m bench{' --quick' if 'quick' in command else ''}`).",
+        f"Interpreter: `{Path(sys.executable).relative_to(ROOT) if Path(sys.executable).is_relative_to(ROOT) else sys.executable}`.",
         "",
         targets_table(targets).markdown(),
     ]
