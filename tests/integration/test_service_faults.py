@@ -255,8 +255,8 @@ CLIENTS = 6
 
 
 def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tenants, service_logs, tmp_path):
-    """Straight to gunicorn, only the requests the killed worker held fail; through Varnish (which retries a
-    GET whose backend connection broke) none does. The master starts a new worker by itself."""
+    """Only the requests the killed worker held fail, directly or through Varnish (which retries a GET whose
+    backend connection broke before the headers, not a body cut mid-stream). The master starts a new worker."""
     import threading
 
     import psutil
@@ -272,10 +272,10 @@ def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tena
             victim = sorted(before)[0]
             threading.Timer(1.5, lambda: psutil.Process(victim).kill()).start()
             answered, failures = load(port, tenants, 4.0, threads=CLIENTS)
-            if port == varnish.port:
-                assert failures == [], failures
-            else:  # only the connections the victim had accepted when it died: at most one per client
-                assert len(failures) <= CLIENTS, failures
+            # Only the requests the victim held when it died fail, at most one per client. Through Varnish, a
+            # request whose backend connection broke before the headers is asked again (vcl_backend_error), but
+            # a body already streaming to the client when the worker died is cut (IncompleteRead) and counted.
+            assert len(failures) <= CLIENTS, failures
             assert answered > 50
             deadline = time.monotonic() + 30
             while len(psutil.Process(web.pid).children()) < 3 or victim in {p.pid for p in psutil.Process(web.pid).children()}:
