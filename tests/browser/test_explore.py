@@ -11,6 +11,7 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
+from tests.browser.clicks import click_once_settled
 from tests.dashboards import analyst_token, embed_token
 
 pytestmark = pytest.mark.browser
@@ -29,7 +30,7 @@ def chips(dash_duo) -> list[str]:
 
 
 def download(dash_duo, before: set) -> list[list[str]]:
-    dash_duo.find_element("#button-csv").click()
+    click_once_settled(dash_duo.find_element("#button-csv"))
     folder = Path(dash_duo.download_path)
     until(lambda: {p.name for p in folder.glob("*.csv")} - before, timeout=10)
     (path,) = [p for p in folder.glob("*.csv") if p.name not in before]
@@ -53,7 +54,7 @@ def test_explore001_click_to_filter_chip_to_remove(dash_duo, dash_app, artifacts
     assert chips(dash_duo) == [f"Group: {group}\n×"]
     assert f"group={group}" in dash_duo.driver.current_url
 
-    dash_duo.find_element(".chips .chip-remove").click()
+    click_once_settled(dash_duo.find_element(".chips .chip-remove"))
     until(lambda: grid_rows(dash_duo) == all_rows, timeout=10)
     assert chips(dash_duo) == []
     assert "group=" not in dash_duo.driver.current_url
@@ -70,7 +71,7 @@ def test_explore002_csv_is_the_table_as_shown(dash_duo, dash_app):
     shown = grid_rows(dash_duo)
     assert [int(r[2]) for r in shown] == sorted((int(r[2]) for r in shown), reverse=True)
 
-    dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-header-cell-label")[0].click()  # by title
+    click_once_settled(dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-header-cell-label")[0])  # title
     until(lambda: grid_rows(dash_duo) != shown, timeout=10)
     resorted = grid_rows(dash_duo)
     assert [r[0] for r in resorted] == sorted(r[0] for r in shown)

@@ -10,6 +10,7 @@ from app import queries
 from app.store import SnapshotStore
 from app.view_state import parse, resolve_range
 from layouts import i18n
+from tests.browser.clicks import click_once_settled
 from tests.dashboards import OTHER_SECRET, TENANT, embed_token, expired_token
 
 pytestmark = pytest.mark.browser
@@ -57,7 +58,7 @@ def test_overview001_renders_every_kpi_and_chart(dash_duo, dash_app, generated_s
     assert "range=7d" in dash_duo.driver.current_url
     until(lambda: date_inputs(dash_duo) == ["2026-10-25", "2026-10-31"], timeout=10)
     until(lambda: bar_count(dash_duo) == 7, timeout=10)  # one bar a day
-    dash_duo.find_element('input[type="radio"][value="week"]').click()
+    click_once_settled(dash_duo.find_element('input[type="radio"][value="week"]'))
     until(lambda: bar_count(dash_duo) == 2, timeout=10)  # 2026-10-25 is a Sunday: two ISO weeks
     assert "gran=week" in dash_duo.driver.current_url
     assert dash_duo.get_logs() == []
@@ -75,11 +76,12 @@ def bar_count(dash_duo) -> int:
 
 def pick(dash_duo, field: str, label: str) -> None:
     """Choose ``label`` in the dropdown of a filter-bar field, then close the menu."""
-    dash_duo.find_element(f'[data-field="{field}"] .dash-dropdown').click()
+    click_once_settled(dash_duo.find_element(f'[data-field="{field}"] .dash-dropdown'))
     options = dash_duo.wait_for_element(".dash-dropdown-options")
     until(lambda: any(o.text == label for o in options.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")),
           timeout=5)
-    next(o for o in options.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option") if o.text == label).click()
+    click_once_settled(next(o for o in options.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+                            if o.text == label))
     dash_duo.find_element("body").send_keys(Keys.ESCAPE)
 
 
