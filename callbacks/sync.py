@@ -106,29 +106,31 @@ def _pattern(kind: str, **keys) -> dict:
     return {"type": kind, "page": ALL, **keys}
 
 
+def _controls() -> dict[str, tuple[dict | str, str]]:
+    """The properties the callback both reads and writes: (component id, property) by name."""
+    return {
+        "search": (ids.URL, "search"),
+        "filters": (_pattern(ids.FILTER, dim=ALL), "value"),
+        "preset": (_pattern(ids.RANGE_PRESET), "value"),
+        "start": (_pattern(ids.RANGE_DATES), "start_date"),
+        "end": (_pattern(ids.RANGE_DATES), "end_date"),
+        "choices": (_pattern(ids.CHOICE, name=ALL), "value"),
+        "tenant": (_pattern(ids.TENANT), "value"),
+        "click": (_pattern(ids.GRAPH_CLICK), "clickData"),
+    }
+
+
 def register(app) -> None:
+    controls = _controls()
+
     @app.callback(
         output={
-            "search": Output(ids.URL, "search"),
-            "filters": Output(_pattern(ids.FILTER, dim=ALL), "value"),
+            **{name: Output(*where) for name, where in controls.items()},
             "options": Output(_pattern(ids.FILTER, dim=ALL), "options"),
-            "preset": Output(_pattern(ids.RANGE_PRESET), "value"),
-            "start": Output(_pattern(ids.RANGE_DATES), "start_date"),
-            "end": Output(_pattern(ids.RANGE_DATES), "end_date"),
-            "choices": Output(_pattern(ids.CHOICE, name=ALL), "value"),
-            "tenant": Output(_pattern(ids.TENANT), "value"),
             "chips": Output(_pattern(ids.CHIPS), "children"),
-            "click": Output(_pattern(ids.GRAPH_CLICK), "clickData"),
         },
         inputs={
-            "search": Input(ids.URL, "search"),
-            "filters": Input(_pattern(ids.FILTER, dim=ALL), "value"),
-            "preset": Input(_pattern(ids.RANGE_PRESET), "value"),
-            "start": Input(_pattern(ids.RANGE_DATES), "start_date"),
-            "end": Input(_pattern(ids.RANGE_DATES), "end_date"),
-            "choices": Input(_pattern(ids.CHOICE, name=ALL), "value"),
-            "tenant": Input(_pattern(ids.TENANT), "value"),
-            "click": Input(_pattern(ids.GRAPH_CLICK), "clickData"),
+            **{name: Input(*where) for name, where in controls.items()},
             "chip": Input({"type": ids.CHIP_REMOVE, "dim": ALL, "value": ALL}, "n_clicks"),
             "token": State(_pattern(ids.TOKEN), "data"),
         },

@@ -38,8 +38,17 @@ def dropdown_options(dim: str, known: dict[str, list[dict]], selected) -> list[d
     return options + [{"label": f"{v} (?)", "value": v} for v in selected or () if v not in present]
 
 
-def as_of_line(as_of: dt.date, locale: str) -> str:
-    return i18n.t(locale, "data_as_of", date=i18n.date(as_of, locale))
+def page_top(page: str, view: PageView, title: str, as_of_id: str) -> list:
+    """What opens both pages: the token's store, the title with the "data as of" line, the filter bar."""
+    return [
+        dcc.Store(id=ids.token_id(page), data=view.token),
+        html.Header([
+            html.H1(title),
+            html.P(i18n.t(view.locale, "data_as_of", date=i18n.date(view.as_of, view.locale)),
+                   id=as_of_id, className="as-of"),
+        ], className="page-head"),
+        filter_bar(page, view),
+    ]
 
 
 def lock_icon() -> html.Span:

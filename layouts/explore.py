@@ -11,7 +11,7 @@ from dash import dcc, html
 from app.queries import DIMENSIONS, METRICS
 from app.view_state import CHARTS, GRANULARITY_CHOICES
 from layouts import i18n, ids
-from layouts.components import PageView, as_of_line, chart_card, chips, choice, filter_bar
+from layouts.components import PageView, chart_card, chips, choice, page_top
 
 PAGE = ids.EXPLORE
 
@@ -31,12 +31,7 @@ def layout(view: PageView) -> html.Main:
                i18n.t(loc, "gran")),
     ], className="choice-bar")
     return html.Main([
-        dcc.Store(id=ids.token_id(PAGE), data=view.token),
-        html.Header([
-            html.H1(i18n.t(loc, "explore.title")),
-            html.P(as_of_line(view.as_of, loc), id=ids.EXPLORE_AS_OF, className="as-of"),
-        ], className="page-head"),
-        filter_bar(PAGE, view),
+        *page_top(PAGE, view, i18n.t(loc, "explore.title"), ids.EXPLORE_AS_OF),
         choices,
         html.Div(chips(view.filters, view.locked, view.options, loc), id=ids.chips_id(PAGE), className="chips"),
         html.Div(id=ids.EXPLORE_STATUS, className="status", role="status"),

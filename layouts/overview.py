@@ -4,11 +4,11 @@ Only structure lives here: every value is filled in by ``callbacks.overview``.
 """
 from __future__ import annotations
 
-from dash import dcc, html
+from dash import html
 
 from app.view_state import GRANULARITY_CHOICES
 from layouts import i18n, ids
-from layouts.components import PageView, as_of_line, chart_card, choice, filter_bar, kpi_cards
+from layouts.components import PageView, chart_card, choice, kpi_cards, page_top
 
 PAGE = ids.OVERVIEW
 
@@ -18,12 +18,7 @@ def layout(view: PageView) -> html.Main:
     granularity = choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES],
                          view.state.granularity, i18n.t(loc, "gran"))
     return html.Main([
-        dcc.Store(id=ids.token_id(PAGE), data=view.token),
-        html.Header([
-            html.H1(i18n.t(loc, "overview.title")),
-            html.P(as_of_line(view.as_of, loc), id=ids.OVERVIEW_AS_OF, className="as-of"),
-        ], className="page-head"),
-        filter_bar(PAGE, view),
+        *page_top(PAGE, view, i18n.t(loc, "overview.title"), ids.OVERVIEW_AS_OF),
         html.Div(id=ids.OVERVIEW_STATUS, className="status", role="status"),
         kpi_cards(loc),
         html.Div([

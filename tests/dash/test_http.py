@@ -107,14 +107,14 @@ def sync_call(client, dash_app, token, tenant_pick, search="", group=()):
     filters = [{"id": ids.filter_id(page, d), "property": "value", "value": list(group) if d == "group" else []}
                for d in queries.DIMENSIONS]
     outputs = [{**URL_SEARCH}, [dict(f, property="value") for f in filters],
-               [{"id": f["id"], "property": "options"} for f in filters],
                [{"id": ids.range_preset_id(page), "property": "value"}],
                [{"id": ids.range_dates_id(page), "property": "start_date"}],
                [{"id": ids.range_dates_id(page), "property": "end_date"}],
                [{"id": ids.choice_id(page, n), "property": "value"} for n in ("metric", "by", "chart", "gran")],
                [{"id": ids.tenant_id(page), "property": "value"}],
-               [{"id": ids.chips_id(page), "property": "children"}],
-               [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}]]
+               [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}],
+               [{"id": f["id"], "property": "options"} for f in filters],
+               [{"id": ids.chips_id(page), "property": "children"}]]
     inputs = [{**URL_SEARCH, "value": search}, filters,
               [{"id": ids.range_preset_id(page), "property": "value", "value": "30d"}],
               [{"id": ids.range_dates_id(page), "property": "start_date", "value": "2026-10-02"}],
@@ -129,7 +129,7 @@ def sync_call(client, dash_app, token, tenant_pick, search="", group=()):
 
 
 def test_http006_sync_post_checks_the_tenant_pick_against_the_scope(client, dash_app, snapshot):
-    status, body = sync_call(client, dash_app, embed_token(), OTHER_TENANT, search=f"?token=t")
+    status, body = sync_call(client, dash_app, embed_token(), OTHER_TENANT, search="?token=t")
     assert status == 200
     tenant_key = compact(ids.tenant_id("explore"))
     assert body["response"][tenant_key]["value"] == TENANT
