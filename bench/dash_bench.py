@@ -14,7 +14,6 @@ server time plus loopback.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import urllib.parse

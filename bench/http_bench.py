@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from bench import servers
-from bench.common import CACHE, ROOT, Stat, Table, Target, fmt_ms, fmt_ratio, fmt_stat, log, median, verdict
+from bench.common import CACHE, ROOT, Stat, Table, Target, fmt_ms, fmt_stat, log, median, verdict
 from bench.data import Dataset
 
 UNCACHED_P50_TARGET_MS = 20.0

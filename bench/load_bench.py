@@ -9,7 +9,6 @@ the refresh command has returned (the chain is meant to make that impossible).
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import subprocess

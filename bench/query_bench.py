@@ -290,7 +290,6 @@ class Pandas:
 
     def _metric(self, sel, done, metric: str, key):
         """``metric`` per value of ``key`` (a column name or a Series aligned with ``sel``)."""
-        pd = self.pd
         if not isinstance(key, str):
             sel = sel.assign(_k=key)
             key = "_k"

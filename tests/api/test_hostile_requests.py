@@ -12,7 +12,6 @@ import jwt
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from app import queries
 from app.auth import MAX_TOKEN_LIFETIME, mint_token
 from tests.api.conftest import (ADMIN_KEY, ALL_KEY, ANALYST_SECRET, EMBED_SECRET, bearer, build_app, embed,
                                 tenant_key)

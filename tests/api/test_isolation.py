@@ -36,8 +36,8 @@ def disguises(mine: str, other: str) -> list[str]:
         f"tenants/{''.join(f'%{ord(c):02X}' for c in other)}/{{route}}",
         f"tenants/{mine},{other}/{{route}}",
         f"tenants/{mine}|{other}/{{route}}",
-        f"tenants/*/{{route}}",
-        f"tenants/%2A/{{route}}",
+        "tenants/*/{route}",
+        "tenants/%2A/{route}",
     ]
 
 

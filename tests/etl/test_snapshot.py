@@ -1,9 +1,7 @@
 """Atomic publish, retention, rollback, the refresh lock and hot swap in the store."""
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sys
 import time
 
 import pytest
