@@ -93,7 +93,9 @@ def _check_filters(filters: Filters) -> None:
 
 
 def _allowed(codes: np.ndarray, values: Sequence[str], lookup: Mapping[str, int]) -> np.ndarray:
-    wanted = [lookup[v] for v in values if v in lookup]
+    """Which ``codes`` stand for one of ``values``; a code too wide for the column's type matches none."""
+    bounds = np.iinfo(codes.dtype)
+    wanted = [code for code in (lookup[v] for v in values if v in lookup) if bounds.min <= code <= bounds.max]
     return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
 
 
@@ -141,8 +143,10 @@ def _select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
             continue
         lo, hi = np.searchsorted(f["day"][events], bounds)
         part = slice(events.start + lo, events.start + hi)
-        user = f["user"][part] - ts.users.start
-        training = None if event == CONNECTION else f["training"][part] - ts.trainings.start
+        # Tenant-local codes, as int32 whatever width the snapshot stores (``etl.transform.narrowest``).
+        user = np.subtract(f["user"][part], ts.users.start, dtype=np.int32)
+        training = None if event == CONNECTION else np.subtract(f["training"][part], ts.trainings.start,
+                                                               dtype=np.int32)
         mask = None if users_ok is None else users_ok[user]
         if trainings_ok is not None:
             mask = trainings_ok[training] if mask is None else mask & trainings_ok[training]

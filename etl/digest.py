@@ -19,8 +19,11 @@ import pyarrow as pa
 
 from etl.transform import Frames
 
-FACTS_COLUMNS = ("day", "user", "training", "event", "n", "duration", "score_sum", "score_n", "completed")
-HOURLY_COLUMNS = ("day", "hour", "group", "country", "n")
+# Each column is hashed as one fixed type, whatever width the snapshot stores it in
+# (``etl.transform.narrowest`` follows the data), so that equal numbers give equal digests.
+FACTS_COLUMNS = {"day": np.int32, "user": np.int32, "training": np.int32, "event": np.int8, "n": np.int32,
+                 "duration": np.int64, "score_sum": np.float64, "score_n": np.int32, "completed": np.bool_}
+HOURLY_COLUMNS = {"day": np.int32, "hour": np.int8, "group": np.int32, "country": np.int32, "n": np.int32}
 
 
 def _label_hashes(labels: list[str]) -> np.ndarray:
@@ -40,7 +43,7 @@ def _feed_strings(h, values: pd.Series) -> None:
     h.update("\x1f".join(values.astype(str).tolist()).encode())
 
 
-def _numpy(table: pa.Table, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _numpy(table: pa.Table, names) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in names}
 
 
@@ -64,12 +67,12 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
         _feed_strings(h, trainings["title"])
         _feed(h, "trainings", {"category": labels["category"][trainings["category"].to_numpy()],
                                "format": labels["format"][trainings["format"].to_numpy()]})
-        local = {c: values[facts] for c, values in facts_all.items()}
+        local = {c: values[facts].astype(FACTS_COLUMNS[c], copy=False) for c, values in facts_all.items()}
         local["user"] = local["user"] - np.int32(t["users_start"][i])
         training = local["training"]
         local["training"] = np.where(training >= 0, training - np.int32(t["trainings_start"][i]), -1)
         _feed(h, "facts", local)
-        hourly_cols = {c: values[hourly] for c, values in hourly_all.items()}
+        hourly_cols = {c: values[hourly].astype(HOURLY_COLUMNS[c], copy=False) for c, values in hourly_all.items()}
         hourly_cols["group"] = labels["group"][hourly_cols["group"]]
         hourly_cols["country"] = labels["country"][hourly_cols["country"]]
         _feed(h, "hourly", hourly_cols)

@@ -362,6 +362,22 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     )
 
 
+def narrowest(values: np.ndarray) -> np.ndarray:
+    """``values`` as the smallest signed integer type that holds them all.
+
+    Every web worker keeps the snapshot in memory, and most counts and codes are
+    small: an int8 count takes a quarter of an int32 one. The type follows the
+    data, so a large catalogue or a long session still fits. Readers never rely on
+    the width: sums widen to int64 (``ndarray.sum``) or float64 (``np.bincount``).
+    """
+    low, high = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+    for kind in (np.int8, np.int16, np.int32):
+        bounds = np.iinfo(kind)
+        if bounds.min <= low and high <= bounds.max:
+            return values.astype(kind)
+    return values.astype(np.int64)
+
+
 def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table:
     """(tenant, event, day, user, training) → count, duration, score sum, scored count, completed."""
     day0 = int(day.min()) if len(day) else 0
@@ -389,12 +405,12 @@ def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table
         "tenant": tn.astype(np.int32),
         "day": (dy + day0).astype(np.int32),
         "user": us.astype(np.int32),
-        "training": (tr - 1).astype(np.int32),
+        "training": narrowest(tr - 1),
         "event": ev.astype(np.int8),
-        "n": sums["n"].astype(np.int32),
-        "duration": sums["duration"].astype(np.int64),
+        "n": narrowest(sums["n"]),
+        "duration": narrowest(sums["duration"]),
         "score_sum": score_sum,
-        "score_n": sums["score_n"].astype(np.int32),
+        "score_n": narrowest(sums["score_n"]),
         "completed": completed,
     })
 
@@ -413,5 +429,5 @@ def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_coun
     tn, dy = np.divmod(rest, n_days)
     return pa.table({
         "tenant": tn.astype(np.int32), "day": (dy + day0).astype(np.int32), "hour": hr.astype(np.int8),
-        "group": gr.astype(np.int32), "country": co.astype(np.int32), "n": sums["n"].astype(np.int32),
+        "group": narrowest(gr), "country": narrowest(co), "n": narrowest(sums["n"]),
     })
