@@ -98,8 +98,8 @@ def write(path: Path, command: str, started: dt.datetime, seconds: float, info: 
     lines = [
         "# Benchmarks",
         "",
-        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes (`make bench` and "
-        "`make bench-quick` run it after the Dask engine family, which writes docs/benchmarks-dask.md). Every "
+        f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes (`make bench` runs it; "
+        "`make bench-quick` runs it with `--quick`). Every "
         "figure below comes from that run; rerun the command to refresh them (`--quick`: 1M events only).",
         "",
         "## Machine",
