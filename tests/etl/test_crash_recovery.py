@@ -10,9 +10,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -23,54 +22,42 @@ from app.store import SnapshotStore, load_snapshot
 from etl import purge as purging
 from etl import snapshot as snapshots
 from etl.refresh import refresh_with_settings, run_refresh
+from tests import services
 from tests.api.conftest import build_app
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+from tests.varnish_backend import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = ("find", "validate", "transform", "write", "write.rename", "publish", "wait_web", "clear_cache", "purge")
 
 
-class PurgeRecorder(ThreadingHTTPServer):
-    """Stands in for Varnish: records the xkeys of every PURGE."""
-
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), _PurgeHandler)
-        self.purged: list[str] = []
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+@pytest.fixture(scope="module")
+def varnish(service_logs):
+    """A real varnishd with the deployed VCL, in front of a backend that tags answers by tenant."""
+    backend = Backend()
+    proxy = services.start_varnish(service_logs, backend.server_address[1])
+    yield proxy
+    proxy.stop()
+    backend.shutdown()
 
 
-class _PurgeHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_PURGE(self):
-        self.server.purged += self.headers.get("xkey-purge", "").split()
-        self.send_response(200)
-        self.send_header("X-Purged", "1")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+def cached(proxy, path: str) -> str:
+    """GET ``path`` through Varnish: its X-Cache (HIT or MISS)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{proxy.port}{path}", timeout=10) as response:
+        return response.headers["X-Cache"]
 
 
 @pytest.fixture()
-def chain(tmp_path):
+def chain(tmp_path, varnish):
     """A live snapshot of export A, export B (acme changed) waiting, and the settings of the chain."""
-    varnish = PurgeRecorder()
     settings = Settings(source=str(tmp_path / "src"), snapshot_dir=str(tmp_path / "snap"),
-                        cache_dir=str(tmp_path / "cache"), varnish_urls=(varnish.url,))
+                        cache_dir=str(tmp_path / "cache"), varnish_urls=(f"http://127.0.0.1:{varnish.port}",))
     write_export(tmp_path / "src", date="2026-11-01")
     first = refresh_with_settings(settings)
     assert first.outcome == "published", first.message
     write_export(tmp_path / "src", date="2026-11-02",
                  activity=HEADER + "\n".join(GOOD_ROWS + ["e9,2026-10-31T13:00:00Z,acme,u3,connection,,,5"]) + "\n")
-    varnish.purged.clear()
     yield settings, first.version, varnish
-    varnish.shutdown()
 
 
 def env_for(settings: Settings, **extra) -> dict:
@@ -87,10 +74,14 @@ def wait_stopped(proc: subprocess.Popen, timeout: float = 60) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.services
 @pytest.mark.parametrize("step", STEPS)
 def test_crash001_sigkill_at_each_step(chain, step):
     settings, first, varnish = chain
     root = Path(settings.snapshot_dir)
+    pages = {tenant: f"/api/v1/tenants/{tenant}/kpis?step={step}" for tenant in ("acme", "beta")}
+    assert [cached(varnish, p) for p in pages.values()] == ["MISS", "MISS"]
+    assert [cached(varnish, p) for p in pages.values()] == ["HIT", "HIT"]
     proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh"], cwd=ROOT, env=env_for(settings, DATAVIZ_PAUSE_AT=step),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_stopped(proc)
@@ -106,7 +97,8 @@ def test_crash001_sigkill_at_each_step(chain, step):
     after = refresh_with_settings(settings)  # the next refresh or watcher tick
     assert after.outcome == ("up_to_date" if published else "published"), after.message
     assert load_snapshot(root, snapshots.live_version(root)).manifest["export"]["date"] == "2026-11-02"
-    assert "tenant-acme" in varnish.purged  # the changed tenant is purged, even when the crash came first
+    # the changed tenant is purged, even when the crash came first; the unchanged one stays cached
+    assert (cached(varnish, pages["acme"]), cached(varnish, pages["beta"])) == ("MISS", "HIT")
     assert purging.load_pending(root) == {}
     assert not list(root.glob(".tmp-*"))
 
