@@ -75,10 +75,10 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
         report["export"] = published.read_manifest(target).get("export", {})
         with refresh_lock(root):
             propagation = Propagation(settings)
-            propagation.before_publish(published, live, target)
+            plan = propagation.before_publish(published, live, target)
             with steps("publish"):
                 published.publish(target)
-            propagation.after_publish(published, live, target, time.monotonic(), steps, report, restore=False)
+            propagation.after_publish(published, live, target, time.monotonic(), steps, report, plan, restore=False)
     except RefreshBusy as exc:
         print(f"cannot roll back now: {exc}")
         return 1

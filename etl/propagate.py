@@ -163,15 +163,20 @@ class Propagation:
             old = None  # purge everything rather than trust an unreadable manifest
         return purge_keys(old, new)
 
-    def before_publish(self, published: Published, previous: str | None, version: str) -> None:
-        """Journal the purges that publishing ``version`` calls for (``etl.purge.remember``)."""
-        remember(published.root, self.settings.varnish_urls, self._purge_plan(published, previous, version)[0])
+    def before_publish(self, published: Published, previous: str | None, version: str) -> tuple[list[str], str]:
+        """Journal the purges that publishing ``version`` calls for (``etl.purge.remember``).
+
+        Returns the plan, (keys, why), for ``after_publish``: the keys purged are the keys journaled.
+        """
+        plan = self._purge_plan(published, previous, version)
+        remember(published.root, self.settings.varnish_urls, plan[0])
+        return plan
 
     def after_publish(self, published: Published, previous: str | None, version: str, published_at: float,
-                      steps, report: dict, restore: bool = True) -> str | None:
+                      steps, report: dict, plan: tuple[list[str], str], restore: bool = True) -> str | None:
         """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
         root = published.root
-        keys, why = self._purge_plan(published, previous, version)
+        keys, why = plan
         with steps("wait_web"):
             report["web"] = self._wait(version, published_at)
         laggards = report["web"]["laggards"]

@@ -216,8 +216,10 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
             return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
         if live and not force:
             try:
-                # verify: the files are whole and of this schema (an older schema is rebuilt from the same export)
-                if published.verify(live).get("export") == report["export"]:
+                # the same export, and its files whole and of this schema (an older schema is rebuilt);
+                # the manifest first, so a new export never waits for the old snapshot's files to be checked
+                if published.read_manifest(live).get("export") == report["export"]:
+                    published.verify(live)  # raises SnapshotError when damaged or outdated
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
             except snapshots.SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
                 log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, ref.name)
@@ -268,13 +270,13 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
             with steps("upload"):
                 published.upload(version)
         if propagation is not None:
-            propagation.before_publish(published, live, version)
+            plan = propagation.before_publish(published, live, version)
         with steps("publish"):
             published.publish(version)
         published_at = time.monotonic()
         report["version"] = version
         if propagation is not None:
-            failure = propagation.after_publish(published, live, version, published_at, steps, report)
+            failure = propagation.after_publish(published, live, version, published_at, steps, report, plan)
             if failure:
                 report["failed_step"] = "wait_web"
                 return RefreshResult("failed", failure)
