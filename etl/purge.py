@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl import snapshot as snapshots
 from etl.http import open_url
 
 log = logging.getLogger("dataviz.purge")
@@ -127,12 +127,7 @@ def _save_pending(root: Path, pending: dict[str, dict]) -> None:
     if not pending:
         path.unlink(missing_ok=True)
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(json.dumps(pending, indent=2, sort_keys=True))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    snapshots.write_json(path, pending)
 
 
 def remember(root: Path, urls: tuple[str, ...], keys: list[str]) -> None:

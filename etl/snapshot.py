@@ -63,7 +63,8 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_json(path: Path, payload: dict) -> None:
+def write_json(path: Path, payload: dict) -> None:
+    """Write ``payload`` whole or not at all: a temporary file, fsynced, then renamed over ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w") as fh:
         json.dump(payload, fh, indent=2, sort_keys=True, default=str)
@@ -88,7 +89,7 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
         manifest = {**manifest, "version": version, "schema_version": SCHEMA_VERSION,
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}.parquet").stat().st_size for name in FRAME_NAMES}}
-        _write_json(tmp / "manifest.json", manifest)
+        write_json(tmp / "manifest.json", manifest)
         fsync_dir(tmp)
         pause_point("write.rename")
         final = root / version
@@ -147,7 +148,7 @@ def verify(root: Path, version: str) -> dict:
             rows = pq.read_metadata(path).num_rows
         except (OSError, pa.ArrowException) as exc:
             raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
-        if size != manifest.get("files", {}).get(name) or rows != manifest["rows"].get(f"{name}_frame", rows):
+        if size != manifest.get("files", {}).get(name) or rows != manifest.get("rows", {}).get(f"{name}_frame", rows):
             raise SnapshotError(f"snapshot {version}: {name}.parquet is not the file the manifest describes")
     return manifest
 
@@ -186,9 +187,9 @@ def save_report(root: Path, report: dict, version: str | None = None) -> Path:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     export = report.get("export", {}).get("date") or "none"
     path = root / "reports" / f"{stamp}-{export}.json"
-    _write_json(path, report)
+    write_json(path, report)
     if version is not None and (root / version).is_dir():
-        _write_json(root / version / "report.json", report)
+        write_json(root / version / "report.json", report)
     return path
 
 
