@@ -23,7 +23,7 @@ from pathlib import Path
 
 from etl import snapshot as snapshots
 from etl.snapshot import POINTER, VERSION_PATTERN, SnapshotError
-from etl.sources import SourceError, s3_client, split_s3_url
+from etl.sources import SourceError, s3_client, s3_failures, split_s3_url
 
 MANIFEST = "manifest.json"
 
@@ -50,7 +50,7 @@ class S3Snapshots:
         return self.prefix + "/".join(parts)
 
     def _call(self, what: str, method: str, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         try:
             return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
@@ -58,7 +58,7 @@ class S3Snapshots:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise FileNotFoundError(kwargs.get("Key")) from exc
             raise SnapshotError(f"{what} ({self.url}): {exc}") from exc
-        except (BotoCoreError, OSError) as exc:
+        except s3_failures() as exc:
             raise SnapshotError(f"{what} ({self.url}): {exc}") from exc
 
     def live_version(self) -> str | None:

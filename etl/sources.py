@@ -157,19 +157,25 @@ class S3Source:
         return sorted(refs, key=lambda r: r.date)
 
     def fetch(self, ref: ExportRef, name: str, staging: Path) -> Path:
-        from boto3.exceptions import Boto3Error
-        from botocore.exceptions import BotoCoreError, ClientError
-        from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
+        from botocore.exceptions import ClientError
 
         key = f"{self.prefix}{ref.name}/{name}"
         target = staging / name
         try:
             self.client.download_file(self.bucket, key, str(target))
-        # a download cut half-way, retried until s3transfer gives up, raises boto3's or s3transfer's own errors
-        except (BotoCoreError, ClientError, Boto3Error, RetriesExceededError, S3DownloadFailedError,
-                OSError) as exc:
+        except (ClientError, *s3_failures()) as exc:
             raise SourceError(f"cannot download s3://{self.bucket}/{key}: {exc}") from exc
         return target
+
+
+def s3_failures() -> tuple[type[Exception], ...]:
+    """What a boto3 call raises besides ``ClientError`` when S3 fails: a transfer (``upload_file``,
+    ``download_file``) cut half-way and retried until it gives up raises boto3's or s3transfer's own errors."""
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError
+    from s3transfer.exceptions import RetriesExceededError, S3DownloadFailedError
+
+    return BotoCoreError, Boto3Error, RetriesExceededError, S3DownloadFailedError, OSError
 
 
 def open_source(url: str | os.PathLike, s3_timeout: float = 30.0):
