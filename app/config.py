@@ -53,6 +53,14 @@ class Settings:
     app_cache: bool = True  # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # shared/spec/configuration.md foresaw DATAVIZ_SNAPSHOT_DIR=s3://...: it means the S3 store, with the
+        # default local folder as this host's copy, however the settings were built (environment,
+        # ``--snapshot-dir``, ``replace``)
+        if self.snapshot_dir.startswith("s3://") and not self.snapshot_url:
+            object.__setattr__(self, "snapshot_url", self.snapshot_dir)
+            object.__setattr__(self, "snapshot_dir", type(self).snapshot_dir)
+
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
@@ -83,10 +91,6 @@ class Settings:
             demo=env.get("DATAVIZ_DEMO", "") == "1",
             app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
         )
-        if settings.snapshot_dir.startswith("s3://") and not settings.snapshot_url:
-            # shared/spec/configuration.md foresaw DATAVIZ_SNAPSHOT_DIR=s3://...: it means the S3 store,
-            # with the default local folder as this host's copy
-            settings = replace(settings, snapshot_url=settings.snapshot_dir, snapshot_dir=cls.snapshot_dir)
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:

@@ -9,6 +9,7 @@ The tests share the hosts and run in order.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 import json
 import os
 import subprocess
@@ -167,3 +168,6 @@ def test_s3snap006_an_s3_snapshot_dir_means_the_s3_store():
     assert (settings.snapshot_url, settings.snapshot_dir) == (URL, Settings.snapshot_dir)
     both = Settings.from_env({"DATAVIZ_SNAPSHOT_DIR": "/srv/snap", "DATAVIZ_SNAPSHOT_URL": URL})
     assert (both.snapshot_url, both.snapshot_dir) == (URL, "/srv/snap")
+    # the same from the command line (`--snapshot-dir s3://...` replaces the environment's folder)
+    cli = replace(Settings.from_env({}), snapshot_dir=URL)
+    assert (cli.snapshot_url, cli.snapshot_dir) == (URL, Settings.snapshot_dir)
