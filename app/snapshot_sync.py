@@ -62,8 +62,9 @@ class SnapshotSync:
                 self.sync_once()
                 self.last_error = None
             except Exception as exc:  # S3 down or a damaged upload: keep serving, try again next tick
-                self.last_error = f"cannot follow {self.remote.url}: {exc}"
-                log.warning("%s", self.last_error)
+                log.warning("cannot follow %s: %s", self.remote.url, exc)
+                # /readyz shows last_error to anyone: no bucket name, no botocore text
+                self.last_error = f"cannot follow the snapshots on S3 ({exc.__class__.__name__}, details in the log)"
             self.first_attempt.set()
             self._stop.wait(self.interval)
 

@@ -179,7 +179,9 @@ class SnapshotStore:
                 snapshot = load_snapshot(self.root, version)
             except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:
                 self._refused = version
-                self.last_error = f"refused snapshot {version}: {exc}"
+                # /readyz shows last_error to anyone: the reason's class only; paths and details go to the log
+                log.error("refused snapshot %s: %s", version, exc)
+                self.last_error = f"refused snapshot {version} ({exc.__class__.__name__}, details in the log)"
                 if self._snapshot is None:
                     self._snapshot = self._newest_good(exclude=version)
                     if self._snapshot is not None:
@@ -196,10 +198,9 @@ class SnapshotStore:
 
         Older numbers beat no answer at all (every request a 503) until the
         next refresh publishes a good snapshot; /readyz and the log say so.
+        Only versions older than the live one: a newer one on disk was rolled back.
         """
-        for version in reversed(snapshots.versions(self.root)):
-            if version == exclude:
-                continue
+        for version in reversed([v for v in snapshots.versions(self.root) if v < exclude]):
             try:
                 return load_snapshot(self.root, version)
             except (snapshots.SnapshotError, KeyError, ValueError, OSError) as exc:

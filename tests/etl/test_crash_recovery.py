@@ -103,6 +103,18 @@ def test_crash001_sigkill_at_each_step(chain, step):
     assert not list(root.glob(".tmp-*"))
 
 
+def test_crash004_fallback_never_picks_a_rolled_back_snapshot(tmp_path):
+    """Rolled back from the newest to the middle one, which then rots: the store serves the oldest."""
+    write_export(tmp_path / "src", date="2026-11-01")
+    root = tmp_path / "snap"
+    oldest, middle, newest = [run_refresh(str(tmp_path / "src"), root, force=True).version for _ in range(3)]
+    assert oldest < middle < newest
+    snapshots.publish(root, middle)  # what `python -m etl rollback` does
+    facts = root / middle / "facts.parquet"
+    facts.write_bytes(facts.read_bytes()[:-40])
+    assert SnapshotStore(root).current().version == oldest
+
+
 def mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)
     return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
@@ -152,10 +164,11 @@ def test_crash003_damaged_live_snapshot(tmp_path):
 
     store = SnapshotStore(root)
     assert store.current().version == older
-    assert store.last_error.startswith(f"refused snapshot {live}: ")
+    assert store.last_error == f"refused snapshot {live} (SnapshotError, details in the log); serving {older}, the newest good one on disk"
     ready = build_app(root, ["acme"], tmp_path / "cache").server.test_client().get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
     assert ready.get_json()["snapshot"] == older and ready.get_json()["warnings"] == [store.last_error]
+    assert str(root) not in ready.get_data(as_text=True)  # no server path to an anonymous caller
 
     result = run_refresh(str(tmp_path / "src"), root)
     assert result.outcome == "published", result.message
