@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             start = time.monotonic()
             try:
                 status = request(port, method, path, headers, body)
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:  # refused, reset, or a body cut short
                 status = exc.__class__.__name__
             results.record(kind, time.monotonic() - start, status)
 

@@ -117,12 +117,12 @@ def test_hostile_req005_markup_in_data_is_json_text_never_html(marked_up):
 
 def test_hostile_req006_dashboard_renders_markup_as_text(marked_up):
     """The page shell never carries data, and no layout or callback hands data to an HTML-rendering component."""
-    from pathlib import Path
+    from tests.services import REPO
 
     page = marked_up.server.test_client().get(f"/embed/overview?token={mint_token(EMBED_SECRET, 'acme')}")
     assert page.status_code == 200 and "<script>alert" not in page.get_data(as_text=True)
-    sources = [p.read_text() for folder in ("layouts", "callbacks") for p in Path(folder).glob("*.py")]
-    assert not any("dangerously_allow_html" in s or "dcc.Markdown" in s for s in sources)
+    sources = [p.read_text() for folder in ("layouts", "callbacks") for p in (REPO / folder).glob("*.py")]
+    assert len(sources) >= 10 and not any("dangerously_allow_html" in s or "dcc.Markdown" in s for s in sources)
 
 
 def test_hostile_req007_csv_download_neutralizes_formulas():
@@ -141,17 +141,17 @@ def test_hostile_req007_csv_download_neutralizes_formulas():
 
 
 def test_hostile_req008_tenant_ids_never_reach_a_path(client, server):
-    """Hostile tenant ids are refused, and what the requests left on disk is named by hashes only."""
-    import re
+    """Hostile tenant ids are refused, and leave nothing on disk: no file, and no cache entry."""
     from pathlib import Path
+
+    cache = Path(server.config["DATAVIZ_SETTINGS"].cache_dir)
+    before = set(cache.rglob("*"))
 
     for tenant in ("..%2Fx", "..", ".", "%2E%2E%2F%2E%2E%2Fetc", "x%00", "..%5C..%5Cx", "a" * 300):
         for headers in (bearer(ALL_KEY), bearer(ADMIN_KEY), bearer(mint_token(ANALYST_SECRET, "*"))):
             response = client.get(f"/api/v1/tenants/{tenant}/kpis", headers=headers)
             assert response.status_code in (400, 404), (tenant, response.status_code)
-    cache = Path(server.config["DATAVIZ_SETTINGS"].cache_dir)
-    names = {p.name for p in cache.rglob("*")}
-    assert all(re.fullmatch(r"[0-9a-f]{32,64}|__wz_cache_count", name) for name in names), names
+    assert set(cache.rglob("*")) == before
 
 
 SECRETS = (ADMIN_KEY, ALL_KEY, EMBED_SECRET, ANALYST_SECRET)

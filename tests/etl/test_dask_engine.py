@@ -11,7 +11,6 @@ import gzip
 import itertools
 import json
 import logging
-import math
 import os
 import shutil
 import subprocess
@@ -89,12 +88,6 @@ def export_50k(tmp_path_factory):
     (plain / "activity.csv").write_bytes(gzip.decompress((plain / "activity.csv.gz").read_bytes()))
     (plain / "activity.csv.gz").unlink()
     return root
-
-
-def same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
 
 
 def assert_same_answers(root_a, root_b) -> int:

@@ -26,7 +26,7 @@ from tests.api.conftest import ALL_KEY, bearer, build_app
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
 from tests.etl.test_sources_s3 import upload_folder
 from tests.faults import FaultyProxy
-from tests.integration.test_varnish_vcl import Backend
+from tests.varnish_backend import Backend
 
 pytestmark = pytest.mark.services
 
