@@ -1,4 +1,4 @@
-"""The JSON API for the LMS under /api/v1 (docs/api.md, shared/spec/api.md).
+"""The JSON API for the LMS under /api/v1 (docs/api.md).
 
 Routes are thin: verify the credential (``app.auth``), validate the
 parameters (``app.params``), take the live snapshot once, call ``app.queries``
@@ -15,8 +15,9 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.routing import Map, Rule
 
-from app import get_settings, get_store, http_cache, openapi, params, problems, queries, refresh_trigger
+from app import http_cache, openapi, params, problems, queries, refresh_trigger
 from app.auth import Scope, parse_api_keys, verify_bearer
+from app.extensions import get_settings, get_store
 from app.problems import API_PREFIX, Problem
 from app.store import Snapshot
 

@@ -1,13 +1,16 @@
-"""The shared app cache: flask-caching on Redis, or on the filesystem for one host.
+"""The shared app cache: cachelib on Redis, or on the filesystem for one host (no Flask needed).
 
 Keys are built from primitives plus the snapshot version (``make_key``), so a
-new snapshot never reads an old entry; values are serialized bytes. Every key
-carries ``KEY_PREFIX`` so clearing the cache never touches other data in the
-same Redis database. A cache outage never fails a request: ``get``/``set``
+new snapshot never reads an old entry; values are serialized bytes. Every Redis
+key carries ``KEY_PREFIX`` so clearing the cache never touches other data in
+the same Redis database. A cache outage never fails a request: ``get``/``set``
 swallow backend errors, count them and the app answers uncached. After a
 failure the backend is left alone for ``RETRY_SECONDS`` (a Redis that stalls
 would otherwise cost every request its socket timeout, twice), then tried
 again, so the cache comes back by itself.
+
+The web app and the ETL (which clears it after a publish) build it the same
+way, ``AppCache(settings)``, so both always address the same entries.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ import threading
 import time
 from typing import Callable
 
-from flask_caching import Cache
+import redis
+from cachelib import BaseCache, FileSystemCache, RedisCache
 
 from app.config import Settings
 
@@ -25,15 +29,18 @@ log = logging.getLogger("dataviz.cache")
 KEY_PREFIX = "dataviz:"
 DEFAULT_TIMEOUT = 24 * 3600
 RETRY_SECONDS = 5.0
+REDIS_SOCKET_TIMEOUT = 0.5  # seconds, to connect and per call: a stalled Redis costs a request this much
+FILE_THRESHOLD = 20000  # entries in the cache folder before cachelib prunes
 
 
-def cache_config(settings: Settings) -> dict:
+def backend(settings: Settings) -> BaseCache:
+    """The cachelib backend the settings name (Redis is not contacted until first used)."""
     if settings.cache_redis_url:
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url,
-                "CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT,
-                "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}}
-    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": settings.cache_dir, "CACHE_KEY_PREFIX": KEY_PREFIX,
-            "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT, "CACHE_THRESHOLD": 20000}
+        client = redis.from_url(settings.cache_redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT,
+                                socket_connect_timeout=REDIS_SOCKET_TIMEOUT)
+        return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT)
+    return FileSystemCache(settings.cache_dir, threshold=FILE_THRESHOLD, default_timeout=DEFAULT_TIMEOUT,
+                           hash_method=hashlib.sha256)
 
 
 def make_key(namespace: str, version: str, *parts) -> str:
@@ -43,11 +50,11 @@ def make_key(namespace: str, version: str, *parts) -> str:
 
 
 class AppCache:
-    """flask-caching with failures turned into misses, and counters for /metrics."""
+    """A cachelib backend with failures turned into misses, and counters for /metrics."""
 
-    def __init__(self, server, settings: Settings):
+    def __init__(self, settings: Settings):
         self.backend = "redis" if settings.cache_redis_url else "filesystem"
-        self.cache = Cache(server, config=cache_config(settings))
+        self.cache = backend(settings)
         self.hits = 0
         self.misses = 0
         self.errors = 0

@@ -12,7 +12,7 @@ from typing import Callable
 import orjson
 from flask import Response, current_app, request
 
-from app import get_cache, get_settings
+from app.extensions import get_cache, get_settings
 from app.auth import Scope
 from app.cache import make_key
 from app.store import Snapshot

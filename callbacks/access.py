@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from app import get_cache, get_settings, get_store
+from app.extensions import get_cache, get_settings, get_store
 from app.auth import AuthError, Scope, verify_token
 from app.cache import AppCache
 from app.store import Snapshot

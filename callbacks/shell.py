@@ -4,7 +4,8 @@ from __future__ import annotations
 from dash import Input, Output, State
 from flask import current_app
 
-from app import get_store, memo
+from app import memo
+from app.extensions import get_store
 from app.auth import AuthError
 from app.view_state import parse, resolve_range, token_of
 from callbacks.access import Access, Unavailable, authorize

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app import create_app
+from app.factory import create_app
 from app.auth import mint_token
 
 EMBED_SECRET = "test-embed-secret-0123456789abcdefghij"

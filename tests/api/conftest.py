@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from app.auth import mint_token
 
 ADMIN_KEY = "admin-key-0123456789"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import get_cache, get_store
+from app.extensions import get_cache, get_store
 from app.store import SnapshotStore
 from etl.refresh import run_refresh
 from tests import services
