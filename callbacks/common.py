@@ -5,13 +5,13 @@ import logging
 
 from dash import html
 
-from app import memo
+from app import catalog, memo
 from app.auth import AuthError
 from callbacks.access import Access, Unavailable
 from layouts import figures, i18n
 
 log = logging.getLogger("dataviz.dash")
-COUNTS = ("connections", "active_learners", "enrolments", "starts", "completions")
+COUNTS = tuple(m.name for m in catalog.METRICS if m.counted)  # all zero: nothing happened in the range
 
 
 def guarded(name: str, build, theme: str, locale: str):
@@ -41,7 +41,7 @@ def empty_reason(access: Access, filters: dict, values: dict | None, start, end)
     unknown = unknown_values(access, filters)
     for dim, missing in unknown.items():
         if len(missing) == len(filters[dim]):
-            return i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{dim}"), values=", ".join(missing))
+            return i18n.t(loc, "empty.unknown", dim=i18n.dimension_label(loc, dim), values=", ".join(missing))
     if values is not None and not any(values.get(m) for m in COUNTS):
         return i18n.t(loc, "empty.range", start=i18n.date(start, loc, "medium"), end=i18n.date(end, loc, "medium"))
     return None
@@ -50,7 +50,7 @@ def empty_reason(access: Access, filters: dict, values: dict | None, start, end)
 def unknown_notes(access: Access, filters: dict):
     """A status line naming the filter values the tenant does not have (None when all are known)."""
     loc = access.locale
-    notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
+    notes = [i18n.t(loc, "empty.unknown", dim=i18n.dimension_label(loc, d), values=", ".join(v))
              for d, v in unknown_values(access, filters).items()]
     return html.Div(notes, className="message message-info") if notes else None
 

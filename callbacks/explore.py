@@ -14,9 +14,10 @@ import logging
 from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from app import memo
+from app import catalog, memo
 from app.auth import AuthError
-from app.queries import MAX_LIMIT, TRAINING_DIMENSIONS
+from app.catalog import TRAINING_DIMENSIONS
+from app.queries import MAX_LIMIT
 from app.view_state import ViewState, granularity, parse, resolve_range
 from callbacks.access import Access, Unavailable, authorize
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
@@ -27,18 +28,14 @@ PAGE = ids.EXPLORE
 BAR_LIMIT = 30  # bars drawn; the table holds every row
 PIE_LIMIT = 10
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions", "learning_hours")
 
 
 def _display(metric: str, value):
-    """A value as the table shows it (and the CSV holds it): rates in %, one decimal for averages."""
-    if value is None:
-        return None
-    if metric == "completion_rate":
-        return round(value * 100, 1)
-    if metric in ("avg_score", "learning_hours"):
-        return round(value, 1)
-    return value
+    """A value as the table shows it (and the CSV holds it): shares in %, one decimal for decimals."""
+    fmt = catalog.METRIC[metric].number_format
+    if value is None or fmt == catalog.INTEGER:
+        return value
+    return round(value * 100, 1) if fmt == catalog.PERCENT else round(value, 1)
 
 
 def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], list[dict]]:
@@ -46,8 +43,8 @@ def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], lis
     loc = access.locale
     start, end = resolve_range(state, access.snapshot.data_as_of)
     filters = access.filters(state)
-    unit = " (%)" if state.metric == "completion_rate" else ""
-    value_col = {"field": "value", "headerName": i18n.t(loc, f"metric.{state.metric}") + unit,
+    unit = " (%)" if catalog.METRIC[state.metric].number_format == catalog.PERCENT else ""
+    value_col = {"field": "value", "headerName": i18n.metric_label(loc, state.metric) + unit,
                  "type": "numericColumn"}
     if state.chart == "line":
         points = memo.timeseries(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
@@ -57,8 +54,8 @@ def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], lis
     records = memo.breakdown(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
                              state.by, MAX_LIMIT)
     rows = [{"label": r["label"], "key": r["key"], "value": _display(state.metric, r["value"])} for r in records]
-    columns = [{"field": "label", "headerName": i18n.t(loc, f"dim.{state.by}")}]
-    if state.by == "training":
+    columns = [{"field": "label", "headerName": i18n.dimension_label(loc, state.by)}]
+    if not catalog.DIMENSION[state.by].coded:  # its own keys (ids) differ from its labels
         columns.append({"field": "key", "headerName": i18n.t(loc, "dim.key")})
     return columns + [value_col], rows, records
 
@@ -68,7 +65,7 @@ def figure(access: Access, state: ViewState, records: list[dict]):
     loc, theme = access.locale, access.theme
     by_training = state.chart != "line" and state.by in TRAINING_DIMENSIONS
     training_filter = any(access.filters(state).get(d) for d in TRAINING_DIMENSIONS)
-    if state.metric == "connections" and (by_training or training_filter):
+    if catalog.METRIC[state.metric].without_training and (by_training or training_filter):
         return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
     if state.chart == "line":
         return figures.line(records, state.metric, loc, theme)
@@ -76,7 +73,7 @@ def figure(access: Access, state: ViewState, records: list[dict]):
     if not shown:
         return figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
     if state.chart == "pie":
-        if state.metric not in COUNT_METRICS:
+        if not catalog.METRIC[state.metric].additive:
             return figures.message(i18n.t(loc, "empty.pie_rate"), theme, loc)
         return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, loc, theme)
     return figures.bars(shown[:BAR_LIMIT], state.metric, loc, theme)
@@ -104,9 +101,9 @@ def explore_outputs(token, search) -> dict:
         fig = figures.message(i18n.t(loc, "error.chart"), theme, loc)
     else:
         fig = guarded("explore", lambda: figure(access, state, records), theme, loc)
-    metric = i18n.t(loc, f"metric.{state.metric}")
+    metric = i18n.metric_label(loc, state.metric)
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
-             i18n.t(loc, "explore.by", metric=metric, dim=i18n.t(loc, f"dim.{state.by}").lower()))
+             i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
     return {"figure": fig, "columns": columns, "rows": rows, "title": title,
             "status": unknown_notes(access, filters)}
 

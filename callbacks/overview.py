@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dash import ALL, Input, Output, ctx, html
 
-from app import memo
+from app import catalog, memo
 from app.auth import AuthError
-from app.queries import METRICS, TRAINING_DIMENSIONS, previous_range
+from app.catalog import METRIC_NAMES as METRICS, TRAINING_DIMENSIONS
+from app.queries import previous_range
 from app.view_state import granularity, parse, resolve_range
 from callbacks.access import Unavailable, authorize
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
@@ -20,12 +21,14 @@ PAGE = ids.OVERVIEW
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
-    """Arrow, change and colour class vs the previous period (points for the completion rate)."""
+    """Arrow, change and colour class vs the previous period (points for a share such as the completion rate)."""
+    spec = catalog.METRIC[metric]
+    share = spec.number_format == catalog.PERCENT
     if value is None:
-        return html.Span(i18n.t(locale, "na.connections") if metric == "connections" else "", className="kpi-flat")
-    if previous is None or (previous == 0 and metric != "completion_rate"):
+        return html.Span(i18n.t(locale, "na.connections") if spec.without_training else "", className="kpi-flat")
+    if previous is None or (previous == 0 and not share):
         return html.Span(i18n.t(locale, "change.no_previous"), className="kpi-flat")
-    if metric == "completion_rate":
+    if share:
         delta = value - previous
         text = i18n.t(locale, "change.points", value=i18n.number(abs(delta) * 100, locale, 1))
     else:
