@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.factory import create_app
 from app.auth import mint_token
+from app.factory import create_app
 
 EMBED_SECRET = "test-embed-secret-0123456789abcdefghij"
 ANALYST_SECRET = "test-analyst-secret-0123456789abcdefgh"
