@@ -27,10 +27,26 @@ def project_modules() -> dict[str, Path]:
     return {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` that runs: ``if TYPE_CHECKING:`` blocks (annotations only) are left out."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and isinstance(child.test, ast.Name) and child.test.id == "TYPE_CHECKING":
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
 def _imported(tree: ast.AST, module: str, is_package: bool) -> list[str]:
-    """Every module name an import statement anywhere in ``tree`` names (``from a import b`` gives a and a.b)."""
+    """Every module name an import statement anywhere in ``tree`` names (``from a import b`` gives a and a.b).
+
+    Function-level imports count: they run too, only later.
+    """
     names = []
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -70,7 +86,7 @@ def graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
 def _names_attribute(path: Path, package: str) -> bool:
     """Whether ``path`` takes something from the package's ``__init__`` itself (not only its submodules)."""
     modules = project_modules()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module == package and not node.level:
             if any(f"{package}.{alias.name}" not in modules for alias in node.names):
                 return True
