@@ -7,7 +7,9 @@ filters and the scope's cache key; so a new snapshot or another scope never
 reads an old entry, and the API's ETag (``app.http_cache``) is taken from the
 same key. Values are stored as orjson bytes, never pickled DataFrames: they
 stay small, and an entry written by one deploy reads the same in the next.
-``DATAVIZ_APP_CACHE=0`` computes every answer, on both faces.
+``DATAVIZ_APP_CACHE=0`` computes every answer, on both faces. The dashboards
+read answers decoded (``kpis``, ``timeseries``...); the API embeds their stored
+JSON in its bodies as it is (``raw``), so a cached API answer is never decoded.
 """
 from __future__ import annotations
 
@@ -41,41 +43,51 @@ def _records(frame) -> list[dict]:
             for row in frame.to_dict("records")]
 
 
-def memoised(view: TenantView, query: str, args: tuple, compute: Callable[[], object]):
-    """``compute()``, or its memoised copy from the app cache (when the app cache is on)."""
+QUERIES: dict[str, Callable[..., object]] = {
+    "kpis": lambda view: queries.kpis(view.snapshot, view.tenant, view.start, view.end, view.filters),
+    "timeseries": lambda view, metric, granularity: _records(queries.timeseries(
+        view.snapshot, view.tenant, view.start, view.end, view.filters, metric, granularity)),
+    "breakdown": lambda view, metric, by, limit: _records(queries.breakdown(
+        view.snapshot, view.tenant, view.start, view.end, view.filters, metric, by, limit)),
+    "heatmap": lambda view: _records(queries.heatmap(view.snapshot, view.tenant, view.start, view.end,
+                                                     view.filters)),
+    "filters": lambda view: queries.filter_values(view.snapshot, view.tenant),
+}
+
+
+def raw(view: TenantView, query: str, *args) -> bytes:
+    """The JSON of ``QUERIES[query](view, *args)``, from the app cache when it is on (computed and stored on a miss).
+
+    The API embeds these bytes in its bodies as they are (``orjson.Fragment``).
+    """
     def payload() -> bytes:
-        return orjson.dumps(compute())
+        return orjson.dumps(QUERIES[query](view, *args))
 
     if not get_settings(current_app).app_cache:
-        return orjson.loads(payload())
-    return orjson.loads(get_cache(current_app).get_or_compute(key(view, query, *args), payload))
+        return payload()
+    return get_cache(current_app).get_or_compute(key(view, query, *args), payload)
 
 
 def kpis(view: TenantView) -> dict:
     """``{metric: value}`` over the view's range."""
-    return memoised(view, "kpis", (), lambda: queries.kpis(view.snapshot, view.tenant, view.start, view.end,
-                                                           view.filters))
+    return orjson.loads(raw(view, "kpis"))
 
 
 def timeseries(view: TenantView, metric: str, granularity: str) -> list[dict]:
     """``[{"period": "YYYY-MM-DD", "value": ...}]``, one per period."""
-    return memoised(view, "timeseries", (metric, granularity), lambda: _records(queries.timeseries(
-        view.snapshot, view.tenant, view.start, view.end, view.filters, metric, granularity)))
+    return orjson.loads(raw(view, "timeseries", metric, granularity))
 
 
 def breakdown(view: TenantView, metric: str, by: str, limit: int = queries.DEFAULT_LIMIT) -> list[dict]:
     """``[{"key", "label", "value"}]``, sorted as ``queries.breakdown`` sorts."""
-    return memoised(view, "breakdown", (metric, by, limit), lambda: _records(queries.breakdown(
-        view.snapshot, view.tenant, view.start, view.end, view.filters, metric, by, limit)))
+    return orjson.loads(raw(view, "breakdown", metric, by, limit))
 
 
 def heatmap(view: TenantView) -> list[dict]:
     """168 ``{"weekday", "hour", "value"}`` cells, weekday-major (Monday first); values None under a training filter."""
-    return memoised(view, "heatmap", (), lambda: _records(queries.heatmap(
-        view.snapshot, view.tenant, view.start, view.end, view.filters)))
+    return orjson.loads(raw(view, "heatmap"))
 
 
 def filter_values(view: TenantView) -> dict[str, list[dict]]:
     """Every value each filter can take for the tenant (the range and filters do not matter)."""
-    bare = TenantView(view.scope, view.snapshot, view.tenant)
-    return memoised(bare, "filters", (), lambda: queries.filter_values(view.snapshot, view.tenant))
+    return orjson.loads(raw(TenantView(view.scope, view.snapshot, view.tenant), "filters"))
