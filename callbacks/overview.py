@@ -108,6 +108,7 @@ def register(app) -> None:
     def overview(search, token):
         """One round trip for the whole page: the URL says what to show, the token whose data."""
         out = overview_outputs(token, search)
-        kpi_ids = [o["id"]["metric"] for o in ctx.outputs_list[0]]  # sent by the client: may name no metric
-        return ([out["values"].get(m, "—") for m in kpi_ids], [out["changes"].get(m, "") for m in kpi_ids],
+        # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
+        value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
+        return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
                 *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])

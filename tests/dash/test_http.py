@@ -82,6 +82,16 @@ def test_http004_callback_post_with_a_forged_token_returns_no_data(client, dash_
             assert body["response"][graph]["figure"]["data"] == []
 
 
+def test_http004b_kpi_lists_of_different_lengths_are_answered_not_a_500(client, dash_app):
+    """The two KPI wildcards come from the client and need not match (found by test_hostile_req012)."""
+    outputs = [[], [{"id": ids.kpi_change_id(""), "property": "children"}],
+               *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
+               {"id": ids.OVERVIEW_STATUS, "property": "children"}]
+    inputs = [{**URL_SEARCH, "value": ""}, {"id": ids.token_id("overview"), "property": "data", "value": embed_token()}]
+    status, body = post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)
+    assert status == 200 and body["response"][compact(ids.kpi_change_id(""))]["children"] == ""
+
+
 def test_http005_callback_post_cannot_reach_another_tenant(client, dash_app, snapshot):
     start, end = queries.default_range(snapshot)
     mine = queries.kpis(snapshot, TENANT, start, end, {})
