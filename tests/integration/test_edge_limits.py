@@ -234,3 +234,124 @@ def test_edge014_only_quick_failures_of_get_are_retried(service_logs, tmp_path):
     finally:
         proxy.stop()
         backend.shutdown()
+
+
+def assert_throttled(answer, retry_after: str) -> None:
+    assert_problem(answer, 429)
+    assert answer[1]["Retry-After"] == retry_after
+
+
+def test_edge007_a_flooding_client_gets_429_and_others_do_not(edge):
+    """The default limit: 300 requests reaching the backend per client address in 10 s (30/s refilled)."""
+    proxy, backend = edge
+    flooder, other = "127.0.0.31", "127.0.0.32"
+    request(proxy.port, "GET", "/assets/flood.css", source=other)  # cached before the flood
+    answers = []
+    for n in range(420):
+        answers.append(request(proxy.port, "GET", f"/explore?n={n}", source=flooder))
+        if answers[-1][0] == 429:
+            break
+        if n % 50 == 0:
+            assert request(proxy.port, "GET", "/explore?other", source=other)[0] == 200
+    assert answers[-1][0] == 429 and 300 <= len(answers) < 420, len(answers)
+    assert_throttled(answers[-1], "10")
+    assert sum(1 for k in backend.hits if k.startswith("GET /explore?n=")) == len(answers) - 1
+    # blocked for 10 s whatever it asks of gunicorn, but cache hits are still served to it
+    assert_throttled(request(proxy.port, "GET", "/api/v1/tenants/x/kpis", source=flooder), "10")
+    assert request(proxy.port, "GET", "/assets/flood.css", source=flooder)[:2][0] == 200
+    assert request(proxy.port, "GET", "/assets/flood.css", source=flooder)[1]["X-Cache"] == "HIT"
+    for _ in range(5):
+        assert request(proxy.port, "GET", "/explore?other", source=other)[0] == 200
+
+
+def test_edge007_credential_and_failed_credential_limits(service_logs):
+    """Lower limits set through varnishd's environment: per credential, and per address for 401/403s."""
+    backend = Recorder()
+    proxy = start_varnish(service_logs, backend.port, {"DATAVIZ_EDGE_CREDENTIAL_LIMIT": "20",
+                                                       "DATAVIZ_EDGE_FAILURE_LIMIT": "10"})
+    try:
+        def sources():
+            while True:
+                yield from (f"127.0.0.{n}" for n in range(41, 49))
+
+        # one API key used from eight addresses: limited as one; another key from the same addresses is not
+        spread = sources()
+        codes = [request(proxy.port, "GET", f"/api/v1/tenants/t{n}/kpis", {"Authorization": "Bearer k-flood"},
+                         source=next(spread))[0] for n in range(40)]
+        assert codes[:20] == [200] * 20 and codes[-1] == 429, codes
+        assert_throttled(request(proxy.port, "GET", "/api/v1/tenants/t99/kpis", {"Authorization": "Bearer k-flood"},
+                                 source="127.0.0.49"), "10")
+        assert request(proxy.port, "GET", "/api/v1/tenants/t1/kpis", {"Authorization": "Bearer k-other"},
+                       source="127.0.0.41")[0] == 200
+        # the same for an embed token in the page URL
+        codes = [request(proxy.port, "GET", f"/embed/overview?token=tok-flood&n={n}", source=next(spread))[0]
+                 for n in range(40)]
+        assert codes[:20] == [200] * 20 and codes[-1] == 429, codes
+        assert request(proxy.port, "GET", "/embed/overview?token=tok-other", source="127.0.0.41")[0] == 200
+
+        # credential guessing: after 10 refusals in 60 s, the address gets 429 even with a good key
+        codes = [request(proxy.port, "GET", "/api/v1/tenants/g/kpis", {"Authorization": f"Bearer bad-{n}"},
+                         source="127.0.0.51")[0] for n in range(12)]
+        assert codes[:10] == [401] * 10 and codes[-1] == 429, codes
+        assert_throttled(request(proxy.port, "GET", "/api/v1/tenants/g2/kpis", {"Authorization": "Bearer good"},
+                                 source="127.0.0.51"), "60")
+        assert request(proxy.port, "GET", "/api/v1/tenants/g2/kpis", {"Authorization": "Bearer good"},
+                       source="127.0.0.52")[0] == 200
+    finally:
+        proxy.stop()
+        backend.shutdown()
+
+
+class Trickle(threading.Thread):
+    """A client that sends its request head (or, with ``body``, a POST's body) one byte at a time."""
+
+    def __init__(self, port: int, source: str, body: bool, seconds: float, gap: float = 0.5):
+        super().__init__(daemon=True)
+        self.port, self.source, self.body, self.seconds, self.gap = port, source, body, seconds, gap
+
+    def run(self):
+        if self.body:
+            head, rest = b"POST /_dash-update-component HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" \
+                         b"Content-Length: 200\r\n\r\n", b"{" * 200
+        else:
+            head, rest = b"", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"x" * 200
+        deadline = time.monotonic() + self.seconds
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5,
+                                          source_address=(self.source, 0)) as sock:
+                sock.sendall(head)
+                for byte in rest:
+                    if time.monotonic() > deadline:
+                        return
+                    sock.sendall(bytes([byte]))
+                    time.sleep(self.gap)
+        except OSError:
+            return
+
+
+def test_edge002_slow_clients_do_not_pin_gunicorn_workers(service_logs, tmp_path):
+    """12 slow clients (8 trickling a callback body, 4 their headers) for 8 s, in front of real gunicorn
+    (the app, 1 worker of 2 threads): normal requests through Varnish still answer at once."""
+    env = {"DATAVIZ_THREADS": "2", "DATAVIZ_SNAPSHOT_DIR": str(tmp_path / "snapshots"),
+           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_ACCESS_LOG": "-",
+           "DATAVIZ_EMBED_SECRET": "edge-embed-secret-0123456789abcdefghijkl",
+           "DATAVIZ_ANALYST_SECRET": "edge-analyst-secret-0123456789abcdefghij"}
+    web = services.start_gunicorn(service_logs, env, workers=1)
+    proxy = services.start_varnish(service_logs, web.port)
+    try:
+        assert request(proxy.port, "GET", "/healthz", source="127.0.0.61")[0] == 200
+        slow = [Trickle(proxy.port, f"127.0.0.{70 + n}", body=n < 8, seconds=8) for n in range(12)]
+        for client in slow:
+            client.start()
+        time.sleep(1.5)  # every slow client is connected and trickling
+        for n in range(4):
+            started = time.monotonic()
+            status, _, _ = request(proxy.port, "GET", f"/healthz?n={n}", source="127.0.0.62", timeout=4)
+            assert status == 200 and time.monotonic() - started < 2, n
+            time.sleep(0.5)
+        assert all(client.is_alive() for client in slow[:8])  # still trickling: the bodies were not cut short
+        for client in slow:
+            client.join(10)
+    finally:
+        proxy.stop()
+        web.stop()
