@@ -106,8 +106,12 @@ def vcl_for_backend(vcl_text: str, host: str, port: int) -> str:
     return text
 
 
-def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None) -> Service:
-    """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM."""
+def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None,
+                  params: tuple[str, ...] = ()) -> Service:
+    """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM.
+
+    ``params``: ``name=value`` run-time parameters (``-p``), e.g. deploy/stack.py's VARNISH_PARAMS.
+    """
     port = port or free_port()
     # Not under pytest's private tmp: varnishd reads the VCL as its own unprivileged user.
     workdir = Path(tempfile.mkdtemp(prefix=f"dataviz-varnish-{port}-"))
@@ -117,7 +121,8 @@ def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int |
     exe = shutil.which("varnishd") or "/usr/sbin/varnishd"
     try:
         service = Service("varnish", [exe, "-F", "-n", str(workdir / "n"), "-a", f"127.0.0.1:{port}",
-                                      "-f", str(compiled), "-s", "malloc,64m", "-T", "none"], port, log_dir)
+                                      "-f", str(compiled), "-s", "malloc,64m", "-T", "none",
+                                      *(arg for param in params for arg in ("-p", param))], port, log_dir)
     except Exception:
         shutil.rmtree(workdir, ignore_errors=True)
         raise

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from deploy import stack
 from tests import services
 
 pytestmark = pytest.mark.services
@@ -308,6 +309,7 @@ class Trickle(threading.Thread):
     def __init__(self, port: int, source: str, body: bool, seconds: float, gap: float = 0.5):
         super().__init__(daemon=True)
         self.port, self.source, self.body, self.seconds, self.gap = port, source, body, seconds, gap
+        self.cut = False  # Varnish closed the connection before the client was done
 
     def run(self):
         if self.body:
@@ -326,21 +328,25 @@ class Trickle(threading.Thread):
                     sock.sendall(bytes([byte]))
                     time.sleep(self.gap)
         except OSError:
-            return
+            self.cut = True
 
 
 def test_edge002_slow_clients_do_not_pin_gunicorn_workers(service_logs, tmp_path):
-    """12 slow clients (8 trickling a callback body, 4 their headers) for 8 s, in front of real gunicorn
-    (the app, 1 worker of 2 threads): normal requests through Varnish still answer at once."""
+    """12 slow clients (8 trickling a callback body, 4 their headers) for 9 s, in front of real gunicorn
+    (the app, 1 worker of 2 threads): normal requests through Varnish still answer at once.
+
+    Varnish with deploy/stack.py's parameters: headers must arrive whole within 5 s (timeout_idle).
+    """
     env = {"DATAVIZ_THREADS": "2", "DATAVIZ_SNAPSHOT_DIR": str(tmp_path / "snapshots"),
            "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_ACCESS_LOG": "-",
            "DATAVIZ_EMBED_SECRET": "edge-embed-secret-0123456789abcdefghijkl",
            "DATAVIZ_ANALYST_SECRET": "edge-analyst-secret-0123456789abcdefghij"}
     web = services.start_gunicorn(service_logs, env, workers=1)
-    proxy = services.start_varnish(service_logs, web.port)
+    proxy = services.start_varnish(service_logs, web.port, params=stack.VARNISH_PARAMS)
     try:
         assert request(proxy.port, "GET", "/healthz", source="127.0.0.61")[0] == 200
-        slow = [Trickle(proxy.port, f"127.0.0.{70 + n}", body=n < 8, seconds=8) for n in range(12)]
+        slow = [Trickle(proxy.port, f"127.0.0.{70 + n}", body=n < 8, seconds=9) for n in range(12)]
+        began = time.monotonic()
         for client in slow:
             client.start()
         time.sleep(1.5)  # every slow client is connected and trickling
@@ -349,7 +355,10 @@ def test_edge002_slow_clients_do_not_pin_gunicorn_workers(service_logs, tmp_path
             status, _, _ = request(proxy.port, "GET", f"/healthz?n={n}", source="127.0.0.62", timeout=4)
             assert status == 200 and time.monotonic() - started < 2, n
             time.sleep(0.5)
+        time.sleep(max(0.0, began + 6.5 - time.monotonic()))
         assert all(client.is_alive() for client in slow[:8])  # still trickling: the bodies were not cut short
+        assert not any(client.is_alive() for client in slow[8:])  # headers not whole within 5 s: closed
+        assert all(client.cut for client in slow[8:])
         for client in slow:
             client.join(10)
     finally:
