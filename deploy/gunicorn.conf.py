@@ -3,7 +3,8 @@
 Every value can be overridden by the usual ``GUNICORN_CMD_ARGS`` or the
 ``DATAVIZ_BIND`` / ``DATAVIZ_WORKERS`` / ``DATAVIZ_CONTROL_SOCKET`` variables.
 
-Production shape: gunicorn listens on loopback only, behind Varnish
+Production shape: gunicorn listens on loopback only (with several web hosts,
+a private address only the Varnish nodes reach), behind Varnish
 (deploy/varnish/default.vcl), which reads every request body whole (at most
 1 MB) before passing it on. Its gthread workers block on a slow client, so
 they must never face one directly (docs/security.md, "Edge limits").
