@@ -41,8 +41,10 @@ acl purgers {
 }
 
 sub vcl_recv {
+    # Set by this VCL only, never taken from the client.
     unset req.http.x-purged;
     unset req.http.x-refusal;
+    unset req.http.x-retry-after;
     if (req.url ~ "^[a-zA-Z][a-zA-Z0-9+.-]*://") {
         # An absolute-form target: every rule below matches on the path.
         set req.url = regsub(req.url, "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "");

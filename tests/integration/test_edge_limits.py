@@ -91,15 +91,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def start_varnish(log_dir, backend_port: int, env: dict | None = None, vcl_text: str | None = None, tmp=None):
-    """varnishd with the shipped VCL (or ``vcl_text``), ``env`` in its environment."""
+    """varnishd with the shipped VCL (or ``vcl_text``), ``env`` in its environment: the VCL's own
+    rate limits unless ``env`` sets them (not the suite's raised ones)."""
     vcl = services.VCL
     if vcl_text is not None:
         vcl = tmp / "edge.vcl"
         vcl.write_text(vcl_text)
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in (env or {}).items():
-            patch.setenv(name, value)
-        return services.start_varnish(log_dir, backend_port, vcl=vcl)
+    return services.start_varnish(log_dir, backend_port, vcl=vcl, env=env or {})
 
 
 @pytest.fixture(scope="module")
