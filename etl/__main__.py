@@ -45,7 +45,9 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
 
     from etl import snapshot as snapshots
     from etl.propagate import Propagation
-    from etl.refresh import RefreshBusy, Steps, refresh_lock
+    from etl.errors import RefreshBusy
+    from etl.refresh import Steps, refresh_lock
+    from etl.snapshot_format import SnapshotError
     from etl.snapshot_s3 import Published
 
     root = Path(settings.snapshot_dir)
@@ -53,7 +55,7 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     try:
         available = published.versions()
         live = published.live_version()
-    except snapshots.SnapshotError as exc:
+    except SnapshotError as exc:
         print(f"cannot roll back: {exc}")
         return 1
     if args.to:
@@ -82,7 +84,7 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     except RefreshBusy as exc:
         print(f"cannot roll back now: {exc}")
         return 1
-    except snapshots.SnapshotError as exc:
+    except SnapshotError as exc:
         print(f"cannot roll back: {exc}")
         return 1
     report["message"] = f"rolled back: {live} → {target} is live"

@@ -30,14 +30,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from etl.snapshot_format import COMPLETION, CONNECTION, ENROLMENT, EVENT_TYPES, START
+
 CHUNK_ROWS = 1_000_000
 GZIP_LEVEL = 1  # speed matters more than size
 DAY = 86_400
 
 ACTIVITY_COLUMNS = ["event_id", "occurred_at", "tenant_id", "user_id",
                     "event_type", "training_id", "score", "duration_s"]
-EVENT_TYPES = ["connection", "enrolment", "start", "completion"]
-CONNECTION, ENROLMENT, START, COMPLETION = range(4)
 
 # Shape of the data. Shares are of activity rows or of users.
 EVENTS_PER_USER = 120      # users per tenant follow its size

@@ -34,9 +34,9 @@ import urllib.request
 from pathlib import Path
 
 from app.config import Settings
-from etl import snapshot as snapshots
 from etl.http import open_url
 from etl.purge import load_pending, purge, purge_keys, remember
+from etl.snapshot_format import SnapshotError
 from etl.snapshot_s3 import Published
 
 log = logging.getLogger("dataviz.refresh")
@@ -159,7 +159,7 @@ class Propagation:
         new = published.read_manifest(version)
         try:
             old = published.read_manifest(previous) if previous else None
-        except snapshots.SnapshotError:
+        except SnapshotError:
             old = None  # purge everything rather than trust an unreadable manifest
         return purge_keys(old, new)
 

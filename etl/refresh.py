@@ -23,19 +23,16 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.digest import tenant_digests
+from etl.errors import RefreshBusy, SourceError
 from etl.pause import pause_point
+from etl.snapshot_format import FRAME_NAMES, LOCK_FILE, SnapshotError
 from etl.snapshot_s3 import Published
-from etl.sources import SourceError, StagedExport, latest_export, open_source
+from etl.sources import StagedExport, latest_export, open_source
 from etl.transform import Validated, build_frames
 from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
                           read_dimension, validate_activity)
 
 log = logging.getLogger("dataviz.refresh")
-LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
-
-
-class RefreshBusy(Exception):
-    """Another refresh holds the lock."""
 
 
 @dataclass
@@ -221,7 +218,7 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
                 if published.read_manifest(live).get("export") == report["export"]:
                     published.verify(live)  # raises SnapshotError when damaged or outdated
                     return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
-            except snapshots.SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
+            except SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
                 log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, ref.name)
                 report["live_damaged"] = str(exc)
         report["engine"] = engine.name
@@ -261,7 +258,7 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
                 "data_as_of": (dt.date(1970, 1, 1) + dt.timedelta(days=last_day)).isoformat(),
                 "rows": {"read": report["rows_read"], "accepted": report["rows_accepted"],
                          "rejected": report["rows_rejected"], "duplicates": report["duplicates_dropped"],
-                         **{f"{name}_frame": len(getattr(frames, name)) for name in snapshots.FRAME_NAMES}},
+                         **{f"{name}_frame": len(getattr(frames, name)) for name in FRAME_NAMES}},
                 "tenants": len(frames.tenants),
                 "tenant_digests": digests,
             }
@@ -290,7 +287,7 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
     except SourceError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"source unreachable: {exc}")
-    except snapshots.SnapshotError as exc:
+    except SnapshotError as exc:
         report["failed_step"] = steps.current
         return RefreshResult("failed", f"{steps.current} failed: {exc}")
     except OSError as exc:

@@ -28,10 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from etl.sources import SourceError
-
-EVENT_TYPES = ("connection", "enrolment", "start", "completion")
-CONNECTION, ENROLMENT, START, COMPLETION = range(4)
+from etl.errors import ExportRejected, SourceError
+from etl.snapshot_format import CONNECTION, EVENT_TYPES
 ACTIVITY_REQUIRED = ("occurred_at", "tenant_id", "user_id", "event_type")
 ACTIVITY_OPTIONAL = ("event_id", "training_id", "score", "duration_s")
 USERS_COLUMNS = ("tenant_id", "user_id", "group", "country")
@@ -43,10 +41,6 @@ MAX_VALUE_CHARS = 120
 EARLIEST_TIMESTAMP = dt.datetime(1990, 1, 1, tzinfo=dt.timezone.utc)
 _HAS_OFFSET = r"([Zz]|[+-]\d\d:?\d\d)$"
 _US_PER_SECOND = 1_000_000
-
-
-class ExportRejected(Exception):
-    """The whole export is unusable; ``str(exc)`` is the one-line reason."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ import pytest
 
 from app import queries
 from app.store import load_snapshot
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.dask_engine import DaskEngine
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export

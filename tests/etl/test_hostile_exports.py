@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.store import SnapshotStore, load_snapshot
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl import validate
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export

@@ -29,7 +29,7 @@ import redis
 from app import queries
 from app.config import Settings
 from app.store import load_snapshot
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.generate import generate_export
 from etl.refresh import RefreshBusy, refresh_lock, refresh_with_settings
 from tests import services
