@@ -23,14 +23,15 @@ from pathlib import Path
 from app.config import Settings
 from etl import snapshot as snapshots
 from etl.digest import tenant_digests
-from etl.errors import RefreshBusy, SourceError
+from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES
+from etl.dimensions import read_dimensions
+from etl.engines import PandasEngine, engine_for
+from etl.errors import ExportRejected, RefreshBusy, SourceError
 from etl.pause import pause_point
 from etl.snapshot_format import FRAME_NAMES, LOCK_FILE, SnapshotError
 from etl.snapshot_s3 import Published
 from etl.sources import StagedExport, latest_export, open_source
-from etl.transform import Validated, build_frames
-from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
-                          read_dimension, validate_activity)
+from etl.transform import build_frames
 
 log = logging.getLogger("dataviz.refresh")
 
@@ -65,27 +66,6 @@ def refresh_lock(root: Path, wait: bool = False):
         yield
     finally:
         os.close(fd)
-
-
-class PandasEngine:
-    """The default engine: the whole activity file, staged locally, checked in this process."""
-
-    name = "pandas"
-
-    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
-        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes)
-        return Validated.from_activity(activity)
-
-
-def engine_for(settings: Settings):
-    """The engine ``DATAVIZ_ETL_ENGINE`` names (``--engine`` on the command line)."""
-    if settings.etl_engine == "dask":
-        from etl.dask_engine import DaskEngine
-
-        return DaskEngine(scheduler=settings.dask_scheduler)
-    if settings.etl_engine != "pandas":
-        raise ValueError(f"unknown ETL engine {settings.etl_engine!r}: expected pandas or dask")
-    return PandasEngine()
 
 
 class Steps:
@@ -228,10 +208,7 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
                     raise ExportRejected(f"export {ref.name} has no activity.csv or activity.csv.gz")
                 activity = engine.validate(staged, **limits)
                 warnings = activity.warnings
-                users = read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
-                                       ("tenant_id", "user_id"), warnings, limits["max_bytes"])
-                trainings = read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
-                                           ("tenant_id", "training_id"), warnings, limits["max_bytes"])
+                dimensions = read_dimensions(staged, warnings, limits["max_bytes"])
                 staged.check_unchanged()
         report.update({
             "rows_read": activity.rows_read,
@@ -245,7 +222,7 @@ def _refresh_locked(open_src, published: Published, force, limits, steps, report
         if activity.rows.events == 0:
             raise ExportRejected(f"export {ref.name}: no valid event rows")
         with steps("transform"):
-            frames = build_frames(activity.rows, users, trainings)
+            frames = build_frames(activity.rows, dimensions.users, dimensions.trainings)
             del activity
             digests = tenant_digests(frames)
         with steps("write"):

@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.snapshot_format import COMPLETION, CONNECTION, ENROLMENT, range_columns
-from etl.validate import Activity, Events, RowRejects
+from etl.row_rules import Events, RowRejects
+from etl.validate import Activity
 
 UNKNOWN = "Unknown"
 US_PER_HOUR = 3_600_000_000
