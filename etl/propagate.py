@@ -33,6 +33,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from app.cache import AppCache
 from app.config import Settings
 from etl.http import open_url
 from etl.purge import load_pending, purge, purge_keys, remember
@@ -119,11 +120,7 @@ def clear_app_cache(settings: Settings) -> dict:
     Keys carry the snapshot version, so old entries are never read again; this
     frees their room. cachelib's RedisCache deletes only ``KEY_PREFIX*`` keys.
     """
-    from flask import Flask
-
-    from app.cache import AppCache
-
-    cache = AppCache(Flask("dataviz-refresh"), settings)
+    cache = AppCache(settings)
     try:
         ok = cache.cache.clear() or cache.backend == "redis"  # Redis answers False when nothing matched
         error = None if ok else "some cache files could not be removed"
