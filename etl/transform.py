@@ -4,7 +4,7 @@ The snapshot holds three compact frames, all integer-coded:
 
 * ``facts``: one row per (tenant, day, user, training, event type) with the
   event count, summed duration, summed score and scored-event count, and for
-  enrolments whether the pair was ever completed. Every metric of metrics.md,
+  enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
 * ``hourly``: connections per (tenant, day, hour, group, country), for the heatmap.
 * ``users`` / ``trainings``: the dimensions, indexed by their global code.
