@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _BITMAP_SIZE = 1 << 22
-_HASH_CHUNK = 1 << 22  # bytes of ids hashed at a time
+_HASH_CHUNK = 1 << 16  # bytes of ids hashed at a time: its uint64 temporaries stay near 0.5 MB
 _MULTIPLIER = np.uint64(0x100000001B3)
 
 
