@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     server.config[SETTINGS_KEY] = settings
     server.extensions[STORE_KEY] = SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval,
                                                  sync=_snapshot_sync(settings))
-    server.extensions[CACHE_KEY] = AppCache(server, settings)
+    server.extensions[CACHE_KEY] = AppCache(settings)
 
     from app import api, health, metrics, security
     server.register_blueprint(health.blueprint)

@@ -1,4 +1,4 @@
-"""The shared app cache: flask-caching on Redis, or on the filesystem for one host.
+"""The shared app cache: cachelib on Redis, or on the filesystem for one host (no Flask needed).
 
 Keys are built from primitives plus the snapshot version (``make_key``), so a
 new snapshot never reads an old entry; values are serialized bytes. Every key
@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Callable
 
-from flask_caching import Cache
+from cachelib import BaseCache, FileSystemCache, RedisCache
 
 from app.config import Settings
 
@@ -27,13 +27,15 @@ DEFAULT_TIMEOUT = 24 * 3600
 RETRY_SECONDS = 5.0
 
 
-def cache_config(settings: Settings) -> dict:
+def cache_backend(settings: Settings) -> BaseCache:
+    """The cachelib backend, configured as flask-caching configured it before (same keys, files, timeouts)."""
     if settings.cache_redis_url:
-        return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url,
-                "CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT,
-                "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}}
-    return {"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": settings.cache_dir, "CACHE_KEY_PREFIX": KEY_PREFIX,
-            "CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT, "CACHE_THRESHOLD": 20000}
+        import redis
+
+        client = redis.from_url(settings.cache_redis_url, db=0, socket_timeout=0.5, socket_connect_timeout=0.5)
+        return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT)
+    return FileSystemCache(settings.cache_dir, threshold=20000, default_timeout=DEFAULT_TIMEOUT, mode=0o600,
+                           ignore_delete_many_errors=False)
 
 
 def make_key(namespace: str, version: str, *parts) -> str:
@@ -43,11 +45,11 @@ def make_key(namespace: str, version: str, *parts) -> str:
 
 
 class AppCache:
-    """flask-caching with failures turned into misses, and counters for /metrics."""
+    """A cachelib backend with failures turned into misses, and counters for /metrics."""
 
-    def __init__(self, server, settings: Settings):
+    def __init__(self, settings: Settings):
         self.backend = "redis" if settings.cache_redis_url else "filesystem"
-        self.cache = Cache(server, config=cache_config(settings))
+        self.cache = cache_backend(settings)
         self.hits = 0
         self.misses = 0
         self.errors = 0

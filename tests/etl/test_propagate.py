@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from app.config import Settings
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.propagate import clear_app_cache, wait_for_web
 from etl.refresh import refresh_with_settings
 from tests import services
@@ -95,15 +95,13 @@ def test_propagate002_laggard_puts_the_previous_snapshot_back(tmp_path):
 
 @pytest.mark.services
 def test_propagate003_redis_cache_cleared_within_its_prefix(service_logs, tmp_path):
-    from flask import Flask
-
     from app.cache import AppCache, make_key
 
     server = services.start_redis(service_logs)
     try:
         url = f"redis://127.0.0.1:{server.port}/0"
         settings = Settings.from_env({}, cache_redis_url=url)
-        cache = AppCache(Flask("t"), settings)
+        cache = AppCache(settings)
         for i in range(5):
             cache.set(make_key("kpis", "v1", "acme", i), b"x")
         client = redis.Redis.from_url(url)
@@ -118,7 +116,7 @@ def test_propagate003_redis_cache_cleared_within_its_prefix(service_logs, tmp_pa
     assert report["ok"] is False and "ConnectionError" in report["error"]
 
     fs = Settings.from_env({}, cache_dir=str(tmp_path / "cache"))
-    cache = AppCache(Flask("t"), fs)
+    cache = AppCache(fs)
     cache.set(make_key("kpis", "v1", "acme"), b"x")
     assert clear_app_cache(fs) == {"backend": "filesystem", "ok": True, "error": None}
     assert cache.get(make_key("kpis", "v1", "acme")) is None
