@@ -9,16 +9,17 @@ PORT ?= 8050
 export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
 
-.PHONY: install install-dev system-deps demo-export refresh run test bench bench-quick soak stack stack-stop clean
+.PHONY: install install-dev lock system-deps demo-export refresh run test bench bench-quick soak stack stack-stop clean
 
-$(BIN)/.installed: requirements.txt
+## Installs come from the locks (every package pinned, with the hashes of its files), never from
+## requirements*.txt directly, so two fresh machines get the same code. `make lock` regenerates them.
+$(BIN)/.installed: requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	touch $@
 
-$(BIN)/.installed-dev: requirements-dev.txt $(BIN)/.installed
-	$(BIN)/pip install -q -r requirements-dev.txt
+$(BIN)/.installed-dev: requirements-dev.lock $(BIN)/.installed
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(BIN)/.installed
@@ -27,6 +28,16 @@ install-dev: $(BIN)/.installed-dev
 
 system-deps:
 	./scripts/system-deps.sh
+
+## Regenerate requirements-dev.lock, then requirements.lock within it (same versions), after editing
+## requirements*.txt. Existing pins are kept; LOCK_ARGS=--upgrade (or -P name) moves them.
+PIP_TOOLS := var/pip-tools
+LOCK_ARGS ?=
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(PIP_TOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(PIP_TOOLS) && $(PIP_TOOLS)/bin/pip install -q pip-tools==7.6.2)
+	$(PIP_TOOLS)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements-dev.lock requirements-dev.txt
+	$(PIP_TOOLS)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) --constraint requirements-dev.lock -o requirements.lock requirements.txt
 
 ## A demo export, generated once (only when the source folder holds no complete export).
 demo-export: install

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from app.config import Settings
-from etl.refresh import LOCK_FILE
+from etl.snapshot_format import LOCK_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_NAME = "last-refresh.log"

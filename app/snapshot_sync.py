@@ -19,7 +19,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.snapshot_s3 import S3Snapshots
 
 log = logging.getLogger("dataviz.sync")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 
 log = logging.getLogger("dataviz.store")
 EPOCH = dt.date(1970, 1, 1)
@@ -87,9 +87,7 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     """Read and check one snapshot; raises ``SnapshotError`` when it is damaged."""
     root = Path(root)
     manifest = snapshots.read_manifest(root, version)
-    if manifest.get("schema_version") != snapshots.SCHEMA_VERSION:
-        raise snapshots.SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, "
-                                      f"expected {snapshots.SCHEMA_VERSION}")
+    snapshots.check_schema(manifest, version)
     frames = {name: snapshots.read_frame(root, version, name) for name in snapshots.FRAME_NAMES}
     for name, table in frames.items():
         expected = manifest["rows"].get(f"{name}_frame")
@@ -99,14 +97,8 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     facts, hourly = _columns(frames["facts"]), _columns(frames["hourly"])
     t = frames["tenants"].to_pydict()
     tenants = {
-        tenant: TenantSlices(
-            facts=slice(t["facts_0"][i], t["facts_end"][i]),
-            events=tuple(slice(t[f"facts_{e}"][i], t[f"facts_{e + 1}"][i] if e < 3 else t["facts_end"][i])
-                         for e in range(4)),
-            hourly=slice(t["hourly_start"][i], t["hourly_end"][i]),
-            users=slice(t["users_start"][i], t["users_end"][i]),
-            trainings=slice(t["trainings_start"][i], t["trainings_end"][i]),
-            first_day=t["first_day"][i], last_day=t["last_day"][i])
+        tenant: TenantSlices(**vars(snapshots.row_ranges(t, i)),
+                             first_day=t["first_day"][i], last_day=t["last_day"][i])
         for i, tenant in enumerate(t["tenant_id"])
     }
     del frames["facts"], frames["hourly"]

@@ -142,7 +142,7 @@ def bench_dashboards(data: Dataset, snapshot_root: Path, quick: bool) -> tuple[T
     from app import queries
     from app.auth import mint_token
     from app.store import load_snapshot
-    from etl import snapshot as snapshots
+    from etl import snapshot_format as snapshots
 
     snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
     # the biggest tenant: the slowest page a customer can open

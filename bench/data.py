@@ -3,7 +3,7 @@
 Exports are cached under ``bench/.cache/exports/seed<S>-<N>-<digest>/`` (gitignored): the
 generator is deterministic for a seed, a size and an end date, so a cached
 export is byte-for-byte the one a fresh run would write (the digest of
-``etl/generate.py`` is part of the key). The snapshot and the
+``etl/generate.py`` and ``etl/synthetic.py`` is part of the key). The snapshot and the
 raw-event Parquet files are rebuilt by every run from the code being
 measured, so they never go stale.
 """
@@ -58,7 +58,8 @@ def label(events: int) -> str:
 
 def generator_digest() -> str:
     """A digest of the generator's source: a changed generator never reuses an old export."""
-    return hashlib.sha256((ROOT / "etl" / "generate.py").read_bytes()).hexdigest()[:10]
+    sources = b"".join((ROOT / "etl" / name).read_bytes() for name in ("generate.py", "synthetic.py"))
+    return hashlib.sha256(sources).hexdigest()[:10]
 
 
 def export(events: int) -> Dataset:

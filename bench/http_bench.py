@@ -66,7 +66,7 @@ def data_paths(snapshot_root: Path, per_route: int = 40) -> list[str]:
     """A mix of every data route, drawn from the query benchmark's workload (same tenants, ranges, filters)."""
     from app.store import load_snapshot
     from bench.query_bench import draw_workload
-    from etl import snapshot as snapshots
+    from etl import snapshot_format as snapshots
 
     snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
     work = draw_workload(snap, per_route, seed=2)

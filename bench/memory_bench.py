@@ -47,7 +47,7 @@ def _wait_booted(url: str, procs, timeout: float = 60.0) -> None:
 
 def _snapshot_bytes(snapshot_root: Path) -> int:
     from app.store import load_snapshot
-    from etl import snapshot as snapshots
+    from etl import snapshot_format as snapshots
 
     snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
     return sum(a.nbytes for frame in (snap.facts, snap.hourly, snap.users, snap.trainings) for a in frame.values())

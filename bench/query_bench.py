@@ -402,7 +402,7 @@ def _pass(engine, function: str, cases: list[dict]) -> tuple[list[float], list]:
 
 
 def bench_queries(data: Dataset, snapshot_root: Path, raw_dir: Path, quick: bool) -> tuple[Table, list[Target]]:
-    from etl import snapshot as snapshots
+    from etl import snapshot_format as snapshots
 
     snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
     n_cases = 200

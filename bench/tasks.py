@@ -145,8 +145,9 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from etl import snapshot as snapshots
-    from etl.validate import EVENT_TYPES, validate_activity
+    from etl import snapshot_format as snapshots
+    from etl.snapshot_format import EVENT_TYPES, SPANS
+    from etl.validate import validate_activity
 
     export, out, root = Path(export_dir), Path(out_dir), Path(snapshot_root)
     out.mkdir(parents=True, exist_ok=True)
@@ -181,14 +182,14 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
 
     users = snapshots.read_frame(root, version, "users").to_pandas()
     pq.write_table(pa.table({
-        "tenant_id": tenant_of(len(users), "users_start", "users_end"),
+        "tenant_id": tenant_of(len(users), *SPANS["users"]),
         "user_id": users["user_id"].to_numpy(object),
         "group": np.asarray(dictionaries["group"], dtype=object)[users["group"].to_numpy()],
         "country": np.asarray(dictionaries["country"], dtype=object)[users["country"].to_numpy()],
     }), out / "users.parquet")
     trainings = snapshots.read_frame(root, version, "trainings").to_pandas()
     pq.write_table(pa.table({
-        "tenant_id": tenant_of(len(trainings), "trainings_start", "trainings_end"),
+        "tenant_id": tenant_of(len(trainings), *SPANS["trainings"]),
         "training_id": trainings["training_id"].to_numpy(object),
         "title": trainings["title"].to_numpy(object),
         "category": np.asarray(dictionaries["category"], dtype=object)[trainings["category"].to_numpy()],
@@ -219,7 +220,7 @@ def snapshot_load_rss(snapshot_root: str) -> None:
     import app.wsgi  # noqa: F401 - everything a gunicorn worker imports
     imported = rss()
     from app.store import load_snapshot
-    from etl import snapshot as snapshots
+    from etl import snapshot_format as snapshots
 
     root = Path(snapshot_root)
     started = time.perf_counter()

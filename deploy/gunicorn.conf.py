@@ -1,10 +1,17 @@
 """gunicorn settings for the web app (``gunicorn -c deploy/gunicorn.conf.py app.wsgi:server``).
 
 Every value can be overridden by the usual ``GUNICORN_CMD_ARGS`` or the
-``DATAVIZ_BIND`` / ``DATAVIZ_WORKERS`` variables.
+``DATAVIZ_BIND`` / ``DATAVIZ_WORKERS`` / ``DATAVIZ_CONTROL_SOCKET`` variables.
+
+Production shape: gunicorn listens on loopback only (with several web hosts,
+a private address only the Varnish nodes reach), behind Varnish
+(deploy/varnish/default.vcl), which reads every request body whole (at most
+1 MB) before passing it on. Its gthread workers block on a slow client, so
+they must never face one directly (docs/security.md, "Edge limits").
 """
 import multiprocessing
 import os
+import re
 
 bind = os.environ.get("DATAVIZ_BIND", "127.0.0.1:8050")
 workers = int(os.environ.get("DATAVIZ_WORKERS", max(2, multiprocessing.cpu_count())))
@@ -21,6 +28,17 @@ max_requests_jitter = 2000
 accesslog = os.environ.get("DATAVIZ_ACCESS_LOG", "-")
 # The path without its query string: embed tokens travel in ?token= and must never reach a log.
 access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+
+# gunicorn 25.1+ opens a control socket for ``gunicornc``, by default at one
+# path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl):
+# a second instance on the host would silently take the first one's over.
+# One per instance, named after its bind address (two instances cannot share one).
+_runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or ""
+if not os.path.isdir(_runtime_dir):
+    _runtime_dir = os.path.join(os.path.expanduser("~"), ".gunicorn")
+control_socket = os.environ.get("DATAVIZ_CONTROL_SOCKET") or os.path.join(
+    _runtime_dir, "dataviz-" + re.sub(r"[^A-Za-z0-9.]+", "-", bind).strip("-")[-60:] + ".ctl")
+control_socket_mode = 0o600
 
 errorlog = "-"
 loglevel = os.environ.get("DATAVIZ_LOG_LEVEL", "info")

@@ -30,6 +30,9 @@ BUCKET = "dataviz-exports"
 ADMIN_KEY, READER_KEY = "stack-admin", "stack-reader"
 # stop order: the watcher first (it may be purging), the data stores last
 ORDER = ("watcher", "varnish", "web", "redis", "s3")
+# Client-side timeouts of varnishd (docs/security.md, "Edge limits"): request headers whole within 5 s
+# and no pause over 5 s in a request body; a response sent within 60 s, no send stalled over 10 s.
+VARNISH_PARAMS = ("timeout_idle=5", "send_timeout=60", "idle_send_timeout=10")
 
 
 def free_port() -> int:
@@ -132,7 +135,8 @@ def start(args: argparse.Namespace) -> int:
     (STATE / "default.vcl").write_text(vcl)
     varnish = launch("varnish", [shutil.which("varnishd") or "/usr/sbin/varnishd", "-F", "-n",
                                  str(STATE / "varnish"), "-a", f"127.0.0.1:{ports['varnish']}", "-f",
-                                 str(STATE / "default.vcl"), "-s", "malloc,64m", "-T", "none"], env)
+                                 str(STATE / "default.vcl"), "-s", "malloc,64m", "-T", "none",
+                                 *(arg for param in VARNISH_PARAMS for arg in ("-p", param))], env)
     wait_until(lambda: port_open(ports["varnish"]), "varnishd", varnish)
 
     print("refreshing: S3 → snapshot → web workers → app cache → Varnish")

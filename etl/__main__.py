@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 from app.config import Settings
 
@@ -30,7 +29,7 @@ def _cmd_refresh(args: argparse.Namespace, settings: Settings) -> int:
         print("steps: " + ", ".join(f"{step} {seconds:.2f}s" for step, seconds in result.report["timings"].items()))
     if result.report_path:
         print(f"report: {result.report_path}")
-    return 0 if result.ok else 1
+    return result.exit_code
 
 
 def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,59 +39,16 @@ def _cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish an older snapshot, then the same propagation as a refresh (workers, app cache, Varnish)."""
-    import time
+    """Publish an older snapshot, then the same propagation as a refresh (``etl.rollback``)."""
+    from etl.rollback import rollback
 
-    from etl import snapshot as snapshots
-    from etl.propagate import Propagation
-    from etl.refresh import RefreshBusy, Steps, refresh_lock
-    from etl.snapshot_s3 import Published
-
-    root = Path(settings.snapshot_dir)
-    published = Published(root, settings.snapshot_url, settings.s3_timeout)
-    try:
-        available = published.versions()
-        live = published.live_version()
-    except snapshots.SnapshotError as exc:
-        print(f"cannot roll back: {exc}")
-        return 1
-    if args.to:
-        target = args.to
-    else:
-        older = [v for v in available if live is None or v < live]
-        if not older:
-            print(f"no snapshot older than {live} to roll back to "
-                  f"({'on S3' if published.remote else 'on disk'}: {', '.join(available) or 'none'})")
-            return 1
-        target = older[-1]
-    if target not in available:
-        print(f"snapshot {target} is not {'on S3' if published.remote else 'on disk'} "
-              f"(available: {', '.join(available) or 'none'})")
-        return 1
-    steps = Steps()
-    report = {"outcome": "rolled_back", "previous_version": live, "version": target, "timings": steps.timings}
-    try:
-        report["export"] = published.read_manifest(target).get("export", {})
-        with refresh_lock(root):
-            propagation = Propagation(settings)
-            plan = propagation.before_publish(published, live, target)
-            with steps("publish"):
-                published.publish(target)
-            propagation.after_publish(published, live, target, time.monotonic(), steps, report, plan, restore=False)
-    except RefreshBusy as exc:
-        print(f"cannot roll back now: {exc}")
-        return 1
-    except snapshots.SnapshotError as exc:
-        print(f"cannot roll back: {exc}")
-        return 1
-    report["message"] = f"rolled back: {live} → {target} is live"
-    print(report["message"])
-    for url, state in {**report["web"]["laggards"], **report["web"]["unreachable"]}.items():
-        print(f"warning: web {url}: {state}")
-    for url, n in report["purge"]["pending"].items():
-        print(f"warning: Varnish purge of {n} keys pending on {url} (retried at the next refresh)")
-    print(f"report: {snapshots.save_report(root, report)}")
-    return 0
+    result, warnings = rollback(settings, args.to)
+    print(result.message)
+    for warning in warnings:
+        print(f"warning: {warning}")
+    if result.report_path:
+        print(f"report: {result.report_path}")
+    return result.exit_code
 
 
 def _date(text: str) -> dt.date:

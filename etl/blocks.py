@@ -29,7 +29,6 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-HEAD_BYTES = 1 << 20  # the header line must end within this much, as for etl.validate.read_header
 FIRST_READ = 4096  # a gzip stream's first read: the header comes out even if the stream breaks further on
 _BREAK_OR_QUOTE = re.compile(rb'[\r\n"]')
 

@@ -5,7 +5,7 @@ read where it lies (a folder the workers see, or S3 straight from the
 workers) and cut into partitions of whole records (``etl.blocks``); each
 partition is a small CSV of its own (the file's header line, then records),
 checked on a worker with the same functions as the pandas engine
-(``etl.validate.read_activity`` and ``check_activity``). Then, on the cluster:
+(``etl.validate.read_activity``, ``etl.row_rules.check_activity``). Then, on the cluster:
 
 1. the client adds up the partitions' rejects (line numbers shifted by the
    rows before each partition) and applies ``check_totals``; if any
@@ -13,7 +13,7 @@ checked on a worker with the same functions as the pandas engine
    again that way, so example values show as the pandas engine shows them;
 2. duplicates: each partition sends the event ids of its valid rows to a
    bucket by hash; a bucket lays them out in file order (partition, row) and
-   marks the repeats (``repeated_ids``): the first valid row in file order wins;
+   marks the repeats (``etl.duplicates.repeated_ids``): the first valid row in file order wins;
 3. each partition drops its duplicates and groups its events into partial
    aggregates (``etl.transform.group_rows``), which the client concatenates
    for ``build_frames``. The dimensions (users, trainings) stay on the client.
@@ -38,17 +38,20 @@ import numpy as np
 import pyarrow as pa
 
 from etl import blocks
+from etl.csv_reader import MAX_HEADER_BYTES, CsvBytes, header_too_long, read_error, too_large
+from etl.duplicates import id_hashes, repeated_ids
+from etl.errors import EtlError, ExportRejected
+from etl.row_rules import CheckedRows, check_activity, merge_rejects
 from etl.sources import StagedExport
 from etl.transform import Rows, Validated, concat_rows, event_rows, group_rows
-from etl.validate import (CheckedRows, CsvBytes, ExportRejected, activity_columns, check_activity, check_totals,
-                          merge_rejects, read_activity, read_error, repeated_ids, too_large)
+from etl.validate import activity_columns, check_totals, read_activity
 
 log = logging.getLogger("dataviz.dask")
 BLOCK_SIZE = 64 << 20  # bytes of CSV per partition
 READ_ERRORS = (OSError, EOFError, pa.ArrowInvalid)
 
 
-class ClusterError(OSError):
+class ClusterError(EtlError, OSError):
     """The cluster failed the refresh (scheduler out of reach, workers lost): the refresh fails, the
     export is not blamed."""
 
@@ -155,50 +158,11 @@ def _summary(part: _Part) -> tuple:
     return part.rows, part.checked.rows_read, part.checked.rejects, part.typed, len(part.ids)
 
 
-_HASH_CHUNK = 1 << 22  # bytes of ids hashed at a time
-_MULTIPLIER = np.uint64(0x100000001B3)
-
-
-def _id_hashes(ids: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each (non-null) id from its UTF-8 bytes, the same in every process.
-
-    A polynomial over the bytes, vectorized: no Python object per id (hashing
-    a million ids as Python strings takes seconds).
-    """
-    ids = ids.cast(pa.large_string())
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset:ids.offset + len(ids) + 1]
-    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8) if len(ids) else np.zeros(0, np.uint8)
-    out = np.zeros(len(ids), dtype=np.uint64)
-    first = 0
-    while first < len(ids):
-        last = int(np.searchsorted(offsets, offsets[first] + _HASH_CHUNK, side="right")) - 1
-        last = min(max(last, first + 1), len(ids))
-        starts, ends = offsets[first:last], offsets[first + 1:last + 1]
-        lengths = ends - starts
-        width = int(lengths.max(initial=0))
-        with np.errstate(over="ignore"):
-            powers = np.cumprod(np.full(width, _MULTIPLIER))
-            if width and lengths.min() == width:  # ids of one length (the usual case) are a grid
-                grid = data[starts[0]:ends[-1]].reshape(-1, width).astype(np.uint64)
-                sums = (grid * powers).sum(axis=1, dtype=np.uint64)
-            else:
-                position = np.arange(starts[0], ends[-1]) - np.repeat(starts, lengths)
-                terms = data[starts[0]:ends[-1]].astype(np.uint64) * powers[position]
-                sums = np.add.reduceat(terms, starts - starts[0]) if len(terms) else np.zeros(0, np.uint64)
-                sums[lengths == 0] = 0
-            h = sums ^ lengths.astype(np.uint64)
-            h ^= h >> np.uint64(31)
-            h *= np.uint64(0x9E3779B97F4A7C15)
-            out[first:last] = h ^ (h >> np.uint64(29))
-        first = last
-    return out
-
-
 def _split_ids(part: _Part, buckets: int) -> list[tuple[pa.Array, np.ndarray]]:
     """The partition's ids (and rows) by bucket, from a hash of the id."""
     if buckets == 1:
         return [(part.ids, part.id_rows)]
-    bucket = _id_hashes(part.ids) % np.uint64(buckets)
+    bucket = id_hashes(part.ids) % np.uint64(buckets)
     return [(part.ids.filter(pa.array(bucket == b)), part.id_rows[bucket == b]) for b in range(buckets)]
 
 
@@ -305,7 +269,7 @@ class _Run:
         """A plain file: workers read blocks where the file lies and find where records start."""
         try:
             size = blocks.file_size(self.location)
-            head = blocks.read_range(self.location, 0, min(size, blocks.HEAD_BYTES))
+            head = blocks.read_range(self.location, 0, min(size, MAX_HEADER_BYTES))
         except READ_ERRORS as exc:
             raise read_error(CsvBytes(self.name, b""), exc) from exc
         if size > self.max_bytes:
@@ -313,7 +277,7 @@ class _Run:
         end = blocks.header_end(head)
         if end is None:
             if size > len(head):
-                raise ExportRejected(f"{self.name}: the header line is longer than {blocks.HEAD_BYTES} bytes")
+                raise ExportRejected(header_too_long(self.name))
             end = size
         self.header = head[:end]
         offsets = range(0, size, self.block_size)

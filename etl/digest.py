@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from etl.snapshot_format import row_ranges
 from etl.transform import Frames
 
 # Each column is hashed as one fixed type, whatever width the snapshot stores it in
@@ -55,10 +56,10 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
     out = {}
     for i, tenant in enumerate(t["tenant_id"]):
         h = hashlib.blake2b(digest_size=16)
-        users = frames.users.iloc[t["users_start"][i]:t["users_end"][i]]
-        trainings = frames.trainings.iloc[t["trainings_start"][i]:t["trainings_end"][i]]
-        facts = slice(t["facts_0"][i], t["facts_end"][i])
-        hourly = slice(t["hourly_start"][i], t["hourly_end"][i])
+        ranges = row_ranges(t, i)
+        users = frames.users.iloc[ranges.users]
+        trainings = frames.trainings.iloc[ranges.trainings]
+        facts, hourly = ranges.facts, ranges.hourly
 
         _feed_strings(h, users["user_id"])
         _feed(h, "users", {"group": labels["group"][users["group"].to_numpy()],
@@ -68,9 +69,9 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
         _feed(h, "trainings", {"category": labels["category"][trainings["category"].to_numpy()],
                                "format": labels["format"][trainings["format"].to_numpy()]})
         local = {c: values[facts].astype(FACTS_COLUMNS[c], copy=False) for c, values in facts_all.items()}
-        local["user"] = local["user"] - np.int32(t["users_start"][i])
+        local["user"] = local["user"] - np.int32(ranges.users.start)
         training = local["training"]
-        local["training"] = np.where(training >= 0, training - np.int32(t["trainings_start"][i]), -1)
+        local["training"] = np.where(training >= 0, training - np.int32(ranges.trainings.start), -1)
         _feed(h, "facts", local)
         hourly_cols = {c: values[hourly].astype(HOURLY_COLUMNS[c], copy=False) for c, values in hourly_all.items()}
         hourly_cols["group"] = labels["group"][hourly_cols["group"]]

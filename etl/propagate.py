@@ -31,12 +31,14 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+from app.cache import AppCache
 from app.config import Settings
-from etl import snapshot as snapshots
 from etl.http import open_url
 from etl.purge import load_pending, purge, purge_keys, remember
+from etl.snapshot_format import SnapshotError
 from etl.snapshot_s3 import Published
 
 log = logging.getLogger("dataviz.refresh")
@@ -119,8 +121,6 @@ def clear_app_cache(settings: Settings) -> dict:
     Keys carry the snapshot version, so old entries are never read again; this
     frees their room. cachelib's RedisCache deletes only ``KEY_PREFIX*`` keys.
     """
-    from app.cache import AppCache
-
     cache = AppCache(settings)
     try:
         ok = cache.cache.clear() or cache.backend == "redis"  # Redis answers False when nothing matched
@@ -132,6 +132,26 @@ def clear_app_cache(settings: Settings) -> dict:
     return {"backend": cache.backend, "ok": ok, "error": error}
 
 
+@dataclass
+class Propagated:
+    """What the steps after ``publish`` found: each part is reported as is (``etl.report``)."""
+
+    web: dict  # wait_for_web's answer for the new version
+    purge: dict | None = None
+    app_cache: dict | None = None  # clear_app_cache's answer; None when the new version was withdrawn
+    web_after_restore: dict | None = None
+    failure: str | None = None  # why the refresh failed (the previous snapshot is live again)
+
+    def warnings(self) -> list[str]:
+        """What went wrong without undoing the publish, one note each."""
+        notes = [f"web {url} {state}" for url, state in self.web.get("unreachable", {}).items()]
+        if self.app_cache is not None and not self.app_cache["ok"]:
+            notes.append(f"app cache not cleared ({self.app_cache['error']})")
+        notes += [f"Varnish purge of {n} keys pending on {url} (retried at the next refresh)"
+                  for url, n in (self.purge or {}).get("pending", {}).items()]
+        return notes
+
+
 class Propagation:
     """The steps after ``publish`` (and before ``find``, the purges still pending), for one configuration."""
 
@@ -139,10 +159,12 @@ class Propagation:
         self.settings = settings
         self.web_timeout = timeout if timeout is not None else web_timeout(settings)
 
-    def retry_pending(self, root: Path, steps, report: dict) -> None:
-        if load_pending(root):
-            with steps("retry_purges"):
-                report["retried_purges"] = purge(root, self.settings.varnish_urls, [])
+    def retry_pending(self, root: Path, steps) -> dict | None:
+        """Purges a previous refresh could not send, sent again (``None``: none pending)."""
+        if not load_pending(root):
+            return None
+        with steps("retry_purges"):
+            return purge(root, self.settings.varnish_urls, [])
 
     def _wait(self, version: str, published_at: float) -> dict:
         if self.settings.snapshot_url:  # each host swaps when its poll sees the S3 pointer; with no URL
@@ -157,7 +179,7 @@ class Propagation:
         new = published.read_manifest(version)
         try:
             old = published.read_manifest(previous) if previous else None
-        except snapshots.SnapshotError:
+        except SnapshotError:
             old = None  # purge everything rather than trust an unreadable manifest
         return purge_keys(old, new)
 
@@ -171,24 +193,24 @@ class Propagation:
         return plan
 
     def after_publish(self, published: Published, previous: str | None, version: str, published_at: float,
-                      steps, report: dict, plan: tuple[list[str], str], restore: bool = True) -> str | None:
-        """Run the steps; returns why the refresh failed (the previous snapshot is live again), or None."""
+                      steps, plan: tuple[list[str], str], restore: bool = True) -> Propagated:
+        """Run the steps; with ``restore``, web workers that never serve ``version`` put ``previous`` back."""
         root = published.root
         keys, why = plan
         with steps("wait_web"):
-            report["web"] = self._wait(version, published_at)
-        laggards = report["web"]["laggards"]
+            web = self._wait(version, published_at)
+        laggards = web["laggards"]
         if laggards and restore and previous:
             with steps("restore"):
                 published.publish(previous)
-                report["web_after_restore"] = self._wait(previous, time.monotonic())
+                after_restore = self._wait(previous, time.monotonic())
             with steps("purge"):  # answers from the new snapshot may have been cached meanwhile
-                report["purge"] = {"reason": "restored the previous snapshot", **purge(
-                    root, self.settings.varnish_urls, keys)}
-            return (f"web workers did not serve {version} within {self.web_timeout:g}s "
-                    f"({'; '.join(f'{u}: {s}' for u, s in laggards.items())}); {previous} is live again")
+                purged = {"reason": "restored the previous snapshot", **purge(root, self.settings.varnish_urls, keys)}
+            return Propagated(web, purged, web_after_restore=after_restore, failure=(
+                f"web workers did not serve {version} within {self.web_timeout:g}s "
+                f"({'; '.join(f'{u}: {s}' for u, s in laggards.items())}); {previous} is live again"))
         with steps("clear_cache"):
-            report["app_cache"] = clear_app_cache(self.settings)
+            cleared = clear_app_cache(self.settings)
         with steps("purge"):
-            report["purge"] = {"reason": why, **purge(root, self.settings.varnish_urls, keys)}
-        return None
+            purged = {"reason": why, **purge(root, self.settings.varnish_urls, keys)}
+        return Propagated(web, purged, cleared)

@@ -1,7 +1,7 @@
 """Varnish invalidation after a refresh: xkey purges of the tenants whose numbers changed.
 
 API responses carry ``xkey: tenant-<id> snapshot-<version>`` (see
-shared/spec/api.md). After a publish, ``purge_keys`` compares each tenant's
+docs/api.md). After a publish, ``purge_keys`` compares each tenant's
 content digest (``etl.digest``, stored in the manifest) between the previous
 and the new snapshot, and only the tenants that changed, appeared or
 disappeared are purged, so unchanged tenants keep their cached answers. With

@@ -4,109 +4,75 @@ In production (``refresh_with_settings``, used by the CLI, the watcher and the
 webhook) the chain goes on after the publish: wait until the web workers serve
 the new snapshot, clear the app cache, purge Varnish (``etl.propagate``).
 
-Only one refresh runs at a time: an ``flock`` on ``<snapshot root>/.refresh.lock``,
-which the kernel releases when the process dies, so a crashed refresh never
-leaves it held. Whatever fails, the live snapshot stays as it was, and a
-report (JSON, plus one log line) says what happened and how long each step took.
+``run_refresh`` is the orchestrator: under the refresh lock (``etl.steps``) it
+runs declared steps, each a function with explicit inputs and a typed result
+(``find_export``, ``check_live``, ``validate_export``, ``transform``,
+``write_version``, then publishing and propagating), and files each result in
+the ``RefreshReport`` (``etl.report``), which nothing else writes. Whatever
+fails, the live snapshot stays as it was: every expected failure is an
+``EtlError`` (``etl.errors``) whose outcome the result carries, and a report
+(JSON, plus one log line) says what happened and how long each step took
+(``docs/operations.md``).
 """
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import os
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings
 from etl import snapshot as snapshots
+from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES
 from etl.digest import tenant_digests
-from etl.pause import pause_point
+from etl.dimensions import Dimensions, read_dimensions
+from etl.engines import Engine, PandasEngine, engine_for
+from etl.errors import EtlError, ExportRejected, RefreshBusy
+from etl.propagate import Propagation
+from etl.report import Counts, RefreshReport, RefreshResult
+from etl.snapshot_format import FRAME_NAMES, SnapshotError
 from etl.snapshot_s3 import Published
-from etl.sources import SourceError, StagedExport, latest_export, open_source
-from etl.transform import Validated, build_frames
-from etl.validate import (DEFAULT_MAX_EXPORT_BYTES, TRAININGS_COLUMNS, USERS_COLUMNS, ExportRejected,
-                          read_dimension, validate_activity)
+from etl.sources import ExportRef, LocalSource, S3Source, StagedExport, latest_export, open_source
+from etl.steps import Steps, refresh_lock
+from etl.transform import Frames, Validated, build_frames
 
 log = logging.getLogger("dataviz.refresh")
-LOCK_FILE = ".refresh.lock"  # under the snapshot root; app.refresh_trigger looks for its holder
 
 
-class RefreshBusy(Exception):
-    """Another refresh holds the lock."""
+@dataclass(frozen=True)
+class Limits:
+    """What an export may hold: ``DATAVIZ_MAX_REJECT_RATIO`` and ``DATAVIZ_MAX_EXPORT_BYTES``."""
+
+    max_reject_ratio: float = 0.01
+    max_bytes: int = DEFAULT_MAX_EXPORT_BYTES
 
 
 @dataclass
-class RefreshResult:
-    outcome: str  # published | up_to_date | skipped | rejected | failed | busy
-    message: str
-    version: str | None = None
-    report: dict = field(default_factory=dict)
-    report_path: Path | None = None
+class Found:
+    """The newest complete export, and what is live now."""
 
-    @property
-    def ok(self) -> bool:
-        return self.outcome in ("published", "up_to_date", "skipped")
+    source: LocalSource | S3Source
+    ref: ExportRef
+    export: dict  # export_identity(ref)
+    live: str | None
 
 
-@contextmanager
-def refresh_lock(root: Path, wait: bool = False):
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError as exc:
-            raise RefreshBusy("another refresh is running") from exc
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-        except OSError:
-            pass  # the PID is a courtesy for people; the lock is the flock, and a full disk must not stop a refresh
-        yield
-    finally:
-        os.close(fd)
+@dataclass
+class Checked:
+    """The export, validated: the activity rows an engine kept, and the dimension tables."""
+
+    activity: Validated
+    dimensions: Dimensions
+    counts: Counts
 
 
-class PandasEngine:
-    """The default engine: the whole activity file, staged locally, checked in this process."""
-
-    name = "pandas"
-
-    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
-        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes)
-        return Validated.from_activity(activity)
-
-
-def engine_for(settings: Settings):
-    """The engine ``DATAVIZ_ETL_ENGINE`` names (``--engine`` on the command line)."""
-    if settings.etl_engine == "dask":
-        from etl.dask_engine import DaskEngine
-
-        return DaskEngine(scheduler=settings.dask_scheduler)
-    if settings.etl_engine != "pandas":
-        raise ValueError(f"unknown ETL engine {settings.etl_engine!r}: expected pandas or dask")
-    return PandasEngine()
-
-
-class Steps:
-    """Times each step for the report and remembers which one was running."""
-
-    def __init__(self):
-        self.timings: dict[str, float] = {}
-        self.current: str | None = None
-
-    @contextmanager
-    def __call__(self, name: str):
-        self.current = name
-        pause_point(name)
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(time.perf_counter() - start, 3)
+@dataclass
+class Transformed:
+    frames: Frames
+    digests: dict[str, str]  # per tenant: what the Varnish purge compares (etl.digest)
 
 
 def export_identity(ref) -> dict:
@@ -116,8 +82,6 @@ def export_identity(ref) -> dict:
 def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeout: float | None = None,
                           skip_export: dict | None = None) -> RefreshResult:
     """The production chain for one configuration: refresh, then web workers, app cache, Varnish."""
-    from etl.propagate import Propagation
-
     return run_refresh(settings.source, settings.snapshot_dir, force=force,
                        max_reject_ratio=settings.max_reject_ratio, max_export_bytes=settings.max_export_bytes,
                        s3_timeout=settings.s3_timeout, skip_export=skip_export,
@@ -148,8 +112,8 @@ def use_lean_arrow_pool() -> None:
 
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                 max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
-                s3_timeout: float = 30.0, propagation=None, skip_export: dict | None = None,
-                snapshot_url: str | None = None, engine=None) -> RefreshResult:
+                s3_timeout: float = 30.0, propagation: Propagation | None = None, skip_export: dict | None = None,
+                snapshot_url: str | None = None, engine: Engine | None = None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
@@ -165,139 +129,172 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
     root = Path(snapshot_dir)
     started = time.perf_counter()
     steps = Steps()
-    report: dict = {"source": str(source), "started_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-                    "outcome": None, "timings": steps.timings}
-    result: RefreshResult
+    report = RefreshReport(steps.timings, source=str(source),
+                           started_at=dt.datetime.now(dt.timezone.utc).isoformat())
     try:
         with refresh_lock(root):
             if propagation is not None:
-                propagation.retry_pending(root, steps, report)
-            limits = {"max_reject_ratio": max_reject_ratio, "max_bytes": max_export_bytes}
-            result = _refresh_locked(lambda: open_source(source, s3_timeout), Published(root, snapshot_url, s3_timeout),
-                                     force, limits, steps, report, propagation, skip_export, engine or PandasEngine())
+                report.retried_purges = propagation.retry_pending(root, steps)
+            result = _refresh_locked(Refresh(lambda: open_source(source, s3_timeout),
+                                             Published(root, snapshot_url, s3_timeout),
+                                             Limits(max_reject_ratio, max_export_bytes), engine or PandasEngine(),
+                                             propagation, steps, report), force, skip_export)
     except RefreshBusy as exc:
-        return RefreshResult("busy", str(exc))
-    report["outcome"] = result.outcome
-    report["message"] = result.message
-    report["seconds"] = round(time.perf_counter() - started, 3)
+        return RefreshResult(exc.outcome, str(exc))
+    report.outcome, report.message = result.outcome, result.message
+    report.seconds = round(time.perf_counter() - started, 3)
     if result.outcome not in ("up_to_date", "skipped"):
         try:
-            result.report_path = snapshots.save_report(root, report, result.version)
+            result.report_path = snapshots.save_report(root, report.to_dict(), result.version)
         except OSError as exc:  # a full disk must not turn a known outcome into a traceback
             log.error("cannot save the refresh report in %s: %s", root, exc.strerror or exc)
             result.message += f"; report not saved ({exc.strerror or exc})"
-    result.report = report
+    result.report = report.to_dict()
     level = logging.INFO if result.ok else logging.ERROR
-    log.log(level, "refresh %s: %s (%.1fs)", result.outcome, result.message, report["seconds"])
+    log.log(level, "refresh %s: %s (%.1fs)", result.outcome, result.message, report.seconds)
     return result
 
 
-def _warnings(report: dict) -> str:
-    """What went wrong after the publish without undoing it, for the one-line message."""
-    notes = [f"web {url} {state}" for url, state in report.get("web", {}).get("unreachable", {}).items()]
-    if not report.get("app_cache", {"ok": True})["ok"]:
-        notes.append(f"app cache not cleared ({report['app_cache']['error']})")
-    notes += [f"Varnish purge of {n} keys pending on {url} (retried at the next refresh)"
-              for url, n in report.get("purge", {}).get("pending", {}).items()]
-    return "".join(f"; {note}" for note in notes)
+# --- the steps -------------------------------------------------------------------------------------------------
 
 
-def _refresh_locked(open_src, published: Published, force, limits, steps, report, propagation, skip_export,
-                    engine) -> RefreshResult:
-    root = published.root
+def find_export(open_src, published: Published) -> Found:
+    """The newest complete export of the source, and the version live now."""
+    src = open_src()
+    ref = latest_export(src)
+    return Found(src, ref, export_identity(ref), published.live_version())
+
+
+@dataclass
+class LiveCheck:
+    current: bool  # the live snapshot already holds this export, whole and of this schema
+    damaged: str | None = None  # why the live snapshot cannot stay, when it is damaged or outdated
+
+
+def check_live(published: Published, found: Found) -> LiveCheck:
+    """Whether the live snapshot already holds this export: the manifest first, so a new export never waits
+    for the old snapshot's files to be checked (an older schema is rebuilt)."""
     try:
-        with steps("find"):
-            src = open_src()
-            ref = latest_export(src)
-            live = published.live_version()
-        report["export"] = export_identity(ref)
-        report["previous_version"] = live
-        if skip_export == report["export"] and not force:
-            return RefreshResult("skipped", f"skipped: export {ref.name} was rejected; waiting for a newer one", live)
-        if live and not force:
-            try:
-                # the same export, and its files whole and of this schema (an older schema is rebuilt);
-                # the manifest first, so a new export never waits for the old snapshot's files to be checked
-                if published.read_manifest(live).get("export") == report["export"]:
-                    published.verify(live)  # raises SnapshotError when damaged or outdated
-                    return RefreshResult("up_to_date", f"up to date: export {ref.name} is already live as {live}", live)
-            except snapshots.SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
-                log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, ref.name)
-                report["live_damaged"] = str(exc)
-        report["engine"] = engine.name
-        with StagedExport(src, ref) as staged:
-            with steps("validate"):
-                if ref.table_file("activity") is None:
-                    raise ExportRejected(f"export {ref.name} has no activity.csv or activity.csv.gz")
-                activity = engine.validate(staged, **limits)
-                warnings = activity.warnings
-                users = read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
-                                       ("tenant_id", "user_id"), warnings, limits["max_bytes"])
-                trainings = read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
-                                           ("tenant_id", "training_id"), warnings, limits["max_bytes"])
-                staged.check_unchanged()
-        report.update({
-            "rows_read": activity.rows_read,
-            "rows_accepted": activity.rows.events,
-            "rows_rejected": activity.rejects.total,
-            "duplicates_dropped": activity.duplicates_dropped,
-            "rejects": activity.rejects.to_dict(),
-            "warnings": warnings,
-            **({engine.name: activity.details} if activity.details else {}),
-        })
-        if activity.rows.events == 0:
-            raise ExportRejected(f"export {ref.name}: no valid event rows")
-        with steps("transform"):
-            frames = build_frames(activity.rows, users, trainings)
-            del activity
-            digests = tenant_digests(frames)
-        with steps("write"):
-            version = snapshots.new_version(root)
-            days = frames.tenants["last_day"]
-            last_day = min(int(days.max()), (ref.date - dt.date(1970, 1, 1)).days)
-            manifest = {
-                "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "export": report["export"],
-                "data_as_of": (dt.date(1970, 1, 1) + dt.timedelta(days=last_day)).isoformat(),
-                "rows": {"read": report["rows_read"], "accepted": report["rows_accepted"],
-                         "rejected": report["rows_rejected"], "duplicates": report["duplicates_dropped"],
-                         **{f"{name}_frame": len(getattr(frames, name)) for name in snapshots.FRAME_NAMES}},
-                "tenants": len(frames.tenants),
-                "tenant_digests": digests,
-            }
-            snapshots.write_snapshot(root, version, frames, manifest)
-        if published.remote:
-            with steps("upload"):
-                published.upload(version)
-        if propagation is not None:
-            plan = propagation.before_publish(published, live, version)
-        with steps("publish"):
-            published.publish(version)
-        published_at = time.monotonic()
-        report["version"] = version
-        if propagation is not None:
-            failure = propagation.after_publish(published, live, version, published_at, steps, report, plan)
-            if failure:
-                report["failed_step"] = "wait_web"
-                return RefreshResult("failed", failure)
-        published.prune()
-        return RefreshResult("published", f"published snapshot {version} from export {ref.name} "
-                             f"({report['rows_accepted']} rows, {report['rows_rejected']} rejected)"
-                             f"{_warnings(report)}", version)
-    except ExportRejected as exc:
-        report["failed_step"] = steps.current
-        return RefreshResult("rejected", f"export rejected: {exc}")
-    except SourceError as exc:
-        report["failed_step"] = steps.current
-        return RefreshResult("failed", f"source unreachable: {exc}")
-    except snapshots.SnapshotError as exc:
-        report["failed_step"] = steps.current
-        return RefreshResult("failed", f"{steps.current} failed: {exc}")
+        if published.read_manifest(found.live).get("export") != found.export:
+            return LiveCheck(False)
+        published.verify(found.live)  # raises SnapshotError when damaged or outdated
+        return LiveCheck(True)
+    except SnapshotError as exc:  # a damaged or outdated live snapshot is a reason to refresh
+        log.warning("the live snapshot cannot stay (%s): loading export %s again", exc, found.ref.name)
+        return LiveCheck(False, str(exc))
+
+
+def validate_export(staged: StagedExport, engine: Engine, limits: Limits) -> Checked:
+    """The activity through ``engine``, the dimensions through ``etl.dimensions``; raises ``ExportRejected``."""
+    if staged.ref.table_file("activity") is None:
+        raise ExportRejected(f"export {staged.ref.name} has no activity.csv or activity.csv.gz")
+    activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes)
+    warnings = activity.warnings
+    dimensions = read_dimensions(staged, warnings, limits.max_bytes)
+    staged.check_unchanged()
+    counts = Counts(rows_read=activity.rows_read, rows_accepted=activity.rows.events,
+                    rows_rejected=activity.rejects.total, duplicates_dropped=activity.duplicates_dropped,
+                    rejects=activity.rejects.to_dict(), warnings=warnings, engine_details=activity.details)
+    return Checked(activity, dimensions, counts)
+
+
+def transform(checked: Checked) -> Transformed:
+    frames = build_frames(checked.activity.rows, checked.dimensions.users, checked.dimensions.trainings)
+    return Transformed(frames, tenant_digests(frames))
+
+
+def write_version(root: Path, found: Found, transformed: Transformed, counts: Counts) -> str:
+    """A new snapshot folder (not yet live) and its manifest; returns its version."""
+    frames = transformed.frames
+    version = snapshots.new_version(root)
+    last_day = min(int(frames.tenants["last_day"].max()), (found.ref.date - dt.date(1970, 1, 1)).days)
+    manifest = {
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "export": found.export,
+        "data_as_of": (dt.date(1970, 1, 1) + dt.timedelta(days=last_day)).isoformat(),
+        "rows": {"read": counts.rows_read, "accepted": counts.rows_accepted,
+                 "rejected": counts.rows_rejected, "duplicates": counts.duplicates_dropped,
+                 **{f"{name}_frame": len(getattr(frames, name)) for name in FRAME_NAMES}},
+        "tenants": len(frames.tenants),
+        "tenant_digests": transformed.digests,
+    }
+    snapshots.write_snapshot(root, version, frames, manifest)
+    return version
+
+
+# --- the orchestrator ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Refresh:
+    """What one refresh runs with."""
+
+    open_source: Callable[[], LocalSource | S3Source]
+    published: Published
+    limits: Limits
+    engine: Engine
+    propagation: Propagation | None
+    steps: Steps
+    report: RefreshReport
+
+
+def _refresh_locked(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult:
+    steps, report = run.steps, run.report
+    try:
+        return _steps(run, force, skip_export)
+    except EtlError as exc:
+        report.failed_step = steps.current
+        return RefreshResult(exc.outcome, exc.summary(steps.current))
     except OSError as exc:
-        report["failed_step"] = steps.current
+        report.failed_step = steps.current
         return RefreshResult("failed", f"{steps.current} failed: {exc.strerror or exc}")
     except Exception as exc:  # a bug: still a report, an exit code and the old snapshot live, not a traceback
         log.exception("refresh failed in step %s", steps.current)
-        report["failed_step"] = steps.current
+        report.failed_step = steps.current
         return RefreshResult("failed", f"{steps.current} failed: internal error ({exc.__class__.__name__}: "
                                        f"{' '.join(str(exc).split())[:200]})")
+
+
+def _steps(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult:
+    steps, report, published = run.steps, run.report, run.published
+    with steps("find"):
+        found = find_export(run.open_source, published)
+    report.export, report.previous_version = found.export, found.live
+    name = found.ref.name
+    if skip_export == found.export and not force:
+        return RefreshResult("skipped", f"skipped: export {name} was rejected; waiting for a newer one", found.live)
+    if found.live and not force:
+        live = check_live(published, found)
+        if live.current:
+            return RefreshResult("up_to_date", f"up to date: export {name} is already live as {found.live}", found.live)
+        report.live_damaged = live.damaged
+    report.engine = run.engine.name
+    with StagedExport(found.source, found.ref) as staged:
+        with steps("validate"):
+            checked = validate_export(staged, run.engine, run.limits)
+    report.counts = counts = checked.counts
+    if counts.rows_accepted == 0:
+        raise ExportRejected(f"export {name} has no valid event rows")
+    with steps("transform"):
+        transformed = transform(checked)
+        del checked
+    with steps("write"):
+        version = write_version(published.root, found, transformed, counts)
+    del transformed
+    if published.remote:
+        with steps("upload"):
+            published.upload(version)
+    plan = run.propagation.before_publish(published, found.live, version) if run.propagation else None
+    with steps("publish"):
+        published.publish(version)
+    published_at = time.monotonic()
+    report.version = version
+    if run.propagation is not None:
+        report.propagated = run.propagation.after_publish(published, found.live, version, published_at, steps, plan)
+        if report.propagated.failure:
+            report.failed_step = "wait_web"
+            return RefreshResult("failed", report.propagated.failure)
+    published.prune()
+    notes = "".join(f"; {note}" for note in report.propagated.warnings()) if report.propagated else ""
+    return RefreshResult("published", f"published snapshot {version} from export {name} "
+                         f"({counts.rows_accepted} rows, {counts.rows_rejected} rejected){notes}", version)

@@ -1,44 +1,29 @@
-"""Immutable, versioned snapshots on disk, published atomically.
+"""Writing a snapshot: a new version folder, whole or not at all, and the refresh reports beside it.
 
-Layout under the snapshot root::
-
-    CURRENT                      the live version (one line), replaced atomically
-    <version>/manifest.json      version, source export, row counts, rejects, created_at, schema
-    <version>/report.json        the refresh report that produced it
-    <version>/*.parquet          the frames of ``etl.transform.Frames``
-    reports/<stamp>-<export>.json  every refresh report, including rejected exports
-
-A snapshot is written into a hidden temporary folder, fsynced, renamed into
-place, and only then named in ``CURRENT`` (write-to-temp + ``os.replace``), so a
-reader sees either the old snapshot or the complete new one. The last
-``KEEP`` snapshots stay on disk for rollback.
+The layout, the pointer and everything a reader needs are the contract in
+``etl.snapshot_format``; this module is the ETL's writing side. A snapshot is
+written into a hidden temporary folder, fsynced, renamed into place, and only
+then named in ``CURRENT`` (``snapshot_format.publish``: write-to-temp +
+``os.replace``), so a reader sees either the old snapshot or the complete new one.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-import re
 import secrets
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.pause import pause_point
-from etl.transform import Frames
+from etl.snapshot_format import FRAME_NAMES, SCHEMA_VERSION, fsync_dir, versions
 
-SCHEMA_VERSION = 2
-KEEP = 3
-KEEP_REPORTS = 50
-POINTER = "CURRENT"
-FRAME_NAMES = ("facts", "hourly", "users", "trainings", "tenants")
-VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
-
-
-class SnapshotError(Exception):
-    """A snapshot is missing, incomplete or unreadable."""
+if TYPE_CHECKING:
+    from etl.transform import Frames
 
 
 def new_version(root: Path, now: dt.datetime | None = None) -> str:
@@ -53,14 +38,6 @@ def new_version(root: Path, now: dt.datetime | None = None) -> str:
         newest = dt.datetime.strptime(existing[-1][:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
         now = max(now, newest + dt.timedelta(seconds=1))
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_json(path: Path, payload: dict) -> None:
@@ -101,85 +78,6 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
         raise
 
 
-def publish(root: Path, version: str) -> None:
-    """Make ``version`` the live snapshot (atomic pointer swap)."""
-    if not (root / version / "manifest.json").is_file():
-        raise SnapshotError(f"snapshot {version} is not complete in {root}")
-    tmp = root / f".{POINTER}.tmp"
-    with open(tmp, "w") as fh:
-        fh.write(version + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, root / POINTER)
-    fsync_dir(root)
-
-
-def live_version(root: Path) -> str | None:
-    """The version named by ``CURRENT``, or ``None`` when nothing is published."""
-    try:
-        text = (Path(root) / POINTER).read_text().strip()
-    except FileNotFoundError:
-        return None
-    return text if VERSION_PATTERN.match(text) else None
-
-
-def read_manifest(root: Path, version: str) -> dict:
-    path = Path(root) / version / "manifest.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SnapshotError(f"cannot read {path}: {exc}") from exc
-
-
-def verify(root: Path, version: str) -> dict:
-    """The manifest of ``version`` once its files are checked against it, cheaply (no data read).
-
-    Each Parquet file must have the size the manifest recorded and a readable
-    footer with the recorded row count: this catches truncated, replaced or
-    missing files. Raises ``SnapshotError``.
-    """
-    manifest = read_manifest(root, version)
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, expected {SCHEMA_VERSION}")
-    for name in FRAME_NAMES:
-        path = Path(root) / version / f"{name}.parquet"
-        try:
-            size = path.stat().st_size
-            rows = pq.read_metadata(path).num_rows
-        except (OSError, pa.ArrowException) as exc:
-            raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
-        if size != manifest.get("files", {}).get(name) or rows != manifest.get("rows", {}).get(f"{name}_frame", rows):
-            raise SnapshotError(f"snapshot {version}: {name}.parquet is not the file the manifest describes")
-    return manifest
-
-
-def versions(root: Path) -> list[str]:
-    """Complete snapshots on disk, oldest first (versions sort by time)."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir()
-                  if VERSION_PATTERN.match(p.name) and (p / "manifest.json").is_file())
-
-
-def prune(root: Path, keep: int = KEEP, temp: bool = True) -> list[str]:
-    """Delete all but the newest ``keep`` snapshots (never the live one), old reports and, with
-    ``temp``, stale temp folders (only the refresh, under its lock, may: a web host syncing from S3 may not)."""
-    root = Path(root)
-    live = live_version(root)
-    removed = []
-    for version in versions(root)[:-keep]:
-        if version != live:
-            shutil.rmtree(root / version, ignore_errors=True)
-            removed.append(version)
-    for tmp in root.glob(".tmp-*") if temp else ():
-        shutil.rmtree(tmp, ignore_errors=True)
-    reports = sorted((root / "reports").glob("*.json")) if (root / "reports").is_dir() else []
-    for old in reports[:-KEEP_REPORTS]:
-        old.unlink(missing_ok=True)
-    return removed
-
-
 def save_report(root: Path, report: dict, version: str | None = None) -> Path:
     """Keep the refresh report in ``reports/`` and, when a snapshot was written, beside it."""
     root = Path(root)
@@ -191,10 +89,3 @@ def save_report(root: Path, report: dict, version: str | None = None) -> Path:
     if version is not None and (root / version).is_dir():
         write_json(root / version / "report.json", report)
     return path
-
-
-def read_frame(root: Path, version: str, name: str) -> pa.Table:
-    try:
-        return pq.read_table(Path(root) / version / f"{name}.parquet")
-    except (OSError, pa.ArrowException) as exc:
-        raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc

@@ -1,7 +1,193 @@
-"""The snapshot contract both the ETL and the web app import (docs/data-contract.md, docs/architecture.md).
+"""The snapshot contract: what the ETL writes and the web app reads, in one place.
 
-Minimal here: only the event types. Flask-free and free of the ETL's heavy
-modules, so the web app can import it.
+Both sides import this module (and only this one of the ETL, besides
+``etl.snapshot_s3`` for S3 sync), so it stays light: no Flask, no pandas, no
+validation or transform code. It owns:
+
+* the folder layout under the snapshot root (``docs/architecture.md``)::
+
+      CURRENT                      the live version (one line), replaced atomically
+      .refresh.lock                held (``flock``) by the one running refresh
+      <version>/manifest.json      version, source export, row counts, schema, dictionaries, file sizes
+      <version>/report.json        the refresh report that produced it
+      <version>/*.parquet          the frames (``FRAME_NAMES``)
+      reports/<stamp>-<export>.json  every refresh report, including rejected exports
+
+* the pointer: reading it, and swapping it atomically (the ETL publishes with
+  it, and so does a web host following S3, ``app.snapshot_sync``);
+* reading a version: its manifest, a cheap check of its files, its frames;
+* retention (``prune``): the last ``KEEP`` versions stay for rollback;
+* the codes stored in the facts: ``EVENT_TYPES`` (index = code);
+* the tenants frame's row ranges: each tenant's rows are a slice of every
+  frame, and ``row_ranges`` turns one row of the tenants frame into those slices.
+
+Writing a snapshot (``etl.snapshot``) and publishing it on S3 (``etl.snapshot_s3``)
+build on this module.
 """
+from __future__ import annotations
 
-EVENT_TYPES = ("connection", "enrolment", "start", "completion")  # index = the code stored in the facts
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl.errors import EtlError
+
+SCHEMA_VERSION = 2
+KEEP = 3
+KEEP_REPORTS = 50
+POINTER = "CURRENT"
+LOCK_FILE = ".refresh.lock"  # under the snapshot root: the refresh's flock; app.refresh_trigger looks for its holder
+FRAME_NAMES = ("facts", "hourly", "users", "trainings", "tenants")
+VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
+EVENT_TYPES = ("connection", "enrolment", "start", "completion")  # the code stored in the facts is the index
+CONNECTION, ENROLMENT, START, COMPLETION = range(len(EVENT_TYPES))
+
+
+class SnapshotError(EtlError):
+    """A snapshot is missing, incomplete or unreadable."""
+
+
+# --- the tenants frame's row ranges ---------------------------------------------------------------------------
+# The facts are sorted by tenant, then event type: ``facts_<code>`` is where a tenant's rows of that event type
+# start, ``facts_end`` where its last block ends. The other frames carry one start/end pair per tenant.
+FACTS_STARTS = tuple(f"facts_{code}" for code in range(len(EVENT_TYPES)))
+FACTS_END = "facts_end"
+SPANS = {frame: (f"{frame}_start", f"{frame}_end") for frame in ("hourly", "users", "trainings")}
+
+
+@dataclass(frozen=True)
+class RowRanges:
+    """One tenant's rows in each frame."""
+
+    facts: slice
+    events: tuple[slice, ...]  # by event type code
+    hourly: slice
+    users: slice
+    trainings: slice
+
+
+def row_ranges(tenants: Mapping[str, Sequence], i: int) -> RowRanges:
+    """The row ranges of row ``i`` of the tenants frame (columns by name: a pandas frame or ``to_pydict()``)."""
+    bounds = [tenants[name][i] for name in FACTS_STARTS] + [tenants[FACTS_END][i]]
+    spans = {frame: slice(tenants[start][i], tenants[end][i]) for frame, (start, end) in SPANS.items()}
+    return RowRanges(facts=slice(bounds[0], bounds[-1]),
+                     events=tuple(slice(a, b) for a, b in zip(bounds, bounds[1:])), **spans)
+
+
+def range_columns(fact_bounds: Sequence, spans: Mapping[str, tuple[Sequence, Sequence]]) -> dict[str, Sequence]:
+    """The tenants frame's row-range columns, from ``fact_bounds`` (per tenant, the start of each event type's
+    block then the end: ``len(EVENT_TYPES) + 1`` columns) and a (starts, ends) pair for each frame of ``SPANS``."""
+    return {**dict(zip((*FACTS_STARTS, FACTS_END), fact_bounds)),
+            **{column: values for frame in SPANS for column, values in zip(SPANS[frame], spans[frame])}}
+
+
+# --- the folder and the pointer --------------------------------------------------------------------------------
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(root: Path, version: str) -> None:
+    """Make ``version`` the live snapshot (atomic pointer swap)."""
+    if not (root / version / "manifest.json").is_file():
+        raise SnapshotError(f"snapshot {version} is not complete in {root}")
+    tmp = root / f".{POINTER}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(version + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / POINTER)
+    fsync_dir(root)
+
+
+def live_version(root: Path) -> str | None:
+    """The version named by ``CURRENT``, or ``None`` when nothing is published."""
+    try:
+        text = (Path(root) / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return text if VERSION_PATTERN.match(text) else None
+
+
+def versions(root: Path) -> list[str]:
+    """Complete snapshots on disk, oldest first (versions sort by time)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if VERSION_PATTERN.match(p.name) and (p / "manifest.json").is_file())
+
+
+def prune(root: Path, keep: int = KEEP, temp: bool = True) -> list[str]:
+    """Delete all but the newest ``keep`` snapshots (never the live one), old reports and, with
+    ``temp``, stale temp folders (only the refresh, under its lock, may: a web host syncing from S3 may not)."""
+    root = Path(root)
+    live = live_version(root)
+    removed = []
+    for version in versions(root)[:-keep]:
+        if version != live:
+            shutil.rmtree(root / version, ignore_errors=True)
+            removed.append(version)
+    for tmp in root.glob(".tmp-*") if temp else ():
+        shutil.rmtree(tmp, ignore_errors=True)
+    reports = sorted((root / "reports").glob("*.json")) if (root / "reports").is_dir() else []
+    for old in reports[:-KEEP_REPORTS]:
+        old.unlink(missing_ok=True)
+    return removed
+
+
+# --- reading a version -----------------------------------------------------------------------------------------
+
+
+def read_manifest(root: Path, version: str) -> dict:
+    path = Path(root) / version / "manifest.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SnapshotError(f"cannot read {path}: {exc}") from exc
+
+
+def check_schema(manifest: dict, version: str) -> None:
+    """Raise ``SnapshotError`` unless the manifest is of this code's ``SCHEMA_VERSION``."""
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, expected {SCHEMA_VERSION}")
+
+
+def verify(root: Path, version: str) -> dict:
+    """The manifest of ``version`` once its files are checked against it, cheaply (no data read).
+
+    Each Parquet file must have the size the manifest recorded and a readable
+    footer with the recorded row count: this catches truncated, replaced or
+    missing files. Raises ``SnapshotError``.
+    """
+    manifest = read_manifest(root, version)
+    check_schema(manifest, version)
+    for name in FRAME_NAMES:
+        path = Path(root) / version / f"{name}.parquet"
+        try:
+            size = path.stat().st_size
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
+        if size != manifest.get("files", {}).get(name) or rows != manifest.get("rows", {}).get(f"{name}_frame", rows):
+            raise SnapshotError(f"snapshot {version}: {name}.parquet is not the file the manifest describes")
+    return manifest
+
+
+def read_frame(root: Path, version: str, name: str) -> pa.Table:
+    try:
+        return pq.read_table(Path(root) / version / f"{name}.parquet")
+    except (OSError, pa.ArrowException) as exc:
+        raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc

@@ -3,7 +3,7 @@
 Layout under the prefix::
 
     CURRENT                  the live version (one line), replaced by one PUT
-    <version>/*.parquet      the files of an ``etl.snapshot`` folder...
+    <version>/*.parquet      the files of a local snapshot folder (``etl.snapshot_format``)...
     <version>/manifest.json  ...uploaded last: a version whose manifest is there is complete
 
 The ETL writes a snapshot into its local folder as on one host, uploads it,
@@ -21,8 +21,8 @@ import secrets
 import shutil
 from pathlib import Path
 
-from etl import snapshot as snapshots
-from etl.snapshot import POINTER, VERSION_PATTERN, SnapshotError
+from etl import snapshot_format as snapshots
+from etl.snapshot_format import POINTER, VERSION_PATTERN, SnapshotError
 from etl.sources import SourceError, s3_client, s3_failures, split_s3_url
 
 MANIFEST = "manifest.json"
@@ -185,7 +185,7 @@ class Published:
             return self.remote.read_manifest(version)
 
     def verify(self, version: str) -> dict:
-        """The manifest of ``version`` once its local files are checked (``etl.snapshot.verify``),
+        """The manifest of ``version`` once its local files are checked (``etl.snapshot_format.verify``),
         downloaded first when only S3 has it."""
         if self.remote:
             self.remote.download(version, self.root)

@@ -16,13 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.errors import SourceError
+
 DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SUCCESS_MARKER = "_SUCCESS"
 TABLES = ("activity", "users", "trainings")
-
-
-class SourceError(Exception):
-    """The source cannot be read (missing folder, unreachable bucket...)."""
 
 
 @dataclass(frozen=True)

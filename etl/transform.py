@@ -4,7 +4,7 @@ The snapshot holds three compact frames, all integer-coded:
 
 * ``facts``: one row per (tenant, day, user, training, event type) with the
   event count, summed duration, summed score and scored-event count, and for
-  enrolments whether the pair was ever completed. Every metric of metrics.md,
+  enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
 * ``hourly``: connections per (tenant, day, hour, group, country), for the heatmap.
 * ``users`` / ``trainings``: the dimensions, indexed by their global code.
@@ -29,7 +29,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.validate import COMPLETION, CONNECTION, ENROLMENT, Activity, Events, RowRejects
+from etl.snapshot_format import COMPLETION, CONNECTION, ENROLMENT, range_columns
+from etl.row_rules import Events, RowRejects
+from etl.validate import Activity
 
 UNKNOWN = "Unknown"
 US_PER_HOUR = 3_600_000_000
@@ -342,11 +344,8 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     spans = [(blocks[4 * t], blocks[4 * t + 4]) for t in range(n_tenants)]
     tenants = pd.DataFrame({
         "tenant_id": tenant_names,
-        **{f"facts_{e}": blocks[e:4 * n_tenants:4] for e in range(4)},
-        "facts_end": blocks[4:4 * n_tenants + 1:4],
-        "hourly_start": h_start, "hourly_end": h_end,
-        "users_start": u_start, "users_end": u_end,
-        "trainings_start": t_start, "trainings_end": t_end,
+        **range_columns([blocks[e:4 * n_tenants + e:4] for e in range(5)],
+                        {"hourly": (h_start, h_end), "users": (u_start, u_end), "trainings": (t_start, t_end)}),
         "first_day": [int(days[a:b].min()) for a, b in spans],
         "last_day": [int(days[a:b].max()) for a, b in spans],
     })

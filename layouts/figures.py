@@ -1,6 +1,6 @@
 """Figure builders: aggregates in, light Plotly figures out (never raw points).
 
-Each builder takes records from ``app.memo`` plus the viewer's locale and
+Each builder takes records from ``app.answers`` plus the viewer's locale and
 theme; colours come from ``THEMES`` because Plotly draws in SVG and cannot
 read the page's CSS variables. ``message`` is the empty state every chart
 falls back to, so a chart never shows blank axes without a reason.

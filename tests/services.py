@@ -106,8 +106,20 @@ def vcl_for_backend(vcl_text: str, host: str, port: int) -> str:
     return text
 
 
-def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None) -> Service:
-    """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM."""
+# The suite's own load through Varnish (fault tests, the soak, benchmarks) comes from one loopback
+# address with one credential, far past the per-client rate limits of the VCL: raised for it.
+SUITE_EDGE_LIMITS = {"DATAVIZ_EDGE_CLIENT_LIMIT": "1000000", "DATAVIZ_EDGE_CREDENTIAL_LIMIT": "1000000",
+                     "DATAVIZ_EDGE_FAILURE_LIMIT": "1000000"}
+
+
+def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None,
+                  params: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Service:
+    """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM.
+
+    ``params``: ``name=value`` run-time parameters (``-p``), e.g. deploy/stack.py's VARNISH_PARAMS.
+    ``env``: varnishd's environment on top of ours (the VCL reads ``DATAVIZ_PURGE_TOKEN`` and the
+    ``DATAVIZ_EDGE_*`` limits from it); None means ``SUITE_EDGE_LIMITS``, ``{}`` the VCL's own defaults.
+    """
     port = port or free_port()
     # Not under pytest's private tmp: varnishd reads the VCL as its own unprivileged user.
     workdir = Path(tempfile.mkdtemp(prefix=f"dataviz-varnish-{port}-"))
@@ -117,7 +129,9 @@ def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int |
     exe = shutil.which("varnishd") or "/usr/sbin/varnishd"
     try:
         service = Service("varnish", [exe, "-F", "-n", str(workdir / "n"), "-a", f"127.0.0.1:{port}",
-                                      "-f", str(compiled), "-s", "malloc,64m", "-T", "none"], port, log_dir)
+                                      "-f", str(compiled), "-s", "malloc,64m", "-T", "none",
+                                      *(arg for param in params for arg in ("-p", param))], port, log_dir,
+                          env=SUITE_EDGE_LIMITS if env is None else env)
     except Exception:
         shutil.rmtree(workdir, ignore_errors=True)
         raise

@@ -17,9 +17,6 @@ WEB_LIBRARIES = {"flask", "dash", "plotly", "flask_caching"}
 ETL_HEAVY = {"etl.validate", "etl.transform", "etl.refresh", "etl.dask_engine", "etl.generate"}
 APP_MAY_USE_FROM_ETL = {"etl.snapshot_format", "etl.sources", "etl.snapshot_s3"}  # the contract, and S3 sync
 ETL_MAY_USE_FROM_APP = {"app.config", "app.cache"}
-# Edges whose import lines the ETL branch (etl-steps) rewrites to etl.snapshot_format: allowed nowhere else.
-AWAITING_ETL_MERGE = {("app.store", "etl.snapshot"), ("app.snapshot_sync", "etl.snapshot"),
-                      ("app.refresh_trigger", "etl.refresh")}
 
 
 def layer(module: str) -> str:
@@ -56,9 +53,7 @@ def test_imports001_no_circle_among_project_modules():
 
 def test_imports002_no_forbidden_edge():
     edges, _ = graph()
-    settled = {module: {t for t in targets if (module, t) not in AWAITING_ETL_MERGE}
-               for module, targets in edges.items()}
-    assert violations(settled) == []
+    assert violations(edges) == []
     assert violations({"layouts.x": {"app.queries"}, "callbacks.x": {"app.factory"}, "app.x": {"layouts.ids"},
                        "etl.x": {"app.store"}, "app.y": {"etl.transform"}, "app.factory": {"callbacks.x"}}) == [
         "app.x -> layouts.ids: only app.factory imports callbacks/ and layouts/",
@@ -66,12 +61,6 @@ def test_imports002_no_forbidden_edge():
         "callbacks.x -> app.factory: callbacks import layouts and app modules, never the factory or the ETL",
         "etl.x -> app.store: the ETL imports app.config and app.cache at most",
         "layouts.x -> app.queries: layouts import only layouts, app.catalog and app.view_state"]
-
-
-@pytest.mark.xfail(strict=True, reason="until etl-steps merges")
-def test_imports003_the_app_reads_the_etl_only_through_the_snapshot_contract():
-    edges, _ = graph()
-    assert [v for v in violations(edges) if v.split(" -> ")[0].startswith("app.")] == []
 
 
 def test_imports004_the_etl_and_layouts_name_no_web_library_they_must_not():
@@ -99,6 +88,5 @@ def test_imports006_a_web_worker_loads_the_web_libraries():
     assert WEB_LIBRARIES - {"flask_caching"} <= {name.split(".")[0] for name in loaded("import app.factory")}
 
 
-@pytest.mark.xfail(strict=True, reason="until etl-steps merges")
 def test_imports007_a_web_worker_loads_none_of_the_etl_steps():
     assert loaded("import app.factory") & ETL_HEAVY == set()

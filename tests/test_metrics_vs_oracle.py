@@ -91,7 +91,7 @@ def test_oracle006_heatmap(snapshot, oracle, data):
 
 def test_oracle007_refresh_report_matches(generated_snapshot_dir, oracle):
     import json
-    from etl import snapshot as snapshots
+    from etl import snapshot_format as snapshots
 
     version = snapshots.live_version(generated_snapshot_dir)
     report = json.loads((generated_snapshot_dir / version / "report.json").read_text())

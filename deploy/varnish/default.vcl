@@ -2,15 +2,29 @@
 #
 # Cached: GET JSON API responses that carry an `xkey` header (the data routes:
 # `xkey: tenant-<id> snapshot-<version>`, kept until a refresh purges them),
-# and the static files (/assets/, /_dash-component-suites/).
+# and the static files (/assets/, /_dash-component-suites/) when they are 200.
 # Passed: everything else: Dash callbacks (POST), dashboard pages (their
 # `?token=` is a credential, and their layout follows the live snapshot),
-# /api/v1/meta, health and metrics.
+# /api/v1/meta and /healthz. Never answered here: /metrics and /readyz
+# (scrape each gunicorn on its loopback port).
 # The Authorization header is part of the cache key: two credentials never
 # share an entry, even when they may read the same tenant.
-# PURGE (with `xkey-purge: key1 key2`) and BAN only come from `purgers`.
+#
+# Limits (docs/security.md and docs/reliability.md give the reasons):
+# - request bodies: at most 1 MB, read whole by Varnish before gunicorn sees
+#   them (a slow client costs a Varnish thread, never a gunicorn worker);
+# - requests that reach gunicorn (misses and passes; cache hits are free):
+#   DATAVIZ_EDGE_CLIENT_LIMIT per client address (default 300) and
+#   DATAVIZ_EDGE_CREDENTIAL_LIMIT per credential (default 300) in 10 s,
+#   DATAVIZ_EDGE_FAILURE_LIMIT 401/403 answers per client (default 60) in
+#   60 s; over a limit: 429 with Retry-After for 10 s (60 s for failures);
+# - PURGE and BAN: from the `purgers` ACL, and with the header
+#   `X-Purge-Token: $DATAVIZ_PURGE_TOKEN` when that variable is set.
+# The DATAVIZ_* values are read from varnishd's environment.
 vcl 4.1;
 
+import std;
+import vsthrottle;
 import xkey;
 
 # deploy/stack.py and the tests rewrite this host and port.
@@ -18,7 +32,6 @@ backend default {
     .host = "127.0.0.1";
     .port = "8050";
     .connect_timeout = 2s;
-    .first_byte_timeout = 60s;
     .between_bytes_timeout = 10s;
 }
 
@@ -28,11 +41,21 @@ acl purgers {
 }
 
 sub vcl_recv {
+    # Set by this VCL only, never taken from the client.
     unset req.http.x-purged;
-    if (req.method == "PURGE") {
-        if (client.ip !~ purgers) {
-            return (synth(403, "Forbidden"));
+    unset req.http.x-refusal;
+    unset req.http.x-retry-after;
+    if (req.url ~ "^[a-zA-Z][a-zA-Z0-9+.-]*://") {
+        # An absolute-form target: every rule below matches on the path.
+        set req.url = regsub(req.url, "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "");
+        if (req.url !~ "^/") {
+            set req.url = "/" + req.url;
         }
+    }
+    if (req.method == "PURGE" || req.method == "BAN") {
+        call purger_only;
+    }
+    if (req.method == "PURGE") {
         if (req.http.xkey-purge) {
             set req.http.x-purged = xkey.purge(req.http.xkey-purge);
             return (synth(200, "Purged"));
@@ -40,15 +63,27 @@ sub vcl_recv {
         return (purge);
     }
     if (req.method == "BAN") {
-        if (client.ip !~ purgers) {
-            return (synth(403, "Forbidden"));
-        }
         if (!req.http.x-ban-url) {
-            return (synth(400, "BAN needs an X-Ban-Url header (a regular expression on the URL)"));
+            set req.http.x-refusal = "BAN needs an X-Ban-Url header (a regular expression on the URL)";
+            return (synth(400, "Bad Request"));
         }
-        ban("obj.http.x-url ~ " + req.http.x-ban-url);
+        if (req.http.x-ban-url ~ {"[\s"]"}) {
+            set req.http.x-refusal = "X-Ban-Url holds a space or a quote";
+            return (synth(400, "Bad Request"));
+        }
+        if (!std.ban("obj.http.x-url ~ " + req.http.x-ban-url)) {
+            set req.http.x-refusal = "the ban was refused: " + regsuball(std.ban_error(), {"[^ -!#-\[\]-~]"}, "");
+            return (synth(400, "Bad Request"));
+        }
         return (synth(200, "Banned"));
     }
+    if (std.tolower(regsub(req.url, "\?.*", "")) ~ "^/+(m|%6d)(e|%65)(t|%74)(r|%72)(i|%69)(c|%63)(s|%73)/*$" ||
+        std.tolower(regsub(req.url, "\?.*", "")) ~ "^/+(r|%72)(e|%65)(a|%61)(d|%64)(y|%79)(z|%7a)/*$") {
+        # Operators' endpoints: each gunicorn answers them on its loopback port.
+        set req.http.x-refusal = "not served here";
+        return (synth(404, "Not Found"));
+    }
+    call body_limit;
     if (req.method != "GET" && req.method != "HEAD") {
         # Dash callbacks (POST /_dash-update-component), POST /api/v1/refresh.
         return (pass);
@@ -71,6 +106,70 @@ sub vcl_recv {
     return (pass);
 }
 
+sub purger_only {
+    # The ACL alone admits anything on the host (a TLS terminator, another
+    # user's process); the token is what the ETL hosts share with Varnish.
+    if (client.ip !~ purgers) {
+        set req.http.x-refusal = "PURGE and BAN come from the purgers ACL only";
+        return (synth(403, "Forbidden"));
+    }
+    set req.http.x-purge-wanted = std.getenv("DATAVIZ_PURGE_TOKEN");
+    if (req.http.x-purge-wanted ~ "." && req.http.x-purge-token != req.http.x-purge-wanted) {
+        set req.http.x-refusal = "PURGE and BAN need the X-Purge-Token header";
+        return (synth(403, "Forbidden"));
+    }
+    unset req.http.x-purge-wanted;
+}
+
+sub body_limit {
+    # 1 MB: 24 times the largest callback body the app makes (42 KB, the CSV
+    # download of a 3-year daily table); see docs/security.md. The body is
+    # read whole here, so gunicorn never waits on a slow client.
+    if (req.http.Content-Length ~ "^[0-9]{8,}$" ||
+        std.integer(req.http.Content-Length, 0) > 1048576) {
+        set req.http.x-refusal = "the request body is larger than 1 MB";
+        return (synth(413, "Content Too Large"));
+    }
+    if ((req.http.Content-Length || req.http.Transfer-Encoding) && !std.cache_req_body(1MB)) {
+        set req.http.x-refusal = "the request body is larger than 1 MB, or was not sent in time";
+        return (synth(413, "Content Too Large"));
+    }
+}
+
+sub throttle {
+    # Only requests that reach gunicorn count (vcl_miss, vcl_pass): cache hits
+    # cost nothing and are never refused.
+    if (vsthrottle.remaining("failed:" + client.ip,
+                             std.integer(std.getenv("DATAVIZ_EDGE_FAILURE_LIMIT"), 60), 60s, 60s) <= 0) {
+        set req.http.x-refusal = "too many refused credentials from this address";
+        set req.http.x-retry-after = "60";
+        return (synth(429, "Too Many Requests"));
+    }
+    if (vsthrottle.is_denied("client:" + client.ip,
+                             std.integer(std.getenv("DATAVIZ_EDGE_CLIENT_LIMIT"), 300), 10s, 10s)) {
+        set req.http.x-refusal = "too many requests from this address";
+        set req.http.x-retry-after = "10";
+        return (synth(429, "Too Many Requests"));
+    }
+    if (req.http.Authorization || req.url ~ "[?&]token=[^&]") {
+        if (vsthrottle.is_denied("credential:" + req.http.Authorization + ":" +
+                                 regsub(req.url, "^.*[?&]token=([^&]*).*$|^.*$", "\1"),
+                                 std.integer(std.getenv("DATAVIZ_EDGE_CREDENTIAL_LIMIT"), 300), 10s, 10s)) {
+            set req.http.x-refusal = "too many requests with this credential";
+            set req.http.x-retry-after = "10";
+            return (synth(429, "Too Many Requests"));
+        }
+    }
+}
+
+sub vcl_miss {
+    call throttle;
+}
+
+sub vcl_pass {
+    call throttle;
+}
+
 sub vcl_hash {
     if (req.http.Authorization) {
         hash_data(req.http.Authorization);
@@ -78,9 +177,20 @@ sub vcl_hash {
     # The builtin vcl_hash adds the URL and the Host.
 }
 
+sub vcl_backend_fetch {
+    # Here rather than in the backend: vcl_backend_error reads it back.
+    set bereq.first_byte_timeout = 60s;
+}
+
 sub vcl_backend_response {
     # Kept on the object so that BAN can match URLs without a request (ban lurker).
     set beresp.http.x-url = bereq.url;
+    if (beresp.status >= 500) {
+        # A failing worker's answer is never kept, wherever it comes from.
+        set beresp.ttl = 5s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
     if (bereq.url ~ "^/api/v1/" && (beresp.status != 200 || !beresp.http.xkey)) {
         # Errors (401, 403, 404 of a tenant that may appear) and responses that
         # no purge could reach (meta, openapi) are never kept.
@@ -88,8 +198,16 @@ sub vcl_backend_response {
         set beresp.uncacheable = true;
         return (deliver);
     }
-    if (bereq.url ~ "^/(assets|_dash-component-suites)/" && !beresp.http.Cache-Control) {
-        set beresp.ttl = 1h;
+    if (bereq.url ~ "^/(assets|_dash-component-suites)/") {
+        if (beresp.status != 200) {
+            # A 404 of a file a deploy is about to add is not kept for an hour.
+            set beresp.ttl = 5s;
+            set beresp.uncacheable = true;
+            return (deliver);
+        }
+        if (!beresp.http.Cache-Control) {
+            set beresp.ttl = 1h;
+        }
     }
 }
 
@@ -97,13 +215,23 @@ sub vcl_backend_error {
     # A GET whose backend connection broke (a gunicorn worker killed or
     # recycled mid-request) is asked again: another worker answers it.
     # Varnish already does this once for a reused connection; this covers
-    # fresh ones too. Only GET and HEAD: they change nothing when repeated.
-    if ((bereq.method == "GET" || bereq.method == "HEAD") && bereq.retries < 2) {
+    # fresh ones too. Only GET and HEAD (they change nothing when repeated),
+    # and never once first_byte_timeout has passed: a request that slow
+    # would only hold one more worker for as long again, twice.
+    if ((bereq.method == "GET" || bereq.method == "HEAD") && bereq.retries < 2 &&
+        now - bereq.time < bereq.first_byte_timeout) {
         return (retry);
     }
 }
 
 sub vcl_deliver {
+    if (resp.status == 401 || resp.status == 403) {
+        # Counted here, checked in throttle: a client guessing credentials.
+        if (vsthrottle.is_denied("failed:" + client.ip,
+                                 std.integer(std.getenv("DATAVIZ_EDGE_FAILURE_LIMIT"), 60), 60s, 60s)) {
+            std.log("edge: failure limit reached for " + client.ip);
+        }
+    }
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";
     } else {
@@ -116,5 +244,20 @@ sub vcl_deliver {
 sub vcl_synth {
     if (req.http.x-purged) {
         set resp.http.X-Purged = req.http.x-purged;
+    }
+    if (req.http.x-refusal) {
+        # Same shape as the app's errors (app/problems.py).
+        set resp.http.Content-Type = "application/problem+json";
+        set resp.http.Cache-Control = "no-store";
+        if (req.http.x-retry-after) {
+            set resp.http.Retry-After = req.http.x-retry-after;
+        }
+        if (resp.status == 413) {
+            # The rest of the body is not read: the connection cannot be reused.
+            set resp.http.Connection = "close";
+        }
+        set resp.body = {"{"type": "about:blank", "title": ""} + resp.reason + {"", "status": "} +
+            resp.status + {", "detail": ""} + req.http.x-refusal + {"""} + "}";
+        return (deliver);
     }
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from app import refresh_trigger
-from etl.refresh import refresh_lock
+from etl.steps import refresh_lock
 from tests.api.conftest import ADMIN_KEY, ALL_KEY, bearer, embed, problem
 
 ADMIN = bearer(ADMIN_KEY)

@@ -20,7 +20,7 @@ import pytest
 from app.config import Settings
 from app.store import SnapshotStore, load_snapshot
 from etl import purge as purging
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.refresh import refresh_with_settings, run_refresh
 from tests import services
 from tests.api.conftest import build_app

@@ -22,7 +22,7 @@ import pytest
 
 from app import queries
 from app.store import load_snapshot
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.dask_engine import DaskEngine
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
@@ -220,7 +220,7 @@ def test_dask010_unreachable_scheduler_fails_the_refresh_and_keeps_live(tmp_path
 def test_dask008_hash_buckets_do_not_depend_on_layout():
     import pyarrow as pa
 
-    from etl.dask_engine import _id_hashes
+    from etl.duplicates import id_hashes as _id_hashes
 
     ids = pa.array([f"e{i}" for i in range(3000)] + ["", "é" * 3, "e7"])
     whole, tail = _id_hashes(ids), _id_hashes(ids.slice(2000))

@@ -1,7 +1,7 @@
 """Per-tenant digests and the purge plan built from them (no services)."""
 from __future__ import annotations
 
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.purge import purge_keys
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export

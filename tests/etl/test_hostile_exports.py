@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.store import SnapshotStore, load_snapshot
-from etl import snapshot as snapshots
-from etl import validate
+from etl import snapshot_format as snapshots
+from etl import row_rules, validate
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
 
@@ -134,7 +134,7 @@ def test_hostile004_one_megabyte_lines(tmp_path, live):
     assert result.outcome == "published", result.message
     why = "unknown event_type (expected connection, enrolment, start or completion)"
     assert result.report["rejects"]["by_reason"] == {why: 1}
-    assert len(result.report["rejects"]["examples"][why][0]["value"]) == validate.MAX_VALUE_CHARS
+    assert len(result.report["rejects"]["examples"][why][0]["value"]) == row_rules.MAX_VALUE_CHARS
     assert len(json.dumps(result.report)) < 100_000  # the report quotes, never copies, a huge value
     live = result.version
 

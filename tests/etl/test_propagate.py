@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from app.config import Settings
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.propagate import clear_app_cache, wait_for_web
 from etl.refresh import refresh_with_settings
 from tests import services

@@ -7,9 +7,11 @@ import time
 import pytest
 
 from app.store import SnapshotStore, load_snapshot
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.__main__ import main as etl_main
-from etl.refresh import RefreshBusy, refresh_lock, run_refresh
+from etl.errors import RefreshBusy
+from etl.refresh import run_refresh
+from etl.steps import refresh_lock
 from tests.etl.exports import write_export
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.store import SnapshotStore
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.refresh import run_refresh
 from tests.etl.exports import GOOD_ROWS, HEADER, write_export
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from tests.etl.exports import write_export
 
 ROOT = Path(__file__).resolve().parents[2]

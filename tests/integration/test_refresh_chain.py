@@ -29,9 +29,11 @@ import redis
 from app import queries
 from app.config import Settings
 from app.store import load_snapshot
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
+from etl.errors import RefreshBusy
 from etl.generate import generate_export
-from etl.refresh import RefreshBusy, refresh_lock, refresh_with_settings
+from etl.refresh import refresh_with_settings
+from etl.steps import refresh_lock
 from tests import services
 from tests.etl.test_sources_s3 import upload_folder
 

@@ -19,7 +19,7 @@ from app import cache as app_cache
 from app.auth import mint_token
 from app.config import Settings
 from etl import purge as purging
-from etl import snapshot as snapshots
+from etl import snapshot_format as snapshots
 from etl.refresh import refresh_with_settings, run_refresh
 from tests import services
 from tests.api.conftest import ALL_KEY, bearer, build_app

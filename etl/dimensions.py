@@ -1,0 +1,58 @@
+"""The dimension files of an export (``users.csv``, ``trainings.csv``): optional, read as strings.
+
+A row without a key, or with a tenant id the contract refuses, is skipped
+with a warning, not rejected: the events still count, under "Unknown"
+labels (``docs/data-contract.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES, check_columns, read_csv, read_header
+from etl.row_rules import TENANT_ID
+from etl.sources import StagedExport
+
+USERS_COLUMNS = ("tenant_id", "user_id", "group", "country")
+TRAININGS_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
+
+
+@dataclass
+class Dimensions:
+    """The users and trainings tables (``None`` when the export has no such file)."""
+
+    users: pa.Table | None
+    trainings: pa.Table | None
+
+
+def read_dimensions(staged: StagedExport, warnings: list[str], max_bytes: int) -> Dimensions:
+    """Both dimension files of a staged export; what was skipped goes to ``warnings``."""
+    return Dimensions(
+        users=read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
+                             ("tenant_id", "user_id"), warnings, max_bytes),
+        trainings=read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
+                                 ("tenant_id", "training_id"), warnings, max_bytes))
+
+
+def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],
+                   key: tuple[str, str], warnings: list[str],
+                   max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> pa.Table | None:
+    """A users or trainings file as strings; rows without a key are skipped with a warning."""
+    if path is None:
+        return None
+    header = read_header(path, max_bytes)
+    columns = check_columns(path, header, required, optional, warnings)
+    table = read_csv(path, columns, max_bytes=max_bytes)
+    for name in optional:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    ok = pc.and_(pc.is_valid(table.column(key[0])), pc.is_valid(table.column(key[1])))
+    bad_tenant = pc.invert(pc.fill_null(pc.match_substring_regex(table.column(key[0]), TENANT_ID.pattern), False))
+    ok = pc.and_(ok, pc.invert(bad_tenant))
+    skipped = table.num_rows - pc.sum(pc.cast(ok, pa.int64())).as_py() if table.num_rows else 0
+    if skipped:
+        warnings.append(f"{path.name}: {skipped} rows without a valid {key[0]} or {key[1]} skipped")
+    return table.filter(ok)
