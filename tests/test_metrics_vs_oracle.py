@@ -10,7 +10,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app import queries
-from tests.oracle import same_value as same
+from tests.support.oracle import same_value as same
 
 DIMS = ("group", "country", "training", "category", "format")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -23,7 +23,7 @@ from datetime import date
 
 import pytest
 
-from tests.oracle import Oracle
+from tests.support.oracle import Oracle
 
 D = date
 RANGE = (D(2026, 11, 4), D(2026, 11, 17))

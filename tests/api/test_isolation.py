@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app import queries
-from tests.api.conftest import ALL_KEY, bearer, embed, tenant_key
+from tests.support.credentials import ALL_KEY, bearer, embed, tenant_key
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROUTES = ("kpis", "timeseries?metric=connections&granularity=day", "breakdown?metric=starts&by=group",

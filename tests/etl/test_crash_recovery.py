@@ -22,10 +22,10 @@ from app.store import SnapshotStore, load_snapshot
 from etl import purge as purging
 from etl import snapshot as snapshots
 from etl.refresh import refresh_with_settings, run_refresh
-from tests import services
-from tests.api.conftest import build_app
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
-from tests.varnish_backend import Backend
+from tests.support import services
+from tests.support.apps import make_app
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.varnish_backend import Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = ("find", "validate", "transform", "write", "write.rename", "publish", "wait_web", "clear_cache", "purge")
@@ -165,7 +165,7 @@ def test_crash003_damaged_live_snapshot(tmp_path):
     store = SnapshotStore(root)
     assert store.current().version == older
     assert store.last_error == f"refused snapshot {live} (SnapshotError, details in the log); serving {older}, the newest good one on disk"
-    ready = build_app(root, ["acme"], tmp_path / "cache").server.test_client().get("/readyz")
+    ready = make_app(root, tmp_path / "cache", ["acme"]).server.test_client().get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
     assert ready.get_json()["snapshot"] == older and ready.get_json()["warnings"] == [store.last_error]
     assert str(root) not in ready.get_data(as_text=True)  # no server path to an anonymous caller

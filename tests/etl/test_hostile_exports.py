@@ -21,10 +21,8 @@ from app.store import SnapshotStore, load_snapshot
 from etl import snapshot as snapshots
 from etl import validate
 from etl.refresh import run_refresh
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.exports import CORPUS, EXPECTED, GOOD_ROWS, HEADER, write_export
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
-EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 ROOT = Path(__file__).resolve().parents[2]
 BAD_DATE = "2026-11-02"
 

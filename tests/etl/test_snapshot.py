@@ -10,7 +10,7 @@ from app.store import SnapshotStore, load_snapshot
 from etl import snapshot as snapshots
 from etl.__main__ import main as etl_main
 from etl.refresh import RefreshBusy, refresh_lock, run_refresh
-from tests.etl.exports import write_export
+from tests.support.exports import write_export
 
 
 

@@ -32,13 +32,13 @@ from app.store import load_snapshot
 from etl import snapshot as snapshots
 from etl.generate import generate_export
 from etl.refresh import RefreshBusy, refresh_lock, refresh_with_settings
-from tests import services
-from tests.etl.test_sources_s3 import upload_folder
+from tests.support import services
+from tests.support.credentials import ADMIN_KEY as ADMIN, ALL_KEY as READER, api_keys
+from tests.support.s3 import upload_folder
 
 pytestmark = pytest.mark.services
 
 BUCKET = "chain-exports"
-ADMIN, READER = "adm-key", "all-key"
 END = dt.date(2026, 10, 31)
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -109,7 +109,7 @@ def stack(moto, service_logs, tmp_path_factory):
     web_port, varnish_port = services.free_port(), services.free_port()
     env = {**services.s3_env(moto), "DATAVIZ_SOURCE": f"s3://{BUCKET}/lms",
            "DATAVIZ_SNAPSHOT_DIR": str(tmp / "snapshots"), "DATAVIZ_CACHE_REDIS_URL": redis_url,
-           "DATAVIZ_API_KEYS": f"{ADMIN}:admin,{READER}:*", "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}",
+           "DATAVIZ_API_KEYS": ",".join(api_keys()), "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}",
            "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}", "PYTHONPATH": str(services.REPO)}
     web = services.start_gunicorn(service_logs, env, workers=3, port=web_port)
     varnish = services.start_varnish(service_logs, web_port, port=varnish_port)

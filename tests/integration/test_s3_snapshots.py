@@ -28,13 +28,13 @@ from app.config import Settings
 from etl.generate import generate_export
 from etl.propagate import web_timeout
 from etl.snapshot_s3 import S3Snapshots
-from tests import services
+from tests.support import services
+from tests.support.credentials import ADMIN_KEY as KEY
 
 pytestmark = pytest.mark.services
 
 BUCKET = "shared-snapshots"
 URL = f"s3://{BUCKET}/dataviz"
-KEY = "adm-key"
 POLL = 1.0
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

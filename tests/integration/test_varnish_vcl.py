@@ -13,8 +13,8 @@ import time
 import pytest
 
 from etl import purge as purging
-from tests import services
-from tests.varnish_backend import Backend
+from tests.support import services
+from tests.support.varnish_backend import Backend
 
 pytestmark = pytest.mark.services
 
