@@ -145,3 +145,22 @@ def test_validate009_no_export_and_missing_source(tmp_path):
         "failed", f"source unreachable: no complete export (a YYYY-MM-DD folder with _SUCCESS) in {tmp_path / 'src'}")
     result = run_refresh(str(tmp_path / "nowhere"), tmp_path / "snap")
     assert result.message == f"source unreachable: source folder {tmp_path / 'nowhere'} does not exist"
+
+
+@pytest.mark.parametrize("bad", [
+    "e9,yesterday,acme,u8,connection,,,",  # rejected for its timestamp
+    "e9,2026-10-30T08:00:00Z,acme,u8,login,,,",  # rejected for its type
+    "e9,2026-10-30T08:00:00Z,acme,u8,start,,,",  # rejected: a start without a training
+])
+def test_validate011_a_rejected_row_does_not_claim_its_event_id(tmp_path, bad):
+    """The pandas engine (the default): a later valid row with a rejected row's event_id is kept, and
+    only valid rows count as earlier copies."""
+    rows = GOOD_ROWS + [bad, "e9,2026-10-30T09:00:00Z,acme,u9,connection,,,", GOOD_ROWS[0].replace("u1", "u7")]
+    write_export(tmp_path / "src", activity=HEADER + "\n".join(rows) + "\n")
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", max_reject_ratio=0.5)
+    assert result.outcome == "published", result.message
+    assert result.report["engine"] == "pandas"
+    assert (result.report["rows_rejected"], result.report["duplicates_dropped"]) == (1, 1)
+    assert result.report["rows_accepted"] == len(GOOD_ROWS) + 1
+    users = set(SnapshotStore(tmp_path / "snap").current().users["user_id"])
+    assert "u9" in users and "u7" not in users and "u8" not in users
