@@ -8,6 +8,7 @@ from app.store import SnapshotStore
 from etl.refresh import run_refresh
 from etl.sources import S3Source, SourceError
 from tests.support.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.s3 import upload_folder
 
 
 @pytest.fixture()
