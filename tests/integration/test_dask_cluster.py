@@ -24,6 +24,9 @@ How the test proves the documented commands, within a minute:
   --scheduler tcp://...`` from the repository root; its snapshot's frames must
   equal the pandas engine's on the same export.
 
+The second test caps each worker's memory below what the export needs of one
+worker: the Dask engine still refreshes it, with the pandas engine's snapshot
+(the slower of the two: about 1.5 minutes here).
 Every process is stopped by its PID (its process group: a worker's nanny and
 its worker process).
 """
@@ -49,6 +52,9 @@ from etl.refresh import run_refresh
 from tests.services import REPO, free_port
 
 END = dt.date(2026, 10, 31)
+LIMIT = 400 << 20  # --memory-limit of each worker in the capped test
+CAPPED_EVENTS = 4_000_000  # a 290 MB activity file
+CAPPED_BLOCK = 8 << 20  # bytes of CSV per partition
 PROJECT_FILES = ("pyproject.toml", "README.md", "requirements.txt", "app", "etl", "callbacks", "layouts")
 
 
@@ -178,6 +184,33 @@ def test_documented_cluster_refreshes_like_pandas(cluster_env, workdir, tmp_path
         done = _refresh_on_cluster(cluster, source, tmp_path / "snap-dask", tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr + cluster.log_text()
         assert "ModuleNotFoundError" not in cluster.log_text()
+    finally:
+        cluster.stop()
+    pandas = run_refresh(str(source), tmp_path / "snap-pandas")
+    assert pandas.outcome == "published", pandas.message
+    _assert_same_frames(tmp_path / "snap-pandas", tmp_path / "snap-dask")
+
+
+def test_workers_capped_below_the_export(cluster_env, workdir, tmp_path):
+    """Two workers capped at 400 MiB each, of which a worker's libraries take about 200 MB once it has
+    run a task: an export whose activity file (about 290 MB) is larger than what either worker has left,
+    and whose parsed partitions do not fit one worker. The Dask engine refreshes it without a worker
+    killed for its memory, with the pandas engine's snapshot. (By hand, docs/scaling.md "Capacity":
+    10M events, a 721 MB file, on two workers of 600 MiB.) The refresh runs in a child process with a
+    deadline, so a cluster stuck with paused workers fails the test instead of hanging it."""
+    source = _plain_export(tmp_path / "exports", CAPPED_EVENTS, seed=9, profile="many-learners")
+    (activity,) = source.glob("*/activity.csv")
+    assert activity.stat().st_size > LIMIT - (200 << 20)
+    cluster = Cluster(cluster_env, workdir, workers=2, memory_limit=str(LIMIT))
+    try:
+        code = ("import sys; from etl.refresh import run_refresh; from etl.dask_engine import DaskEngine; "
+                "r = run_refresh(sys.argv[1], sys.argv[2], engine=DaskEngine(scheduler=sys.argv[3], "
+                "block_size=int(sys.argv[4]))); print(r.message); sys.exit(r.outcome != 'published')")
+        done = subprocess.run([sys.executable, "-c", code, str(source), str(tmp_path / "snap-dask"), cluster.address,
+                               str(CAPPED_BLOCK)], cwd=REPO, env=_clean_env(), capture_output=True, text=True,
+                              timeout=240)
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:] + cluster.log_text()
+        assert "exceeded 95% memory budget" not in cluster.log_text()
     finally:
         cluster.stop()
     pandas = run_refresh(str(source), tmp_path / "snap-pandas")
