@@ -124,6 +124,7 @@ class Profile:
     biggest_share: float       # share of events of the biggest tenant
     trainings: tuple[int, int]  # catalogue size of the smallest and biggest tenants
     duplicates_per_row: float  # re-sent rows (same event id); 0: every event id unique
+    global_user_ids: bool = False  # user ids unique across tenants (u0000001...), not per tenant (u000001...)
 
 
 PROFILES = {
@@ -132,9 +133,9 @@ PROFILES = {
                        trainings=(10, 80), duplicates_per_row=1e-4),
     # large companies enrol everyone and most learners do little: a long tail of tenants,
     # the biggest with ~200,000 learners at 10M events, a handful of events per learner,
-    # up to 300 trainings per tenant, unique event ids (docs/benchmarks.md, issue 14)
+    # up to 300 trainings per tenant, unique event ids, user ids unique across tenants (issue 14)
     "many-learners": Profile("many-learners", tenants=200, events_per_user=5, biggest_share=0.10,
-                             trainings=(5, 300), duplicates_per_row=0.0),
+                             trainings=(5, 300), duplicates_per_row=0.0, global_user_ids=True),
 }
 
 
@@ -227,7 +228,10 @@ class World:
         self.user_listed = ~_some(rng, n, P_USER_MISSING)
         self.user_empty_group = _some(rng, n, P_EMPTY_GROUP)
         self.user_empty_country = _some(rng, n, P_EMPTY_COUNTRY)
-        self.user_ids = pa.array([f"u{k + 1:06d}" for k in self.user_local.tolist()])
+        if self.profile.global_user_ids:  # as many distinct ids as learners: the refresh's costly case
+            self.user_ids = pa.array([f"u{k + 1:07d}" for k in range(n)])
+        else:
+            self.user_ids = pa.array([f"u{k + 1:06d}" for k in self.user_local.tolist()])
         # users in random order, so that every chunk mixes tenants
         self.user_order = rng.permutation(n)
 

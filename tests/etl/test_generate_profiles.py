@@ -3,7 +3,7 @@
 The default profile's bytes are guarded by tests/etl/test_generate.py (same
 arguments, same bytes); here: the second shape is what issue 14 describes
 (many learners with a handful of events each, a long tail of tenants, unique
-event ids, large catalogues), deterministic per seed, and refreshed like any export.
+event ids and user ids, large catalogues), deterministic per seed, and refreshed like any export.
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ def test_many_learners_shape(export):
     assert 250 <= catalogue.max() <= 300 and catalogue.min() >= 5
     assert export["trainings"].groupby("tenant_id")["title"].nunique().equals(catalogue)  # titles unique per tenant
     assert set(activity["event_type"]) == {"connection", "enrolment", "start", "completion"}
+    assert activity.groupby("user_id")["tenant_id"].nunique().max() == 1  # user ids unique across tenants
 
 
 def test_many_learners_same_seed_same_bytes(export, tmp_path):
