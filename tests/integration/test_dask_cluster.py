@@ -26,7 +26,7 @@ How the test proves the documented commands, within a minute:
 
 The second test caps each worker's memory below what the export needs of one
 worker: the Dask engine still refreshes it, with the pandas engine's snapshot
-(the slower of the two: about 1.5 minutes here).
+(the slower of the two: 1.5 to 3 minutes here, with the machine shared).
 Every process is stopped by its PID (its process group: a worker's nanny and
 its worker process).
 """
