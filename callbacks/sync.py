@@ -18,7 +18,8 @@ from dash.exceptions import PreventUpdate
 
 from app import answers
 from app.auth import AuthError
-from app.view_state import ViewState, encode, parse, resolve_range
+from app.dates import RangeError, parse_day
+from app.view_state import DEFAULT_PRESET, ViewState, encode, parse, resolve_range
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
 from layouts import ids
@@ -28,8 +29,9 @@ CHOICE_FIELDS = {"gran": "granularity", "metric": "metric", "by": "by", "chart":
 
 
 def _date(value) -> dt.date | None:
+    """A date picker's value (``YYYY-MM-DD``, or with a time): the URL's parser; its bounds are the range's."""
     try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
+        return parse_day(value[:10]) if isinstance(value, str) else None
     except ValueError:
         return None
 
@@ -84,7 +86,11 @@ def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | N
                 from_url: bool) -> dict:
     """Every control set from ``state``; the query string only when it changed and the user changed it."""
     options = answers.filter_values(access)
-    view = access.for_state(state)
+    try:
+        view = access.for_state(state)
+    except RangeError:  # the controls and the URL keep what was asked; the data callbacks say why
+        view = replace(access.for_state(replace(state, preset=DEFAULT_PRESET, start=None, end=None)),
+                       start=state.start, end=state.end)
     start, end, applied = view.start, view.end, view.filters  # the locked values included
     values = [list(applied.get(item["id"]["dim"], ())) for item in out["filters"]]
     opts = [dropdown_options(item["id"]["dim"], options, value) for item, value in zip(out["filters"], values)]
