@@ -36,9 +36,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     """
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings)
-    if settings.demo and not settings.embed_secret:
-        settings = replace(settings, embed_secret=demo_embed_secret(settings))
     check_secrets(settings)
+    if settings.demo:
+        settings = replace(settings, embed_secret=demo_embed_secret(settings))
     server = Flask(__name__)
     extensions.register(server, settings,
                         SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval,

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "var" / "stack"
 BIN = Path(sys.executable).parent
 BUCKET = "dataviz-exports"
-ADMIN_KEY, READER_KEY = "stack-admin", "stack-reader"
+ADMIN_KEY, READER_KEY = "stack-admin-key-0123456789abcdef", "stack-reader-key-0123456789abcdef"
 # stop order: the watcher first (it may be purging), the data stores last
 ORDER = ("watcher", "varnish", "web", "redis", "s3")
 # Client-side timeouts of varnishd (docs/security.md, "Edge limits"): request headers whole within 5 s

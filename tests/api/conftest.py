@@ -9,14 +9,14 @@ import pytest
 from app.factory import create_app
 from app.auth import mint_token
 
-ADMIN_KEY = "admin-key-0123456789"
+ADMIN_KEY = "admin-key-0123456789abcdef"
 ALL_KEY = "all-tenants-key-0123456789"
 EMBED_SECRET = "embed-secret-for-tests-0123456789abcdef"
 ANALYST_SECRET = "analyst-secret-for-tests-0123456789abcdef"
 
 
 def tenant_key(tenant: str) -> str:
-    return f"key-for-{tenant}"
+    return f"key-for-{tenant}-0123456789abcdef"
 
 
 def bearer(credential: str) -> dict:

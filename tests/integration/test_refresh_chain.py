@@ -40,7 +40,7 @@ from tests.etl.test_sources_s3 import upload_folder
 pytestmark = pytest.mark.services
 
 BUCKET = "chain-exports"
-ADMIN, READER = "adm-key", "all-key"
+ADMIN, READER = "adm-key-0123456789abcdefghij", "all-key-0123456789abcdefghij"
 END = dt.date(2026, 10, 31)
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.services
 
 BUCKET = "shared-snapshots"
 URL = f"s3://{BUCKET}/dataviz"
-KEY = "adm-key"
+KEY = "adm-key-0123456789abcdefghij"
 POLL = 1.0
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
