@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, request
 
 from app.auth import AuthError, verify_token
@@ -185,9 +186,11 @@ def callback_problem(body, callback_map: dict) -> str | None:
 
 
 def init_dash(dash_app) -> None:
-    """Once the pages and callbacks are registered: the content policy, and the callback request check."""
+    """Once the pages and callbacks are registered: the content policy, the callback request check, and
+    a 404 for a component-suite path Dash does not serve (Dash raises, which was a 500)."""
     dash_app.server.extensions[CSP_KEY] = content_policy(dash_app)
     guard_callbacks(dash_app)
+    dash_app.server.register_error_handler(DependencyException, lambda exc: problem_response(404, str(exc)))
 
 
 def guard_callbacks(dash_app) -> None:
@@ -196,7 +199,11 @@ def guard_callbacks(dash_app) -> None:
     def check_callback_request():
         if request.path != CALLBACK_PATH or request.method != "POST":
             return None
-        problem = callback_problem(request.get_json(silent=True), dash_app.callback_map)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the parser's stack: not a renderer's body
+            body = None
+        problem = callback_problem(body, dash_app.callback_map)
         if problem is None:
             return None
         response = jsonify(error=f"malformed callback request: {problem}")

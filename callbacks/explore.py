@@ -115,9 +115,9 @@ def neutralize(value):
 
 def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) -> str:
     """The table as CSV, in the order the grid shows it (``shown``: its virtualRowData)."""
-    if shown:
+    if shown and isinstance(shown, list):  # from the browser: anything that is not a row is left out
         key = "period" if columns and columns[0]["field"] == "period" else "key"
-        position = {row.get(key): i for i, row in enumerate(shown) if isinstance(row, dict)}
+        position = {row[key]: i for i, row in enumerate(shown) if isinstance(row, dict) and isinstance(row.get(key), str)}
         rows = sorted((r for r in rows if r[key] in position), key=lambda r: position[r[key]])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

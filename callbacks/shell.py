@@ -24,7 +24,7 @@ def page_view(access: TenantView, token: str, search: str | None) -> PageView:
     view = access.for_state(state)
     return PageView(
         token=token, locale=view.locale, theme=view.theme, tenant=view.tenant, tenants=view.tenants(),
-        analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.filter_values(view),
+        analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.offered_filter_values(view),
         state=state, filters=view.filters, start=view.start, end=view.end, as_of=view.snapshot.data_as_of)
 
 
