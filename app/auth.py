@@ -56,6 +56,12 @@ class Scope:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # locked filters
     locale: str = "en"
     theme: str = "light"
+    expires: float | None = None  # a token's exp (epoch seconds); an API key lasts until it is removed
+
+    @property
+    def credential_tag(self) -> str:
+        """The xkey of every answer this credential fetched, so that revoking it can purge them."""
+        return f"cred-{self.subject}"
 
     @property
     def all_tenants(self) -> bool:
@@ -179,7 +185,7 @@ def verify_token(token: str, settings: Settings, now: float | None = None) -> Sc
         raise AuthError(401, f"token claim 'theme' must be one of {', '.join(THEMES)}")
     subject = "tok-" + hashlib.sha256(token.encode()).hexdigest()[:12]
     return Scope(kind, subject, None if tenant == ALL else frozenset([tenant]),
-                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme)
+                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme, expires=float(exp))
 
 
 def check_secrets(settings: Settings) -> None:
