@@ -12,6 +12,13 @@ they must never face one directly (docs/security.md, "Edge limits").
 import multiprocessing
 import os
 import re
+import sys
+from pathlib import Path
+
+from gunicorn.glogging import Logger
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for app.logs
+from app.logs import escape  # noqa: E402  (after the path)
 
 bind = os.environ.get("DATAVIZ_BIND", "127.0.0.1:8050")
 workers = int(os.environ.get("DATAVIZ_WORKERS", max(2, multiprocessing.cpu_count())))
@@ -28,6 +35,18 @@ max_requests_jitter = 2000
 accesslog = os.environ.get("DATAVIZ_ACCESS_LOG", "-")
 # The path without its query string: embed tokens travel in ?token= and must never reach a log.
 access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
+
+
+class SafeAccessLogger(Logger):
+    """Every text atom of the access log escaped (``app.logs.escape``): ``%(U)s`` is the decoded path,
+    so a ``%0a`` in it used to forge a second line, and ANSI escapes and NUL bytes were logged raw."""
+
+    def atoms(self, resp, req, environ, request_time):
+        return {name: escape(value) if isinstance(value, str) else value
+                for name, value in super().atoms(resp, req, environ, request_time).items()}
+
+
+logger_class = SafeAccessLogger
 
 # gunicorn 25.1+ opens a control socket for ``gunicornc``, by default at one
 # path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl):
