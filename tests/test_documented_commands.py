@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
+from tests.support import services
 from tests.support import doc_commands
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,8 @@ import pytest
 from app.auth import MAX_TOKEN_LENGTH, AuthError, verify_token
 from app.config import Settings
 from app.security import MAX_BODY_BYTES
-from tests.api.conftest import ADMIN_KEY, EMBED_SECRET, bearer, problem
+from tests.support.credentials import ADMIN_KEY, EMBED_SECRET, bearer
+from tests.support.problems import problem
 
 OVER = b"{" + b" " * MAX_BODY_BYTES + b"}"
 

@@ -13,8 +13,8 @@ import subprocess
 import pytest
 
 from app.auth import MIN_API_KEY_LENGTH, MIN_SECRET_BYTES
-from app.factory import create_app
-from tests import services
+from tests.support import services
+from tests.support.apps import make_app
 
 EMBED = "startup-embed-secret-0123456789abcdefghij"
 ANALYST = "startup-analyst-secret-0123456789abcdefgh"
@@ -22,9 +22,8 @@ KEY = "startup-reader-key-0123456789abcdef"
 
 
 def start(tmp_path, **overrides):
-    settings = {"snapshot_dir": str(tmp_path / "snapshots"), "cache_dir": str(tmp_path / "cache"),
-                "embed_secret": EMBED, "analyst_secret": ANALYST, "api_keys": (f"{KEY}:*",), **overrides}
-    return create_app(**settings)
+    settings = {"embed_secret": EMBED, "analyst_secret": ANALYST, "api_keys": (f"{KEY}:*",), **overrides}
+    return make_app(tmp_path / "snapshots", tmp_path / "cache", **settings)
 
 
 def refused(tmp_path, **overrides) -> str:

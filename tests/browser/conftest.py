@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboards import EMBED_SECRET, make_app
+from tests.support.apps import make_app
+from tests.support.credentials import EMBED_SECRET
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -15,7 +16,8 @@ def dash_app(generated_snapshot_dir, tmp_path):
     """In demo mode (``/demo`` frames the embed), which refuses a configured embed secret: the test
     secret is placed where demo mode keeps the one it generates, so tests mint tokens with it."""
     (tmp_path / "demo-embed-secret").write_text(EMBED_SECRET)
-    return make_app(generated_snapshot_dir, tmp_path / "cache", demo=True, embed_secret=None)
+    return make_app(generated_snapshot_dir, tmp_path / "cache", demo=True, embed_secret=None,
+                    snapshot_check_interval=60.0)
 
 
 @pytest.fixture(scope="session")

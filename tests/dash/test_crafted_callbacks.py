@@ -12,8 +12,8 @@ import json
 
 from app import queries
 from layouts import ids
-from tests.dash.conftest import post_callback, prop_id
-from tests.dashboards import TENANT, embed_token
+from tests.support.credentials import TENANT, embed_token
+from tests.support.dash_requests import post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 PAGE = "explore"

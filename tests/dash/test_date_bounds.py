@@ -10,8 +10,8 @@ import time
 
 from app.dates import MAX_RANGE_DAYS
 from layouts import ids
-from tests.dash.conftest import post_callback, prop_id
-from tests.dashboards import TENANT, embed_token
+from tests.support.credentials import TENANT, embed_token
+from tests.support.dash_requests import post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 EXPLORE_OUTPUTS = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.GRID_EXPLORE, "property": "columnDefs"},

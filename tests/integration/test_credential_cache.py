@@ -14,7 +14,7 @@ import time
 import pytest
 
 from app.auth import mint_token
-from tests import services
+from tests.support import services
 
 pytestmark = pytest.mark.services
 EMBED = "cred-cache-embed-secret-0123456789abcdefgh"

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from app.logs import SafeFormatter, escape
-from tests import services
+from tests.support import services
 
 pytestmark = pytest.mark.services
 LINE = re.compile(r'^127\.0\.0\.1 - - \[[^\]]+\] "[A-Z]+ [^"]* HTTP/1\.1" \d{3} ')
