@@ -41,6 +41,7 @@ class Settings:
     cache_redis_url: str | None = None
     cache_dir: str = "var/cache"
     varnish_urls: tuple[str, ...] = ()
+    purge_token: str | None = field(default=None, repr=False)  # X-Purge-Token of each PURGE; never printed
     web_urls: tuple[str, ...] = ()
     web_timeout: float = 30.0  # how long a refresh waits for web_urls, plus the poll interval with S3
     max_reject_ratio: float = 0.01
@@ -81,6 +82,7 @@ class Settings:
             cache_redis_url=env.get("DATAVIZ_CACHE_REDIS_URL") or None,
             cache_dir=env.get("DATAVIZ_CACHE_DIR") or cls.cache_dir,
             varnish_urls=_split(env.get("DATAVIZ_VARNISH_URLS")),
+            purge_token=env.get("DATAVIZ_PURGE_TOKEN") or None,
             web_urls=_split(env.get("DATAVIZ_WEB_URLS")),
             web_timeout=float(web_timeout) if web_timeout else cls.web_timeout,
             max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,

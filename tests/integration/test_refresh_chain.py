@@ -112,7 +112,8 @@ def stack(moto, service_logs, tmp_path_factory):
     env = {**services.s3_env(moto), "DATAVIZ_SOURCE": f"s3://{BUCKET}/lms",
            "DATAVIZ_SNAPSHOT_DIR": str(tmp / "snapshots"), "DATAVIZ_CACHE_REDIS_URL": redis_url,
            "DATAVIZ_API_KEYS": f"{ADMIN}:admin,{READER}:*", "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}",
-           "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}", "PYTHONPATH": str(services.REPO)}
+           "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}", "PYTHONPATH": str(services.REPO),
+           "DATAVIZ_PURGE_TOKEN": services.SUITE_PURGE_TOKEN}
     web = services.start_gunicorn(service_logs, env, workers=3, port=web_port)
     varnish = services.start_varnish(service_logs, web_port, port=varnish_port)
     generate_export(str(tmp / "exports"), events=12_000, tenants=5, seed=21, end_date=END, days=90)
