@@ -290,17 +290,18 @@ class _Run:
     def _stream(self) -> Iterator[list]:
         """A gzip file: decompressed here, in order, and sent to the workers a partition at a time
         (``self.header`` is set before the first one)."""
-        inflated = 0
         try:
-            for chunk in blocks.stream_records(self.location, self.block_size):
-                inflated += len(chunk)
-                if inflated > self.max_bytes:  # a gzip bomb: stop before it fills the cluster
-                    raise ExportRejected(too_large(self.name, self.max_bytes))
+            # a gzip bomb, or a stream with no line break, stops as it inflates, before it fills this process
+            for chunk in blocks.stream_records(self.location, self.block_size, self.max_bytes, MAX_HEADER_BYTES):
                 if self.header is None:
                     end = blocks.header_end(chunk)
                     end = len(chunk) if end is None else end
                     self.header, chunk = chunk[:end], chunk[end:]
                 if chunk:
                     yield [self.client.scatter(_array(chunk))]
+        except blocks.StreamTooLarge:
+            raise ExportRejected(too_large(self.name, self.max_bytes)) from None
+        except blocks.FirstRecordTooLong:
+            raise ExportRejected(header_too_long(self.name)) from None
         except READ_ERRORS as exc:
             raise read_error(CsvBytes(self.name, b""), exc) from exc
