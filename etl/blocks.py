@@ -33,16 +33,18 @@ FIRST_READ = 4096  # a gzip stream's first read: the header comes out even if th
 _BREAK_OR_QUOTE = re.compile(rb'[\r\n"]')
 
 
-def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
+def filesystem(location: str, timeout: float = 30.0) -> tuple[pafs.FileSystem, str]:
     """A pyarrow file system and path for a local path or an ``s3://bucket/key`` URL.
 
     S3 honours ``AWS_ENDPOINT_URL`` (an S3-compatible store) and the usual
-    ``AWS_*`` credentials, like boto3 in ``etl.sources``.
+    ``AWS_*`` credentials, like boto3 in ``etl.sources``, and ``timeout``
+    (``DATAVIZ_S3_TIMEOUT``, which the engine hands to each worker's task) for
+    a stalled connection or read, like ``etl.sources.s3_client``.
     """
     if not location.startswith("s3://"):
         return pafs.LocalFileSystem(), os.path.abspath(location)
     options = {"region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-               "connect_timeout": 5, "request_timeout": 30}
+               "connect_timeout": min(5.0, timeout), "request_timeout": timeout}
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         parsed = urlparse(endpoint)
@@ -50,24 +52,24 @@ def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
     return pafs.S3FileSystem(**options), location[len("s3://"):]
 
 
-def file_size(location: str) -> int:
-    fs, path = filesystem(location)
+def file_size(location: str, timeout: float = 30.0) -> int:
+    fs, path = filesystem(location, timeout)
     info = fs.get_file_info(path)
     if info.type != pafs.FileType.File:
         raise FileNotFoundError(f"{location} is not there any more")
     return info.size
 
 
-def read_range(location: str, offset: int, size: int) -> bytes:
+def read_range(location: str, offset: int, size: int, timeout: float = 30.0) -> bytes:
     """``size`` bytes from ``offset`` (fewer at the end of the file)."""
-    fs, path = filesystem(location)
+    fs, path = filesystem(location, timeout)
     with fs.open_input_file(path) as fh:
         return fh.read_at(size, offset)
 
 
-def open_stream(location: str, compression: str | None):
+def open_stream(location: str, compression: str | None, timeout: float = 30.0):
     """The file's bytes, decompressed, in order."""
-    fs, path = filesystem(location)
+    fs, path = filesystem(location, timeout)
     return fs.open_input_stream(path, compression=compression)
 
 
@@ -124,7 +126,8 @@ class FirstRecordTooLong(Exception):
     """No record (the header) ended within ``max_first`` bytes."""
 
 
-def stream_records(location: str, block_size: int, max_bytes: int, max_first: int) -> Iterator[bytes]:
+def stream_records(location: str, block_size: int, max_bytes: int, max_first: int,
+                   timeout: float = 30.0) -> Iterator[bytes]:
     """A gzip file decompressed in order, cut at record ends after about ``block_size`` bytes each.
 
     Linear in the stream: each read is scanned once, with the quote parity of
@@ -142,7 +145,7 @@ def stream_records(location: str, block_size: int, max_bytes: int, max_first: in
     ``etl.validate.read_header`` would read it. Read errors are raised as they
     come (``OSError``, ``pyarrow.ArrowInvalid``).
     """
-    with open_stream(location, "gzip" if location.endswith(".gz") else None) as stream:
+    with open_stream(location, "gzip" if location.endswith(".gz") else None, timeout) as stream:
         carry: list[bytes] = []  # reads since the last cut, none of which holds a record end
         carried, odd = 0, False  # their length, and whether they hold an odd number of quotes
         inflated, first = 0, True

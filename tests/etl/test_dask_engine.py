@@ -286,3 +286,38 @@ def test_dask012_a_gzip_without_line_breaks_is_refused_as_it_inflates(cluster, t
     assert dask.outcome == "rejected" and message in dask.message, dask.message
     assert_same_report(pandas, dask)
     assert seconds < 5, f"{seconds:.1f}s to refuse {NO_BREAK} bytes without a line break"
+
+
+@pytest.mark.services
+def test_dask013_the_workers_s3_reads_honour_the_s3_timeout(cluster, moto, tmp_path):
+    """DATAVIZ_S3_TIMEOUT reaches the workers' reads: a stalled S3 fails the refresh in seconds (on main the
+    workers' file system had 30 s per read built in, whatever the setting)."""
+    import boto3
+
+    from tests.etl.test_sources_s3 import upload_folder
+    from tests.faults import FaultyProxy
+    from tests.services import s3_env
+
+    proxy = FaultyProxy(moto.port)
+    direct = s3_env(moto)
+    stalled = {**direct, "AWS_ENDPOINT_URL": proxy.url}
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="dask-timeout")
+    folder = write_export(tmp_path / "src", activity=HEADER + "\n".join(GOOD_ROWS * 500) + "\n")
+    upload_folder(s3, "dask-timeout", "lms", folder)
+    assert cluster.run(lambda: os.environ.update(stalled))  # only the workers read through the proxy
+    try:
+        proxy.set("stall")  # every answer to the workers stops before its first byte
+        started = time.monotonic()
+        result = run_refresh("s3://dask-timeout/lms", tmp_path / "snap", s3_timeout=1,
+                             engine=DaskEngine(client=cluster, block_size=64 << 10, s3_timeout=1))
+        seconds = time.monotonic() - started
+        assert result.outcome == "failed", result.message
+        assert seconds < 20, f"{seconds:.1f}s with DATAVIZ_S3_TIMEOUT=1"
+        proxy.set("pass")
+        result = run_refresh("s3://dask-timeout/lms", tmp_path / "snap", s3_timeout=1,
+                             engine=DaskEngine(client=cluster, block_size=64 << 10, s3_timeout=1))
+        assert result.outcome == "published", result.message
+    finally:
+        cluster.run(lambda: os.environ.update(direct))
+        proxy.close()
