@@ -31,6 +31,15 @@ def _etl(env: dict, *args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+def _rollback(env: dict) -> subprocess.CompletedProcess:
+    """``etl rollback``, run again while a watcher tick holds the lock (it exits "busy" then, as documented)."""
+    deadline = time.monotonic() + 30
+    while (done := _etl(env, "rollback")).stdout.startswith("cannot roll back now: another refresh is running"):
+        assert time.monotonic() < deadline, "the watcher never let go of the lock"
+        time.sleep(0.05)
+    return done
+
+
 def _export_date(snap: Path) -> str:
     return snapshots.read_manifest(snap, snapshots.live_version(snap))["export"]["date"]
 
@@ -51,7 +60,7 @@ def test_hold001_a_rollback_holds_until_a_newer_export_or_force(tmp_path):
         bad = snapshots.live_version(snap)
         assert _export_date(snap) == "2026-11-02"
 
-        done = _etl(env, "rollback")
+        done = _rollback(env)
         assert done.returncode == 0 and f"{bad} → {first} is live" in done.stdout, done.stdout + done.stderr
         time.sleep(20 * INTERVAL)  # twenty ticks of the watcher
         assert snapshots.live_version(snap) == first
@@ -66,7 +75,7 @@ def test_hold001_a_rollback_holds_until_a_newer_export_or_force(tmp_path):
         _wait(lambda: _export_date(snap) == "2026-11-03")
         newer = snapshots.live_version(snap)
 
-        done = _etl(env, "rollback")  # rolled back again, then the operator overrides it
+        done = _rollback(env)  # rolled back again, then the operator overrides it
         assert done.returncode == 0 and snapshots.live_version(snap) == bad
         time.sleep(10 * INTERVAL)
         assert snapshots.live_version(snap) == bad
