@@ -1,24 +1,25 @@
-"""The JSON API for the LMS under /api/v1 (docs/api.md, shared/spec/api.md).
+"""The JSON API for the LMS under /api/v1 (docs/api.md).
 
 Routes are thin: verify the credential (``app.auth``), validate the
-parameters (``app.params``), take the live snapshot once, call ``app.queries``
-and shape the answer; ``app.http_cache`` adds ETags and memoizes the JSON.
-No metric is computed here.
+parameters (``app.params``), resolve the ``TenantView`` (``app.views``, the
+resolver the dashboards use too), take the answers from ``app.answers`` (the
+one answer cache: their JSON is embedded as stored) and shape them; ``app.http_cache`` adds the ETag and the
+cache headers. No metric is computed here.
 """
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from functools import partial
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.routing import Map, Rule
 
-from app import get_settings, get_store, http_cache, openapi, params, problems, queries, refresh_trigger
+from app import answers, http_cache, openapi, params, problems, queries, refresh_trigger
 from app.auth import Scope, parse_api_keys, verify_bearer
+from app.extensions import get_settings, get_store
 from app.problems import API_PREFIX, Problem
 from app.store import Snapshot
+from app.views import NoSnapshot, NoTenantData, TenantView, resolve
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 problems.register(blueprint)
@@ -32,10 +33,14 @@ def _snapshot() -> Snapshot | None:
     return g.dataviz_snapshot
 
 
+def _no_snapshot() -> Problem:
+    return Problem(503, "no snapshot is loaded yet; retry after the first refresh", headers={"Retry-After": "60"})
+
+
 def _live_snapshot() -> Snapshot:
     snapshot = _snapshot()
     if snapshot is None:
-        raise Problem(503, "no snapshot is loaded yet; retry after the first refresh", headers={"Retry-After": "60"})
+        raise _no_snapshot()
     return snapshot
 
 
@@ -54,118 +59,97 @@ def _json(payload, status: int = 200, cache_control: str = "no-store") -> Respon
     return response
 
 
-@dataclass(frozen=True)
-class TenantQuery:
-    """A verified and validated request for one tenant's data, answered from one snapshot."""
+def _tenant_view(route: str, tenant: str) -> tuple[TenantView, dict]:
+    """The view of ``tenant`` this request asks for, and the route's parsed parameters.
 
-    scope: Scope
-    snapshot: Snapshot
-    tenant: str
-    values: dict  # the route's parameters, parsed
-    start: dt.date | None = None
-    end: dt.date | None = None
-    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # effective: locked ones included
-
-
-def _tenant_query(route: str, tenant: str) -> TenantQuery:
-    """Credential (401, 403), parameters (400), snapshot (503), tenant (404): in that order,
-    so a credential for another tenant learns nothing, not even whether that tenant exists."""
+    Credential (401, 403), parameters (400), snapshot (503), tenant (404),
+    range (400), locked filters (403): in that order, so a credential for
+    another tenant learns nothing, not even whether that tenant exists.
+    """
     scope = _scope()
     scope.check_tenant(tenant)
     route_params = params.ROUTES.get(route, ())
     values = params.parse(request.args, route_params)
-    snapshot = _live_snapshot()
-    if tenant not in snapshot.tenants:
-        raise Problem(404, f"tenant {tenant!r} has no data in snapshot {snapshot.version}")
-    if params.FROM not in route_params:
-        return TenantQuery(scope, snapshot, tenant, values)
-    start, end = params.date_range(values, queries.default_range(snapshot))
-    return TenantQuery(scope, snapshot, tenant, values, start, end, scope.narrow(params.filters(values)))
+    ranged = params.FROM in route_params
+    try:
+        view = resolve(scope, _snapshot(), tenant, filters=params.filters(values) if ranged else None,
+                       dates=(lambda s: params.date_range(values, queries.default_range(s))) if ranged else None)
+    except NoSnapshot:
+        raise _no_snapshot() from None
+    except NoTenantData as exc:
+        raise Problem(404, f"tenant {exc.tenant!r} has no data in snapshot {exc.version}") from None
+    return view, values
 
 
-def _head(q: TenantQuery, **members) -> dict:
+def _head(view: TenantView, **members) -> dict:
     """tenant, the route's own parameters, range and effective filters, snapshot, data_as_of."""
-    head = {"tenant": q.tenant, **members}
-    if q.start is not None:
-        head.update({"from": q.start, "to": q.end, "filters": {dim: list(v) for dim, v in q.filters.items()}})
-    head.update({"snapshot": q.snapshot.version, "data_as_of": q.snapshot.data_as_of})
+    head = {"tenant": view.tenant, **members}
+    if view.start is not None:
+        head.update({"from": view.start, "to": view.end,
+                     "filters": {dim: list(v) for dim, v in view.filters.items()}})
+    head.update({"snapshot": view.snapshot.version, "data_as_of": view.snapshot.data_as_of})
     return head
-
-
-def _respond(route: str, q: TenantQuery, build, *options) -> Response:
-    """``options``: the route's parameters that change the answer besides range and filters."""
-    query = (route, str(q.start), str(q.end), tuple(q.filters.items()), *options)
-    return http_cache.respond(q.snapshot, q.scope, q.tenant, query, build)
 
 
 @blueprint.get("/tenants/<tenant>/kpis")
 def kpis(tenant: str):
-    q = _tenant_query("kpis", tenant)
-    compare = q.values["compare"]
+    view, values = _tenant_view("kpis", tenant)
+    compare = values["compare"]
 
     def build() -> dict:
-        body = _head(q) | {"metrics": queries.kpis(q.snapshot, q.tenant, q.start, q.end, q.filters)}
+        body = _head(view) | {"metrics": orjson.Fragment(answers.raw(view, "kpis"))}
         if compare == "previous":
-            start, end = queries.previous_range(q.start, q.end)
+            start, end = queries.previous_range(view.start, view.end)
             body["previous"] = {"from": start, "to": end,
-                                "metrics": queries.kpis(q.snapshot, q.tenant, start, end, q.filters)}
+                                "metrics": orjson.Fragment(answers.raw(view.over(start, end), "kpis"))}
         return body
 
-    return _respond("kpis", q, build, compare)
+    return http_cache.respond(view, "kpis", (compare,) if compare else (), build)
 
 
 @blueprint.get("/tenants/<tenant>/timeseries")
 def timeseries(tenant: str):
-    q = _tenant_query("timeseries", tenant)
-    metric, granularity = q.values["metric"], q.values["granularity"]
+    view, values = _tenant_view("timeseries", tenant)
+    metric, granularity = values["metric"], values["granularity"]
 
     def build() -> dict:
-        frame = queries.timeseries(q.snapshot, q.tenant, q.start, q.end, q.filters, metric, granularity)
-        points = [{"period": p, "value": v} for p, v in zip(frame["period"].tolist(), frame["value"].tolist())]
-        return _head(q, metric=metric, granularity=granularity) | {"points": points}
+        points = orjson.Fragment(answers.raw(view, "timeseries", metric, granularity))
+        return _head(view, metric=metric, granularity=granularity) | {"points": points}
 
-    return _respond("timeseries", q, build, metric, granularity)
+    return http_cache.respond(view, "timeseries", (metric, granularity), build)
 
 
 @blueprint.get("/tenants/<tenant>/breakdown")
 def breakdown(tenant: str):
-    q = _tenant_query("breakdown", tenant)
-    metric, by = q.values["metric"], q.values["by"]
-    limit = q.values["limit"] or queries.DEFAULT_LIMIT
+    view, values = _tenant_view("breakdown", tenant)
+    metric, by = values["metric"], values["by"]
+    limit = values["limit"] or queries.DEFAULT_LIMIT
 
     def build() -> dict:
-        frame = queries.breakdown(q.snapshot, q.tenant, q.start, q.end, q.filters, metric, by, limit)
-        rows = [{"key": k, "label": label, "value": v}
-                for k, label, v in zip(frame["key"].tolist(), frame["label"].tolist(), frame["value"].tolist())]
-        return _head(q, metric=metric, by=by, limit=limit) | {"rows": rows}
+        rows = orjson.Fragment(answers.raw(view, "breakdown", metric, by, limit))
+        return _head(view, metric=metric, by=by, limit=limit) | {"rows": rows}
 
-    return _respond("breakdown", q, build, metric, by, limit)
+    return http_cache.respond(view, "breakdown", (metric, by, limit), build)
 
 
 @blueprint.get("/tenants/<tenant>/heatmap")
 def heatmap(tenant: str):
-    q = _tenant_query("heatmap", tenant)
-
-    def build() -> dict:
-        frame = queries.heatmap(q.snapshot, q.tenant, q.start, q.end, q.filters)
-        cells = [{"weekday": w, "hour": h, "value": v} for w, h, v in
-                 zip(frame["weekday"].tolist(), frame["hour"].tolist(), frame["value"].tolist())]
-        return _head(q) | {"cells": cells}
-
-    return _respond("heatmap", q, build)
+    view, _ = _tenant_view("heatmap", tenant)
+    return http_cache.respond(view, "heatmap", (),
+                              lambda: _head(view) | {"cells": orjson.Fragment(answers.raw(view, "heatmap"))})
 
 
 @blueprint.get("/tenants/<tenant>/filters")
 def filters(tenant: str):
-    q = _tenant_query("filters", tenant)
+    view, _ = _tenant_view("filters", tenant)
 
     def build() -> dict:
-        values = queries.filter_values(q.snapshot, q.tenant)
-        for dim, locked in q.scope.filters.items():  # a locked filter offers only its own values
+        values = answers.filter_values(view)
+        for dim, locked in view.scope.filters.items():  # a locked filter offers only its own values
             values[dim] = [v for v in values[dim] if v["key"] in locked]
-        return _head(q) | {"filters": values}
+        return _head(view) | {"filters": values}
 
-    return _respond("filters", q, build)
+    return http_cache.respond(view, "filters", (), build)
 
 
 @blueprint.get("/meta")

@@ -22,13 +22,14 @@ from typing import Mapping, Sequence
 
 import jwt
 
+from app.catalog import DIMENSION_NAMES
 from app.config import Settings, secret_list
 
 LEEWAY_SECONDS = 30
 MAX_TOKEN_LIFETIME = 24 * 3600
 LOCALES = ("en", "fr")
 THEMES = ("light", "dark")
-FILTER_DIMENSIONS = ("group", "country", "training", "category", "format")
+FILTER_DIMENSIONS = DIMENSION_NAMES  # a token may lock any filter
 ALL = "*"
 
 

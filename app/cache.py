@@ -1,13 +1,16 @@
 """The shared app cache: cachelib on Redis, or on the filesystem for one host (no Flask needed).
 
 Keys are built from primitives plus the snapshot version (``make_key``), so a
-new snapshot never reads an old entry; values are serialized bytes. Every key
-carries ``KEY_PREFIX`` so clearing the cache never touches other data in the
-same Redis database. A cache outage never fails a request: ``get``/``set``
+new snapshot never reads an old entry; values are serialized bytes. Every Redis
+key carries ``KEY_PREFIX`` so clearing the cache never touches other data in
+the same Redis database. A cache outage never fails a request: ``get``/``set``
 swallow backend errors, count them and the app answers uncached. After a
 failure the backend is left alone for ``RETRY_SECONDS`` (a Redis that stalls
 would otherwise cost every request its socket timeout, twice), then tried
 again, so the cache comes back by itself.
+
+The web app and the ETL (which clears it after a publish) build it the same
+way, ``AppCache(settings)``, so both always address the same entries.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import threading
 import time
 from typing import Callable
 
+import redis
 from cachelib import BaseCache, FileSystemCache, RedisCache
 
 from app.config import Settings
@@ -25,17 +29,18 @@ log = logging.getLogger("dataviz.cache")
 KEY_PREFIX = "dataviz:"
 DEFAULT_TIMEOUT = 24 * 3600
 RETRY_SECONDS = 5.0
+REDIS_SOCKET_TIMEOUT = 0.5  # seconds, to connect and per call: a stalled Redis costs a request this much
+FILE_THRESHOLD = 20000  # entries in the cache folder before cachelib prunes
 
 
-def cache_backend(settings: Settings) -> BaseCache:
-    """The cachelib backend, configured as flask-caching configured it before (same keys, files, timeouts)."""
+def backend(settings: Settings) -> BaseCache:
+    """The cachelib backend the settings name (Redis is not contacted until first used)."""
     if settings.cache_redis_url:
-        import redis
-
-        client = redis.from_url(settings.cache_redis_url, db=0, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis.from_url(settings.cache_redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT,
+                                socket_connect_timeout=REDIS_SOCKET_TIMEOUT)
         return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=DEFAULT_TIMEOUT)
-    return FileSystemCache(settings.cache_dir, threshold=20000, default_timeout=DEFAULT_TIMEOUT, mode=0o600,
-                           ignore_delete_many_errors=False)
+    return FileSystemCache(settings.cache_dir, threshold=FILE_THRESHOLD, default_timeout=DEFAULT_TIMEOUT,
+                           hash_method=hashlib.sha256)
 
 
 def make_key(namespace: str, version: str, *parts) -> str:
@@ -49,7 +54,7 @@ class AppCache:
 
     def __init__(self, settings: Settings):
         self.backend = "redis" if settings.cache_redis_url else "filesystem"
-        self.cache = cache_backend(settings)
+        self.cache = backend(settings)
         self.hits = 0
         self.misses = 0
         self.errors = 0

@@ -1,12 +1,22 @@
-"""Settings, read once from ``DATAVIZ_*`` environment variables (see docs/operations.md).
+"""Settings, read once from ``DATAVIZ_*`` environment variables (the table in docs/operations.md).
 
-Tests and scripts pass overrides to ``Settings.from_env(**overrides)`` instead of
-touching the process environment.
+Each setting is declared once, as a dataclass field made by ``setting``: its
+name, type and default, the variable it is read from and how the text is
+parsed; ``Settings.from_env`` is derived from those declarations. An unset or
+empty variable means the default. Tests and scripts pass overrides to
+``Settings.from_env(**overrides)`` instead of touching the process environment.
+
+This module imports nothing of the app, so the ETL reads its settings without
+loading Flask or Dash.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from typing import Callable
+
+ENV = "env"
+PARSE = "parse"
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -28,36 +38,64 @@ def secret_list(value: str | None) -> tuple[str, ...]:
     return _split(value)
 
 
+def setting(env: str, default=None, parse: Callable[[str], object] = str, repr: bool = True):
+    """A field read from the variable ``env`` with ``parse`` (its errors propagate), ``default`` when unset.
+
+    ``repr=False`` keeps a secret out of the settings' printed form (logs, tracebacks).
+    """
+    return field(default=default, repr=repr, metadata={ENV: env, PARSE: parse})
+
+
+def _flag_on(text: str) -> bool:
+    return text == "1"
+
+
+def _flag_not_off(text: str) -> bool:
+    return text != "0"
+
+
 @dataclass(frozen=True)
 class Settings:
-    source: str = "var/exports"
-    snapshot_dir: str = "var/snapshots"  # with snapshot_url: this host's local copy
-    snapshot_url: str | None = None  # s3://bucket/prefix shared by many web hosts (etl.snapshot_s3)
-    snapshot_poll_interval: float = 15.0  # seconds between two looks at the S3 pointer, per web worker
-    api_keys: tuple[str, ...] = ()
-    embed_secret: str | None = None
-    analyst_secret: str | None = None
-    frame_ancestors: str = "'self'"
-    cache_redis_url: str | None = None
-    cache_dir: str = "var/cache"
-    varnish_urls: tuple[str, ...] = ()
-    purge_token: str | None = field(default=None, repr=False)  # X-Purge-Token of each PURGE; never printed
-    web_urls: tuple[str, ...] = ()
-    web_timeout: float = 30.0  # how long a refresh waits for web_urls, plus the poll interval with S3
-    max_reject_ratio: float = 0.01
-    etl_engine: str = "pandas"  # or "dask" (etl.dask_engine), for exports too big for one machine
-    dask_scheduler: str | None = None  # tcp://host:8786; none: a LocalCluster sized to the machine
-    max_export_bytes: int = 20 * 10**9  # per file, uncompressed: what a gzip bomb may inflate to
-    s3_timeout: float = 30.0  # seconds a connection or a read from S3 may stall before it is retried
-    demo: bool = False
-    snapshot_check_interval: float = 1.0
-    app_cache: bool = True  # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves
+    source: str = setting("DATAVIZ_SOURCE", "var/exports")
+    # with snapshot_url: this host's local copy
+    snapshot_dir: str = setting("DATAVIZ_SNAPSHOT_DIR", "var/snapshots")
+    # s3://bucket/prefix shared by many web hosts (etl.snapshot_s3)
+    snapshot_url: str | None = setting("DATAVIZ_SNAPSHOT_URL")
+    # seconds between two looks at the S3 pointer, per web worker
+    snapshot_poll_interval: float = setting("DATAVIZ_SNAPSHOT_POLL_INTERVAL", 15.0, float)
+    api_keys: tuple[str, ...] = setting("DATAVIZ_API_KEYS", (), _split)
+    embed_secret: str | None = setting("DATAVIZ_EMBED_SECRET")
+    analyst_secret: str | None = setting("DATAVIZ_ANALYST_SECRET")
+    frame_ancestors: str = setting("DATAVIZ_FRAME_ANCESTORS", "'self'")
+    cache_redis_url: str | None = setting("DATAVIZ_CACHE_REDIS_URL")
+    cache_dir: str = setting("DATAVIZ_CACHE_DIR", "var/cache")
+    varnish_urls: tuple[str, ...] = setting("DATAVIZ_VARNISH_URLS", (), _split)
+    # X-Purge-Token of each PURGE and BAN; never printed
+    purge_token: str | None = setting("DATAVIZ_PURGE_TOKEN", repr=False)
+    web_urls: tuple[str, ...] = setting("DATAVIZ_WEB_URLS", (), _split)
+    # how long a refresh waits for web_urls, plus the poll interval with S3
+    web_timeout: float = setting("DATAVIZ_WEB_TIMEOUT", 30.0, float)
+    max_reject_ratio: float = setting("DATAVIZ_MAX_REJECT_RATIO", 0.01, float)
+    # or "dask" (etl.dask_engine), for exports too big for one machine
+    etl_engine: str = setting("DATAVIZ_ETL_ENGINE", "pandas")
+    # tcp://host:8786; none: a LocalCluster sized to the machine
+    dask_scheduler: str | None = setting("DATAVIZ_DASK_SCHEDULER")
+    # per file, uncompressed: what a gzip bomb may inflate to
+    max_export_bytes: int = setting("DATAVIZ_MAX_EXPORT_BYTES", 20 * 10**9, int)
+    # seconds a connection or a read from S3 may stall before it is retried
+    s3_timeout: float = setting("DATAVIZ_S3_TIMEOUT", 30.0, float)
+    demo: bool = setting("DATAVIZ_DEMO", False, _flag_on)
+    # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves: the API and the dashboards alike
+    app_cache: bool = setting("DATAVIZ_APP_CACHE", True, _flag_not_off)
+    # the app's own log level; gunicorn reads the same variable for its logs (deploy/gunicorn.conf.py)
+    log_level: str = setting("DATAVIZ_LOG_LEVEL", "info", str.lower)
+    snapshot_check_interval: float = 1.0  # tests only: how often the store stats the pointer
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        # shared/spec/configuration.md foresaw DATAVIZ_SNAPSHOT_DIR=s3://...: it means the S3 store, with the
-        # default local folder as this host's copy, however the settings were built (environment,
-        # ``--snapshot-dir``, ``replace``)
+        # DATAVIZ_SNAPSHOT_DIR=s3://... means the S3 store (docs/operations.md), with the default local
+        # folder as this host's copy, however the settings were built (environment, ``--snapshot-dir``,
+        # ``replace``)
         if self.snapshot_dir.startswith("s3://") and not self.snapshot_url:
             object.__setattr__(self, "snapshot_url", self.snapshot_dir)
             object.__setattr__(self, "snapshot_dir", type(self).snapshot_dir)
@@ -65,36 +103,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "Settings":
         env = os.environ if env is None else env
-        ratio = env.get("DATAVIZ_MAX_REJECT_RATIO")
-        poll = env.get("DATAVIZ_SNAPSHOT_POLL_INTERVAL")
-        web_timeout = env.get("DATAVIZ_WEB_TIMEOUT")
-        max_bytes = env.get("DATAVIZ_MAX_EXPORT_BYTES")
-        s3_timeout = env.get("DATAVIZ_S3_TIMEOUT")
-        settings = cls(
-            source=env.get("DATAVIZ_SOURCE") or cls.source,
-            snapshot_dir=env.get("DATAVIZ_SNAPSHOT_DIR") or cls.snapshot_dir,
-            snapshot_url=env.get("DATAVIZ_SNAPSHOT_URL") or None,
-            snapshot_poll_interval=float(poll) if poll else cls.snapshot_poll_interval,
-            api_keys=_split(env.get("DATAVIZ_API_KEYS")),
-            embed_secret=env.get("DATAVIZ_EMBED_SECRET") or None,
-            analyst_secret=env.get("DATAVIZ_ANALYST_SECRET") or None,
-            frame_ancestors=env.get("DATAVIZ_FRAME_ANCESTORS") or cls.frame_ancestors,
-            cache_redis_url=env.get("DATAVIZ_CACHE_REDIS_URL") or None,
-            cache_dir=env.get("DATAVIZ_CACHE_DIR") or cls.cache_dir,
-            varnish_urls=_split(env.get("DATAVIZ_VARNISH_URLS")),
-            purge_token=env.get("DATAVIZ_PURGE_TOKEN") or None,
-            web_urls=_split(env.get("DATAVIZ_WEB_URLS")),
-            web_timeout=float(web_timeout) if web_timeout else cls.web_timeout,
-            max_reject_ratio=float(ratio) if ratio else cls.max_reject_ratio,
-            etl_engine=env.get("DATAVIZ_ETL_ENGINE") or cls.etl_engine,
-            dask_scheduler=env.get("DATAVIZ_DASK_SCHEDULER") or None,
-            max_export_bytes=int(max_bytes) if max_bytes else cls.max_export_bytes,
-            s3_timeout=float(s3_timeout) if s3_timeout else cls.s3_timeout,
-            demo=env.get("DATAVIZ_DEMO", "") == "1",
-            app_cache=env.get("DATAVIZ_APP_CACHE", "1") != "0",
-        )
+        values = {}
+        for f in fields(cls):
+            if ENV in f.metadata:
+                text = env.get(f.metadata[ENV])
+                values[f.name] = f.metadata[PARSE](text) if text else f.default
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
-        return replace(settings, **overrides)
+        return replace(cls(**values), **overrides)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from app import get_settings, get_store, queries
+from app import queries
+from app.extensions import get_settings, get_store
 from app.auth import LOCALES, THEMES, mint_token
 from app.config import signing_secret
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from app.extensions import get_cache, get_store
+
 blueprint = Blueprint("health", __name__)
 
 
@@ -21,8 +23,6 @@ def readyz():
     refused live snapshot (an older one is served). Taking every worker out
     of the load balancer for either would turn slower or older into nothing.
     """
-    from app import get_cache, get_store
-
     store = get_store(current_app)
     snapshot = store.current()
     if snapshot is None:

@@ -9,22 +9,31 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from app import params, queries
+from app import catalog, params, queries
 
 NUMBER = {"type": ["number", "null"]}
 COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
 DATE = {"type": "string", "format": "date"}
+
+
+def metric_schema(metric: catalog.Metric) -> dict:
+    """A metric's value as the API writes it: a count, a share between 0 and 1, or any number; null allowed."""
+    if metric.counted:
+        schema = dict(COUNT_OR_NULL)
+    elif metric.kind == catalog.RATE:
+        schema = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+    else:
+        schema = dict(NUMBER)
+    if metric.without_training:
+        schema["description"] = "null when a training-side filter is set"
+    return schema
+
+
 METRICS_OBJECT = {
     "type": "object",
     "required": list(queries.METRICS),
     "additionalProperties": False,
-    "properties": {
-        "connections": {**COUNT_OR_NULL, "description": "null when a training-side filter is set"},
-        "active_learners": COUNT_OR_NULL, "enrolments": COUNT_OR_NULL, "starts": COUNT_OR_NULL,
-        "completions": COUNT_OR_NULL,
-        "completion_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
-        "avg_score": NUMBER, "learning_hours": NUMBER,
-    },
+    "properties": {m.name: metric_schema(m) for m in catalog.METRICS},
 }
 VALUE = {"type": ["number", "null"]}
 FILTER_MAP = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},

@@ -1,4 +1,4 @@
-"""Every metric of metrics.md, as pure functions over a ``Snapshot``.
+"""Every metric of docs/metrics.md, as pure functions over a ``Snapshot``.
 
 The JSON API and the dashboards both call these; no metric is computed
 anywhere else. All of them take the tenant, an inclusive range of UTC days and
@@ -11,7 +11,9 @@ in a presence bitmap (or hash combined codes when the bitmap would be large),
 so any range, and every period of a time series, is exact.
 
 One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
-period for time series, the dimension value for breakdowns.
+period for time series, the dimension value for breakdowns. Which metrics and
+dimensions exist, and how each is computed (its kind, the events it reads),
+comes from ``app.catalog``.
 """
 from __future__ import annotations
 
@@ -22,16 +24,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from app import catalog
+from app.catalog import CONNECTION, GRANULARITIES, TRAINING_DIMENSIONS, USER_DIMENSIONS
 from app.store import Snapshot, day_date, day_number
 
-METRICS = ("connections", "active_learners", "enrolments", "starts", "completions",
-           "completion_rate", "avg_score", "learning_hours")
-USER_DIMENSIONS = ("group", "country")
-TRAINING_DIMENSIONS = ("training", "category", "format")
-DIMENSIONS = USER_DIMENSIONS + TRAINING_DIMENSIONS
-GRANULARITIES = ("day", "week", "month")
-CONNECTION, ENROLMENT, START, COMPLETION = range(4)
-RATE_METRICS = ("completion_rate", "avg_score", "learning_hours")
+METRICS = catalog.METRIC_NAMES
+DIMENSIONS = catalog.DIMENSION_NAMES
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
 
@@ -112,14 +110,17 @@ def _user_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
 def _training_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
     """Which of the tenant's trainings pass the training-side filters (None: no such filter)."""
     mask = None
-    if filters.get("training"):
-        wanted = set(filters["training"])
-        ids = snapshot.trainings["training_id"][ts.trainings]
-        mask = np.fromiter((t in wanted for t in ids), dtype=bool, count=len(ids))
-    for dim in ("category", "format"):
-        if filters.get(dim):
+    for dim in TRAINING_DIMENSIONS:
+        if not filters.get(dim):
+            continue
+        spec = catalog.DIMENSION[dim]
+        if spec.coded:
             ok = _allowed(snapshot.trainings[dim][ts.trainings], filters[dim], snapshot.codes[dim])
-            mask = ok if mask is None else mask & ok
+        else:
+            wanted = set(filters[dim])
+            ids = snapshot.trainings[spec.key_column][ts.trainings]
+            ok = np.fromiter((t in wanted for t in ids), dtype=bool, count=len(ids))
+        mask = ok if mask is None else mask & ok
     return mask
 
 
@@ -197,40 +198,39 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
         key = keys[event] if sel is None or keys[event] is None else keys[event][sel]
         return _distinct([(key, pairs(blocks[event], sel))], n_keys, selection.n_users * selection.n_trainings)
 
-    def connections():
-        if CONNECTION not in blocks:
+    def count(metric: catalog.Metric):
+        present = [e for e in metric.event_codes if e in blocks]
+        if not present:  # connections under a training-side filter: not tracked, not zero
             return [None] * n_keys
-        return _ints(total(CONNECTION, blocks[CONNECTION].column("n")))
+        return _ints(sum(total(e, blocks[e].column("n")) for e in present))
 
-    def active_learners():
-        parts = [(keys[e], blocks[e].user) for e in (CONNECTION, START, COMPLETION) if e in blocks]
-        return _ints(_distinct(parts, n_keys, selection.n_users))
+    def distinct(metric: catalog.Metric):
+        if metric.per == "user":
+            parts = [(keys[e], blocks[e].user) for e in metric.event_codes if e in blocks]
+            return _ints(_distinct(parts, n_keys, selection.n_users))
+        (event,) = metric.event_codes
+        return _ints(distinct_pairs(event))
 
-    def completion_rate():
-        enrolled = distinct_pairs(ENROLMENT)
-        done = distinct_pairs(ENROLMENT, blocks[ENROLMENT].column("completed"))  # completed anywhere
+    def rate(metric: catalog.Metric):
+        (event,) = metric.event_codes
+        enrolled = distinct_pairs(event)
+        done = distinct_pairs(event, blocks[event].column(metric.column))  # e.g. completed anywhere
         with np.errstate(invalid="ignore", divide="ignore"):
             return _floats(np.where(enrolled > 0, done / np.maximum(enrolled, 1), np.nan))
 
-    def avg_score():
-        scored = total(COMPLETION, blocks[COMPLETION].column("score_n"))
-        score_sum = total(COMPLETION, blocks[COMPLETION].column("score_sum"))
-        return _floats(np.where(scored > 0, score_sum / np.maximum(scored, 1), np.nan))
+    def average(metric: catalog.Metric):
+        (event,) = metric.event_codes
+        counted = total(event, blocks[event].column(f"{metric.column}_n"))
+        summed = total(event, blocks[event].column(f"{metric.column}_sum"))
+        return _floats(np.where(counted > 0, summed / np.maximum(counted, 1), np.nan))
 
-    def learning_hours():
-        return _floats(sum(total(e, b.column("duration")) for e, b in blocks.items()) / 3600.0)
+    def hours(metric: catalog.Metric):
+        return _floats(sum(total(e, blocks[e].column("duration")) for e in metric.event_codes if e in blocks)
+                       / 3600.0)
 
-    compute = {
-        "connections": connections,
-        "active_learners": active_learners,
-        "enrolments": lambda: _ints(distinct_pairs(ENROLMENT)),
-        "starts": lambda: _ints(distinct_pairs(START)),
-        "completions": lambda: _ints(distinct_pairs(COMPLETION)),
-        "completion_rate": completion_rate,
-        "avg_score": avg_score,
-        "learning_hours": learning_hours,
-    }
-    return {name: compute[name]() for name in wanted}
+    compute = {catalog.COUNT: count, catalog.DISTINCT: distinct, catalog.RATE: rate, catalog.AVERAGE: average,
+               catalog.HOURS: hours}
+    return {name: compute[catalog.METRIC[name].kind](catalog.METRIC[name]) for name in wanted}
 
 
 def _ints(values: np.ndarray) -> list:
@@ -291,18 +291,19 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
 
 def _dimension(snapshot: Snapshot, ts, by: str) -> tuple[KeyFunction, list[str], list[str]]:
     """How to find each row's code for ``by``, and the keys and labels of the codes."""
-    if by in USER_DIMENSIONS:
+    spec = catalog.DIMENSION.get(by)
+    if spec is None:
+        raise QueryError(f"unknown dimension {by!r}; expected one of {', '.join(DIMENSIONS)}")
+    if spec.side == catalog.USER:
         per_user = snapshot.users[by][ts.users]
         values = snapshot.dictionaries[by]
         return (lambda b: per_user[b.user]), values, values
-    if by == "training":
-        ids = list(snapshot.trainings["training_id"][ts.trainings])
-        return (lambda b: b.training), ids, list(snapshot.trainings["title"][ts.trainings])
-    if by in ("category", "format"):
-        per_training = snapshot.trainings[by][ts.trainings]
-        values = snapshot.dictionaries[by]
-        return (lambda b: per_training[b.training]), values, values
-    raise QueryError(f"unknown dimension {by!r}; expected one of {', '.join(DIMENSIONS)}")
+    if not spec.coded:
+        ids = list(snapshot.trainings[spec.key_column][ts.trainings])
+        return (lambda b: b.training), ids, list(snapshot.trainings[spec.label_column][ts.trainings])
+    per_training = snapshot.trainings[by][ts.trainings]
+    values = snapshot.dictionaries[by]
+    return (lambda b: per_training[b.training]), values, values
 
 
 def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters,
@@ -369,17 +370,15 @@ def filter_values(snapshot: Snapshot, tenant: str) -> dict[str, list[dict]]:
     """For each filter, the values it can take for this tenant: ``[{"key", "label"}]`` sorted by key."""
     ts = _tenant(snapshot, tenant)
     out = {}
-    for dim in USER_DIMENSIONS:
-        names = snapshot.dictionaries[dim]
-        out[dim] = [{"key": names[c], "label": names[c]}
-                    for c in sorted(set(snapshot.users[dim][ts.users].tolist()), key=lambda c: names[c])]
-    ids = snapshot.trainings["training_id"][ts.trainings]
-    titles = snapshot.trainings["title"][ts.trainings]
-    out["training"] = [{"key": k, "label": t} for k, t in sorted(zip(ids.tolist(), titles.tolist()))]
-    for dim in ("category", "format"):
-        names = snapshot.dictionaries[dim]
-        out[dim] = [{"key": names[c], "label": names[c]}
-                    for c in sorted(set(snapshot.trainings[dim][ts.trainings].tolist()), key=lambda c: names[c])]
+    for spec in catalog.DIMENSIONS:
+        frame, rows = (snapshot.users, ts.users) if spec.side == catalog.USER else (snapshot.trainings, ts.trainings)
+        if spec.coded:
+            names = snapshot.dictionaries[spec.name]
+            out[spec.name] = [{"key": names[c], "label": names[c]}
+                              for c in sorted(set(frame[spec.name][rows].tolist()), key=lambda c: names[c])]
+        else:
+            keys, labels = frame[spec.key_column][rows].tolist(), frame[spec.label_column][rows].tolist()
+            out[spec.name] = [{"key": k, "label": t} for k, t in sorted(zip(keys, labels))]
     return out
 
 

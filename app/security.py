@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from html import escape
 
-from dash._utils import split_callback_id
 from flask import Flask, Response, jsonify, request
 
 from app.auth import AuthError, verify_token
@@ -113,6 +112,20 @@ def _matches(item, spec: dict) -> bool:
     return same(item)
 
 
+def declared_outputs(callback_id: str) -> dict | list[dict]:
+    """The outputs a callback map key declares: one ``{"id", "property"}``, or a list of them.
+
+    Dash keys a single-output callback ``id.property`` and a multi-output one
+    ``..id1.prop1...id2.prop2..``; ids may hold dots (pattern ids are JSON),
+    properties never do. This is the renderer's wire format, parsed here
+    rather than through Dash's private helpers.
+    """
+    if callback_id.startswith(".."):
+        return [declared_outputs(one) for one in callback_id[2:-2].split("...")]
+    component, prop = callback_id.rsplit(".", 1)
+    return {"id": component, "property": prop}
+
+
 def callback_problem(body, callback_map: dict) -> str | None:
     """Why ``body`` is not a callback request the renderer could send, or None when it is."""
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
@@ -126,7 +139,7 @@ def callback_problem(body, callback_map: dict) -> str | None:
             return f"{part}: expected {len(spec[part])} items"
         if not all(_matches(item, declared) for item, declared in zip(items, spec[part])):
             return f"{part}: not the declared components"
-    declared = split_callback_id(body["output"])
+    declared = declared_outputs(body["output"])
     outputs = body.get("outputs")
     if isinstance(declared, dict):
         if not _matches(outputs, declared):

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
-from app.queries import DIMENSIONS, GRANULARITIES, METRICS
+from app.catalog import DIMENSION_NAMES as DIMENSIONS, GRANULARITIES, METRIC_NAMES as METRICS
 
 PRESETS = ("7d", "30d", "90d", "12m", "ytd", "custom")
 GRANULARITY_CHOICES = ("auto",) + GRANULARITIES

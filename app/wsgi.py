@@ -1,5 +1,5 @@
 """Entry point for gunicorn: ``gunicorn app.wsgi:server``."""
-from app import create_app
+from app.factory import create_app
 
 app = create_app()
 server = app.server

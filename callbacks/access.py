@@ -1,22 +1,20 @@
-"""Every callback starts here: re-verify the token, then take the tenant from the scope.
+"""Every callback starts here: re-verify the token, then resolve the view through ``app.views``.
 
 The token comes back from the browser with each callback, so it is verified
 again each time (it may have expired, or been edited). The tenant is the
 token's own; only an analyst (``tenant: "*"``) may pick one, and the pick is
 checked against the scope and the snapshot. Locked filters always apply:
-whatever the client sends for a locked dimension is replaced by the lock.
+whatever the client sends for a locked dimension is replaced by the lock
+(``TenantView.for_state``). The API resolves its requests with the same
+``app.views.resolve``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import current_app
 
-from app import get_cache, get_settings, get_store
-from app.auth import AuthError, Scope, verify_token
-from app.cache import AppCache
-from app.store import Snapshot
-from app.view_state import ViewState
+from app.auth import AuthError, verify_token
+from app.extensions import get_settings, get_store
+from app.views import NoSnapshot, NoTenantData, TenantView, resolve
 
 
 class Unavailable(Exception):
@@ -28,47 +26,18 @@ class Unavailable(Exception):
         self.locale = locale
 
 
-@dataclass(frozen=True)
-class Access:
-    scope: Scope
-    snapshot: Snapshot
-    cache: AppCache
-    tenant: str
+def authorize(token, requested_tenant: str | None = None) -> TenantView:
+    """Verify ``token`` (AuthError 401) and resolve the tenant to show (``Unavailable`` if none).
 
-    @property
-    def locale(self) -> str:
-        return self.scope.locale
-
-    @property
-    def theme(self) -> str:
-        return self.scope.theme
-
-    def tenants(self) -> list[str]:
-        """The tenants this viewer may pick from (one, unless an analyst)."""
-        return sorted(self.snapshot.tenants) if self.scope.all_tenants else [self.tenant]
-
-    def filters(self, state: ViewState) -> dict[str, tuple[str, ...]]:
-        """The filters to query with: the state's, with every locked dimension set to its lock."""
-        requested = {dim: values for dim, values in state.filters.items() if dim not in self.scope.filters}
-        return self.scope.narrow(requested)
-
-
-def authorize(token, requested_tenant: str | None = None) -> Access:
-    """Verify ``token`` (AuthError 401) and resolve the tenant to show (``Unavailable`` if none)."""
+    The view has no range yet: ``view.for_state(state)`` gives the one a page state asks for.
+    """
     server = current_app
     if not isinstance(token, str) or not token:
         raise AuthError(401, "no token")
     scope = verify_token(token, get_settings(server))
-    snapshot = get_store(server).current()
-    if snapshot is None:
-        raise Unavailable("error.unavailable", scope.locale)
-    if scope.all_tenants:
-        tenant = requested_tenant if requested_tenant in snapshot.tenants else min(snapshot.tenants, default=None)
-        if tenant is None:
-            raise Unavailable("error.unavailable", scope.locale)
-    else:
-        (tenant,) = scope.tenants
-    scope.check_tenant(tenant)
-    if tenant not in snapshot.tenants:
-        raise Unavailable("error.tenant", scope.locale)
-    return Access(scope, snapshot, get_cache(server), tenant)
+    try:
+        return resolve(scope, get_store(server).current(), requested_tenant, pick=True)
+    except NoSnapshot:
+        raise Unavailable("error.unavailable", scope.locale) from None
+    except NoTenantData:
+        raise Unavailable("error.tenant", scope.locale) from None

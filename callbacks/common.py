@@ -5,13 +5,14 @@ import logging
 
 from dash import html
 
-from app import memo
+from app import answers, catalog
 from app.auth import AuthError
-from callbacks.access import Access, Unavailable
+from app.views import TenantView
+from callbacks.access import Unavailable
 from layouts import figures, i18n
 
 log = logging.getLogger("dataviz.dash")
-COUNTS = ("connections", "active_learners", "enrolments", "starts", "completions")
+COUNTS = tuple(m.name for m in catalog.METRICS if m.counted)  # all zero: nothing happened in the range
 
 
 def guarded(name: str, build, theme: str, locale: str):
@@ -23,11 +24,11 @@ def guarded(name: str, build, theme: str, locale: str):
         return figures.message(i18n.t(locale, "error.chart"), theme, locale)
 
 
-def unknown_values(access: Access, filters: dict) -> dict[str, list[str]]:
+def unknown_values(view: TenantView) -> dict[str, list[str]]:
     """Filter values the tenant does not have (from a hand-edited or stale link)."""
-    known = memo.filter_values(access.cache, access.snapshot, access.tenant)
+    known = answers.filter_values(view)
     out = {}
-    for dim, values in filters.items():
+    for dim, values in view.filters.items():
         keys = {o["key"] for o in known.get(dim, [])}
         missing = [v for v in values if v not in keys]
         if missing:
@@ -35,23 +36,24 @@ def unknown_values(access: Access, filters: dict) -> dict[str, list[str]]:
     return out
 
 
-def empty_reason(access: Access, filters: dict, values: dict | None, start, end) -> str | None:
+def empty_reason(view: TenantView, values: dict | None) -> str | None:
     """Why the charts would be empty, in the viewer's language (None: they are not, or ``values`` is unknown)."""
-    loc = access.locale
-    unknown = unknown_values(access, filters)
+    loc = view.locale
+    unknown = unknown_values(view)
     for dim, missing in unknown.items():
-        if len(missing) == len(filters[dim]):
-            return i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{dim}"), values=", ".join(missing))
+        if len(missing) == len(view.filters[dim]):
+            return i18n.t(loc, "empty.unknown", dim=i18n.dimension_label(loc, dim), values=", ".join(missing))
     if values is not None and not any(values.get(m) for m in COUNTS):
-        return i18n.t(loc, "empty.range", start=i18n.date(start, loc, "medium"), end=i18n.date(end, loc, "medium"))
+        return i18n.t(loc, "empty.range", start=i18n.date(view.start, loc, "medium"),
+                      end=i18n.date(view.end, loc, "medium"))
     return None
 
 
-def unknown_notes(access: Access, filters: dict):
+def unknown_notes(view: TenantView):
     """A status line naming the filter values the tenant does not have (None when all are known)."""
-    loc = access.locale
-    notes = [i18n.t(loc, "empty.unknown", dim=i18n.t(loc, f"dim.{d}"), values=", ".join(v))
-             for d, v in unknown_values(access, filters).items()]
+    loc = view.locale
+    notes = [i18n.t(loc, "empty.unknown", dim=i18n.dimension_label(loc, d), values=", ".join(v))
+             for d, v in unknown_values(view).items()]
     return html.Div(notes, className="message message-info") if notes else None
 
 
@@ -62,10 +64,10 @@ def refusal(exc: AuthError | Unavailable) -> tuple[str, html.Div]:
     return text, html.Div(text, className="message message-error", role="alert")
 
 
-def kpis_or_none(access: Access, start, end, filters: dict) -> dict | None:
+def kpis_or_none(view: TenantView) -> dict | None:
     """The KPIs, or None when they cannot be computed (logged): the charts that do not need them still draw."""
     try:
-        return memo.kpis(access.cache, access.snapshot, access.tenant, start, end, filters)
+        return answers.kpis(view)
     except Exception:
         log.exception("KPIs failed")
         return None

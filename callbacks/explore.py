@@ -14,11 +14,13 @@ import logging
 from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from app import memo
+from app import answers, catalog
 from app.auth import AuthError
-from app.queries import MAX_LIMIT, TRAINING_DIMENSIONS
-from app.view_state import ViewState, granularity, parse, resolve_range
-from callbacks.access import Access, Unavailable, authorize
+from app.catalog import TRAINING_DIMENSIONS
+from app.queries import MAX_LIMIT
+from app.view_state import ViewState, granularity, parse
+from app.views import TenantView
+from callbacks.access import Unavailable, authorize
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
@@ -27,48 +29,41 @@ PAGE = ids.EXPLORE
 BAR_LIMIT = 30  # bars drawn; the table holds every row
 PIE_LIMIT = 10
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions", "learning_hours")
 
 
 def _display(metric: str, value):
-    """A value as the table shows it (and the CSV holds it): rates in %, one decimal for averages."""
-    if value is None:
-        return None
-    if metric == "completion_rate":
-        return round(value * 100, 1)
-    if metric in ("avg_score", "learning_hours"):
-        return round(value, 1)
-    return value
+    """A value as the table shows it (and the CSV holds it): shares in %, one decimal for decimals."""
+    fmt = catalog.METRIC[metric].number_format
+    if value is None or fmt == catalog.INTEGER:
+        return value
+    return round(value * 100, 1) if fmt == catalog.PERCENT else round(value, 1)
 
 
-def table(access: Access, state: ViewState) -> tuple[list[dict], list[dict], list[dict]]:
-    """(column defs, rows, chart records) of the state's metric, over time or by its dimension."""
-    loc = access.locale
-    start, end = resolve_range(state, access.snapshot.data_as_of)
-    filters = access.filters(state)
-    unit = " (%)" if state.metric == "completion_rate" else ""
-    value_col = {"field": "value", "headerName": i18n.t(loc, f"metric.{state.metric}") + unit,
+def table(view: TenantView, state: ViewState) -> tuple[list[dict], list[dict], list[dict]]:
+    """(column defs, rows, chart records) of the state's metric over ``view`` (the state's), over time or by
+    its dimension."""
+    loc = view.locale
+    unit = " (%)" if catalog.METRIC[state.metric].number_format == catalog.PERCENT else ""
+    value_col = {"field": "value", "headerName": i18n.metric_label(loc, state.metric) + unit,
                  "type": "numericColumn"}
     if state.chart == "line":
-        points = memo.timeseries(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
-                                 granularity(state, start, end))
+        points = answers.timeseries(view, state.metric, granularity(state, view.start, view.end))
         rows = [{"period": p["period"], "value": _display(state.metric, p["value"])} for p in points]
         return [{"field": "period", "headerName": i18n.t(loc, "dim.period")}, value_col], rows, points
-    records = memo.breakdown(access.cache, access.snapshot, access.tenant, start, end, filters, state.metric,
-                             state.by, MAX_LIMIT)
+    records = answers.breakdown(view, state.metric, state.by, MAX_LIMIT)
     rows = [{"label": r["label"], "key": r["key"], "value": _display(state.metric, r["value"])} for r in records]
-    columns = [{"field": "label", "headerName": i18n.t(loc, f"dim.{state.by}")}]
-    if state.by == "training":
+    columns = [{"field": "label", "headerName": i18n.dimension_label(loc, state.by)}]
+    if not catalog.DIMENSION[state.by].coded:  # its own keys (ids) differ from its labels
         columns.append({"field": "key", "headerName": i18n.t(loc, "dim.key")})
     return columns + [value_col], rows, records
 
 
-def figure(access: Access, state: ViewState, records: list[dict]):
+def figure(view: TenantView, state: ViewState, records: list[dict]):
     """The chart of the table's records, or the reason there is none."""
-    loc, theme = access.locale, access.theme
+    loc, theme = view.locale, view.theme
     by_training = state.chart != "line" and state.by in TRAINING_DIMENSIONS
-    training_filter = any(access.filters(state).get(d) for d in TRAINING_DIMENSIONS)
-    if state.metric == "connections" and (by_training or training_filter):
+    training_filter = any(view.filters.get(d) for d in TRAINING_DIMENSIONS)
+    if catalog.METRIC[state.metric].without_training and (by_training or training_filter):
         return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
     if state.chart == "line":
         return figures.line(records, state.metric, loc, theme)
@@ -76,7 +71,7 @@ def figure(access: Access, state: ViewState, records: list[dict]):
     if not shown:
         return figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
     if state.chart == "pie":
-        if state.metric not in COUNT_METRICS:
+        if not catalog.METRIC[state.metric].additive:
             return figures.message(i18n.t(loc, "empty.pie_rate"), theme, loc)
         return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, loc, theme)
     return figures.bars(shown[:BAR_LIMIT], state.metric, loc, theme)
@@ -89,26 +84,25 @@ def explore_outputs(token, search) -> dict:
     except (AuthError, Unavailable) as exc:
         text, status = refusal(exc)
         return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
-    loc, theme = access.locale, access.theme
-    start, end = resolve_range(state, access.snapshot.data_as_of)
-    filters = access.filters(state)
+    view = access.for_state(state)
+    loc, theme = view.locale, view.theme
     try:
-        columns, rows, records = table(access, state)
+        columns, rows, records = table(view, state)
     except Exception:
         log.exception("explore table failed")
         columns, rows, records = [], [], None
-    reason = empty_reason(access, filters, kpis_or_none(access, start, end, filters), start, end)
+    reason = empty_reason(view, kpis_or_none(view))
     if reason:
         fig = figures.message(reason, theme, loc)
     elif records is None:
         fig = figures.message(i18n.t(loc, "error.chart"), theme, loc)
     else:
-        fig = guarded("explore", lambda: figure(access, state, records), theme, loc)
-    metric = i18n.t(loc, f"metric.{state.metric}")
+        fig = guarded("explore", lambda: figure(view, state, records), theme, loc)
+    metric = i18n.metric_label(loc, state.metric)
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
-             i18n.t(loc, "explore.by", metric=metric, dim=i18n.t(loc, f"dim.{state.by}").lower()))
+             i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
     return {"figure": fig, "columns": columns, "rows": rows, "title": title,
-            "status": unknown_notes(access, filters)}
+            "status": unknown_notes(view)}
 
 
 def neutralize(value):
@@ -138,11 +132,11 @@ def csv_download(token, search, shown) -> dict:
         access = authorize(token, state.tenant)
     except (AuthError, Unavailable):
         raise PreventUpdate from None
-    columns, rows, _ = table(access, state)
-    start, end = resolve_range(state, access.snapshot.data_as_of)
+    view = access.for_state(state)
+    columns, rows, _ = table(view, state)
     what = f"{state.metric}-{'time' if state.chart == 'line' else state.by}"
     return dcc.send_string(csv_text(columns, rows, shown),
-                           f"dataviz-{access.tenant}-{what}-{start}-{end}.csv", type="text/csv")
+                           f"dataviz-{view.tenant}-{what}-{view.start}-{view.end}.csv", type="text/csv")
 
 
 def register(app) -> None:

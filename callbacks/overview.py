@@ -2,16 +2,17 @@
 
 Each chart is built on its own inside ``common.guarded``: a chart that fails shows a
 message in its frame while the others are drawn. Queries go through
-``app.memo``, so repeated views are served from the shared cache.
+``app.answers``, so repeated views are served from the shared cache.
 """
 from __future__ import annotations
 
 from dash import ALL, Input, Output, ctx, html
 
-from app import memo
+from app import answers, catalog
 from app.auth import AuthError
-from app.queries import METRICS, TRAINING_DIMENSIONS, previous_range
-from app.view_state import granularity, parse, resolve_range
+from app.catalog import METRIC_NAMES as METRICS, TRAINING_DIMENSIONS
+from app.queries import previous_range
+from app.view_state import granularity, parse
 from callbacks.access import Unavailable, authorize
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
@@ -20,12 +21,14 @@ PAGE = ids.OVERVIEW
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
-    """Arrow, change and colour class vs the previous period (points for the completion rate)."""
+    """Arrow, change and colour class vs the previous period (points for a share such as the completion rate)."""
+    spec = catalog.METRIC[metric]
+    share = spec.number_format == catalog.PERCENT
     if value is None:
-        return html.Span(i18n.t(locale, "na.connections") if metric == "connections" else "", className="kpi-flat")
-    if previous is None or (previous == 0 and metric != "completion_rate"):
+        return html.Span(i18n.t(locale, "na.connections") if spec.without_training else "", className="kpi-flat")
+    if previous is None or (previous == 0 and not share):
         return html.Span(i18n.t(locale, "change.no_previous"), className="kpi-flat")
-    if metric == "completion_rate":
+    if share:
         delta = value - previous
         text = i18n.t(locale, "change.points", value=i18n.number(abs(delta) * 100, locale, 1))
     else:
@@ -47,31 +50,28 @@ def overview_outputs(token, search) -> dict:
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
                 "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
-    loc, theme, snap, cache, tenant = access.locale, access.theme, access.snapshot, access.cache, access.tenant
-    start, end = resolve_range(state, snap.data_as_of)
-    filters = access.filters(state)
-    gran = granularity(state, start, end)
-    prev_start, prev_end = previous_range(start, end)
-    values = kpis_or_none(access, start, end, filters)
-    previous = kpis_or_none(access, prev_start, prev_end, filters) if values else None
-    days = (end - start).days + 1
-    reason = empty_reason(access, filters, values, start, end)
-    training_side = any(filters.get(d) for d in TRAINING_DIMENSIONS)
+    view = access.for_state(state)
+    loc, theme = view.locale, view.theme
+    gran = granularity(state, view.start, view.end)
+    values = kpis_or_none(view)
+    previous = kpis_or_none(view.over(*previous_range(view.start, view.end))) if values else None
+    days = (view.end - view.start).days + 1
+    reason = empty_reason(view, values)
+    training_side = any(view.filters.get(d) for d in TRAINING_DIMENSIONS)
 
     def activity():
-        learners = memo.timeseries(cache, snap, tenant, start, end, filters, "active_learners", gran)
-        connections = None if training_side else memo.timeseries(cache, snap, tenant, start, end, filters,
-                                                                 "connections", gran)
+        learners = answers.timeseries(view, "active_learners", gran)
+        connections = None if training_side else answers.timeseries(view, "connections", gran)
         return figures.activity(connections, learners, loc, theme)
 
     def trainings():
-        rows = memo.breakdown(cache, snap, tenant, start, end, filters, "completions", "training", 10)
+        rows = answers.breakdown(view, "completions", "training", 10)
         rows = [r for r in rows if r["value"]]
         return figures.bars(rows, "completions", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
 
     def groups():
-        rows = memo.breakdown(cache, snap, tenant, start, end, filters, "completion_rate", "group", 50)
+        rows = answers.breakdown(view, "completion_rate", "group", 50)
         rows = [r for r in rows if r["value"] is not None]
         return figures.bars(rows, "completion_rate", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
@@ -79,7 +79,7 @@ def overview_outputs(token, search) -> dict:
     def heatmap():
         if training_side:
             return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
-        return figures.heatmap(memo.heatmap(cache, snap, tenant, start, end, filters), loc, theme)
+        return figures.heatmap([cell["value"] for cell in answers.heatmap(view)], loc, theme)
 
     builders = {ids.GRAPH_ACTIVITY: activity, ids.GRAPH_FUNNEL: lambda: figures.funnel(values, loc, theme),
                 ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap}
@@ -92,7 +92,7 @@ def overview_outputs(token, search) -> dict:
         "changes": {m: kpi_change(m, values[m], (previous or {}).get(m), days, loc) if values else ""
                     for m in METRICS},
         "figures": figs,
-        "status": unknown_notes(access, filters),
+        "status": unknown_notes(view),
     }
 
 
@@ -108,6 +108,7 @@ def register(app) -> None:
     def overview(search, token):
         """One round trip for the whole page: the URL says what to show, the token whose data."""
         out = overview_outputs(token, search)
-        kpi_ids = [o["id"]["metric"] for o in ctx.outputs_list[0]]  # sent by the client: may name no metric
-        return ([out["values"].get(m, "—") for m in kpi_ids], [out["changes"].get(m, "") for m in kpi_ids],
+        # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
+        value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
+        return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
                 *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])

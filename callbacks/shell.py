@@ -4,10 +4,12 @@ from __future__ import annotations
 from dash import Input, Output, State
 from flask import current_app
 
-from app import get_store, memo
+from app import answers
+from app.extensions import get_store
 from app.auth import AuthError
-from app.view_state import parse, resolve_range, token_of
-from callbacks.access import Access, Unavailable, authorize
+from app.view_state import parse, token_of
+from app.views import TenantView
+from callbacks.access import Unavailable, authorize
 from layouts import explore, home, i18n, ids, overview
 from layouts.components import PageView
 from layouts.shell import message_page
@@ -15,17 +17,14 @@ from layouts.shell import message_page
 PAGES = {"/embed/overview": overview.layout, "/explore": explore.layout}
 
 
-def page_view(access: Access, token: str, search: str | None) -> PageView:
+def page_view(access: TenantView, token: str, search: str | None) -> PageView:
     """What a page shows for this viewer and URL; the tenant is the scope's (or an analyst's checked pick)."""
     state = parse(search)
-    snapshot = access.snapshot
-    start, end = resolve_range(state, snapshot.data_as_of)
+    view = access.for_state(state)
     return PageView(
-        token=token, locale=access.locale, theme=access.theme, tenant=access.tenant, tenants=access.tenants(),
-        analyst=access.scope.all_tenants, locked=dict(access.scope.filters),
-        options=memo.filter_values(access.cache, snapshot, access.tenant), state=state,
-        filters=access.filters(state),
-        start=start, end=end, as_of=snapshot.data_as_of)
+        token=token, locale=view.locale, theme=view.theme, tenant=view.tenant, tenants=view.tenants(),
+        analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.filter_values(view),
+        state=state, filters=view.filters, start=view.start, end=view.end, as_of=view.snapshot.data_as_of)
 
 
 def render(pathname: str | None, search: str | None):

@@ -16,10 +16,11 @@ from dataclasses import replace
 from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from app import memo
+from app import answers
 from app.auth import AuthError
 from app.view_state import ViewState, encode, parse, resolve_range
-from callbacks.access import Access, Unavailable, authorize
+from app.views import TenantView
+from callbacks.access import Unavailable, authorize
 from layouts import ids
 from layouts.components import chips, dropdown_options
 
@@ -33,7 +34,7 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def state_from_controls(current: ViewState, access: Access, trigger, controls: dict) -> ViewState:
+def state_from_controls(current: ViewState, access: TenantView, trigger, controls: dict) -> ViewState:
     """The state the controls now describe, given which one changed (``trigger``, an id)."""
     trigger_type = trigger.get("type") if isinstance(trigger, dict) else trigger
     state = current
@@ -79,12 +80,12 @@ def clicked_key(click_data) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def outputs_for(state: ViewState, access: Access, out: dict, search: str | None, token: str,
+def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | None, token: str,
                 from_url: bool) -> dict:
     """Every control set from ``state``; the query string only when it changed and the user changed it."""
-    options = memo.filter_values(access.cache, access.snapshot, access.tenant)
-    start, end = resolve_range(state, access.snapshot.data_as_of)
-    applied = access.filters(state)  # the locked values included
+    options = answers.filter_values(access)
+    view = access.for_state(state)
+    start, end, applied = view.start, view.end, view.filters  # the locked values included
     values = [list(applied.get(item["id"]["dim"], ())) for item in out["filters"]]
     opts = [dropdown_options(item["id"]["dim"], options, value) for item, value in zip(out["filters"], values)]
     new_search = encode(state, token)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from dash import dcc, html
 
-from app.queries import DIMENSIONS, METRICS
+from app.catalog import DIMENSIONS, METRICS
 from app.view_state import PRESETS, ViewState
 from layouts import i18n, ids
 from layouts.figures import GRAPH_CONFIG, HEIGHT
@@ -83,10 +83,10 @@ def filter_bar(page: str, view: PageView) -> html.Div:
             max_date_allowed=view.as_of.isoformat(), display_format="DD/MM/YYYY" if loc == "fr" else "YYYY-MM-DD",
             first_day_of_week=1, updatemode="bothdates"), name="dates"),
     ]
-    for dim in DIMENSIONS:
+    for dim in (d.name for d in DIMENSIONS):
         locked = dim in view.locked
         value = list(view.filters.get(dim, ()))
-        fields.append(_field(i18n.t(loc, f"dim.{dim}"), dcc.Dropdown(
+        fields.append(_field(i18n.dimension_label(loc, dim), dcc.Dropdown(
             id=ids.filter_id(page, dim), multi=True, value=value, disabled=locked,
             placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value),
             maxHeight=280, **i18n.dropdown_labels(loc)), locked=locked, locale=loc, name=dim))
@@ -95,14 +95,14 @@ def filter_bar(page: str, view: PageView) -> html.Div:
 
 def kpi_card(metric: str, locale: str) -> html.Div:
     return html.Div([
-        html.Div(i18n.t(locale, f"metric.{metric}"), className="kpi-label"),
+        html.Div(i18n.metric_label(locale, metric), className="kpi-label"),
         html.Div("…", id=ids.kpi_value_id(metric), className="kpi-value"),
         html.Div("", id=ids.kpi_change_id(metric), className="kpi-change"),
     ], className="kpi", **{"data-metric": metric})
 
 
 def kpi_cards(locale: str) -> html.Div:
-    return html.Div([kpi_card(m, locale) for m in METRICS], className="kpi-grid")
+    return html.Div([kpi_card(m.name, locale) for m in METRICS], className="kpi-grid")
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None) -> html.Section:
@@ -129,7 +129,7 @@ def chips(filters: dict[str, tuple[str, ...]], locked: dict, options: dict, loca
     items = []
     for dim, values in filters.items():
         for value in values:
-            text = f"{i18n.t(locale, f'dim.{dim}')}: {labels.get(dim, {}).get(value, value)}"
+            text = f"{i18n.dimension_label(locale, dim)}: {labels.get(dim, {}).get(value, value)}"
             if dim in locked:
                 items.append(html.Span([lock_icon(), text], className="chip chip-locked",
                                        title=i18n.t(locale, "locked.title")))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from app.queries import DIMENSIONS, METRICS
+from app.catalog import DIMENSIONS, METRICS
 from app.view_state import CHARTS, GRANULARITY_CHOICES
 from layouts import i18n, ids
 from layouts.components import PageView, chart_card, chips, choice, page_top
@@ -22,10 +22,10 @@ def layout(view: PageView) -> html.Main:
     choices = html.Div([
         html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
             id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric, **i18n.dropdown_labels(loc),
-            options=[{"label": i18n.t(loc, f"metric.{m}"), "value": m} for m in METRICS])], className="field"),
+            options=[{"label": i18n.t(loc, m.label_key), "value": m.name} for m in METRICS])], className="field"),
         html.Label([html.Div(i18n.t(loc, "by"), className="field-label"), dcc.Dropdown(
             id=ids.choice_id(PAGE, "by"), clearable=False, value=state.by, **i18n.dropdown_labels(loc),
-            options=[{"label": i18n.t(loc, f"dim.{d}"), "value": d} for d in DIMENSIONS])], className="field"),
+            options=[{"label": i18n.t(loc, d.label_key), "value": d.name} for d in DIMENSIONS])], className="field"),
         choice(PAGE, "chart", [(c, i18n.t(loc, f"chart.{c}")) for c in CHARTS], state.chart, i18n.t(loc, "chart")),
         choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES], state.granularity,
                i18n.t(loc, "gran")),

@@ -1,6 +1,6 @@
 """Figure builders: aggregates in, light Plotly figures out (never raw points).
 
-Each builder takes records from ``app.memo`` plus the viewer's locale and
+Each builder takes records from ``app.answers`` plus the viewer's locale and
 theme; colours come from ``THEMES`` because Plotly draws in SVG and cannot
 read the page's CSS variables. ``message`` is the empty state every chart
 falls back to, so a chart never shows blank axes without a reason.
@@ -11,6 +11,7 @@ from html import escape
 
 import plotly.graph_objects as go
 
+from app import catalog
 from layouts import i18n
 
 HEIGHT = 300
@@ -20,7 +21,7 @@ THEMES = {
     "dark": {"fg": "#e6edf3", "muted": "#9198a1", "grid": "#30363d", "primary": "#74a7ff",
              "secondary": "#ffa657", "scale": "Blues_r", "funnel": ["#74a7ff", "#5c7cfa", "#3b5bdb"]},
 }
-RATE_METRICS = ("completion_rate", "avg_score")
+D3_FORMATS = {catalog.INTEGER: ",d", catalog.DECIMAL: ",.1f", catalog.PERCENT: ".1%"}  # hover texts
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
@@ -67,7 +68,12 @@ def message(text: str, theme: str = "light", locale: str = "en") -> go.Figure:
 
 
 def _value_format(metric: str) -> str:
-    return {"completion_rate": ".1%", "avg_score": ",.1f", "learning_hours": ",.1f"}.get(metric, ",d")
+    return D3_FORMATS[catalog.METRIC[metric].number_format]
+
+
+def _axis_format(metric: str) -> str | None:
+    """Whole percents on a share's axis; Plotly's own ticks otherwise."""
+    return ".0%" if catalog.METRIC[metric].number_format == catalog.PERCENT else None
 
 
 def activity(connections: list[dict] | None, learners: list[dict], locale: str, theme: str) -> go.Figure:
@@ -77,10 +83,10 @@ def activity(connections: list[dict] | None, learners: list[dict], locale: str, 
                 margin={"l": 48, "r": 48, "t": 32, "b": 40})
     if connections is not None:
         fig.add_bar(x=[p["period"] for p in connections], y=[p["value"] for p in connections],
-                    name=i18n.t(locale, "metric.connections"), marker_color=colours["primary"], opacity=0.75,
+                    name=i18n.metric_label(locale, "connections"), marker_color=colours["primary"], opacity=0.75,
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     fig.add_scatter(x=[p["period"] for p in learners], y=[p["value"] for p in learners], mode="lines+markers",
-                    name=i18n.t(locale, "metric.active_learners"), yaxis="y2" if connections is not None else "y",
+                    name=i18n.metric_label(locale, "active_learners"), yaxis="y2" if connections is not None else "y",
                     line={"color": colours["secondary"], "width": 2}, marker={"size": 5},
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     if connections is not None:
@@ -98,7 +104,7 @@ def funnel(values: dict, locale: str, theme: str) -> go.Figure:
     """Enrolments → starts → completions, with each step's share of enrolments."""
     steps = ("enrolments", "starts", "completions")
     fig = _base(theme, locale, margin={"l": 110, "r": 16, "t": 16, "b": 24})
-    fig.add_funnel(y=[i18n.t(locale, f"metric.{s}") for s in steps], x=[values[s] for s in steps],
+    fig.add_funnel(y=[i18n.metric_label(locale, s) for s in steps], x=[values[s] for s in steps],
                    textinfo="value+percent initial", marker={"color": THEMES[theme]["funnel"]},
                    connector={"fillcolor": THEMES[theme]["grid"]},
                    hovertemplate="%{y}: %{x:,d}<extra></extra>")
@@ -116,12 +122,12 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
         fig.add_bar(y=labels[::-1], x=values[::-1], customdata=keys[::-1], orientation="h",
                     marker_color=THEMES[theme]["primary"], hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>")
         fig.update_yaxes(automargin=True)
-        fig.update_xaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+        fig.update_xaxes(tickformat=_axis_format(metric), rangemode="tozero")
     else:
         fig = _base(theme, locale)
         fig.add_bar(x=labels, y=values, customdata=keys, marker_color=THEMES[theme]["primary"],
                     hovertemplate=f"%{{x}}: %{{y:{fmt}}}<extra></extra>")
-        fig.update_yaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+        fig.update_yaxes(tickformat=_axis_format(metric), rangemode="tozero")
         fig.update_xaxes(type="category", automargin=True)
     if len(rows) < 5:
         fig.update_layout(bargap=0.75 - 0.1 * len(rows))  # a lone bar should not fill the chart
@@ -143,7 +149,7 @@ def line(points: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
     fig.add_scatter(x=[p["period"] for p in points], y=[p["value"] for p in points], mode="lines+markers",
                     line={"color": THEMES[theme]["primary"], "width": 2}, marker={"size": 5},
                     hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:{_value_format(metric)}}}<extra></extra>")
-    fig.update_yaxes(tickformat=".0%" if metric == "completion_rate" else None, rangemode="tozero")
+    fig.update_yaxes(tickformat=_axis_format(metric), rangemode="tozero")
     _date_axis(fig, locale)
     return fig
 

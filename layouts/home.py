@@ -5,9 +5,12 @@ digests list them all) and no source location.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dash import html
 
-from app.store import Snapshot
+if TYPE_CHECKING:  # layouts import no app module but the catalog and the view state
+    from app.store import Snapshot
 
 
 def layout(snapshot: Snapshot | None):

@@ -2,6 +2,9 @@
 
 The locale comes from the verified token (``Scope.locale``); numbers and dates
 go through babel so a French viewer reads ``1 234,5`` and ``31 octobre 2026``.
+The texts live here; which metric and dimension labels must exist, and how
+each metric's value is written, come from ``app.catalog`` (a test checks that
+every catalog entry has its label in each locale).
 """
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import datetime as dt
 from babel import Locale
 from babel.dates import format_date as _format_date, get_day_names
 from babel.numbers import format_decimal, format_percent
+
+from app import catalog
 
 LOCALES = ("en", "fr")
 
@@ -190,13 +195,20 @@ def percent(value: float | None, locale: str, digits: int = 1) -> str:
     return format_percent(value, format=f"{head}0.{'0' * digits}{tail}", locale=locale)
 
 
+def metric_label(locale: str, metric: str) -> str:
+    return t(locale, catalog.METRIC[metric].label_key)
+
+
+def dimension_label(locale: str, dimension: str) -> str:
+    return t(locale, catalog.DIMENSION[dimension].label_key)
+
+
 def metric_value(metric: str, value, locale: str) -> str:
-    """A metric as a KPI card shows it."""
-    if metric == "completion_rate":
+    """A metric as a KPI card shows it, in its catalog number format."""
+    fmt = catalog.METRIC[metric].number_format
+    if fmt == catalog.PERCENT:
         return percent(value, locale)
-    if metric in ("avg_score", "learning_hours"):
-        return number(value, locale, 1)
-    return number(value, locale)
+    return number(value, locale, 1 if fmt == catalog.DECIMAL else 0)
 
 
 def date(value: dt.date, locale: str, style: str = "long") -> str:

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from dash import html
 
-from app import memo, queries
+from app import answers, queries
+from app.extensions import get_cache
 from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
 from callbacks.access import authorize
 from layouts import i18n, ids
-from tests.dashboards import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
+from tests.support.apps import make_app
+from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 
 
 def texts(component) -> str:
@@ -78,7 +81,7 @@ def test_overview004_empty_states_say_why(server_context):
 def test_overview005_a_failing_chart_leaves_the_others(server_context, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(memo, "heatmap", broken)
+    monkeypatch.setattr(answers, "heatmap", broken)
     out = overview.overview_outputs(embed_token(), "?range=7d")
     assert annotation(out["figures"][ids.GRAPH_HEATMAP]) == i18n.t("en", "error.chart")
     assert "disk on fire" not in annotation(out["figures"][ids.GRAPH_HEATMAP])
@@ -89,12 +92,12 @@ def test_overview005_a_failing_chart_leaves_the_others(server_context, monkeypat
 def test_overview005b_failing_kpis_leave_the_charts_that_do_not_need_them(server_context, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("kpis down")
-    monkeypatch.setattr(memo, "kpis", broken)
+    monkeypatch.setattr(answers, "kpis", broken)
     out = overview.overview_outputs(embed_token(), "")
     assert set(out["values"].values()) == {"—"}
     assert annotation(out["figures"][ids.GRAPH_FUNNEL]) == i18n.t("en", "error.chart")
     assert all(out["figures"][g].data for g in ids.OVERVIEW_GRAPHS if g != ids.GRAPH_FUNNEL)
-    monkeypatch.setattr(memo, "breakdown", broken)
+    monkeypatch.setattr(answers, "breakdown", broken)
     table = explore.explore_outputs(embed_token(), "")
     assert table["rows"] == [] and annotation(table["figure"]) == i18n.t("en", "error.chart")
 
@@ -259,15 +262,30 @@ def test_sync005_outputs_keep_the_token_and_skip_unchanged_urls(server_context):
 def test_memo001_queries_are_cached_by_snapshot_tenant_and_filters(server_context, snapshot):
     access = authorize(embed_token())
     start, end = queries.default_range(snapshot)
-    cache = access.cache
-    first = memo.breakdown(cache, snapshot, TENANT, start, end, {"group": ("Sales",)}, "starts", "training")
+    cache = get_cache(server_context.server)
+    view = replace(access, start=start, end=end)
+    first = answers.breakdown(replace(view, filters={"group": ("Sales",)}), "starts", "training")
     hits = cache.hits
-    again = memo.breakdown(cache, snapshot, TENANT, start, end, {"group": ["Sales"]}, "starts", "training")
+    again = answers.breakdown(replace(view, filters={"group": ["Sales"]}), "starts", "training")
     assert again == first and cache.hits == hits + 1
-    other = memo.breakdown(cache, snapshot, OTHER_TENANT, start, end, {"group": ("Sales",)}, "starts", "training")
+    other = answers.breakdown(replace(view, tenant=OTHER_TENANT, filters={"group": ("Sales",)}), "starts", "training")
     assert cache.hits == hits + 1 and other != first
     assert first == [{"key": r.key, "label": r.label, "value": r.value} for r in queries.breakdown(
         snapshot, TENANT, start, end, {"group": ("Sales",)}, "starts", "training").itertuples()]
+
+
+def test_memo002_app_cache_off_holds_for_the_dashboards(generated_snapshot_dir, tmp_path):
+    """DATAVIZ_APP_CACHE=0 turns off the dashboards' memoised answers too, not only the API's."""
+    dash_app = make_app(generated_snapshot_dir, tmp_path / "cache", app_cache=False)
+    files = sorted((tmp_path / "cache").iterdir())  # cachelib's own entry count, nothing else
+    with dash_app.server.test_request_context("/_dash-update-component", method="POST"):
+        first = overview.overview_outputs(embed_token(), "?group=Sales")
+        again = overview.overview_outputs(embed_token(), "?group=Sales")
+        explore.explore_outputs(embed_token(), "?metric=starts&by=country")
+    cache = get_cache(dash_app.server)
+    assert first["values"] == again["values"] and first["values"]["starts"] != "—"
+    assert (cache.hits, cache.misses) == (0, 0)
+    assert sorted((tmp_path / "cache").iterdir()) == files
 
 
 def test_i18n001_labels_exist_in_both_locales():

@@ -17,9 +17,9 @@ import pytest
 from app.config import Settings
 from etl import purge as purging
 from etl.refresh import refresh_with_settings
-from tests import services
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
-from tests.varnish_backend import Backend
+from tests.support import services
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.varnish_backend import Backend
 
 pytestmark = pytest.mark.services
 TOKEN = services.SUITE_PURGE_TOKEN

@@ -17,11 +17,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests import services
-from tests.etl.exports import write_export
+from tests.support import services
+from tests.support.credentials import ADMIN_KEY as ADMIN, api_keys
+from tests.support.exports import write_export
 
 pytestmark = pytest.mark.services
-ADMIN = "claim-test-admin-key-0123456789abcdef0123"
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -58,7 +58,7 @@ def test_claim001_parallel_requests_start_one_process_and_never_truncate_its_log
     write_export(src, date="2026-11-01")
     web = services.start_gunicorn(service_logs, {
         "DATAVIZ_SOURCE": str(src), "DATAVIZ_SNAPSHOT_DIR": str(snap), "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"),
-        "DATAVIZ_API_KEYS": f"{ADMIN}:admin", "DATAVIZ_PAUSE_AT": "validate"}, workers=3)
+        "DATAVIZ_API_KEYS": ",".join(api_keys()), "DATAVIZ_PAUSE_AT": "validate"}, workers=3)
     started: list[psutil.Process] = []
     try:
         barrier = threading.Barrier(10)

@@ -22,12 +22,13 @@ import pytest
 from app.snapshot_sync import SnapshotSync
 from etl import snapshot_format as snapshots
 from etl.snapshot_format import SnapshotError
-from tests import services
+from tests.support import services
+from tests.support.credentials import ADMIN_KEY as KEY, api_keys
+from tests.support.exports import write_export
 
 pytestmark = pytest.mark.services
 BUCKET = "sync-faults"
 URL = f"s3://{BUCKET}/dataviz"
-KEY = "sync-faults-admin-key-0123456789abcdef"
 DAMAGED = "20991231T000000Z-dead"
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -76,7 +77,6 @@ def point(s3, version: str) -> None:
 
 
 def test_sync001_a_damaged_download_never_goes_live_and_the_gauge_says_so(moto, service_logs, tmp_path):
-    from tests.etl.exports import write_export
 
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -90,7 +90,7 @@ def test_sync001_a_damaged_download_never_goes_live_and_the_gauge_says_so(moto, 
     local = tmp_path / "host"
     web = services.start_gunicorn(service_logs, {**common, "DATAVIZ_SNAPSHOT_DIR": str(local),
                                                  "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"),
-                                                 "DATAVIZ_API_KEYS": f"{KEY}:admin",
+                                                 "DATAVIZ_API_KEYS": ",".join(api_keys()),
                                                  "DATAVIZ_SNAPSHOT_POLL_INTERVAL": "0.3"}, workers=1)
     try:
         wait(lambda: json.loads(get(web.url + "/api/v1/meta")[1]).get("version") == good, "the host serves it")

@@ -1,4 +1,4 @@
-"""Prometheus metrics at /metrics, per process.
+"""Prometheus exposition at /metrics, per process (the service's health figures, not learning metrics).
 
 Request counts and latencies are recorded by request hooks; the snapshot,
 refresh outcomes and app cache counters are read when Prometheus scrapes.
@@ -17,10 +17,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from app import get_cache, get_settings, get_store, refresh_trigger
+from app import refresh_trigger
+from app.extensions import get_cache, get_settings, get_store
 
-blueprint = Blueprint("metrics", __name__)
-REGISTRY_KEY = "dataviz_metrics"
+blueprint = Blueprint("prometheus", __name__)
+REGISTRY_KEY = "dataviz_prometheus"
 UNMATCHED = "unmatched"  # unknown paths share one label value, so they cannot blow up cardinality
 
 
@@ -91,7 +92,7 @@ def _record(response: Response) -> Response:
 
 
 @blueprint.get("/metrics")
-def metrics():
+def exposition():
     registry, _ = current_app.extensions[REGISTRY_KEY]
     encode, content_type = choose_encoder(request.headers.get("Accept"))  # text 0.0.4 unless OpenMetrics is asked
     return Response(encode(registry), content_type=content_type)

@@ -1,0 +1,112 @@
+"""The one catalog of event types, dimensions and metrics: everything else derives from it.
+
+Event types and dimensions are facts of the data, so they are declared in the
+snapshot contract (``etl.snapshot_format``), which the ETL reads too; this
+module adds what only the app needs (label keys), and declares the metrics.
+
+The query engine (``app.queries``), the API's parameter enums and OpenAPI
+document (``app.params``, ``app.openapi``), the labels and number formats
+(``layouts.i18n``, ``layouts.figures``), the explore options and the callbacks
+all read these declarations; docs/architecture.md shows how to add a metric
+or a dimension. Only the test oracle (tests/support/oracle.py) keeps its own
+definitions, on purpose: it is the independent check.
+
+Plain data, no Flask, Dash or pandas: any layer may import it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from etl import snapshot_format
+from etl.snapshot_format import EVENT_TYPES, TRAINING, USER
+
+CONNECTION, ENROLMENT, START, COMPLETION = (EVENT_TYPES.index(name)
+                                            for name in ("connection", "enrolment", "start", "completion"))
+COUNT, DISTINCT, RATE, AVERAGE, HOURS = "count", "distinct", "rate", "average", "hours"  # how a metric computes
+INTEGER, DECIMAL, PERCENT = "integer", "decimal", "percent"  # how a metric's value is written
+
+
+@dataclass(frozen=True)
+class Dimension(snapshot_format.Dimension):
+    """A filter and breakdown: an attribute of the user (``side`` USER) or of the training behind each event.
+
+    A coded dimension is the column of its name in the ``users`` or
+    ``trainings`` frame (labels in the manifest's dictionaries); otherwise
+    ``key_column``/``label_column`` name the frame's columns that hold the key
+    and its label as they are (the training id and its title).
+    """
+
+    @property
+    def label_key(self) -> str:
+        return f"dim.{self.name}"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One learning metric of docs/metrics.md.
+
+    ``kind`` says how ``app.queries`` computes it over the ``events`` it reads:
+    COUNT sums the ``n`` column; DISTINCT counts distinct users (``per`` "user")
+    or (user, training) pairs; RATE is the share of distinct pairs whose
+    boolean ``column`` is set; AVERAGE is ``<column>_sum / <column>_n``;
+    HOURS sums ``duration`` in hours.
+    """
+
+    name: str
+    kind: str
+    events: tuple[str, ...]
+    number_format: str = INTEGER
+    per: str = "pair"  # DISTINCT only: "user" or "pair"
+    column: str | None = None  # RATE and AVERAGE only
+
+    @property
+    def label_key(self) -> str:
+        return f"metric.{self.name}"
+
+    @property
+    def event_codes(self) -> tuple[int, ...]:
+        return tuple(EVENT_TYPES.index(e) for e in self.events)
+
+    @property
+    def counted(self) -> bool:
+        """A count of things (events, learners, pairs): an empty range has zero of each."""
+        return self.kind in (COUNT, DISTINCT)
+
+    @property
+    def additive(self) -> bool:
+        """Slices add up to something meaningful, so a pie chart can show it (not a rate or an average)."""
+        return self.kind in (COUNT, DISTINCT, HOURS)
+
+    @property
+    def without_training(self) -> bool:
+        """It reads only events that carry no training: none under a training-side filter or breakdown."""
+        return all(e == EVENT_TYPES[CONNECTION] for e in self.events)
+
+
+DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension(**{f.name: getattr(d, f.name) for f in fields(d)})
+                                          for d in snapshot_format.DIMENSIONS)
+
+METRICS: tuple[Metric, ...] = (
+    Metric("connections", COUNT, ("connection",)),
+    Metric("active_learners", DISTINCT, ("connection", "start", "completion"), per="user"),
+    Metric("enrolments", DISTINCT, ("enrolment",)),
+    Metric("starts", DISTINCT, ("start",)),
+    Metric("completions", DISTINCT, ("completion",)),
+    Metric("completion_rate", RATE, ("enrolment",), PERCENT, column="completed"),
+    Metric("avg_score", AVERAGE, ("completion",), DECIMAL, column="score"),
+    Metric("learning_hours", HOURS, EVENT_TYPES, DECIMAL),
+)
+
+GRANULARITIES = ("day", "week", "month")  # a time series has one point per period
+
+METRIC = {m.name: m for m in METRICS}
+DIMENSION = {d.name: d for d in DIMENSIONS}
+METRIC_NAMES = tuple(METRIC)
+DIMENSION_NAMES = tuple(DIMENSION)
+USER_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.side == USER)
+TRAINING_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.side == TRAINING)
+
+
+def label_keys() -> list[str]:
+    """Every label key the catalog needs in each locale (tests check that layouts.i18n has them all)."""
+    return [m.label_key for m in METRICS] + [d.label_key for d in DIMENSIONS]

@@ -1,0 +1,110 @@
+"""One resolver for both faces: a verified scope and a request become one ``TenantView``.
+
+The JSON API (``app.api``: bearer credential + query parameters) and the
+dashboards (``callbacks.access``: embed token + view state) verify their own
+kind of credential, then call ``resolve``: the tenant is checked against the
+scope, the request's one snapshot taken, the range resolved and the filters
+narrowed by the scope's locked filters, always in that order. The view is what
+``app.answers`` keys and memoises query answers by.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Sequence
+
+from app.auth import Scope
+from app.store import Snapshot
+from app.view_state import ViewState, resolve_range
+
+DateRange = Callable[[Snapshot], tuple[dt.date, dt.date]]
+
+
+class NoSnapshot(Exception):
+    """No snapshot is published yet (or, for an all-tenant scope, it holds no tenant)."""
+
+
+class NoTenantData(Exception):
+    """The tenant has no data in the live snapshot."""
+
+    def __init__(self, tenant: str, snapshot: Snapshot):
+        super().__init__(tenant)
+        self.tenant = tenant
+        self.version = snapshot.version
+
+
+@dataclass(frozen=True)
+class TenantView:
+    """What one request may see and asks for: scope, snapshot, tenant, range and effective filters."""
+
+    scope: Scope
+    snapshot: Snapshot
+    tenant: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # effective: locked ones included
+
+    @property
+    def locale(self) -> str:
+        return self.scope.locale
+
+    @property
+    def theme(self) -> str:
+        return self.scope.theme
+
+    def tenants(self) -> list[str]:
+        """The tenants this viewer may pick from (one, unless an analyst)."""
+        return sorted(self.snapshot.tenants) if self.scope.all_tenants else [self.tenant]
+
+    def over(self, start: dt.date, end: dt.date) -> "TenantView":
+        """The same view over another range (the previous period of a comparison)."""
+        return replace(self, start=start, end=end)
+
+    def for_state(self, state: ViewState) -> "TenantView":
+        """The view a dashboard state asks for: its range, its filters with every locked dimension at its lock.
+
+        A dashboard never refuses a locked dimension's value (a stale link may
+        carry one): it shows the lock instead.
+        """
+        start, end = resolve_range(state, self.snapshot.data_as_of)
+        requested = {dim: values for dim, values in state.filters.items() if dim not in self.scope.filters}
+        return replace(self, start=start, end=end, filters=self.scope.narrow(requested))
+
+
+def resolve(scope: Scope, snapshot: Snapshot | None, tenant: str | None, *, pick: bool = False,
+            dates: DateRange | None = None, filters: Mapping[str, Sequence[str]] | None = None) -> TenantView:
+    """The view of ``tenant`` for ``scope`` in ``snapshot``.
+
+    The order is the API's contract: the tenant is checked against the scope
+    (AuthError 403), then the snapshot (``NoSnapshot``), then the tenant's data
+    (``NoTenantData``), then the range (``dates``, whose own errors propagate),
+    then the filters (``Scope.narrow``: 403 outside a lock). So a credential
+    for another tenant learns nothing, not even whether that tenant exists.
+    With ``pick`` (the dashboards), ``tenant`` is only a wish: an all-tenant
+    scope gets it when the snapshot has it, else the first tenant; any other
+    scope always gets its own.
+    """
+    if tenant is not None and not pick:
+        scope.check_tenant(tenant)
+    if snapshot is None:
+        raise NoSnapshot()
+    if pick:
+        tenant = _picked(scope, snapshot, tenant)
+        scope.check_tenant(tenant)
+    if tenant not in snapshot.tenants:
+        raise NoTenantData(tenant, snapshot)
+    view = TenantView(scope, snapshot, tenant)
+    if dates is not None:
+        start, end = dates(snapshot)
+        view = replace(view, start=start, end=end, filters=scope.narrow(filters or {}))
+    return view
+
+
+def _picked(scope: Scope, snapshot: Snapshot, wish: str | None) -> str:
+    if not scope.all_tenants:
+        (tenant,) = scope.tenants
+        return tenant
+    tenant = wish if wish in snapshot.tenants else min(snapshot.tenants, default=None)
+    if tenant is None:
+        raise NoSnapshot()
+    return tenant
