@@ -64,6 +64,10 @@ class _StateCollector:
         store = get_store(self.server)
         yield GaugeMetricFamily("dataviz_snapshot_refused", "1 when the published snapshot could not be loaded "
                                 "(an older one is served)", value=int(store.last_error is not None))
+        if store.sync is not None:  # DATAVIZ_SNAPSHOT_URL: this worker follows the snapshots on S3
+            yield GaugeMetricFamily("dataviz_snapshot_sync_failing", "1 while the last look at the snapshots on S3 "
+                                    "failed (S3 unreachable, a download refused)",
+                                    value=int(store.sync.last_error is not None))
 
 
 class _RequestMetrics:
