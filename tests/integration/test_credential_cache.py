@@ -48,7 +48,7 @@ def get(port: int, path: str, credential: str) -> tuple[int, str]:
 def purge(port: int, tag: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("PURGE", "/", headers={"xkey-purge": tag})
+        conn.request("PURGE", "/", headers={"xkey-purge": tag, "X-Purge-Token": services.SUITE_PURGE_TOKEN})
         response = conn.getresponse()
         response.read()
         return response.status
