@@ -51,13 +51,14 @@ demo-export: install
 refresh: install
 	$(BIN)/python -m etl refresh
 
-## Serve the demo. Without DATAVIZ_ANALYST_SECRET, a local one is generated once (var/demo-analyst-secret)
+## Serve the demo (with its own embed secret: demo mode refuses a configured one). Without
+## DATAVIZ_ANALYST_SECRET, a local one is generated once (var/demo-analyst-secret)
 ## so that the printed /explore link works.
 run: demo-export refresh
 	@test -s var/demo-analyst-secret || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > var/demo-analyst-secret)
 	@export DATAVIZ_ANALYST_SECRET="$${DATAVIZ_ANALYST_SECRET:-$$(cat var/demo-analyst-secret)}"; \
 	  $(BIN)/python -m app.urls --base http://127.0.0.1:$(PORT) && \
-	  DATAVIZ_DEMO=1 DATAVIZ_BIND=127.0.0.1:$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py app.wsgi:server
+	  DATAVIZ_EMBED_SECRET= DATAVIZ_DEMO=1 DATAVIZ_BIND=127.0.0.1:$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py app.wsgi:server
 
 test: install-dev system-deps
 	$(BIN)/python -m pytest

@@ -91,3 +91,13 @@ def heatmap(view: TenantView) -> list[dict]:
 def filter_values(view: TenantView) -> dict[str, list[dict]]:
     """Every value each filter can take for the tenant (the range and filters do not matter)."""
     return orjson.loads(raw(TenantView(view.scope, view.snapshot, view.tenant), "filters"))
+
+
+def offered_filter_values(view: TenantView) -> dict[str, list[dict]]:
+    """The values the viewer may pick: a locked filter offers only its own (the API and the dashboards).
+
+    A dashboard locked to group=Sales used to send every group name of the tenant in its options.
+    """
+    values = filter_values(view)
+    return {dim: [v for v in options if v["key"] in view.scope.filters[dim]] if dim in view.scope.filters
+            else options for dim, options in values.items()}

@@ -144,10 +144,7 @@ def filters(tenant: str):
     view, _ = _tenant_view("filters", tenant)
 
     def build() -> dict:
-        values = answers.filter_values(view)
-        for dim, locked in view.scope.filters.items():  # a locked filter offers only its own values
-            values[dim] = [v for v in values[dim] if v["key"] in locked]
-        return _head(view) | {"filters": values}
+        return _head(view) | {"filters": answers.offered_filter_values(view)}
 
     return http_cache.respond(view, "filters", (), build)
 

@@ -26,7 +26,10 @@ from app.catalog import DIMENSION_NAMES
 from app.config import Settings, secret_list
 
 LEEWAY_SECONDS = 30
+MIN_SECRET_BYTES = 32  # HS256 signs with a 256-bit key: a shorter secret is guessable offline from one token
+MIN_API_KEY_LENGTH = 24  # characters: 144 bits from secrets.token_urlsafe(18); docs/api.md advises 32
 MAX_TOKEN_LIFETIME = 24 * 3600
+MAX_TOKEN_LENGTH = 4096  # characters; real tokens are a few hundred, so a forged huge one costs nothing
 LOCALES = ("en", "fr")
 THEMES = ("light", "dark")
 FILTER_DIMENSIONS = DIMENSION_NAMES  # a token may lock any filter
@@ -53,6 +56,12 @@ class Scope:
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # locked filters
     locale: str = "en"
     theme: str = "light"
+    expires: float | None = None  # a token's exp (epoch seconds); an API key lasts until it is removed
+
+    @property
+    def credential_tag(self) -> str:
+        """The xkey of every answer this credential fetched, so that revoking it can purge them."""
+        return f"cred-{self.subject}"
 
     @property
     def all_tenants(self) -> bool:
@@ -131,7 +140,13 @@ def _clean_filters(claim) -> dict[str, tuple[str, ...]]:
 
 
 def verify_token(token: str, settings: Settings, now: float | None = None) -> Scope:
-    """Verify an embed or analyst JWT and return its scope (AuthError 401 otherwise)."""
+    """Verify an embed or analyst JWT and return its scope (AuthError 401 otherwise).
+
+    The length is checked before anything is decoded: a forged 40 MB token
+    used to cost 9.7 s of CPU per request.
+    """
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise AuthError(401, f"token is longer than {MAX_TOKEN_LENGTH} characters")
     secrets = [(s, kind) for value, kind in ((settings.embed_secret, "embed"), (settings.analyst_secret, "analyst"))
                for s in secret_list(value)]
     if not secrets:
@@ -170,19 +185,43 @@ def verify_token(token: str, settings: Settings, now: float | None = None) -> Sc
         raise AuthError(401, f"token claim 'theme' must be one of {', '.join(THEMES)}")
     subject = "tok-" + hashlib.sha256(token.encode()).hexdigest()[:12]
     return Scope(kind, subject, None if tenant == ALL else frozenset([tenant]),
-                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme)
+                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme, expires=float(exp))
 
 
 def check_secrets(settings: Settings) -> None:
-    """Refuse a configuration where one secret would sign both kinds of tokens.
+    """Refuse, at start-up and with a clear message, a configuration that would open the data.
 
-    An embed secret that is also an analyst secret would let the LMS (or
-    anyone holding it) mint all-tenant tokens; and since the embed secrets are
-    tried first, real analyst tokens would be refused. Raised at start-up.
+    * Demo mode with a configured embed secret: ``/demo`` would mint tokens
+      signed with it for any tenant, to anyone (demo mode makes its own).
+    * A signing secret under ``MIN_SECRET_BYTES`` or an API key under
+      ``MIN_API_KEY_LENGTH``: guessable (the app once started with ``a``,
+      ``b`` and ``k:*``).
+    * One value in two roles: an embed secret that is also an analyst secret
+      would let the LMS mint all-tenant tokens (and, tried first, refuse real
+      analyst tokens); an API key that is also a secret lets the key's holder
+      mint tokens; a key listed twice has two scopes.
+    The messages name the setting, never the value.
     """
-    shared = set(secret_list(settings.embed_secret)) & set(secret_list(settings.analyst_secret))
-    if shared:
+    if settings.demo and settings.embed_secret:
+        raise ValueError("DATAVIZ_DEMO=1 refuses a configured DATAVIZ_EMBED_SECRET: /demo would mint tokens signed "
+                         "with it for any tenant, to anyone. Unset DATAVIZ_EMBED_SECRET for a demo (it makes its "
+                         "own), or DATAVIZ_DEMO in production")
+    embed, analyst = secret_list(settings.embed_secret), secret_list(settings.analyst_secret)
+    for name, values in (("DATAVIZ_EMBED_SECRET", embed), ("DATAVIZ_ANALYST_SECRET", analyst)):
+        if any(len(value.encode()) < MIN_SECRET_BYTES for value in values):
+            raise ValueError(f"{name}: every secret must be at least {MIN_SECRET_BYTES} bytes; make one with "
+                             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if set(embed) & set(analyst):
         raise ValueError("DATAVIZ_EMBED_SECRET and DATAVIZ_ANALYST_SECRET must differ: they share a secret")
+    keys = [entry.rpartition(":")[0] for entry in settings.api_keys]
+    if any(len(key) < MIN_API_KEY_LENGTH for key in keys):
+        raise ValueError(f"DATAVIZ_API_KEYS: every key must be at least {MIN_API_KEY_LENGTH} characters; make one "
+                         "with python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if len(set(keys)) != len(keys):
+        raise ValueError("DATAVIZ_API_KEYS: a key is listed twice; give each key one scope")
+    if set(keys) & (set(embed) | set(analyst)):
+        raise ValueError("DATAVIZ_API_KEYS: a key is also a signing secret (DATAVIZ_EMBED_SECRET or "
+                         "DATAVIZ_ANALYST_SECRET): its holder could mint tokens; use separate values")
 
 
 def verify_api_key(key: str, settings: Settings) -> Scope:

@@ -111,6 +111,22 @@ class AppCache:
         except Exception as exc:
             self._failed("set", exc)
 
+    def probe(self) -> bool:
+        """Ask the backend now (readiness), so an outage shows before a data request meets it.
+
+        A failure marks the cache down as a failed lookup does; while down, the
+        backend is asked again only after ``RETRY_SECONDS``, not per probe.
+        """
+        if time.monotonic() < self._down_until:
+            return False
+        try:
+            self.cache.has(make_key("probe", "readyz"))
+        except Exception as exc:
+            self._failed("probe", exc)
+            return False
+        self._recovered()
+        return True
+
     def get_or_compute(self, key: str, compute: Callable[[], bytes]) -> bytes:
         value = self.get(key)
         if value is None:

@@ -38,9 +38,12 @@ def secret_list(value: str | None) -> tuple[str, ...]:
     return _split(value)
 
 
-def setting(env: str, default=None, parse: Callable[[str], object] = str):
-    """A field read from the variable ``env`` with ``parse`` (its errors propagate), ``default`` when unset."""
-    return field(default=default, metadata={ENV: env, PARSE: parse})
+def setting(env: str, default=None, parse: Callable[[str], object] = str, repr: bool = True):
+    """A field read from the variable ``env`` with ``parse`` (its errors propagate), ``default`` when unset.
+
+    ``repr=False`` keeps a secret out of the settings' printed form (logs, tracebacks).
+    """
+    return field(default=default, repr=repr, metadata={ENV: env, PARSE: parse})
 
 
 def _flag_on(text: str) -> bool:
@@ -67,6 +70,8 @@ class Settings:
     cache_redis_url: str | None = setting("DATAVIZ_CACHE_REDIS_URL")
     cache_dir: str = setting("DATAVIZ_CACHE_DIR", "var/cache")
     varnish_urls: tuple[str, ...] = setting("DATAVIZ_VARNISH_URLS", (), _split)
+    # X-Purge-Token of each PURGE and BAN; never printed
+    purge_token: str | None = setting("DATAVIZ_PURGE_TOKEN", repr=False)
     web_urls: tuple[str, ...] = setting("DATAVIZ_WEB_URLS", (), _split)
     # how long a refresh waits for web_urls, plus the poll interval with S3
     web_timeout: float = setting("DATAVIZ_WEB_TIMEOUT", 30.0, float)

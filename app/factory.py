@@ -20,6 +20,7 @@ from app import api, demo, extensions, health, prometheus, security
 from app.auth import check_secrets
 from app.cache import AppCache
 from app.config import Settings
+from app.logs import SafeFormatter
 from app.snapshot_sync import SnapshotSync
 from app.store import SnapshotStore
 from callbacks import explore, overview, shell, sync
@@ -36,9 +37,9 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     """
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings)
-    if settings.demo and not settings.embed_secret:
-        settings = replace(settings, embed_secret=demo_embed_secret(settings))
     check_secrets(settings)
+    if settings.demo:
+        settings = replace(settings, embed_secret=demo_embed_secret(settings))
     server = Flask(__name__)
     extensions.register(server, settings,
                         SnapshotStore(settings.snapshot_dir, settings.snapshot_check_interval,
@@ -65,6 +66,8 @@ def configure_logging(settings: Settings) -> None:
     """The app's loggers (``dataviz.*``) at ``DATAVIZ_LOG_LEVEL``, the level gunicorn's own logs use too."""
     level = settings.log_level.upper()
     logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:  # request text in a message cannot forge or colour a line
+        handler.setFormatter(SafeFormatter(LOG_FORMAT))
     logging.getLogger("dataviz").setLevel(level)
 
 

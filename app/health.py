@@ -19,7 +19,8 @@ def readyz():
     """Ready once a snapshot is loaded; 503 (with the reason) before that.
 
     What degrades the service without stopping it is said, but keeps the
-    status 200: a down app cache (answers are computed, uncached) or a
+    status 200: a down app cache (answers are computed, uncached; asked
+    here and now, not only when a data request meets the outage) or a
     refused live snapshot (an older one is served). Taking every worker out
     of the load balancer for either would turn slower or older into nothing.
     """
@@ -28,6 +29,7 @@ def readyz():
     if snapshot is None:
         return jsonify(status="not ready", reason=store.problem or "no snapshot published yet"), 503
     cache = get_cache(current_app)
+    cache.probe()
     warnings = []
     if store.problem:
         warnings.append(store.problem)

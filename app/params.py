@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from app import queries
+from app.dates import MAX_RANGE_DAYS, RangeError, check_day, check_range, parse_day
 from app.problems import invalid
 
-MAX_RANGE_DAYS = 1096  # three years, a leap day included
 MAX_FILTER_VALUE = 200
-MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)  # keeps previous periods representable
 COMPARE_VALUES = ("previous",)
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INTEGER = re.compile(r"[0-9]{1,9}")
 
 
@@ -35,15 +33,7 @@ class Param:
 
 
 def _date(text: str) -> dt.date:
-    if not _DATE.fullmatch(text):
-        raise ValueError(f"{text[:40]!r} is not a date in the form YYYY-MM-DD")
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text} is not a valid calendar date") from None
-    if not MIN_DATE <= day <= MAX_DATE:
-        raise ValueError(f"must be between {MIN_DATE} and {MAX_DATE}")
-    return day
+    return check_day(parse_day(text))
 
 
 def _choice(allowed: Sequence[str]) -> Callable[[str], str]:
@@ -135,13 +125,10 @@ def date_range(values: Mapping[str, object], default: tuple[dt.date, dt.date]) -
     default_start, default_end = default
     end = values.get("to") or default_end
     start = values.get("from") or end - (default_end - default_start)
-    given = [name for name in ("from", "to") if values.get(name)]
-    if start > end:
-        raise invalid([(name, f"from ({start}) is after to ({end})") for name in given])
-    days = (end - start).days + 1
-    if days > MAX_RANGE_DAYS:
-        raise invalid([(name, f"the range {start} to {end} spans {days} days; at most {MAX_RANGE_DAYS}")
-                       for name in given])
+    try:
+        check_range(start, end)
+    except RangeError as exc:
+        raise invalid([(name, str(exc)) for name in ("from", "to") if values.get(name)]) from None
     return start, end
 
 

@@ -23,6 +23,8 @@ from app.extensions import get_cache, get_settings, get_store
 blueprint = Blueprint("prometheus", __name__)
 REGISTRY_KEY = "dataviz_prometheus"
 UNMATCHED = "unmatched"  # unknown paths share one label value, so they cannot blow up cardinality
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+OTHER = "other"  # any other method: an invented one no longer adds a series
 
 
 class _StateCollector:
@@ -62,6 +64,10 @@ class _StateCollector:
         store = get_store(self.server)
         yield GaugeMetricFamily("dataviz_snapshot_refused", "1 when the published snapshot could not be loaded "
                                 "(an older one is served)", value=int(store.last_error is not None))
+        if store.sync is not None:  # DATAVIZ_SNAPSHOT_URL: this worker follows the snapshots on S3
+            yield GaugeMetricFamily("dataviz_snapshot_sync_failing", "1 while the last look at the snapshots on S3 "
+                                    "failed (S3 unreachable, a download refused)",
+                                    value=int(store.sync.last_error is not None))
 
 
 class _RequestMetrics:
@@ -82,7 +88,8 @@ def _record(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
         status = str(response.status_code)
         recorder: _RequestMetrics = current_app.extensions[REGISTRY_KEY][1]
-        recorder.requests.labels(route, request.method, status).inc()
+        method = request.method if request.method in METHODS else OTHER
+        recorder.requests.labels(route, method, status).inc()
         recorder.latency.labels(route, status).observe(time.perf_counter() - started)
     return response
 

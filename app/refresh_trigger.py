@@ -1,13 +1,22 @@
 """Starting a refresh from the API, and telling how refreshes went.
 
-For now a refresh is ``python -m etl refresh`` started as a detached process
-(its own session, so restarting the web worker does not kill it); the ETL's
-``flock`` guarantees that only one runs. What happened is read back from the
+A refresh is ``python -m etl refresh`` started as a detached process (its own
+session, so restarting the web worker does not kill it). One at a time per
+snapshot root, decided before anything is spawned: the request takes a
+``flock`` on ``<snapshot_dir>/.refresh-trigger.lock`` (across the threads and
+workers of the host) and hands that open file to the child, so the
+claim lasts exactly as long as the child process, and the kernel releases it
+when the child exits, however it ends. A request that finds it taken, or the
+ETL's own lock held (a watcher tick, a refresh by hand), starts nothing and
+leaves ``last-refresh.log`` alone. Before this, the ETL's lock stopped the
+work but not the processes: ten parallel requests started ten, and each
+truncated the running one's log. What happened is read back from the
 reports the ETL keeps in ``<snapshot_dir>/reports/``.
 """
 from __future__ import annotations
 
 import collections
+import fcntl
 import json
 import os
 import subprocess
@@ -20,16 +29,23 @@ from etl.snapshot_format import LOCK_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOG_NAME = "last-refresh.log"
+CLAIM_FILE = ".refresh-trigger.lock"  # held by the refresh process a request started, for its whole life
 
 
 def refresh_running(root: Path) -> bool | None:
-    """Whether a process holds the refresh lock, without taking it (``None``: cannot tell).
+    """Whether a refresh runs: a process holds the ETL's lock or a request's claim (``None``: cannot tell)."""
+    held = [_held(root / name) for name in (LOCK_FILE, CLAIM_FILE)]
+    return True if True in held else None if None in held else False
+
+
+def _held(path: Path) -> bool | None:
+    """Whether a process holds a ``flock`` on ``path``, without taking it (``None``: cannot tell).
 
     Probing with ``flock`` would, for an instant, make a refresh starting at
     the same moment fail as busy; ``/proc/locks`` lists the holders instead.
     """
     try:
-        st = os.stat(root / LOCK_FILE)
+        st = os.stat(path)
     except FileNotFoundError:
         return False
     wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
@@ -41,19 +57,36 @@ def refresh_running(root: Path) -> bool | None:
         return None
 
 
+def _claim(root: Path) -> int | None:
+    """An open descriptor holding the trigger's ``flock``, or ``None`` when a started refresh still holds it."""
+    fd = os.open(root / CLAIM_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def start_refresh(settings: Settings) -> dict:
     """Start ``python -m etl refresh`` in the background: ``{"status": "started" | "running"}``."""
     root = Path(settings.snapshot_dir)
-    if refresh_running(root):
-        return {"status": "running"}
     root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio),
-           "DATAVIZ_MAX_EXPORT_BYTES": str(settings.max_export_bytes)}
-    with open(root / LOG_NAME, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "etl", "refresh", "--source", settings.source, "--snapshot-dir", str(root)],
-            cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True)
+    claim = _claim(root)
+    if claim is None:
+        return {"status": "running"}
+    try:
+        if _held(root / LOCK_FILE):  # a watcher tick or a refresh by hand: its process is not ours to add to
+            return {"status": "running"}
+        env = {**os.environ, "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio),
+               "DATAVIZ_MAX_EXPORT_BYTES": str(settings.max_export_bytes)}
+        with open(root / LOG_NAME, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "etl", "refresh", "--source", settings.source, "--snapshot-dir", str(root)],
+                cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, pass_fds=(claim,))  # the child holds the claim
+    finally:
+        os.close(claim)  # ours only: the child's copy of the descriptor keeps the lock until it exits
     threading.Thread(target=proc.wait, name=f"reap-refresh-{proc.pid}", daemon=True).start()  # no zombie
     return {"status": "started", "pid": proc.pid}
 

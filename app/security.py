@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 from html import escape
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, request
 
 from app.auth import AuthError, verify_token
 from app.config import Settings
+from app.problems import problem_response
 
 GUARDED_PREFIXES = ("/embed/", "/explore/")
+MAX_BODY_BYTES = 1024 * 1024  # the edge's cap too (docs/security.md, "Edge limits")
 ERROR_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dataviz: access denied</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -50,7 +53,36 @@ def denied(detail: str) -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
+def body_too_large(_exc=None) -> Response:
+    return problem_response(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+def cap_bodies(server: Flask) -> None:
+    """Refuse a body over ``MAX_BODY_BYTES`` before anything reads it (JSON parse, token check).
+
+    A declared ``Content-Length`` over the cap is refused from the headers
+    alone. A body of unknown length (chunked) is read up to the cap
+    (Werkzeug's ``MAX_CONTENT_LENGTH`` stops there and keeps it for the views)
+    and refused when one more byte follows. Registered first, so no other
+    hook runs on such a request.
+    """
+    server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    server.register_error_handler(413, body_too_large)
+
+    @server.before_request
+    def check_body_length():
+        if request.content_length is not None:
+            return body_too_large() if request.content_length > MAX_BODY_BYTES else None
+        if request.environ.get("wsgi.input_terminated"):
+            body = request.get_data(cache=True)
+            if len(body) >= MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
+                return body_too_large()
+        return None
+
+
 def init_app(server: Flask, settings: Settings) -> None:
+    cap_bodies(server)
+
     @server.before_request
     def check_page_token():
         if request.method not in ("GET", "HEAD") or not is_guarded(request.path):
@@ -154,9 +186,11 @@ def callback_problem(body, callback_map: dict) -> str | None:
 
 
 def init_dash(dash_app) -> None:
-    """Once the pages and callbacks are registered: the content policy, and the callback request check."""
+    """Once the pages and callbacks are registered: the content policy, the callback request check, and
+    a 404 for a component-suite path Dash does not serve (Dash raises, which was a 500)."""
     dash_app.server.extensions[CSP_KEY] = content_policy(dash_app)
     guard_callbacks(dash_app)
+    dash_app.server.register_error_handler(DependencyException, lambda exc: problem_response(404, str(exc)))
 
 
 def guard_callbacks(dash_app) -> None:
@@ -165,7 +199,11 @@ def guard_callbacks(dash_app) -> None:
     def check_callback_request():
         if request.path != CALLBACK_PATH or request.method != "POST":
             return None
-        problem = callback_problem(request.get_json(silent=True), dash_app.callback_map)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than the parser's stack: not a renderer's body
+            body = None
+        problem = callback_problem(body, dash_app.callback_map)
         if problem is None:
             return None
         response = jsonify(error=f"malformed callback request: {problem}")

@@ -8,6 +8,10 @@ single host, and ``/api/v1/meta`` shows it, which is what the refresh waits
 for. The workers of one host share the folder and take turns with an
 ``flock``, so a version is downloaded once per host, and the holder reads the
 pointer again under the lock, so a slow worker never puts an older version back.
+A download is verified like a local snapshot before it is named in ``CURRENT``
+(``S3Snapshots.download``), S3 is read with ``DATAVIZ_S3_TIMEOUT``, and a
+failing sync shows on ``/metrics`` (``dataviz_snapshot_sync_failing``) and
+``/readyz`` (``last_error``) until a look at S3 succeeds again.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Both pages keep their whole state (range, filters, choices) in the query string
 next to the token, so a link reopens the same view and back/forward walk
 through the history. Parsing is forgiving: anything malformed falls back to its
-default rather than failing the page; filter values are kept as given (an
+default rather than failing the page (but a well-formed range outside the
+bounds of ``app.dates`` is refused with a message, as the API refuses it); filter values are kept as given (an
 unknown value is shown as such, never silently dropped).
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlencode
 
 from app.catalog import DIMENSION_NAMES as DIMENSIONS, GRANULARITIES, METRIC_NAMES as METRICS
+from app.dates import parse_day
 
 PRESETS = ("7d", "30d", "90d", "12m", "ytd", "custom")
 GRANULARITY_CHOICES = ("auto",) + GRANULARITIES
@@ -54,9 +56,11 @@ def _clean_values(values) -> tuple[str, ...]:
     return tuple(out[:MAX_VALUES])
 
 
-def _date(text: str | None) -> dt.date | None:
+def _date(text) -> dt.date | None:
+    """A day of the URL, through the API's parser; malformed is no day. Its bounds are checked with the
+    range (``app.dates.check_range``), so an out-of-bounds day is refused, never silently replaced."""
     try:
-        return dt.date.fromisoformat(text) if text else None
+        return parse_day(text) if text else None
     except ValueError:
         return None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from app.auth import Scope
+from app.dates import check_range
 from app.store import Snapshot
 from app.view_state import ViewState, resolve_range
 
@@ -64,9 +65,11 @@ class TenantView:
         """The view a dashboard state asks for: its range, its filters with every locked dimension at its lock.
 
         A dashboard never refuses a locked dimension's value (a stale link may
-        carry one): it shows the lock instead.
+        carry one): it shows the lock instead. A range outside the bounds is
+        refused (``app.dates.RangeError``), as the API refuses it.
         """
         start, end = resolve_range(state, self.snapshot.data_as_of)
+        check_range(start, end)
         requested = {dim: values for dim, values in state.filters.items() if dim not in self.scope.filters}
         return replace(self, start=start, end=end, filters=self.scope.narrow(requested))
 

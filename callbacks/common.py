@@ -7,6 +7,7 @@ from dash import html
 
 from app import answers, catalog
 from app.auth import AuthError
+from app.dates import RangeError
 from app.views import TenantView
 from callbacks.access import Unavailable
 from layouts import figures, i18n
@@ -57,10 +58,15 @@ def unknown_notes(view: TenantView):
     return html.Div(notes, className="message message-info") if notes else None
 
 
-def refusal(exc: AuthError | Unavailable) -> tuple[str, html.Div]:
-    """The text, and the status line, for a token that failed verification or a tenant without data."""
-    text = (i18n.t("en", "error.auth", detail=exc.detail) if isinstance(exc, AuthError)  # no trusted locale
-            else i18n.t(exc.locale, exc.label_key))
+def refusal(exc: AuthError | Unavailable | RangeError, locale: str = "en") -> tuple[str, html.Div]:
+    """The text, and the status line, for a token that failed verification, a tenant without data or a
+    range out of bounds (``locale``: the verified token's)."""
+    if isinstance(exc, AuthError):
+        text = i18n.t("en", "error.auth", detail=exc.detail)  # no trusted locale
+    elif isinstance(exc, RangeError):
+        text = i18n.t(locale, "error.range", detail=str(exc))
+    else:
+        text = i18n.t(exc.locale, exc.label_key)
     return text, html.Div(text, className="message message-error", role="alert")
 
 

@@ -17,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from app import answers, catalog
 from app.auth import AuthError
 from app.catalog import TRAINING_DIMENSIONS
+from app.dates import RangeError
 from app.queries import MAX_LIMIT
 from app.view_state import ViewState, granularity, parse
 from app.views import TenantView
@@ -81,10 +82,10 @@ def explore_outputs(token, search) -> dict:
     state = parse(search)
     try:
         access = authorize(token, state.tenant)
-    except (AuthError, Unavailable) as exc:
-        text, status = refusal(exc)
+        view = access.for_state(state)
+    except (AuthError, Unavailable, RangeError) as exc:
+        text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
         return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
-    view = access.for_state(state)
     loc, theme = view.locale, view.theme
     try:
         columns, rows, records = table(view, state)
@@ -114,9 +115,9 @@ def neutralize(value):
 
 def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) -> str:
     """The table as CSV, in the order the grid shows it (``shown``: its virtualRowData)."""
-    if shown:
+    if shown and isinstance(shown, list):  # from the browser: anything that is not a row is left out
         key = "period" if columns and columns[0]["field"] == "period" else "key"
-        position = {row.get(key): i for i, row in enumerate(shown) if isinstance(row, dict)}
+        position = {row[key]: i for i, row in enumerate(shown) if isinstance(row, dict) and isinstance(row.get(key), str)}
         rows = sorted((r for r in rows if r[key] in position), key=lambda r: position[r[key]])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -129,10 +130,9 @@ def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) ->
 def csv_download(token, search, shown) -> dict:
     state = parse(search)
     try:
-        access = authorize(token, state.tenant)
-    except (AuthError, Unavailable):
+        view = authorize(token, state.tenant).for_state(state)
+    except (AuthError, Unavailable, RangeError):
         raise PreventUpdate from None
-    view = access.for_state(state)
     columns, rows, _ = table(view, state)
     what = f"{state.metric}-{'time' if state.chart == 'line' else state.by}"
     return dcc.send_string(csv_text(columns, rows, shown),

@@ -11,6 +11,7 @@ from dash import ALL, Input, Output, ctx, html
 from app import answers, catalog
 from app.auth import AuthError
 from app.catalog import METRIC_NAMES as METRICS, TRAINING_DIMENSIONS
+from app.dates import RangeError
 from app.queries import previous_range
 from app.view_state import granularity, parse
 from callbacks.access import Unavailable, authorize
@@ -45,12 +46,12 @@ def overview_outputs(token, search) -> dict:
     state = parse(search)
     try:
         access = authorize(token, state.tenant)
-    except (AuthError, Unavailable) as exc:
-        text, status = refusal(exc)
+        view = access.for_state(state)
+    except (AuthError, Unavailable, RangeError) as exc:
+        text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
                 "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
-    view = access.for_state(state)
     loc, theme = view.locale, view.theme
     gran = granularity(state, view.start, view.end)
     values = kpis_or_none(view)

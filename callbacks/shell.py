@@ -7,6 +7,7 @@ from flask import current_app
 from app import answers
 from app.extensions import get_store
 from app.auth import AuthError
+from app.dates import RangeError
 from app.view_state import parse, token_of
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
@@ -23,7 +24,7 @@ def page_view(access: TenantView, token: str, search: str | None) -> PageView:
     view = access.for_state(state)
     return PageView(
         token=token, locale=view.locale, theme=view.theme, tenant=view.tenant, tenants=view.tenants(),
-        analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.filter_values(view),
+        analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.offered_filter_values(view),
         state=state, filters=view.filters, start=view.start, end=view.end, as_of=view.snapshot.data_as_of)
 
 
@@ -45,7 +46,10 @@ def render(pathname: str | None, search: str | None):
         return message_page(i18n.t("en", "error.auth", detail=exc.detail)), "dv-root theme-light"
     except Unavailable as exc:
         return message_page(i18n.t(exc.locale, exc.label_key), "info"), "dv-root theme-light"
-    view = page_view(access, token, search)
+    try:
+        view = page_view(access, token, search)
+    except RangeError as exc:
+        return message_page(i18n.t(access.locale, "error.range", detail=str(exc))), f"dv-root theme-{access.theme}"
     return layout(view), f"dv-root theme-{access.theme}"
 
 

@@ -18,18 +18,22 @@ from dash.exceptions import PreventUpdate
 
 from app import answers
 from app.auth import AuthError
-from app.view_state import ViewState, encode, parse, resolve_range
+from app.dates import RangeError, parse_day
+from app.view_state import (CHARTS, DEFAULT_PRESET, DIMENSIONS, GRANULARITY_CHOICES, METRICS, ViewState, encode,
+                            parse, resolve_range)
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
 from layouts import ids
 from layouts.components import chips, dropdown_options
 
 CHOICE_FIELDS = {"gran": "granularity", "metric": "metric", "by": "by", "chart": "chart"}
+CHOICES = {"granularity": GRANULARITY_CHOICES, "metric": METRICS, "by": DIMENSIONS, "chart": CHARTS}  # the URL's
 
 
 def _date(value) -> dt.date | None:
+    """A date picker's value (``YYYY-MM-DD``, or with a time): the URL's parser; its bounds are the range's."""
     try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
+        return parse_day(value[:10]) if isinstance(value, str) else None
     except ValueError:
         return None
 
@@ -54,7 +58,8 @@ def state_from_controls(current: ViewState, access: TenantView, trigger, control
             if dim not in access.scope.filters:
                 state = state.with_filter(dim, values)
     if trigger_type == ids.CHOICE:
-        state = replace(state, **{CHOICE_FIELDS[n]: v for n, v in controls.get("choices", {}).items() if v})
+        state = replace(state, **{CHOICE_FIELDS[n]: v for n, v in controls.get("choices", {}).items()
+                                  if n in CHOICE_FIELDS and v in CHOICES[CHOICE_FIELDS[n]]})
     if trigger_type == ids.TENANT and access.scope.all_tenants and controls.get("tenant") != current.tenant:
         state = replace(state, filters={})  # another tenant's values mean nothing
     if trigger_type == ids.GRAPH_CLICK:
@@ -83,8 +88,12 @@ def clicked_key(click_data) -> str | None:
 def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | None, token: str,
                 from_url: bool) -> dict:
     """Every control set from ``state``; the query string only when it changed and the user changed it."""
-    options = answers.filter_values(access)
-    view = access.for_state(state)
+    options = answers.offered_filter_values(access)
+    try:
+        view = access.for_state(state)
+    except RangeError:  # the controls and the URL keep what was asked; the data callbacks say why
+        view = replace(access.for_state(replace(state, preset=DEFAULT_PRESET, start=None, end=None)),
+                       start=state.start, end=state.end)
     start, end, applied = view.start, view.end, view.filters  # the locked values included
     values = [list(applied.get(item["id"]["dim"], ())) for item in out["filters"]]
     opts = [dropdown_options(item["id"]["dim"], options, value) for item, value in zip(out["filters"], values)]
@@ -96,7 +105,9 @@ def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | N
         "preset": [state.preset for _ in out["preset"]],
         "start": [start.isoformat() for _ in out["start"]],
         "end": [end.isoformat() for _ in out["end"]],
-        "choices": [getattr(state, CHOICE_FIELDS[item["id"]["name"]]) for item in out["choices"]],
+        # the wildcard matches any name: one the page never draws (a crafted request) is left alone
+        "choices": [getattr(state, CHOICE_FIELDS[item["id"]["name"]]) if item["id"]["name"] in CHOICE_FIELDS
+                    else no_update for item in out["choices"]],
         "tenant": [access.tenant for _ in out["tenant"]],
         "chips": [chips(applied, dict(access.scope.filters), options, access.locale) for _ in out["chips"]],
         "click": [None for _ in out["click"]],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -27,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "var" / "stack"
 BIN = Path(sys.executable).parent
 BUCKET = "dataviz-exports"
-ADMIN_KEY, READER_KEY = "stack-admin", "stack-reader"
+ADMIN_KEY, READER_KEY = "stack-admin-key-0123456789abcdef", "stack-reader-key-0123456789abcdef"
 # stop order: the watcher first (it may be purging), the data stores last
 ORDER = ("watcher", "varnish", "web", "redis", "s3")
 # Client-side timeouts of varnishd (docs/security.md, "Edge limits"): request headers whole within 5 s
@@ -107,7 +108,9 @@ def start(args: argparse.Namespace) -> int:
            "DATAVIZ_SOURCE": f"s3://{BUCKET}/lms", "DATAVIZ_SNAPSHOT_DIR": str(STATE / "snapshots"),
            "DATAVIZ_CACHE_REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
            "DATAVIZ_API_KEYS": f"{ADMIN_KEY}:admin,{READER_KEY}:*",
-           "DATAVIZ_WEB_URLS": urls["web"], "DATAVIZ_VARNISH_URLS": urls["varnish"], "DATAVIZ_DEMO": "1"}
+           "DATAVIZ_WEB_URLS": urls["web"], "DATAVIZ_VARNISH_URLS": urls["varnish"], "DATAVIZ_DEMO": "1",
+           # one environment for varnishd (which requires the token) and every ETL run (which sends it)
+           "DATAVIZ_PURGE_TOKEN": secrets.token_hex(32)}
 
     s3 = launch("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(ports["s3"])], env)
     wait_until(lambda: port_open(ports["s3"]), "moto_server", s3)
@@ -146,7 +149,7 @@ def start(args: argparse.Namespace) -> int:
     print("  " + refresh.stdout.strip().replace("\n", "\n  "))
     launch("watcher", [sys.executable, "-m", "etl", "watch", "--interval", str(args.watch_interval)], env)
 
-    with open(STATE / "stack.env", "w") as fh:
+    with open(os.open(STATE / "stack.env", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:  # the token
         for key in sorted(k for k in env if k.startswith(("AWS_", "DATAVIZ_"))):
             fh.write(f"export {key}={env[key]}\n")
     print(f"""

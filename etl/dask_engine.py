@@ -66,6 +66,7 @@ class DaskEngine:
     block_size: int = BLOCK_SIZE
     workers: int | None = None  # LocalCluster size; default: one per core
     connect_timeout: float = 15.0  # seconds to reach the scheduler
+    s3_timeout: float = 30.0  # DATAVIZ_S3_TIMEOUT, for every S3 read, the workers' included
     client: object | None = field(default=None, repr=False)
     name = "dask"
 
@@ -75,7 +76,7 @@ class DaskEngine:
         try:
             with self._client() as client:
                 return _Run(client, f"{staged.ref.location}/{name}", name, staged.ref.date, self.block_size,
-                            max_bytes).validate(max_reject_ratio)
+                            max_bytes, self.s3_timeout).validate(max_reject_ratio)
         except (ExportRejected, OSError):
             raise
         except Exception as exc:  # KilledWorker, a cancelled future...: reported, with the cause logged
@@ -145,8 +146,8 @@ def _array(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
 
 
-def _read(location: str, offset: int, size: int) -> np.ndarray:
-    return _array(blocks.read_range(location, offset, size))
+def _read(location: str, offset: int, size: int, timeout: float) -> np.ndarray:
+    return _array(blocks.read_range(location, offset, size, timeout))
 
 
 def _scan(block: np.ndarray) -> tuple[bool, int | None, int | None]:
@@ -206,9 +207,11 @@ def _aggregate(part: _Part, index: int, *duplicates: list[np.ndarray]) -> Rows:
 class _Run:
     """One export's activity file through the cluster."""
 
-    def __init__(self, client, location: str, name: str, export_date: dt.date, block_size: int, max_bytes: int):
+    def __init__(self, client, location: str, name: str, export_date: dt.date, block_size: int, max_bytes: int,
+                 timeout: float = 30.0):
         self.client = client
         self.max_bytes = max_bytes  # DATAVIZ_MAX_EXPORT_BYTES: what the file may hold, uncompressed
+        self.timeout = timeout  # DATAVIZ_S3_TIMEOUT: the workers have no settings of their own, so it travels
         self.location = location
         self.name = name
         self.export_date = export_date
@@ -301,8 +304,8 @@ class _Run:
     def _blocks(self) -> list[list]:
         """A plain file: workers read blocks where the file lies and find where records start."""
         try:
-            size = blocks.file_size(self.location)
-            head = blocks.read_range(self.location, 0, min(size, MAX_HEADER_BYTES))
+            size = blocks.file_size(self.location, self.timeout)
+            head = blocks.read_range(self.location, 0, min(size, MAX_HEADER_BYTES), self.timeout)
         except READ_ERRORS as exc:
             raise read_error(CsvBytes(self.name, b""), exc) from exc
         if size > self.max_bytes:
@@ -314,7 +317,8 @@ class _Run:
             end = size
         self.header = head[:end]
         offsets = range(0, size, self.block_size)
-        data = [self._submit(_read, self.location, offset, self.block_size) for offset in offsets]
+        data = [self._submit(_read, self.location, offset, self.block_size, self.timeout)
+                for offset in offsets]
         scans = self._gather([self._submit(_scan, d) for d in data])
         plan = blocks.plan_partitions(size, self.block_size, end, scans)
         return [[data[k] if (start, stop) == (0, self.block_size) else self._submit(_slice, data[k], start, stop)
@@ -323,17 +327,19 @@ class _Run:
     def _stream(self) -> Iterator[list]:
         """A gzip file: decompressed here, in order, and sent to the workers a partition at a time
         (``self.header`` is set before the first one)."""
-        inflated = 0
         try:
-            for chunk in blocks.stream_records(self.location, self.block_size):
-                inflated += len(chunk)
-                if inflated > self.max_bytes:  # a gzip bomb: stop before it fills the cluster
-                    raise ExportRejected(too_large(self.name, self.max_bytes))
+            # a gzip bomb, or a stream with no line break, stops as it inflates, before it fills this process
+            for chunk in blocks.stream_records(self.location, self.block_size, self.max_bytes, MAX_HEADER_BYTES,
+                                               self.timeout):
                 if self.header is None:
                     end = blocks.header_end(chunk)
                     end = len(chunk) if end is None else end
                     self.header, chunk = chunk[:end], chunk[end:]
                 if chunk:
                     yield [self.client.scatter(_array(chunk))]
+        except blocks.StreamTooLarge:
+            raise ExportRejected(too_large(self.name, self.max_bytes)) from None
+        except blocks.FirstRecordTooLong:
+            raise ExportRejected(header_too_long(self.name)) from None
         except READ_ERRORS as exc:
             raise read_error(CsvBytes(self.name, b""), exc) from exc

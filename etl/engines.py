@@ -42,7 +42,7 @@ def engine_for(settings: Settings) -> Engine:
     if settings.etl_engine == "dask":
         from etl.dask_engine import DaskEngine
 
-        return DaskEngine(scheduler=settings.dask_scheduler)
+        return DaskEngine(scheduler=settings.dask_scheduler, s3_timeout=settings.s3_timeout)
     if settings.etl_engine != "pandas":
         raise ValueError(f"unknown ETL engine {settings.etl_engine!r}: expected pandas or dask")
     return PandasEngine()

@@ -14,6 +14,7 @@ EXIT_CODES = {
     "published": 0,
     "up_to_date": 0,
     "skipped": 0,  # the watcher's: this export was rejected before
+    "held": 0,  # this export was rolled back: it waits for a newer one or --force (etl.rollback)
     "rolled_back": 0,
     "rejected": 1,
     "failed": 1,

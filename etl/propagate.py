@@ -164,7 +164,7 @@ class Propagation:
         if not load_pending(root):
             return None
         with steps("retry_purges"):
-            return purge(root, self.settings.varnish_urls, [])
+            return purge(root, self.settings.varnish_urls, [], token=self.settings.purge_token)
 
     def _wait(self, version: str, published_at: float) -> dict:
         if self.settings.snapshot_url:  # each host swaps when its poll sees the S3 pointer; with no URL
@@ -205,12 +205,14 @@ class Propagation:
                 published.publish(previous)
                 after_restore = self._wait(previous, time.monotonic())
             with steps("purge"):  # answers from the new snapshot may have been cached meanwhile
-                purged = {"reason": "restored the previous snapshot", **purge(root, self.settings.varnish_urls, keys)}
+                purged = {"reason": "restored the previous snapshot", **purge(root, self.settings.varnish_urls, keys,
+                                                                    token=self.settings.purge_token)}
             return Propagated(web, purged, web_after_restore=after_restore, failure=(
                 f"web workers did not serve {version} within {self.web_timeout:g}s "
                 f"({'; '.join(f'{u}: {s}' for u, s in laggards.items())}); {previous} is live again"))
         with steps("clear_cache"):
             cleared = clear_app_cache(self.settings)
         with steps("purge"):
-            purged = {"reason": why, **purge(root, self.settings.varnish_urls, keys)}
+            purged = {"reason": why, **purge(root, self.settings.varnish_urls, keys,
+                                                                    token=self.settings.purge_token)}
         return Propagated(web, purged, cleared)

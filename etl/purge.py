@@ -9,7 +9,9 @@ no previous snapshot, or a change of ``data_as_of`` (which moves every default
 date range), every tenant is purged.
 
 Each Varnish host (``DATAVIZ_VARNISH_URLS``) gets ``PURGE /`` with an
-``xkey-purge`` header, retried with backoff. Keys a host could not purge are
+``xkey-purge`` header and the shared secret in ``X-Purge-Token``
+(``DATAVIZ_PURGE_TOKEN``: the VCL refuses a PURGE without it; the token is
+never logged nor written to the pending file), retried with backoff. Keys a host could not purge are
 kept in ``<snapshot root>/purge-pending.json`` and sent again at the next
 refresh or watch tick, so a Varnish that was down never keeps stale numbers
 for a whole ``s-maxage``.
@@ -75,15 +77,28 @@ class HostResult:
                 "error": self.error}
 
 
-def _send(url: str, keys: list[str], timeout: float) -> int:
+def _send(url: str, keys: list[str], timeout: float, token: str | None) -> int:
     """One PURGE request; returns the objects Varnish says it invalidated."""
-    request = urllib.request.Request(url.rstrip("/") + "/", method="PURGE", headers={"xkey-purge": " ".join(keys)})
+    headers = {"xkey-purge": " ".join(keys)}
+    if token:
+        headers["X-Purge-Token"] = token
+    request = urllib.request.Request(url.rstrip("/") + "/", method="PURGE", headers=headers)
     with open_url(request, timeout) as response:
         return int(response.headers.get("X-Purged") or 0)
 
 
+def _detail(exc: Exception) -> str:
+    """Varnish's reason for refusing a PURGE (the ``detail`` of its problem body), e.g. a missing token."""
+    if not isinstance(exc, urllib.error.HTTPError):
+        return ""
+    try:
+        return f" ({json.loads(exc.read(4096))['detail']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 def purge_host(url: str, keys: list[str], *, attempts: int = ATTEMPTS, backoff: float = BACKOFF_SECONDS,
-               timeout: float = TIMEOUT_SECONDS) -> HostResult:
+               timeout: float = TIMEOUT_SECONDS, token: str | None = None) -> HostResult:
     """Purge ``keys`` on one Varnish, in batches, retrying each batch with exponential backoff."""
     result = HostResult(url, ok=True)
     for start in range(0, len(keys), KEYS_PER_REQUEST):
@@ -91,10 +106,10 @@ def purge_host(url: str, keys: list[str], *, attempts: int = ATTEMPTS, backoff: 
         for attempt in range(1, attempts + 1):
             result.attempts += 1
             try:
-                result.purged += _send(url, batch, timeout)
+                result.purged += _send(url, batch, timeout, token)
                 break
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                result.error = f"{exc.__class__.__name__}: {getattr(exc, 'reason', None) or exc}"
+                result.error = f"{exc.__class__.__name__}: {getattr(exc, 'reason', None) or exc}{_detail(exc)}"
                 log.warning("purge of %d keys on %s failed (attempt %d/%d): %s",
                             len(batch), url, attempt, attempts, result.error)
                 if attempt < attempts:
@@ -147,8 +162,8 @@ def remember(root: Path, urls: tuple[str, ...], keys: list[str]) -> None:
     _save_pending(root, pending)
 
 
-def purge(root: Path, urls: tuple[str, ...], keys: list[str], **retry) -> dict:
-    """Purge ``keys`` plus any pending ones on every host; remember what failed.
+def purge(root: Path, urls: tuple[str, ...], keys: list[str], token: str | None = None, **retry) -> dict:
+    """Purge ``keys`` plus any pending ones on every host, with ``token`` (``X-Purge-Token``); remember what failed.
 
     Returns the report section: per host results, and the keys still pending.
     Callers hold the refresh lock, so the pending file has one writer.
@@ -162,7 +177,7 @@ def purge(root: Path, urls: tuple[str, ...], keys: list[str], **retry) -> dict:
         wanted = sorted(set(keys) | set(pending.get(url, {}).get("keys", [])))
         if not wanted:
             continue
-        result = purge_host(url, wanted, **retry)
+        result = purge_host(url, wanted, token=token, **retry)
         hosts.append(result.to_dict())
         if result.ok:
             pending.pop(url, None)

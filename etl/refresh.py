@@ -33,6 +33,7 @@ from etl.engines import Engine, PandasEngine, engine_for
 from etl.errors import EtlError, ExportRejected, RefreshBusy
 from etl.propagate import Propagation
 from etl.report import Counts, RefreshReport, RefreshResult
+from etl.rollback import held_exports, release_hold
 from etl.snapshot_format import FRAME_NAMES, SnapshotError
 from etl.snapshot_s3 import Published
 from etl.sources import ExportRef, LocalSource, S3Source, StagedExport, latest_export, open_source
@@ -143,7 +144,7 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
         return RefreshResult(exc.outcome, str(exc))
     report.outcome, report.message = result.outcome, result.message
     report.seconds = round(time.perf_counter() - started, 3)
-    if result.outcome not in ("up_to_date", "skipped"):
+    if result.outcome not in ("up_to_date", "skipped", "held"):
         try:
             result.report_path = snapshots.save_report(root, report.to_dict(), result.version)
         except OSError as exc:  # a full disk must not turn a known outcome into a traceback
@@ -268,6 +269,9 @@ def _steps(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult
         if live.current:
             return RefreshResult("up_to_date", f"up to date: export {name} is already live as {found.live}", found.live)
         report.live_damaged = live.damaged
+        if found.export in held_exports(published.root):
+            return RefreshResult("held", f"held: export {name} was rolled back and {found.live} stays live until a "
+                                         f"newer export arrives (or etl refresh --force)", found.live)
     report.engine = run.engine.name
     with StagedExport(found.source, found.ref) as staged:
         with steps("validate"):
@@ -294,6 +298,7 @@ def _steps(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult
         if report.propagated.failure:
             report.failed_step = "wait_web"
             return RefreshResult("failed", report.propagated.failure)
+    release_hold(published.root)
     published.prune()
     notes = "".join(f"; {note}" for note in report.propagated.warnings()) if report.propagated else ""
     return RefreshResult("published", f"published snapshot {version} from export {name} "

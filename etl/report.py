@@ -71,7 +71,7 @@ class RefreshReport:
 
 @dataclass
 class RefreshResult:
-    outcome: str  # published | up_to_date | skipped | rejected | failed | busy (| rolled_back)
+    outcome: str  # published | up_to_date | skipped | held | rejected | failed | busy (| rolled_back)
     message: str
     version: str | None = None
     report: dict = field(default_factory=dict)

@@ -109,10 +109,16 @@ class S3Snapshots:
                    Body=(version + "\n").encode())
 
     def download(self, version: str, root: Path) -> Path:
-        """The version as a complete local folder: downloaded into a temp folder, checked, renamed.
+        """The version as a complete local folder: downloaded into a temp folder, verified, renamed.
 
-        A folder already holding its manifest is complete (``etl.snapshot`` and
-        this method both rename a finished folder into place) and is kept.
+        Verified as a local snapshot is (``etl.snapshot_format.verify``: the
+        schema, each file's size, a readable Parquet footer with the row count
+        the manifest records) before the rename, so a damaged upload never
+        becomes a folder a ``CURRENT`` may name; before, only the sizes were
+        compared, and a host put a file with a broken footer live, which its
+        workers then refused. A folder already holding its manifest is
+        complete (``etl.snapshot`` and this method both rename a verified
+        folder into place) and is kept.
         """
         root = Path(root)
         final = root / version
@@ -120,10 +126,11 @@ class S3Snapshots:
             return final
         manifest = self.read_manifest(version)
         tmp = root / f".download-{version}-{secrets.token_hex(3)}"
-        tmp.mkdir(parents=True)
+        folder = tmp / version  # the layout verify reads: <root>/<version>/...
+        folder.mkdir(parents=True)
         try:
             for name, size in manifest.get("files", {}).items():
-                target = tmp / f"{name}.parquet"
+                target = folder / f"{name}.parquet"
                 try:
                     self._call(f"cannot download {name}.parquet of {version}", "download_file",
                                Key=self._key(version, target.name), Filename=str(target))
@@ -132,16 +139,16 @@ class S3Snapshots:
                 if target.stat().st_size != size:
                     raise SnapshotError(f"snapshot {version}: {target.name} has {target.stat().st_size} bytes "
                                         f"on {self.url}, the manifest says {size}")
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-            for path in tmp.iterdir():
+            (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+            snapshots.verify(tmp, version)
+            for path in folder.iterdir():
                 with open(path, "rb") as fh:
                     os.fsync(fh.fileno())
-            snapshots.fsync_dir(tmp)
-            os.rename(tmp, final)
+            snapshots.fsync_dir(folder)
+            os.rename(folder, final)
             snapshots.fsync_dir(root)
-        except BaseException:
+        finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return final
 
     def prune(self, keep: int, live: str | None) -> list[str]:

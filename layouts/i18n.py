@@ -81,6 +81,7 @@ LABELS: dict[str, dict[str, str]] = {
         "error.chart": "This chart could not be drawn. The rest of the page is up to date.",
         "error.auth": "Your access could not be verified ({detail}). Reload the page from your learning platform.",
         "error.tenant": "There is no data for this organisation yet.",
+        "error.range": "This date range cannot be shown: {detail}.",
         "error.unavailable": "No data is published yet. Please try again later.",
         "filters.active": "Filters:",
         "filters.none": "No filter: click a bar or a slice to add one.",
@@ -152,6 +153,7 @@ LABELS: dict[str, dict[str, str]] = {
         "error.auth": "Votre accès n’a pas pu être vérifié ({detail}). Rechargez la page depuis votre plateforme de "
                       "formation.",
         "error.tenant": "Il n’y a pas encore de données pour cette organisation.",
+        "error.range": "Cette période ne peut pas être affichée : {detail}.",
         "error.unavailable": "Aucune donnée n’est encore publiée. Réessayez plus tard.",
         "filters.active": "Filtres :",
         "filters.none": "Aucun filtre : cliquez sur une barre ou un secteur pour en ajouter un.",

@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                "DATAVIZ_CACHE_REDIS_URL": f"redis://127.0.0.1:{cache.port}/0",
                "DATAVIZ_API_KEYS": f"{READER}:*", "DATAVIZ_EMBED_SECRET": EMBED_SECRET,
                "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}",
-               "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}"}
+               "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}",
+               "DATAVIZ_PURGE_TOKEN": services.SUITE_PURGE_TOKEN}
         web = services.start_gunicorn(logs, {k: v for k, v in env.items() if k.startswith(("DATAVIZ_", "PYTHON"))},
                                       workers=3, port=web_port)
         started.append(web)

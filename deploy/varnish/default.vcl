@@ -19,7 +19,8 @@
 #   DATAVIZ_EDGE_FAILURE_LIMIT 401/403 answers per client (default 60) in
 #   60 s; over a limit: 429 with Retry-After for 10 s (60 s for failures);
 # - PURGE and BAN: from the `purgers` ACL, and with the header
-#   `X-Purge-Token: $DATAVIZ_PURGE_TOKEN` when that variable is set.
+#   `X-Purge-Token: $DATAVIZ_PURGE_TOKEN` (32 characters or more); with that
+#   variable unset, every PURGE and BAN is refused.
 # The DATAVIZ_* values are read from varnishd's environment.
 vcl 4.1;
 
@@ -113,8 +114,15 @@ sub purger_only {
         set req.http.x-refusal = "PURGE and BAN come from the purgers ACL only";
         return (synth(403, "Forbidden"));
     }
+    # No token configured (or a short one) refuses every PURGE and BAN: a
+    # varnishd started without its environment fails closed, and the ETL's
+    # report says so, rather than opening purges to the whole host.
     set req.http.x-purge-wanted = std.getenv("DATAVIZ_PURGE_TOKEN");
-    if (req.http.x-purge-wanted ~ "." && req.http.x-purge-token != req.http.x-purge-wanted) {
+    if (req.http.x-purge-wanted !~ "^.{32,}$") {
+        set req.http.x-refusal = "PURGE and BAN are refused: DATAVIZ_PURGE_TOKEN (32 characters or more) is not set in varnishd's environment";
+        return (synth(403, "Forbidden"));
+    }
+    if (req.http.x-purge-token != req.http.x-purge-wanted) {
         set req.http.x-refusal = "PURGE and BAN need the X-Purge-Token header";
         return (synth(403, "Forbidden"));
     }

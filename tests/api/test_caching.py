@@ -1,6 +1,8 @@
 """ETags and 304, cache headers for Varnish, the app cache, and one snapshot per request."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from app.extensions import get_cache, get_store
@@ -10,6 +12,7 @@ from tests.support import services
 from tests.support.credentials import ALL_KEY, bearer, embed
 
 ALL = bearer(ALL_KEY)
+ALL_SUBJECT = "key-" + hashlib.sha256(ALL_KEY.encode()).hexdigest()[:12]  # the purge tag of its answers
 
 
 def etag(client, path, headers=ALL) -> str:
@@ -24,7 +27,7 @@ def test_cache001_headers_of_data_routes(client, snapshot, tenants):
                   "heatmap", "filters"):
         response = client.get(f"/api/v1/tenants/{tenant}/{route}", headers=ALL)
         assert response.headers["Cache-Control"] == "public, max-age=60, s-maxage=86400"
-        assert response.headers["xkey"] == f"tenant-{tenant} snapshot-{snapshot.version}"
+        assert response.headers["xkey"] == f"tenant-{tenant} snapshot-{snapshot.version} cred-{ALL_SUBJECT}"
         assert response.headers["Vary"] == "Authorization"
         assert response.headers["X-Dataviz-Snapshot"] == snapshot.version
         tag = response.headers["ETag"]
@@ -87,7 +90,7 @@ def test_cache007_new_snapshot_new_etag(make_server, snapshot_copy, generated_ex
     assert second.status_code == 200
     assert second.headers["X-Dataviz-Snapshot"] == result.version
     assert second.headers["ETag"] != old_tag
-    assert second.headers["xkey"] == f"tenant-{tenants[0]} snapshot-{result.version}"
+    assert second.headers["xkey"] == f"tenant-{tenants[0]} snapshot-{result.version} cred-{ALL_SUBJECT}"
     assert second.get_json()["snapshot"] == result.version
     assert second.get_json()["metrics"] == first.get_json()["metrics"]  # same export, same numbers
 

@@ -1,6 +1,7 @@
 """The embedded overview in headless Chromium: values on screen, filters, locks, URL state, errors."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -130,6 +131,27 @@ def test_overview003_locked_filter_is_applied_and_cannot_change(dash_duo, dash_a
     pick(dash_duo, "country", "FR")
     wait_for_kpis(dash_duo, expected_kpis(snapshot, "", {"group": ["Sales"], "country": ["FR"]}))
     assert "Sales" in field.text
+    assert dash_duo.get_logs() == []
+
+
+def test_overview005_a_locked_dashboard_holds_no_other_value_of_its_lock(dash_duo, dash_app, generated_snapshot_dir):
+    """Issue 13, item 8: a dashboard locked to group=Sales had every group of the tenant in its dropdown's
+    options. Everything the page received (the layout and each callback's answer, as the renderer keeps
+    them) names no other group, after a filter change too."""
+    snapshot = SnapshotStore(generated_snapshot_dir).current()
+    values = queries.filter_values(snapshot, TENANT)
+    groups = [o["key"] for o in values["group"]]
+    elsewhere = {o[part] for dim, options in values.items() if dim != "group" for o in options for part in o}
+    hidden = [g for g in groups if g != "Sales" and g not in elsewhere]
+    assert "Sales" in groups and hidden
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token(filters={'group': ['Sales']})}")
+    wait_for_kpis(dash_duo, expected_kpis(snapshot, "", {"group": ["Sales"]}))
+    pick(dash_duo, "country", "FR")
+    wait_for_kpis(dash_duo, expected_kpis(snapshot, "", {"group": ["Sales"], "country": ["FR"]}))
+    received = dash_duo.driver.execute_script("return JSON.stringify(window.store.getState().layout)")
+    assert '"Sales"' in received
+    assert [g for g in hidden if json.dumps(g) in received] == []
     assert dash_duo.get_logs() == []
 
 

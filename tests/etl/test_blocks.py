@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from hypothesis import given, settings, strategies as st
 
@@ -65,3 +70,27 @@ def test_blocks003_record_ends_outside_quotes_only():
     assert blocks.last_record_end(data[:-1]) == len(data) - 1  # the CR of CRLF ends it too
     assert blocks.first_record_end(b'no break "at all') is None
     assert blocks.header_end(b"\r\n\nh1,h2\nx,y\n") == 9
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.lists(FIELD, min_size=3, max_size=3), min_size=1, max_size=25),
+       newline=st.sampled_from(["\n", "\r\n"]), step=st.integers(1, 40))
+def test_blocks004_stream_records_cuts_a_real_gzip_at_record_ends(rows, newline, step):
+    """The carry's quote parity is kept across reads instead of scanning the carry again (issue 13)."""
+    data = to_csv([["a", "b", "c"]] + rows, newline)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "activity.csv.gz"
+        path.write_bytes(gzip.compress(data))
+        taken = list(blocks.stream_records(str(path), step, max_bytes=len(data), max_first=len(data)))
+    assert b"".join(taken) == data
+    assert [r for part in taken for r in records(part)] == records(data)
+
+
+def test_blocks005_limits_count_as_the_stream_inflates(tmp_path):
+    path = tmp_path / "activity.csv.gz"
+    path.write_bytes(gzip.compress(b"h1,h2\n" + b"x" * 100_000))
+    with pytest.raises(blocks.StreamTooLarge):
+        list(blocks.stream_records(str(path), 1000, max_bytes=50_000, max_first=1000))
+    path.write_bytes(gzip.compress(b"h" * 100_000))
+    with pytest.raises(blocks.FirstRecordTooLong):
+        list(blocks.stream_records(str(path), 1000, max_bytes=10**6, max_first=20_000))

@@ -51,7 +51,8 @@ def cached(proxy, path: str) -> str:
 def chain(tmp_path, varnish):
     """A live snapshot of export A, export B (acme changed) waiting, and the settings of the chain."""
     settings = Settings(source=str(tmp_path / "src"), snapshot_dir=str(tmp_path / "snap"),
-                        cache_dir=str(tmp_path / "cache"), varnish_urls=(f"http://127.0.0.1:{varnish.port}",))
+                        cache_dir=str(tmp_path / "cache"), varnish_urls=(f"http://127.0.0.1:{varnish.port}",),
+                        purge_token=services.SUITE_PURGE_TOKEN)
     write_export(tmp_path / "src", date="2026-11-01")
     first = refresh_with_settings(settings)
     assert first.outcome == "published", first.message
@@ -63,7 +64,8 @@ def chain(tmp_path, varnish):
 def env_for(settings: Settings, **extra) -> dict:
     return {**os.environ, "PYTHONPATH": str(ROOT), "DATAVIZ_SOURCE": settings.source,
             "DATAVIZ_SNAPSHOT_DIR": settings.snapshot_dir, "DATAVIZ_CACHE_DIR": settings.cache_dir,
-            "DATAVIZ_VARNISH_URLS": ",".join(settings.varnish_urls), **extra}
+            "DATAVIZ_VARNISH_URLS": ",".join(settings.varnish_urls), "DATAVIZ_PURGE_TOKEN": settings.purge_token,
+            **extra}
 
 
 def wait_stopped(proc: subprocess.Popen, timeout: float = 60) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -263,3 +264,59 @@ def test_dask011_hostile_corpus_same_outcome(cluster, tmp_path, name):
     assert_same_report(pandas, dask)
     if pandas.outcome == "published":
         assert_same_snapshot(tmp_path / "snap-pandas", tmp_path / "snap-dask")
+
+
+NO_BREAK = 16 << 20  # 16 MB of one field, no line break: 27 s on main, where the carry was scanned again after
+# each read and the size limit counted only once a piece was cut (so the whole stream was inflated first)
+
+
+@pytest.mark.parametrize("header", [b"", HEADER.encode()], ids=["no-line-break-at-all", "header-then-one-16-MB-row"])
+def test_dask012_a_gzip_without_line_breaks_is_refused_as_it_inflates(cluster, tmp_path, header):
+    """Linear, and the limits counted while the stream inflates: the header's 1 MB, DATAVIZ_MAX_EXPORT_BYTES."""
+    write_export(tmp_path / "src", activity=header + b"a" * NO_BREAK, gz=True)
+    limit = 4_000_000
+    started = time.monotonic()
+    dask = run_refresh(str(tmp_path / "src"), tmp_path / "snap-dask", engine=engine(cluster, 4096),
+                       max_export_bytes=limit)
+    seconds = time.monotonic() - started
+    pandas = run_refresh(str(tmp_path / "src"), tmp_path / "snap-pandas", max_export_bytes=limit)
+    message = ("the header line is longer than 1 MB" if not header else
+               "more than 4 MB uncompressed, the limit (DATAVIZ_MAX_EXPORT_BYTES)")
+    assert dask.outcome == "rejected" and message in dask.message, dask.message
+    assert_same_report(pandas, dask)
+    assert seconds < 5, f"{seconds:.1f}s to refuse {NO_BREAK} bytes without a line break"
+
+
+@pytest.mark.services
+def test_dask013_the_workers_s3_reads_honour_the_s3_timeout(cluster, moto, tmp_path):
+    """DATAVIZ_S3_TIMEOUT reaches the workers' reads: a stalled S3 fails the refresh in seconds (on main the
+    workers' file system had 30 s per read built in, whatever the setting)."""
+    import boto3
+
+    from tests.support.faults import FaultyProxy
+    from tests.support.s3 import upload_folder
+    from tests.support.services import s3_env
+
+    proxy = FaultyProxy(moto.port)
+    direct = s3_env(moto)
+    stalled = {**direct, "AWS_ENDPOINT_URL": proxy.url}
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="dask-timeout")
+    folder = write_export(tmp_path / "src", activity=HEADER + "\n".join(GOOD_ROWS * 500) + "\n")
+    upload_folder(s3, "dask-timeout", "lms", folder)
+    assert cluster.run(lambda: os.environ.update(stalled))  # only the workers read through the proxy
+    try:
+        proxy.set("stall")  # every answer to the workers stops before its first byte
+        started = time.monotonic()
+        result = run_refresh("s3://dask-timeout/lms", tmp_path / "snap", s3_timeout=1,
+                             engine=DaskEngine(client=cluster, block_size=64 << 10, s3_timeout=1))
+        seconds = time.monotonic() - started
+        assert result.outcome == "failed", result.message
+        assert seconds < 20, f"{seconds:.1f}s with DATAVIZ_S3_TIMEOUT=1"
+        proxy.set("pass")
+        result = run_refresh("s3://dask-timeout/lms", tmp_path / "snap", s3_timeout=1,
+                             engine=DaskEngine(client=cluster, block_size=64 << 10, s3_timeout=1))
+        assert result.outcome == "published", result.message
+    finally:
+        cluster.run(lambda: os.environ.update(direct))
+        proxy.close()

@@ -115,7 +115,8 @@ def stack(moto, service_logs, tmp_path_factory):
     env = {**services.s3_env(moto), "DATAVIZ_SOURCE": f"s3://{BUCKET}/lms",
            "DATAVIZ_SNAPSHOT_DIR": str(tmp / "snapshots"), "DATAVIZ_CACHE_REDIS_URL": redis_url,
            "DATAVIZ_API_KEYS": ",".join(api_keys()), "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}",
-           "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}", "PYTHONPATH": str(services.REPO)}
+           "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}", "PYTHONPATH": str(services.REPO),
+           "DATAVIZ_PURGE_TOKEN": services.SUITE_PURGE_TOKEN}
     web = services.start_gunicorn(service_logs, env, workers=3, port=web_port)
     varnish = services.start_varnish(service_logs, web_port, port=varnish_port)
     generate_export(str(tmp / "exports"), events=12_000, tenants=5, seed=21, end_date=END, days=90)
@@ -125,8 +126,9 @@ def stack(moto, service_logs, tmp_path_factory):
 
 
 def ban_everything(varnish: services.Service) -> None:
-    """Empty Varnish's cache: a BAN on every URL (loopback is among the VCL's purgers)."""
-    request = urllib.request.Request(varnish.url + "/", method="BAN", headers={"X-Ban-Url": "."})
+    """Empty Varnish's cache: a BAN on every URL (loopback is among the VCL's purgers, with the suite's token)."""
+    request = urllib.request.Request(varnish.url + "/", method="BAN",
+                                     headers={"X-Ban-Url": ".", "X-Purge-Token": services.SUITE_PURGE_TOKEN})
     with _opener.open(request, timeout=10) as response:
         assert response.status == 200
 

@@ -124,7 +124,8 @@ def test_fault002_every_varnish_unreachable_during_a_purge(tmp_path, service_log
     second_port = services.free_port()  # the second Varnish is down, and comes back later on this port
     cut = FaultyProxy(first.port, mode="refuse")  # the first is up, but unreachable from the ETL
     settings = Settings(source=str(tmp_path / "src"), snapshot_dir=str(tmp_path / "snap"),
-                        cache_dir=str(tmp_path / "cache"), varnish_urls=(cut.url, f"http://127.0.0.1:{second_port}"))
+                        cache_dir=str(tmp_path / "cache"), varnish_urls=(cut.url, f"http://127.0.0.1:{second_port}"),
+                        purge_token=services.SUITE_PURGE_TOKEN)
     second = None
     try:
         write_export(tmp_path / "src", date="2026-11-01")

@@ -17,6 +17,7 @@ from tests.support import services
 from tests.support.varnish_backend import Backend
 
 pytestmark = pytest.mark.services
+TOKEN = services.SUITE_PURGE_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def varnish_service(service_logs):
 def varnish(varnish_service):
     """Varnish as every test starts it: its cache empty (a BAN on every URL), the backend's counts at zero."""
     proxy, backend = varnish_service
-    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "."})[0] == 200
+    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": ".", "X-Purge-Token": TOKEN})[0] == 200
     backend.hits.clear()
     return proxy, backend
 
@@ -90,16 +91,16 @@ def test_vcl003_xkey_purge_and_ban_from_the_acl_only(varnish):
         get(varnish, path, key="k2")
         assert get(varnish, path)[1]["X-Cache"] == "HIT"
     # from another loopback address, outside the ACL
-    assert request(proxy.port, "PURGE", "/", {"xkey-purge": "tenant-a"}, source="127.0.0.2")[0] == 403
-    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "."}, source="127.0.0.2")[0] == 403
+    assert request(proxy.port, "PURGE", "/", {"xkey-purge": "tenant-a", "X-Purge-Token": TOKEN}, source="127.0.0.2")[0] == 403
+    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": ".", "X-Purge-Token": TOKEN}, source="127.0.0.2")[0] == 403
     assert get(varnish, a)[1]["X-Cache"] == "HIT"
 
-    status, headers, _ = request(proxy.port, "PURGE", "/", {"xkey-purge": "tenant-a tenant-zzz"})
+    status, headers, _ = request(proxy.port, "PURGE", "/", {"xkey-purge": "tenant-a tenant-zzz", "X-Purge-Token": TOKEN})
     assert (status, headers["X-Purged"]) == (200, "2")  # both credentials' entries of tenant a
     assert get(varnish, a)[1]["X-Cache"] == "MISS"
     assert get(varnish, b)[1]["X-Cache"] == "HIT"
 
-    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "^/api/v1/tenants/b/"})[0] == 200
+    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "^/api/v1/tenants/b/", "X-Purge-Token": TOKEN})[0] == 200
     assert get(varnish, b)[1]["X-Cache"] == "MISS"
 
 
@@ -109,7 +110,7 @@ def test_purge001_retries_then_pending_then_sent(varnish, tmp_path):
     get(varnish, path)
     dead = f"http://127.0.0.1:{services.free_port()}"  # nothing listens there
     started = time.monotonic()
-    report = purging.purge(tmp_path, (proxy.url, dead), ["tenant-c"], attempts=3, backoff=0.1)
+    report = purging.purge(tmp_path, (proxy.url, dead), ["tenant-c"], token=TOKEN, attempts=3, backoff=0.1)
     assert time.monotonic() - started >= 0.3  # 0.1 then 0.2 of backoff
     by_url = {h["url"]: h for h in report["hosts"]}
     assert by_url[proxy.url]["ok"] and by_url[proxy.url]["purged"] == 1
@@ -119,14 +120,14 @@ def test_purge001_retries_then_pending_then_sent(varnish, tmp_path):
 
     # the next tick retries what is pending, with the new keys, and forgets hosts no longer configured
     get(varnish, path)
-    report = purging.purge(tmp_path, (proxy.url,), [])
+    report = purging.purge(tmp_path, (proxy.url,), [], token=TOKEN)
     assert report["hosts"] == [] and report["pending"] == {}
     assert not (tmp_path / purging.PENDING_FILE).exists()
-    report = purging.purge(tmp_path, (dead,), ["tenant-d"], attempts=1)
+    report = purging.purge(tmp_path, (dead,), ["tenant-d"], token=TOKEN, attempts=1)
     assert report["pending"] == {dead: 1}
     pending = purging.load_pending(tmp_path)
     pending[proxy.url] = pending.pop(dead)  # as if the host came back under this URL
     (tmp_path / purging.PENDING_FILE).write_text(json.dumps(pending))
     get(varnish, "/api/v1/tenants/d/kpis")
-    report = purging.purge(tmp_path, (proxy.url,), [])
+    report = purging.purge(tmp_path, (proxy.url,), [], token=TOKEN)
     assert report["hosts"][0]["ok"] and report["hosts"][0]["purged"] == 1 and report["pending"] == {}

@@ -13,7 +13,7 @@ from app.auth import mint_token
 EMBED_SECRET = "embed-secret-for-tests-0123456789abcdef"
 ANALYST_SECRET = "analyst-secret-for-tests-0123456789abcdef"
 OTHER_SECRET = "not-the-server-secret-0123456789abcdefg"  # signs tokens the server must refuse
-ADMIN_KEY = "admin-key-0123456789"
+ADMIN_KEY = "admin-key-0123456789abcdef"
 ALL_KEY = "all-tenants-key-0123456789"
 
 TENANT = "globex"  # a tenant of the generated export, for the dashboards' tokens
@@ -21,7 +21,7 @@ OTHER_TENANT = "hooli"
 
 
 def tenant_key(tenant: str) -> str:
-    return f"key-for-{tenant}"
+    return f"key-for-{tenant}-0123456789abcdef"
 
 
 def api_keys(tenants=()) -> tuple[str, ...]:

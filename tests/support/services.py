@@ -112,13 +112,20 @@ SUITE_EDGE_LIMITS = {"DATAVIZ_EDGE_CLIENT_LIMIT": "1000000", "DATAVIZ_EDGE_CREDE
                      "DATAVIZ_EDGE_FAILURE_LIMIT": "1000000"}
 
 
+# The purge token the suite's Varnish requires (the VCL refuses PURGE and BAN without one); the ETL runs of the
+# suite send it: ``DATAVIZ_PURGE_TOKEN`` in their environment, ``purge_token`` in their Settings.
+SUITE_PURGE_TOKEN = "suite-purge-token-" + "0123456789abcdef" * 2
+SUITE_VARNISH_ENV = {**SUITE_EDGE_LIMITS, "DATAVIZ_PURGE_TOKEN": SUITE_PURGE_TOKEN}
+
+
 def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int | None = None,
                   params: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Service:
     """varnishd in the foreground with its own work dir, the VCL aimed at ``backend_port``, 64 MB of RAM.
 
     ``params``: ``name=value`` run-time parameters (``-p``), e.g. deploy/stack.py's VARNISH_PARAMS.
     ``env``: varnishd's environment on top of ours (the VCL reads ``DATAVIZ_PURGE_TOKEN`` and the
-    ``DATAVIZ_EDGE_*`` limits from it); None means ``SUITE_EDGE_LIMITS``, ``{}`` the VCL's own defaults.
+    ``DATAVIZ_EDGE_*`` limits from it); None means ``SUITE_VARNISH_ENV`` (the suite's limits and purge
+    token), ``{}`` the VCL's own defaults (no token: every PURGE and BAN refused).
     """
     port = port or free_port()
     # Not under pytest's private tmp: varnishd reads the VCL as its own unprivileged user.
@@ -131,7 +138,7 @@ def start_varnish(log_dir: Path, backend_port: int, vcl: Path = VCL, port: int |
         service = Service("varnish", [exe, "-F", "-n", str(workdir / "n"), "-a", f"127.0.0.1:{port}",
                                       "-f", str(compiled), "-s", "malloc,64m", "-T", "none",
                                       *(arg for param in params for arg in ("-p", param))], port, log_dir,
-                          env=SUITE_EDGE_LIMITS if env is None else env)
+                          env=SUITE_VARNISH_ENV if env is None else env)
     except Exception:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
