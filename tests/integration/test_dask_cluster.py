@@ -177,6 +177,13 @@ def workdir(tmp_path) -> Path:
     return path
 
 
+def _assert_like_pandas(source: Path, tmp_path: Path) -> None:
+    """The cluster's snapshot (``snap-dask``) equals the pandas engine's on the same export."""
+    pandas = run_refresh(str(source), tmp_path / "snap-pandas")
+    assert pandas.outcome == "published", pandas.message
+    _assert_same_frames(tmp_path / "snap-pandas", tmp_path / "snap-dask")
+
+
 def test_documented_cluster_refreshes_like_pandas(cluster_env, workdir, tmp_path):
     source = _plain_export(tmp_path / "exports", 40_000, seed=3, profile="default")
     cluster = Cluster(cluster_env, workdir, workers=2, memory_limit="1GiB")
@@ -186,9 +193,7 @@ def test_documented_cluster_refreshes_like_pandas(cluster_env, workdir, tmp_path
         assert "ModuleNotFoundError" not in cluster.log_text()
     finally:
         cluster.stop()
-    pandas = run_refresh(str(source), tmp_path / "snap-pandas")
-    assert pandas.outcome == "published", pandas.message
-    _assert_same_frames(tmp_path / "snap-pandas", tmp_path / "snap-dask")
+    _assert_like_pandas(source, tmp_path)
 
 
 def test_workers_capped_below_the_export(cluster_env, workdir, tmp_path):
@@ -213,6 +218,4 @@ def test_workers_capped_below_the_export(cluster_env, workdir, tmp_path):
         assert "exceeded 95% memory budget" not in cluster.log_text()
     finally:
         cluster.stop()
-    pandas = run_refresh(str(source), tmp_path / "snap-pandas")
-    assert pandas.outcome == "published", pandas.message
-    _assert_same_frames(tmp_path / "snap-pandas", tmp_path / "snap-dask")
+    _assert_like_pandas(source, tmp_path)
