@@ -5,7 +5,7 @@ from dash import Input, Output, State
 from flask import current_app
 
 from app import answers
-from app.extensions import get_store
+from app.extensions import get_settings, get_store
 from app.auth import AuthError
 from app.view_state import parse, token_of
 from app.views import TenantView
@@ -34,7 +34,7 @@ def render(pathname: str | None, search: str | None):
     """
     pathname = pathname if isinstance(pathname, str) else None
     if pathname in (None, "", "/"):
-        return home.layout(get_store(current_app).current()), "dv-root theme-light"
+        return home.layout(get_store(current_app).current(), get_settings(current_app).demo), "dv-root theme-light"
     layout = PAGES.get(pathname.rstrip("/"))
     if layout is None:
         return message_page(i18n.t("en", "page.not_found"), "info"), "dv-root theme-light"
