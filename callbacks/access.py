@@ -52,3 +52,11 @@ def busiest_tenant(snapshot) -> str | None:
     """The tenant with the most activity: the most fact rows (user, training, day and event type), ties by name."""
     return min(snapshot.tenants, default=None,
                key=lambda t: (-(snapshot.tenants[t].facts.stop - snapshot.tenants[t].facts.start), t))
+
+
+def token_locale(token) -> str:
+    """The locale a token asks for; English for no token or a refused one (the page then says why)."""
+    try:
+        return verify_token(token, get_settings(current_app)).locale if isinstance(token, str) and token else "en"
+    except AuthError:
+        return "en"

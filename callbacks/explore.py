@@ -20,7 +20,7 @@ from app.catalog import TRAINING_DIMENSIONS
 from app.queries import MAX_LIMIT
 from app.view_state import ViewState, granularity, parse
 from app.views import TenantView
-from callbacks.access import Unavailable, authorize
+from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
@@ -167,3 +167,14 @@ def register(app) -> None:
         if not n_clicks:
             raise PreventUpdate
         return csv_download(token, search, shown)
+
+    @app.callback(
+        Output(ids.table_id(ids.GRAPH_EXPLORE), "children"),
+        Input(ids.GRAPH_EXPLORE, "figure"),
+        State(ids.EXPLORE_TITLE, "children"),
+        State(ids.token_id(PAGE), "data"),
+    )
+    def chart_table(fig, title, token):
+        """The chart's data as a table for screen readers (the grid below holds every row, for everyone)."""
+        loc = token_locale(token)
+        return figures.data_table(figures.from_dict(fig), title if isinstance(title, str) else "", loc)

@@ -6,18 +6,20 @@ message in its frame while the others are drawn. Queries go through
 """
 from __future__ import annotations
 
-from dash import ALL, Input, Output, ctx, html
+from dash import ALL, Input, Output, State, ctx, html
 
 from app import answers, catalog
 from app.auth import AuthError
 from app.catalog import METRIC_NAMES as METRICS, TRAINING_DIMENSIONS
 from app.queries import previous_range
 from app.view_state import granularity, parse
-from callbacks.access import Unavailable, authorize
+from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
 PAGE = ids.OVERVIEW
+TITLES = {ids.GRAPH_ACTIVITY: "chart.activity", ids.GRAPH_FUNNEL: "chart.funnel", ids.GRAPH_TRAININGS: "chart.trainings",
+          ids.GRAPH_GROUPS: "chart.groups", ids.GRAPH_HEATMAP: "chart.heatmap"}
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
@@ -112,3 +114,15 @@ def register(app) -> None:
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
                 *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])
+
+    @app.callback(
+        *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
+        *[Input(g, "figure") for g in ids.OVERVIEW_GRAPHS],
+        State(ids.token_id(PAGE), "data"),
+    )
+    def tables(*args):
+        """Each chart's data as a table for screen readers, read from the figures the page was sent."""
+        *figs, token = args
+        loc = token_locale(token)
+        return [figures.data_table(figures.from_dict(fig), i18n.t(loc, TITLES[g]), loc)
+                for g, fig in zip(ids.OVERVIEW_GRAPHS, figs)]

@@ -106,11 +106,13 @@ def kpi_cards(locale: str) -> html.Div:
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None) -> html.Section:
+    """A titled graph, and its data as a table only screen readers see (the chart itself is hidden from them)."""
     head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
     return html.Section([
         html.Div(head, className="card-head"),
-        dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"}),
-                    type="dot", delay_show=300),
+        html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"}),
+                             type="dot", delay_show=300), **{"aria-hidden": "true"}),
+        html.Div(id=ids.table_id(graph_id), className="sr-only"),
     ], className="card" + (" card-wide" if wide else ""))
 
 

@@ -47,6 +47,11 @@ KPI_CHANGE = "kpi-change"    # {"type", "metric"}
 CHIP_REMOVE = "chip-remove"  # {"type", "dim", "value"}
 
 
+def table_id(graph_id) -> dict:
+    """The screen-reader table beside a graph (its data as text)."""
+    return {"type": "graph-table", "graph": graph_id if isinstance(graph_id, str) else graph_id["page"]}
+
+
 def token_id(page: str) -> dict:
     return {"type": TOKEN, "page": page}
 
