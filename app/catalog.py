@@ -1,49 +1,44 @@
 """The one catalog of event types, dimensions and metrics: everything else derives from it.
 
+Event types and dimensions are facts of the data, so they are declared in the
+snapshot contract (``etl.snapshot_format``), which the ETL reads too; this
+module adds what only the app needs (label keys), and declares the metrics.
+
 The query engine (``app.queries``), the API's parameter enums and OpenAPI
 document (``app.params``, ``app.openapi``), the labels and number formats
 (``layouts.i18n``, ``layouts.figures``), the explore options and the callbacks
 all read these declarations; docs/architecture.md shows how to add a metric
-or a dimension. Only the test oracle (tests/oracle.py) keeps its own
+or a dimension. Only the test oracle (tests/support/oracle.py) keeps its own
 definitions, on purpose: it is the independent check.
 
 Plain data, no Flask, Dash or pandas: any layer may import it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from etl.snapshot_format import EVENT_TYPES
+from etl import snapshot_format
+from etl.snapshot_format import EVENT_TYPES, TRAINING, USER
 
 CONNECTION, ENROLMENT, START, COMPLETION = (EVENT_TYPES.index(name)
                                             for name in ("connection", "enrolment", "start", "completion"))
-USER, TRAINING = "user", "training"  # the two sides a dimension can describe
 COUNT, DISTINCT, RATE, AVERAGE, HOURS = "count", "distinct", "rate", "average", "hours"  # how a metric computes
 INTEGER, DECIMAL, PERCENT = "integer", "decimal", "percent"  # how a metric's value is written
 
 
 @dataclass(frozen=True)
-class Dimension:
-    """A filter and breakdown: an attribute of the user or of the training behind each event.
+class Dimension(snapshot_format.Dimension):
+    """A filter and breakdown: an attribute of the user (``side`` USER) or of the training behind each event.
 
-    ``column`` is the coded column of the ``users`` or ``trainings`` frame
-    (labels in the manifest's dictionaries); ``key_column``/``label_column``
-    instead name a column of the frame that holds the key and its label as
-    they are (the training id and its title).
+    A coded dimension is the column of its name in the ``users`` or
+    ``trainings`` frame (labels in the manifest's dictionaries); otherwise
+    ``key_column``/``label_column`` name the frame's columns that hold the key
+    and its label as they are (the training id and its title).
     """
-
-    name: str
-    side: str  # USER or TRAINING
-    key_column: str | None = None
-    label_column: str | None = None
 
     @property
     def label_key(self) -> str:
         return f"dim.{self.name}"
-
-    @property
-    def coded(self) -> bool:
-        return self.key_column is None
 
 
 @dataclass(frozen=True)
@@ -88,13 +83,8 @@ class Metric:
         return all(e == EVENT_TYPES[CONNECTION] for e in self.events)
 
 
-DIMENSIONS: tuple[Dimension, ...] = (
-    Dimension("group", USER),
-    Dimension("country", USER),
-    Dimension("training", TRAINING, key_column="training_id", label_column="title"),
-    Dimension("category", TRAINING),
-    Dimension("format", TRAINING),
-)
+DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension(**{f.name: getattr(d, f.name) for f in fields(d)})
+                                          for d in snapshot_format.DIMENSIONS)
 
 METRICS: tuple[Metric, ...] = (
     Metric("connections", COUNT, ("connection",)),

@@ -1,6 +1,8 @@
 """``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
 
-Full run: exports of 1M and 10M events; ``--quick``: 1M only (under 5 minutes).
+Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFILES``:
+the ETL and query families measure both, the others the default profile's largest);
+``--quick``: 1M of each only.
 Families run in this order: etl, dask, queries, memory, http, dashboards, lighthouse, load.
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
@@ -21,12 +23,15 @@ FAMILIES = ("etl", "dask", "queries", "memory", "http", "dashboards", "lighthous
 
 
 class Context:
-    """What the families share: the sizes, the datasets (with their snapshots once refreshed)."""
+    """What the families share: the sizes, the datasets of each profile (with their snapshots once refreshed)."""
 
     def __init__(self, quick: bool):
         self.quick = quick
         self.sizes = [1_000_000] if quick else [1_000_000, 10_000_000]
-        self.datasets = {n: data.export(n) for n in self.sizes}
+        self.profiles = data.PROFILES
+        self.datasets = {n: data.export(n) for n in self.sizes}  # the default profile
+        self.shapes = {(p, n): self.datasets[n] if p == "default" else data.export(n, p)
+                       for p in self.profiles for n in self.sizes}
 
     @property
     def largest(self) -> data.Dataset:
@@ -62,14 +67,16 @@ def run_etl(ctx: Context):
     from bench import etl_bench
 
     tables, targets = [], []
-    t, g = etl_bench.bench_generator(ctx.sizes, runs=3)
-    tables.append(t)
-    targets += g
-    for n in ctx.sizes:
-        runs = 5 if n < 10_000_000 else 3
-        t, g = etl_bench.bench_refresh(ctx.datasets[n], runs)
+    for profile in ctx.profiles:
+        t, g = etl_bench.bench_generator(ctx.sizes, runs=3, profile=profile)
         tables.append(t)
         targets += g
+    for n in ctx.sizes:
+        for profile in ctx.profiles:
+            runs = 5 if n < 10_000_000 else 3
+            t, g = etl_bench.bench_refresh(ctx.shapes[profile, n], runs)
+            tables.append(t)
+            targets += g
     return "ETL", tables, targets
 
 
@@ -87,8 +94,8 @@ def run_queries(ctx: Context):
     from bench import query_bench
 
     tables, targets = [], []
-    for n in ctx.sizes:
-        d = ctx.datasets[n]
+    for n, profile in ((n, p) for n in ctx.sizes for p in ctx.profiles):
+        d = ctx.shapes[profile, n]
         t, g = query_bench.bench_queries(d, ctx.snapshot(d), ctx.raw(d), quick=ctx.quick)
         tables.append(t)
         targets += g
@@ -141,7 +148,7 @@ RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "memory": r
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="1M events only (under 5 minutes)")
+    p.add_argument("--quick", action="store_true", help="1M events of each profile only")
     p.add_argument("--only", nargs="+", choices=FAMILIES, help="run only these families (partial report)")
     args = p.parse_args(argv)
     command = "python -m bench --quick" if args.quick else "python -m bench"

@@ -1,6 +1,11 @@
 """The data every benchmark runs on: generated exports (cached), their snapshot, raw events.
 
-Exports are cached under ``bench/.cache/exports/seed<S>-<N>-<digest>/`` (gitignored): the
+Two shapes of data (``PROFILES``, ``python -m etl generate --profile``): "default",
+the demo's (30 tenants, ~120 events per learner), and "many-learners" (200 tenants
+with a long tail, a handful of events per learner), because the refresh's cost follows
+the number of distinct learners, not only the number of events (issue 14).
+
+Exports are cached under ``bench/.cache/exports/[<profile>-]seed<S>-<N>-<digest>/`` (gitignored): the
 generator is deterministic for a seed, a size and an end date, so a cached
 export is byte-for-byte the one a fresh run would write (the digest of
 ``etl/generate.py`` and ``etl/synthetic.py`` is part of the key). The snapshot and the
@@ -18,7 +23,7 @@ from pathlib import Path
 from bench.common import CACHE, ROOT, log, run_task
 
 SEED = 7
-TENANTS = 30
+PROFILES = ("default", "many-learners")  # tenants: the profile's own (30, 200)
 END_DATE = dt.date(2026, 10, 31)
 DAYS = 730
 
@@ -29,12 +34,13 @@ class Dataset:
 
     events: int
     export_root: Path  # what DATAVIZ_SOURCE points at
+    profile: str = "default"
     snapshot_root: Path | None = None
     raw_dir: Path | None = None  # events.parquet, users.parquet, trainings.parquet
 
     @property
     def label(self) -> str:
-        return label(self.events)
+        return label(self.events) + ("" if self.profile == "default" else f" {self.profile}")
 
     @property
     def export_dir(self) -> Path:
@@ -47,7 +53,7 @@ class Dataset:
 
     @property
     def work(self) -> Path:
-        path = CACHE / "work" / f"seed{SEED}-{self.events}"
+        path = CACHE / "work" / f"{_prefix(self.profile)}seed{SEED}-{self.events}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -62,11 +68,16 @@ def generator_digest() -> str:
     return hashlib.sha256(sources).hexdigest()[:10]
 
 
-def export(events: int) -> Dataset:
-    """The cached export of ``events`` rows, generated (in a subprocess) if missing."""
-    root = CACHE / "exports" / f"seed{SEED}-{events}-{generator_digest()}"
+def _prefix(profile: str) -> str:
+    """Cache folder prefix: none for the default profile, so its existing caches stay valid."""
+    return "" if profile == "default" else f"{profile}-"
+
+
+def export(events: int, profile: str = "default") -> Dataset:
+    """The cached export of ``events`` rows of ``profile``, generated (in a subprocess) if missing."""
+    root = CACHE / "exports" / f"{_prefix(profile)}seed{SEED}-{events}-{generator_digest()}"
     if not list(root.glob("*/_SUCCESS")):
         shutil.rmtree(root, ignore_errors=True)
-        log(f"generating the {label(events)}-event export into {root} (cached for later runs)")
-        run_task("generate", root, events)
-    return Dataset(events, root)
+        log(f"generating the {label(events)}-event {profile} export into {root} (cached for later runs)")
+        run_task("generate", root, events, profile)
+    return Dataset(events, root, profile)

@@ -25,25 +25,25 @@ BASELINES = (
 )
 
 
-def bench_generator(sizes: list[int], runs: int) -> tuple[Table, list[Target]]:
-    table = Table("Generator (`python -m etl generate`)",
+def bench_generator(sizes: list[int], runs: int, profile: str = "default") -> tuple[Table, list[Target]]:
+    table = Table(f"Generator (`python -m etl generate --profile {profile}`)",
                   ["events", "runs", "time: median (min–max)", "peak RSS: median (min–max)", "target", "result"])
     targets = []
     for events in sizes:
         times, peaks = [], []
         for i in range(runs):
-            out = _scratch(events) / "generated"
+            out = _scratch(events) / f"generated-{profile}"
             shutil.rmtree(out, ignore_errors=True)
-            r = run_task("generate", out, events)
+            r = run_task("generate", out, events, profile)
             times.append(r.seconds)
             peaks.append(r.peak_rss)
             shutil.rmtree(out, ignore_errors=True)
-            log(f"generate {events:,}: {r.seconds:.1f}s, {fmt_bytes(r.peak_rss)}")
+            log(f"generate {events:,} {profile}: {r.seconds:.1f}s, {fmt_bytes(r.peak_rss)}")
         t, m = Stat(times), Stat(peaks)
         if events >= 10_000_000:
             ok = t.median < GENERATOR_TIME_TARGET and m.median < GENERATOR_MEMORY_TARGET
             text = f"< {fmt_s(GENERATOR_TIME_TARGET)}, < {fmt_bytes(GENERATOR_MEMORY_TARGET)}"
-            targets.append(Target(f"generator, {events // 1_000_000}M events", text,
+            targets.append(Target(f"generator, {events // 1_000_000}M events, {profile}", text,
                                   f"{fmt_s(t.median)}, {fmt_bytes(m.median)}", ok))
         else:
             ok, text = None, "(target is on 10M)"
@@ -65,7 +65,8 @@ def _scratch(events: int):
 
 def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
     """Refresh vs baselines on one export; leaves the last refresh's snapshot in ``data.snapshot_root``."""
-    scratch = _scratch(data.events)
+    scratch = data.work / "etl"
+    scratch.mkdir(exist_ok=True)
     export = data.export_dir
     snap = lambda i: scratch / f"snapshots-{i}"
 

@@ -100,7 +100,14 @@ def write(path: Path, command: str, started: dt.datetime, seconds: float, info: 
         "",
         f"Written by `{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} minutes (`make bench` runs it; "
         "`make bench-quick` runs it with `--quick`). Every "
-        "figure below comes from that run; rerun the command to refresh them (`--quick`: 1M events only).",
+        "figure below comes from that run; rerun the command to refresh them (`--quick`: 1M events of each profile "
+        "only).",
+        "",
+        "Two shapes of data (`python -m etl generate --profile`): **default**, the demo's (30 tenants, about 120 "
+        "events per learner), and **many-learners** (200 tenants with a long tail, the biggest with about 200,000 "
+        "learners at 10M events, about 5 events per learner, unique event ids), because the refresh's cost follows "
+        "the number of distinct learners as well as the number of events. The ETL and query sections measure both; "
+        "the others the default profile's largest export.",
         "",
         "## Machine",
         "",

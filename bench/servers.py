@@ -1,7 +1,7 @@
 """Servers the HTTP, memory, dashboard and load benchmarks start on loopback.
 
 Each is a child process on 127.0.0.1 with a free port, stopped by its own PID
-(``tests.services.Service``), with its output in ``bench/.cache/logs/``.
+(``tests.support.services.Service``), with its output in ``bench/.cache/logs/``.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 
 from bench.common import CACHE, ROOT
-from tests.services import Service, free_port, start_redis, start_varnish  # noqa: F401 (re-exported)
+from tests.support.services import Service, free_port, start_redis, start_varnish  # noqa: F401 (re-exported)
 
 BIN = Path(__import__("sys").executable).parent
 LOGS = CACHE / "logs"
@@ -60,7 +60,7 @@ def varnish_available() -> bool:
 
 
 def varnishd(backend_port: int) -> Service:
-    """varnishd with the project's VCL aimed at ``backend_port`` (``tests.services.start_varnish``)."""
+    """varnishd with the project's VCL aimed at ``backend_port`` (``tests.support.services.start_varnish``)."""
     LOGS.mkdir(parents=True, exist_ok=True)
     return start_varnish(LOGS, backend_port)
 

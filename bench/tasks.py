@@ -20,12 +20,12 @@ def _done(started: float, **info) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started, **info}))
 
 
-def generate(out: str, events: str) -> None:
-    from bench.data import DAYS, END_DATE, SEED, TENANTS
+def generate(out: str, events: str, profile: str = "default") -> None:
+    from bench.data import DAYS, END_DATE, SEED
     from etl.generate import generate_export
 
     started = time.perf_counter()
-    summary = generate_export(out, events=int(events), tenants=TENANTS, seed=SEED, end_date=END_DATE, days=DAYS)
+    summary = generate_export(out, events=int(events), seed=SEED, end_date=END_DATE, days=DAYS, profile=profile)
     _done(started, events=summary["events"])
 
 
@@ -33,11 +33,11 @@ def generate_shifted(out: str, events: str) -> None:
     """The same export with a calendar ending one day later (a "changed export" for the load test)."""
     import datetime as dt
 
-    from bench.data import DAYS, END_DATE, SEED, TENANTS
+    from bench.data import DAYS, END_DATE, SEED
     from etl.generate import generate_export
 
     started = time.perf_counter()
-    summary = generate_export(out, events=int(events), tenants=TENANTS, seed=SEED,
+    summary = generate_export(out, events=int(events), seed=SEED,
                               end_date=END_DATE + dt.timedelta(days=1), days=DAYS)
     _done(started, events=summary["events"])
 

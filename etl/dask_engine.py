@@ -25,6 +25,7 @@ process per core runs on 127.0.0.1, for the duration of the refresh.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import operator
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+from dask.sizeof import sizeof
 
 from etl import blocks
 from etl.csv_reader import MAX_HEADER_BYTES, CsvBytes, header_too_long, read_error, too_large
@@ -118,6 +120,23 @@ class _Part:
     typed: bool
     ids: pa.Array  # event ids of the valid rows that have one...
     id_rows: np.ndarray  # ...and those rows
+
+
+def _nbytes(obj) -> int:
+    """Bytes held by a partition's objects, through their dataclass fields (arrays, tables, lists)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return sum(_nbytes(getattr(obj, f.name)) for f in dataclasses.fields(obj))
+    return sizeof(obj)
+
+
+@sizeof.register(_Part)
+@sizeof.register(Rows)
+def _sizeof(obj) -> int:
+    """What a worker holds for a partition, as its memory manager counts it. Without this, Dask sizes a
+    dataclass by ``sys.getsizeof`` (a few dozen bytes), never spills the parsed partitions a worker keeps
+    until the duplicates pass ends, and the nanny kills the worker at its ``--memory-limit`` instead
+    (10M events, 2 workers of 600 MiB: killed in the duplicates pass)."""
+    return _nbytes(obj)
 
 
 def _array(data: bytes) -> np.ndarray:
@@ -242,28 +261,42 @@ class _Run:
         duplicates = self._duplicates(splits, buckets) if any(s[4] for s in summaries) else []
         dropped = sum(len(by_partition[k]) for by_partition in self._gather(duplicates) for k in range(len(parts)))
         phase("duplicates")
-        rows = self._gather([self._submit(_aggregate, part, k, *duplicates) for k, part in enumerate(parts)])
+        aggregates = [self._submit(_aggregate, part, k, *duplicates) for k, part in enumerate(parts)]
+        n_parts = len(parts)
+        del parts, splits, duplicates  # the workers may drop each partition once its aggregate is done
+        rows = self._gather(aggregates, one_by_one=True)
         phase("aggregate")
         combined = concat_rows(rows)
         phase("combine")
         return Validated(combined, rows_read, rejects, dropped, warnings,
-                         details={"workers": workers, "partitions": len(parts), "seconds": phases})
+                         details={"workers": workers, "partitions": n_parts, "seconds": phases})
 
     def _duplicates(self, splits: list, buckets: int) -> list:
         """Futures of the duplicate rows, one per bucket, each a list by partition."""
         return [self._submit(_bucket_duplicates, *[self._submit(operator.getitem, s, b) for s in splits])
                 for b in range(buckets)]
 
-    def _gather(self, futures: list) -> list:
+    def _gather(self, futures: list, one_by_one: bool = False) -> list:
         """Results in order; when some failed, the first failure in file order is raised (a partition
-        that is not UTF-8 rejects the export as the pandas engine would, whichever finished first)."""
+        that is not UTF-8 rejects the export as the pandas engine would, whichever finished first).
+
+        ``one_by_one`` fetches each result then releases it on the cluster: a worker then never has to
+        hold (and serialise) all its partitions' results at once, which killed workers capped at
+        600 MiB on 10M events when the partial aggregates were gathered together."""
         from distributed import wait
 
         wait(futures)
         for future in futures:
             if future.status == "error":
                 raise future.exception()
-        return self.client.gather(futures)
+        if not one_by_one:
+            return self.client.gather(futures)
+        results = []
+        for k, future in enumerate(futures):
+            results.append(future.result())
+            futures[k] = None
+            future.release()
+        return results
 
     def _blocks(self) -> list[list]:
         """A plain file: workers read blocks where the file lies and find where records start."""

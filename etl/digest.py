@@ -7,7 +7,8 @@ in a form that does not depend on other tenants: user and training codes made
 local to the tenant, dictionary codes replaced by a hash of their label. Two
 snapshots give a tenant the same digest exactly when every query over it
 answers the same (``data_as_of``, which sets default ranges, is compared
-separately by ``etl.purge``).
+separately by ``etl.purge``). The dimensions hashed are those of
+``etl.snapshot_format.DIMENSIONS``.
 """
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.snapshot_format import row_ranges
+from etl.snapshot_format import FRAMES, KEYS, SIDES, hourly_dimensions, row_ranges, side_dimensions
 from etl.transform import Frames
 
 # Each column is hashed as one fixed type, whatever width the snapshot stores it in
 # (``etl.transform.narrowest`` follows the data), so that equal numbers give equal digests.
 FACTS_COLUMNS = {"day": np.int32, "user": np.int32, "training": np.int32, "event": np.int8, "n": np.int32,
                  "duration": np.int64, "score_sum": np.float64, "score_n": np.int32, "completed": np.bool_}
-HOURLY_COLUMNS = {"day": np.int32, "hour": np.int8, "group": np.int32, "country": np.int32, "n": np.int32}
+HOURLY_COLUMNS = {"day": np.int32, "hour": np.int8, **{d.name: np.int32 for d in hourly_dimensions()}, "n": np.int32}
 
 
 def _label_hashes(labels: list[str]) -> np.ndarray:
@@ -57,25 +58,24 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
     for i, tenant in enumerate(t["tenant_id"]):
         h = hashlib.blake2b(digest_size=16)
         ranges = row_ranges(t, i)
-        users = frames.users.iloc[ranges.users]
-        trainings = frames.trainings.iloc[ranges.trainings]
         facts, hourly = ranges.facts, ranges.hourly
-
-        _feed_strings(h, users["user_id"])
-        _feed(h, "users", {"group": labels["group"][users["group"].to_numpy()],
-                           "country": labels["country"][users["country"].to_numpy()]})
-        _feed_strings(h, trainings["training_id"])
-        _feed_strings(h, trainings["title"])
-        _feed(h, "trainings", {"category": labels["category"][trainings["category"].to_numpy()],
-                               "format": labels["format"][trainings["format"].to_numpy()]})
+        for side in SIDES:
+            name = FRAMES[side]
+            entities = getattr(frames, name).iloc[getattr(ranges, name)]
+            _feed_strings(h, entities[KEYS[side]])
+            for dim in side_dimensions(side):
+                if not dim.coded:
+                    _feed_strings(h, entities[dim.label_column])
+            _feed(h, name, {d.name: labels[d.name][entities[d.name].to_numpy()]
+                            for d in side_dimensions(side) if d.coded})
         local = {c: values[facts].astype(FACTS_COLUMNS[c], copy=False) for c, values in facts_all.items()}
         local["user"] = local["user"] - np.int32(ranges.users.start)
         training = local["training"]
         local["training"] = np.where(training >= 0, training - np.int32(ranges.trainings.start), -1)
         _feed(h, "facts", local)
         hourly_cols = {c: values[hourly].astype(HOURLY_COLUMNS[c], copy=False) for c, values in hourly_all.items()}
-        hourly_cols["group"] = labels["group"][hourly_cols["group"]]
-        hourly_cols["country"] = labels["country"][hourly_cols["country"]]
+        for dim in hourly_dimensions():
+            hourly_cols[dim.name] = labels[dim.name][hourly_cols[dim.name]]
         _feed(h, "hourly", hourly_cols)
         out[str(tenant)] = h.hexdigest()
     return out

@@ -1,5 +1,9 @@
 """The dimension files of an export (``users.csv``, ``trainings.csv``): optional, read as strings.
 
+Their columns come from the dimensions declared in ``etl.snapshot_format``
+(``file_columns``): ``tenant_id`` and the side's key are required, the
+dimensions' columns optional.
+
 A row without a key, or with a tenant id the contract refuses, is skipped
 with a warning, not rejected: the events still count, under "Unknown"
 labels (``docs/data-contract.md``).
@@ -14,10 +18,8 @@ import pyarrow.compute as pc
 
 from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES, check_columns, read_csv, read_header
 from etl.row_rules import TENANT_ID
+from etl.snapshot_format import FRAMES, TRAINING, USER, file_columns
 from etl.sources import StagedExport
-
-USERS_COLUMNS = ("tenant_id", "user_id", "group", "country")
-TRAININGS_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
 
 
 @dataclass
@@ -30,11 +32,12 @@ class Dimensions:
 
 def read_dimensions(staged: StagedExport, warnings: list[str], max_bytes: int) -> Dimensions:
     """Both dimension files of a staged export; what was skipped goes to ``warnings``."""
-    return Dimensions(
-        users=read_dimension(staged.path("users"), USERS_COLUMNS[:2], USERS_COLUMNS[2:],
-                             ("tenant_id", "user_id"), warnings, max_bytes),
-        trainings=read_dimension(staged.path("trainings"), TRAININGS_COLUMNS[:2], TRAININGS_COLUMNS[2:],
-                                 ("tenant_id", "training_id"), warnings, max_bytes))
+    tables = {}
+    for side in (USER, TRAINING):
+        columns = file_columns(side)
+        tables[side] = read_dimension(staged.path(FRAMES[side]), columns[:2], columns[2:], columns[:2],
+                                      warnings, max_bytes)
+    return Dimensions(users=tables[USER], trainings=tables[TRAINING])
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],

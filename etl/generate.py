@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from etl.synthetic import COUNTRIES, DUPLICATES_PER_ROW, FORMATS, GROUPS, World, draw_chunk
+from etl.synthetic import COUNTRIES, FORMATS, GROUPS, PROFILES, World, draw_chunk
 
 CHUNK_ROWS = 1_000_000
 GZIP_LEVEL = 1  # speed matters more than size
@@ -38,29 +38,38 @@ ACTIVITY_COLUMNS = ["event_id", "occurred_at", "tenant_id", "user_id",
                     "event_type", "training_id", "score", "duration_s"]
 
 
-def generate_export(out: str, events: int, tenants: int, seed: int,
-                    end_date: dt.date | None = None, days: int = 730) -> dict:
+def generate_export(out: str, events: int, tenants: int | None = None, seed: int = 1,
+                    end_date: dt.date | None = None, days: int = 730,
+                    profile: str = "default") -> dict:
     """Write one complete export under `out` (a local folder or s3://bucket/prefix).
+
+    `profile` is the shape of the data (``etl.synthetic.PROFILES``): "default", the
+    demo's engaged learners, or "many-learners", a long tail of tenants whose learners
+    have a handful of events each. `tenants` defaults to the profile's.
 
     The export is `<out>/<end_date + 1 day>/` with activity, users and trainings
     (.csv.gz), then an empty `_SUCCESS`. Events fall in the `days` UTC days that end
     with `end_date` (default: yesterday, UTC). Returns a summary: path, export_date,
     events (activity rows, duplicates included), duplicates, users and trainings
-    (rows of their files) and tenants.
+    (rows of their files), tenants and profile.
     """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+    shape = PROFILES[profile]
+    tenants = shape.tenants if tenants is None else tenants
     if events < 1 or tenants < 1 or days < 1:
         raise ValueError("events, tenants and days must be at least 1")
     if end_date is None:
         end_date = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     export_date = (end_date + dt.timedelta(days=1)).isoformat()
     if out.startswith("s3://"):
-        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days)
+        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape)
     folder = os.path.join(out, export_date)
-    summary = _write_export(folder, events, tenants, seed, end_date, days)
+    summary = _write_export(folder, events, tenants, seed, end_date, days, shape)
     return {"path": folder, "export_date": export_date, **summary}
 
 
-def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days):
+def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape):
     """Build the export in a temporary folder, then upload it with `_SUCCESS` last."""
     import boto3
     from botocore.exceptions import ClientError
@@ -75,13 +84,13 @@ def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days):
             raise FileNotFoundError(f"S3 bucket {bucket!r} does not exist") from exc
         raise
     with tempfile.TemporaryDirectory(prefix="dataviz-export-") as tmp:
-        summary = _write_export(tmp, events, tenants, seed, end_date, days)
+        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape)
         for name in ("activity.csv.gz", "users.csv.gz", "trainings.csv.gz", "_SUCCESS"):
             client.upload_file(os.path.join(tmp, name), bucket, f"{prefix}/{name}")
     return {"path": f"s3://{bucket}/{prefix}", "export_date": export_date, **summary}
 
 
-def _write_export(folder, events, tenants, seed, end_date, days) -> dict:
+def _write_export(folder, events, tenants, seed, end_date, days, shape) -> dict:
     """Write the three files then `_SUCCESS` into `folder`."""
     os.makedirs(folder, exist_ok=True)
     success = os.path.join(folder, "_SUCCESS")
@@ -89,14 +98,14 @@ def _write_export(folder, events, tenants, seed, end_date, days) -> dict:
         os.remove(success)
     n_chunks = -(-events // CHUNK_ROWS)
     setup_seq, *chunk_seqs = np.random.SeedSequence(seed).spawn(1 + n_chunks)
-    world = World(np.random.default_rng(setup_seq), events, tenants, end_date, days)
+    world = World(np.random.default_rng(setup_seq), events, tenants, end_date, days, shape)
     duplicates = _write_activity(os.path.join(folder, "activity.csv.gz"), world,
                                  events, chunk_seqs)
     n_users = _write_users(os.path.join(folder, "users.csv.gz"), world)
     n_trainings = _write_trainings(os.path.join(folder, "trainings.csv.gz"), world)
     open(success, "wb").close()
     return {"events": events, "duplicates": duplicates, "users": n_users,
-            "trainings": n_trainings, "tenants": tenants}
+            "trainings": n_trainings, "tenants": tenants, "profile": shape.name}
 
 
 def _write_activity(path: str, world: World, events: int, chunk_seqs) -> int:
@@ -106,7 +115,8 @@ def _write_activity(path: str, world: World, events: int, chunk_seqs) -> int:
     the activity weight, so that all the events of a user are in one chunk."""
     n_chunks = len(chunk_seqs)
     bounds = np.arange(n_chunks + 1) * events // n_chunks
-    n_dups = max(int(events >= 10_000), round(events * DUPLICATES_PER_ROW))
+    share = world.profile.duplicates_per_row
+    n_dups = max(int(events >= 10_000), round(events * share)) if share else 0
     dup_bounds = np.arange(n_chunks + 1) * n_dups // n_chunks
     order = world.user_order
     cum = np.cumsum(world.user_weight[order])

@@ -274,7 +274,7 @@ def _steps(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult
             checked = validate_export(staged, run.engine, run.limits)
     report.counts = counts = checked.counts
     if counts.rows_accepted == 0:
-        raise ExportRejected(f"export {name} has no valid event rows")
+        raise ExportRejected(f"export {name}: no valid event rows")
     with steps("transform"):
         transformed = transform(checked)
         del checked

@@ -18,6 +18,10 @@ validation or transform code. It owns:
 * reading a version: its manifest, a cheap check of its files, its frames;
 * retention (``prune``): the last ``KEEP`` versions stay for rollback;
 * the codes stored in the facts: ``EVENT_TYPES`` (index = code);
+* the dimensions (``DIMENSIONS``): each one's side (users or trainings), the
+  column of ``users.csv``/``trainings.csv`` it comes from and the column of the
+  ``users``/``trainings`` frame it goes to; the ETL reads, codes and digests
+  them and the app's catalog (``app.catalog``) serves them from this one list;
 * the tenants frame's row ranges: each tenant's rows are a slice of every
   frame, and ``row_ranges`` turns one row of the tenants frame into those slices.
 
@@ -52,6 +56,70 @@ CONNECTION, ENROLMENT, START, COMPLETION = range(len(EVENT_TYPES))
 
 class SnapshotError(EtlError):
     """A snapshot is missing, incomplete or unreadable."""
+
+
+# --- the dimensions ---------------------------------------------------------------------------------------------
+# A dimension is an attribute of the user or of the training behind each event. Each side has one optional
+# dimension file in the export (``users.csv``, ``trainings.csv``: ``tenant_id``, the side's key, then one column
+# per dimension) and one frame in the snapshot, indexed by the global user or training code.
+USER, TRAINING = "user", "training"  # the two sides a dimension can describe
+SIDES = (USER, TRAINING)
+FRAMES = {USER: "users", TRAINING: "trainings"}  # each side's frame, and the stem of its file in the export
+KEYS = {USER: "user_id", TRAINING: "training_id"}  # each side's key, in its file and in its frame
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One dimension: where its values come from in the export and where they are in the snapshot.
+
+    ``source`` is its column in the side's file. A *coded* dimension (the
+    usual kind) stores a code in the frame's column of its own name; the
+    codes index the manifest's ``dictionaries[name]``, its sorted labels
+    (empty values become ``UNKNOWN``; ``upper`` labels are upper-cased). A
+    dimension that is not coded is the side's entity itself (the training):
+    its keys are the side's key column and its labels stay as they are in the
+    ``source`` column (an empty label becomes the key).
+    """
+
+    name: str
+    side: str  # USER or TRAINING
+    source: str
+    coded: bool = True
+    upper: bool = False
+
+    @property
+    def key_column(self) -> str | None:
+        """The frame's column holding this dimension's keys as they are (None when coded)."""
+        return None if self.coded else KEYS[self.side]
+
+    @property
+    def label_column(self) -> str | None:
+        """The frame's column holding this dimension's labels as they are (None when coded)."""
+        return None if self.coded else self.source
+
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("group", USER, "group"),
+    Dimension("country", USER, "country", upper=True),  # ISO 3166-1 alpha-2 codes
+    Dimension("training", TRAINING, "title", coded=False),
+    Dimension("category", TRAINING, "category"),
+    Dimension("format", TRAINING, "format"),
+)
+UNKNOWN = "Unknown"  # the label of an empty or missing coded value
+
+
+def side_dimensions(side: str) -> tuple[Dimension, ...]:
+    return tuple(d for d in DIMENSIONS if d.side == side)
+
+
+def file_columns(side: str) -> tuple[str, ...]:
+    """The columns of a side's dimension file: ``tenant_id`` and the key (required), then the dimensions'."""
+    return ("tenant_id", KEYS[side], *(d.source for d in side_dimensions(side)))
+
+
+def hourly_dimensions() -> tuple[Dimension, ...]:
+    """What the ``hourly`` frame (connections, for the heatmap) is broken down by: the coded user dimensions."""
+    return tuple(d for d in side_dimensions(USER) if d.coded)
 
 
 # --- the tenants frame's row ranges ---------------------------------------------------------------------------

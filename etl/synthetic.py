@@ -10,6 +10,7 @@ demo and the correctness tests need; the columns and rules are those of
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -20,14 +21,11 @@ from etl.snapshot_format import COMPLETION, CONNECTION, ENROLMENT, EVENT_TYPES, 
 DAY = 86_400
 
 # Shape of the data. Shares are of activity rows or of users.
-EVENTS_PER_USER = 120      # users per tenant follow its size
 SMALLEST_TENANT = 40       # events of the smallest tenant ("a few dozen")
-BIGGEST_SHARE = 0.25       # share of events of the biggest tenant
 FUNNEL_SHARE = 0.22        # enrolments drawn per activity row; connections fill the rest
 P_START = 0.70
 P_SCORE = 0.90
 P_OFFSET = 0.02            # rows written with an explicit UTC offset
-DUPLICATES_PER_ROW = 1e-4
 P_CONNECTION_ONLY = 0.05
 P_USER_MISSING = 0.03      # from users.csv
 P_EMPTY_GROUP = 0.015
@@ -106,6 +104,8 @@ CATALOG = {
         "Personal protective equipment"]),
 }
 # local hour-of-day profile: work hours, lunch dip, quiet nights
+# (user, training) pair key: user * PAIR_KEY + the training's number in its tenant
+PAIR_KEY = 1 << 16
 HOUR_WEIGHTS = [0.02, 0.01, 0.01, 0.01, 0.02, 0.05, 0.15, 0.45, 0.85, 1.0, 1.0, 0.9,
                 0.55, 0.6, 0.95, 1.0, 0.9, 0.7, 0.45, 0.3, 0.25, 0.2, 0.12, 0.05]
 WEEKDAY_WEIGHTS = [0.95, 1.0, 1.0, 0.95, 0.8, 0.12, 0.08]
@@ -113,11 +113,37 @@ WEEKDAY_WEIGHTS = [0.95, 1.0, 1.0, 0.95, 0.8, 0.12, 0.08]
 MONTH_WEIGHTS = [1.2, 1.05, 1.05, 1.0, 0.95, 0.95, 0.75, 0.5, 1.25, 1.1, 1.05, 0.95]
 
 
-def _tenant_shares(n: int, events: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Profile:
+    """What differs between two shapes of export: how many learners share the events,
+    how concentrated the tenants are, how big their catalogues are, duplicates."""
+
+    name: str
+    tenants: int               # default number of tenants
+    events_per_user: float     # users per tenant follow its size
+    biggest_share: float       # share of events of the biggest tenant
+    trainings: tuple[int, int]  # catalogue size of the smallest and biggest tenants
+    duplicates_per_row: float  # re-sent rows (same event id); 0: every event id unique
+    global_user_ids: bool = False  # user ids unique across tenants (u0000001...), not per tenant (u000001...)
+
+
+PROFILES = {
+    # the demo's shape: few tenants, engaged learners (~120 events each), small catalogues
+    "default": Profile("default", tenants=30, events_per_user=120, biggest_share=0.25,
+                       trainings=(10, 80), duplicates_per_row=1e-4),
+    # large companies enrol everyone and most learners do little: a long tail of tenants,
+    # the biggest with ~200,000 learners at 10M events, a handful of events per learner,
+    # up to 300 trainings per tenant, unique event ids, user ids unique across tenants (issue 14)
+    "many-learners": Profile("many-learners", tenants=200, events_per_user=5, biggest_share=0.10,
+                             trainings=(5, 300), duplicates_per_row=0.0, global_user_ids=True),
+}
+
+
+def _tenant_shares(n: int, events: int, biggest_share: float) -> np.ndarray:
     """Event shares of the tenants, biggest first: a Zipf head whose exponent gives
     the biggest ~25%, and a cut-off that brings the smallest down to a few dozen
     events (with few tenants the head flattens: both cannot hold otherwise)."""
-    span = np.log(max(2.0, BIGGEST_SHARE * events / SMALLEST_TENANT))
+    span = np.log(max(2.0, biggest_share * events / SMALLEST_TENANT))
     rank = np.arange(n)
     tail = (rank / max(n - 1, 1)) ** 3
 
@@ -128,7 +154,7 @@ def _tenant_shares(n: int, events: int) -> np.ndarray:
     for _ in range(50):
         mid = (lo + hi) / 2
         w = weights(mid)
-        lo, hi = (mid, hi) if w[0] / w.sum() < BIGGEST_SHARE else (lo, mid)
+        lo, hi = (mid, hi) if w[0] / w.sum() < biggest_share else (lo, mid)
     w = weights((lo + hi) / 2)
     return w / w.sum()
 
@@ -138,7 +164,8 @@ class World:
     by global user or training number, tenants biggest first)."""
 
     def __init__(self, rng: np.random.Generator, events: int, n_tenants: int,
-                 end_date: dt.date, days: int):
+                 end_date: dt.date, days: int, profile: Profile = PROFILES["default"]):
+        self.profile = profile
         self.days = days
         self.first_day = end_date - dt.timedelta(days=days - 1)
         self._tenants(rng, events, n_tenants)
@@ -151,13 +178,15 @@ class World:
         self.tenant_names = [names[k % len(names)] + (f"-{k // len(names) + 1}"
                                                       if k >= len(names) else "")
                              for k in range(n)]
-        self.tenant_share = _tenant_shares(n, events)
+        profile = self.profile
+        self.tenant_share = _tenant_shares(n, events, profile.biggest_share)
         self.tenant_users = np.maximum(
-            3, np.round(self.tenant_share * events / EVENTS_PER_USER)).astype(np.int64)
+            3, np.round(self.tenant_share * events / profile.events_per_user)).astype(np.int64)
         logs = np.log(self.tenant_share)
         size = (logs - logs.min()) / max(logs.max() - logs.min(), 1e-9)
+        fewest, most = profile.trainings
         self.tenant_trainings = np.clip(
-            np.round(10 + 70 * size + rng.normal(0, 4, n)), 10, 80).astype(np.int64)
+            np.round(fewest + (most - fewest) * size + rng.normal(0, 4, n)), fewest, most).astype(np.int64)
         country_w = np.array([c[1] for c in COUNTRIES])
         self.tenant_home = rng.choice(len(COUNTRIES), n, p=country_w / country_w.sum())
         self.tenant_empty_enrol_duration = rng.random(n) < 0.5
@@ -199,7 +228,10 @@ class World:
         self.user_listed = ~_some(rng, n, P_USER_MISSING)
         self.user_empty_group = _some(rng, n, P_EMPTY_GROUP)
         self.user_empty_country = _some(rng, n, P_EMPTY_COUNTRY)
-        self.user_ids = pa.array([f"u{k + 1:06d}" for k in self.user_local.tolist()])
+        if self.profile.global_user_ids:  # as many distinct ids as learners: the refresh's costly case
+            self.user_ids = pa.array([f"u{k + 1:07d}" for k in range(n)])
+        else:
+            self.user_ids = pa.array([f"u{k + 1:06d}" for k in self.user_local.tolist()])
         # users in random order, so that every chunk mixes tenants
         self.user_order = rng.permutation(n)
 
@@ -210,8 +242,10 @@ class World:
         counts = self.tenant_trainings
         self.training_tenant = np.repeat(np.arange(len(counts)), counts)
         n = len(self.training_tenant)
-        picks = np.concatenate([rng.choice(len(pool), k, replace=False) for k in counts])
-        self.training_title = [pool[i][0] for i in picks]
+        picks = np.concatenate([_draw_titles(rng, len(pool), k) for k in counts])
+        self.training_title = [pool[i % len(pool)][0] + (f" ({i // len(pool) + 1})" if i >= len(pool) else "")
+                               for i in picks]
+        picks %= len(pool)
         self.training_category = np.array([pool[i][1] for i in picks])
         self.category_names = categories
         fmt_w = np.array([CATALOG[c][1] for c in categories])[self.training_category]
@@ -265,6 +299,15 @@ class World:
             (secs // 3600).tolist(), (secs // 60 % 60).tolist(), (secs % 60).tolist())])
 
 
+def _draw_titles(rng, pool: int, k: int) -> np.ndarray:
+    """k distinct title numbers; past the pool's size a title comes back as
+    "title (2)", "title (3)"... (number i stands for pool[i % pool], round i // pool)."""
+    if k <= pool:
+        return rng.choice(pool, k, replace=False)
+    rounds = -(-k // pool)
+    return np.concatenate([r * pool + rng.permutation(pool) for r in range(rounds)])[:k]
+
+
 def _some(rng, n: int, share: float) -> np.ndarray:
     """A mask of round(share * n) items, at least one: the dirt is always there."""
     mask = np.zeros(n, bool)
@@ -314,7 +357,7 @@ def _draw_enrolments(rng, world: World, users: np.ndarray, wanted: int):
     tenant = world.user_tenant[user]
     training = np.searchsorted(world.training_keys,
                                tenant + rng.random(len(user)) * (1 - 1e-9), "right")
-    first = np.unique(user * 128 + world.training_local[training], return_index=True)[1]
+    first = np.unique(user * PAIR_KEY + world.training_local[training], return_index=True)[1]
     first = np.sort(first)[:wanted]  # first draws of each pair, in draw order
     return user[first], training[first]
 

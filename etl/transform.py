@@ -6,8 +6,11 @@ The snapshot holds three compact frames, all integer-coded:
   event count, summed duration, summed score and scored-event count, and for
   enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
-* ``hourly``: connections per (tenant, day, hour, group, country), for the heatmap.
+* ``hourly``: connections per (tenant, day, hour, coded user dimension), for the heatmap.
 * ``users`` / ``trainings``: the dimensions, indexed by their global code.
+
+Which dimensions there are, on which side, from which column of the dimension
+files, comes from ``etl.snapshot_format.DIMENSIONS``.
 
 Rows are sorted by tenant then day and ``tenants`` records each tenant's row
 range, so one tenant's data is a slice and a date range a binary search.
@@ -29,11 +32,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.snapshot_format import COMPLETION, CONNECTION, ENROLMENT, range_columns
 from etl.row_rules import Events, RowRejects
+from etl.snapshot_format import (COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING, UNKNOWN, USER,
+                                 Dimension, hourly_dimensions, range_columns, side_dimensions)
 from etl.validate import Activity
 
-UNKNOWN = "Unknown"
 US_PER_HOUR = 3_600_000_000
 NO_TRAINING = -1
 _LIMB_BITS = 26  # a score is three integers: its bits down to 2^-26, to 2^-52, to 2^-78
@@ -200,6 +203,27 @@ def _clean_label(series: pd.Series) -> pd.Series:
     return text.where(text.notna() & (text != ""), UNKNOWN)
 
 
+def _labels(entities: pd.DataFrame, dim: Dimension) -> pd.Series:
+    """A dimension's labels for each entity: cleaned (``UNKNOWN`` when empty), or for the entity itself
+    its label as it is (its key when empty)."""
+    if not dim.coded:
+        label = entities[dim.source].astype("object")
+        return label.where(label.map(lambda v: isinstance(v, str) and bool(v.strip())), entities[KEYS[dim.side]])
+    label = _clean_label(entities[dim.source])
+    return label.str.upper().replace({UNKNOWN.upper(): UNKNOWN}) if dim.upper else label
+
+
+def _side_frame(entities: pd.DataFrame, side: str, codes: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A side's snapshot frame: its key, then each dimension's code (or, for the entity itself, its label)."""
+    columns = {KEYS[side]: entities[KEYS[side]].astype(str)}
+    for dim in side_dimensions(side):
+        if dim.coded:
+            columns[dim.name] = codes[dim.name]
+        else:
+            columns[dim.source] = entities[dim.source].astype(str)
+    return pd.DataFrame(columns)
+
+
 def _dimension(tenant_names: list[str], seen: pd.DataFrame, table: pa.Table | None,
                id_col: str, attrs: list[str]) -> pd.DataFrame:
     """One row per (tenant, id) seen in events or listed in the file, sorted, attributes filled.
@@ -308,31 +332,26 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     n_tenants = len(tenant_names)
 
     users, user = _entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
-                            "user_id", ["group", "country"])
+                            KEYS[USER], [d.source for d in side_dimensions(USER)])
     has_training = rows.training >= 0
     trainings, training_codes = _entities(tenant[has_training], tenant_names, rows.training[has_training],
-                                          rows.training_values, trainings_table, "training_id",
-                                          ["title", "category", "format"])
+                                          rows.training_values, trainings_table, KEYS[TRAINING],
+                                          [d.source for d in side_dimensions(TRAINING)])
     training = np.full(len(rows), NO_TRAINING, dtype=np.int32)
     training[has_training] = training_codes
 
-    users["group"] = _clean_label(users["group"])
-    users["country"] = _clean_label(users["country"]).str.upper().replace({UNKNOWN.upper(): UNKNOWN})
-    title = trainings["title"].astype("object")
-    trainings["title"] = title.where(title.map(lambda v: isinstance(v, str) and bool(v.strip())),
-                                     trainings["training_id"])
-    trainings["category"] = _clean_label(trainings["category"])
-    trainings["format"] = _clean_label(trainings["format"])
-    group_code, groups = _dictionary_codes(users["group"])
-    country_code, countries = _dictionary_codes(users["country"])
-    category_code, categories = _dictionary_codes(trainings["category"])
-    format_code, formats = _dictionary_codes(trainings["format"])
+    codes, dictionaries = {}, {}
+    for side, frame in ((USER, users), (TRAINING, trainings)):
+        for dim in side_dimensions(side):
+            frame[dim.source] = _labels(frame, dim)
+            if dim.coded:
+                codes[dim.name], dictionaries[dim.name] = _dictionary_codes(frame[dim.source])
 
     day, hour = np.divmod(rows.hour, 24)
     event = rows.event.astype(np.int64)
     facts = _aggregate_facts(tenant, day, user, training, event, rows)
-    hourly = _aggregate_hourly(tenant, day, hour, event, group_code[user], country_code[user],
-                               len(groups), len(countries), rows.n)
+    hourly = _aggregate_hourly(tenant, day, hour, event, {d.name: (codes[d.name][user], len(dictionaries[d.name]))
+                                                         for d in hourly_dimensions()}, rows.n)
 
     block = facts.column("tenant").to_numpy().astype(np.int64) * 4 + facts.column("event").to_numpy()
     blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
@@ -352,12 +371,10 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     return Frames(
         facts=facts,
         hourly=hourly,
-        users=pd.DataFrame({"user_id": users["user_id"].astype(str), "group": group_code, "country": country_code}),
-        trainings=pd.DataFrame({"training_id": trainings["training_id"].astype(str),
-                                "title": trainings["title"].astype(str),
-                                "category": category_code, "format": format_code}),
+        users=_side_frame(users, USER, codes),
+        trainings=_side_frame(trainings, TRAINING, codes),
         tenants=tenants,
-        dictionaries={"group": groups, "country": countries, "category": categories, "format": formats},
+        dictionaries={d.name: dictionaries[d.name] for d in DIMENSIONS if d.coded},
     )
 
 
@@ -414,19 +431,24 @@ def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table
     })
 
 
-def _aggregate_hourly(tenant, day, hour, event, group, country, n_groups, n_countries, n) -> pa.Table:
-    """Connections per (tenant, day, hour, group, country), for the heatmap."""
+def _aggregate_hourly(tenant, day, hour, event, dims: dict[str, tuple[np.ndarray, int]], n) -> pa.Table:
+    """Connections per (tenant, day, hour, then each of ``dims``: name → (code per row, number of codes))."""
     conn = event == CONNECTION
     day0 = int(day.min()) if len(day) else 0
     n_days = int(day.max()) - day0 + 1 if len(day) else 1
-    key = ((((tenant[conn] * n_days + (day[conn] - day0)) * 24 + hour[conn]) * n_groups + group[conn])
-           * n_countries + country[conn])
+    spans = [max(int(tenant.max()) + 1, 1) if len(tenant) else 1, n_days, 24, *(size for _, size in dims.values())]
+    if np.prod([float(s) for s in spans]) >= 2 ** 62:
+        raise ValueError("too many (tenant, day, hour, dimension) combinations for one 64-bit aggregation key")
+    key = (tenant[conn] * n_days + (day[conn] - day0)) * 24 + hour[conn]
+    for code, size in dims.values():
+        key = key * size + code[conn]
     uniques, sums = _group_sum(key, {"n": n[conn]})
-    rest, co = np.divmod(uniques, n_countries)
-    rest, gr = np.divmod(rest, n_groups)
+    rest, by_dim = uniques, {}
+    for name, (_, size) in reversed(dims.items()):
+        rest, by_dim[name] = np.divmod(rest, size)
     rest, hr = np.divmod(rest, 24)
     tn, dy = np.divmod(rest, n_days)
     return pa.table({
         "tenant": tn.astype(np.int32), "day": (dy + day0).astype(np.int32), "hour": hr.astype(np.int8),
-        "group": narrowest(gr), "country": narrowest(co), "n": narrowest(sums["n"]),
+        **{name: narrowest(by_dim[name]) for name in dims}, "n": narrowest(sums["n"]),
     })

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
+from tests.support import services
 
 END_DATE = dt.date(2026, 10, 31)
 
@@ -60,9 +60,15 @@ def snapshot(generated_snapshot_dir):
 
 
 @pytest.fixture(scope="session")
+def tenants(snapshot) -> list[str]:
+    """The generated snapshot's tenants, sorted."""
+    return sorted(snapshot.tenants)
+
+
+@pytest.fixture(scope="session")
 def oracle(generated_export):
     """The independent DuckDB computation over the generated export's raw CSVs."""
-    from tests.oracle import Oracle
+    from tests.support.oracle import Oracle
 
     (folder,) = [p for p in generated_export.iterdir() if p.is_dir()]
     return Oracle(str(folder))

@@ -34,13 +34,11 @@ from pathlib import Path
 import psutil
 
 from app import queries
-from app.auth import mint_token
 from etl.generate import generate_export
 from layouts import ids
-from tests import services
+from tests.support import services
+from tests.support.credentials import ALL_KEY as READER, EMBED_SECRET, embed_token
 
-READER = "soak-reader-key"
-EMBED_SECRET = "soak-embed-secret-0123456789abcdefghij"
 END = dt.date(2026, 10, 31)
 
 
@@ -104,7 +102,7 @@ def make_requests(tenants: list[str], web: int, varnish: int):
         if roll < 0.85:
             return "web-api", web, "GET", f"/api/v1/tenants/{tenant}/{rng.choice(api)}", reader, None
         if roll < 0.97:
-            token = mint_token(EMBED_SECRET, tenant)
+            token = embed_token(tenant)
             return ("web-callback", web, "POST", "/_dash-update-component", {"Content-Type": "application/json"},
                     overview_body(token))
         return "web-meta", web, "GET", "/api/v1/meta", reader, None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.config import ENV, Settings
-from tests.dashboards import make_app
+from tests.support.apps import make_app
 
 OPERATIONS = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 

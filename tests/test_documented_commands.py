@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import services
+from tests.support import services
 from tests.support import doc_commands
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,6 +80,9 @@ RULES = (
     Rule(r"^\.venv/bin/python -m etl refresh --engine dask( |$)", "check",
          "a Dask cluster (a LocalCluster, or one at an example address)"),
     Rule(r"^\.venv/bin/dask (scheduler|worker) ", "check", "a cluster on other hosts (example addresses)"),
+    Rule(r"^make install( +#.*)?$", "check", "the suite already runs in the .venv it makes"),
+    Rule(r"^\.venv/bin/pip install --no-deps \.( +#.*)?$", "check",
+         "tests/integration/test_dask_cluster.py runs it into a fresh environment, then starts a cluster from it"),
 )
 
 # (pattern, replacement, why): the only changes made to a command before it runs.

@@ -7,32 +7,64 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import event, given, settings, strategies as st
 
 from app import queries
-from tests.oracle import same_value as same
+from app.catalog import USER_DIMENSIONS
+from tests.support.oracle import same_value as same
 
-DIMS = ("group", "country", "training", "category", "format")
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
+# The product's dimensions, as its metrics (queries.METRICS): a dimension is compared as soon as it is declared,
+# and the comparisons fail until the oracle defines it too.
+USER_DIMS = USER_DIMENSIONS
+DIMS = queries.DIMENSIONS
+SETTINGS = settings(max_examples=60, deadline=None)
 
 
 
 @st.composite
-def query_args(draw, snapshot):
+def query_args(draw, snapshot, dims=DIMS):
+    """A tenant, a range and filters; most ranges overlap the tenant's data and most filter values exist, so
+    that most examples compare answers with data in them (empty ranges and unknown values stay possible)."""
     tenant = draw(st.sampled_from(sorted(snapshot.tenants)))
     ts = snapshot.tenants[tenant]
     first = dt.date(1970, 1, 1) + dt.timedelta(days=ts.first_day)
     last = dt.date(1970, 1, 1) + dt.timedelta(days=ts.last_day)
-    start = draw(st.dates(first - dt.timedelta(days=40), last + dt.timedelta(days=5)))
+    inside = st.dates(first, last)
+    start = draw(st.one_of(inside, inside, inside, st.dates(first - dt.timedelta(days=40), last + dt.timedelta(days=5))))
     length = draw(st.sampled_from([1, 6, 7, 13, 30, 31, 45, 92, 200, 366]))
     end = start + dt.timedelta(days=length - 1)
     values = queries.filter_values(snapshot, tenant)
     filters = {}
-    for dim in draw(st.lists(st.sampled_from(DIMS), max_size=3, unique=True)):
-        keys = [v["key"] for v in values[dim]] + ["no-such-value"]
+    for dim in draw(st.lists(st.sampled_from(dims), max_size=draw(st.sampled_from([1, 1, 2, 3])), unique=True)):
+        keys = [v["key"] for v in values[dim]]
+        keys += keys + keys + ["no-such-value"]
         filters[dim] = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=3, unique=True))
     return tenant, start, end, filters
+
+
+def has_data(values) -> bool:
+    """Some value is neither zero nor null."""
+    return any(v is not None and v == v and v != 0 for v in values)
+
+
+class Share:
+    """How many examples compared answers with data in them; ``check`` fails when too few did.
+
+    The least shares sit about three standard deviations under what 60 examples gave in trial runs (kpis
+    0.7, timeseries and heatmap 0.6, breakdown 0.55: a breakdown of a sparse tenant often has no row).
+    """
+
+    def __init__(self):
+        self.seen = self.with_data = 0
+
+    def count(self, values) -> None:
+        data = has_data(values)
+        event("compared data" if data else "compared zeros or nulls only")
+        self.seen += 1
+        self.with_data += data
+
+    def check(self, least: float) -> None:
+        assert self.seen and self.with_data >= least * self.seen, (self.with_data, self.seen)
 
 
 def test_oracle001_tenants_and_filter_values(snapshot, oracle):
@@ -50,43 +82,77 @@ def test_oracle002_kpis_whole_history_every_tenant(snapshot, oracle):
         assert all(same(mine[m], theirs[m]) for m in queries.METRICS), (tenant, mine, theirs)
 
 
-@SETTINGS
-@given(data=st.data())
-def test_oracle003_kpis(snapshot, oracle, data):
-    tenant, start, end, filters = data.draw(query_args(snapshot))
-    mine = queries.kpis(snapshot, tenant, start, end, filters)
-    theirs = oracle.kpis(tenant, start, end, filters)
-    assert {m: mine[m] for m in queries.METRICS if not same(mine[m], theirs[m])} == {}, (mine, theirs)
+def test_oracle003_kpis(snapshot, oracle):
+    share = Share()
+
+    @SETTINGS
+    @given(data=st.data())
+    def check(data):
+        tenant, start, end, filters = data.draw(query_args(snapshot))
+        mine = queries.kpis(snapshot, tenant, start, end, filters)
+        theirs = oracle.kpis(tenant, start, end, filters)
+        assert {m: mine[m] for m in queries.METRICS if not same(mine[m], theirs[m])} == {}, (mine, theirs)
+        share.count(theirs.values())
+
+    check()
+    share.check(0.5)
 
 
-@SETTINGS
-@given(data=st.data(), metric=st.sampled_from(queries.METRICS), granularity=st.sampled_from(queries.GRANULARITIES))
-def test_oracle004_timeseries(snapshot, oracle, data, metric, granularity):
-    tenant, start, end, filters = data.draw(query_args(snapshot))
-    mine = queries.timeseries(snapshot, tenant, start, end, filters, metric, granularity)
-    theirs = oracle.timeseries(tenant, start, end, filters, metric, granularity)
-    assert list(mine["period"]) == [p for p, _ in theirs]
-    assert all(same(a, b) for a, (_, b) in zip(mine["value"], theirs)), (list(mine["value"]), theirs)
+def test_oracle004_timeseries(snapshot, oracle):
+    share = Share()
+
+    @SETTINGS
+    @given(data=st.data(), metric=st.sampled_from(queries.METRICS),
+           granularity=st.sampled_from(queries.GRANULARITIES))
+    def check(data, metric, granularity):
+        tenant, start, end, filters = data.draw(query_args(snapshot))
+        mine = queries.timeseries(snapshot, tenant, start, end, filters, metric, granularity)
+        theirs = oracle.timeseries(tenant, start, end, filters, metric, granularity)
+        assert list(mine["period"]) == [p for p, _ in theirs]
+        assert all(same(a, b) for a, (_, b) in zip(mine["value"], theirs)), (list(mine["value"]), theirs)
+        share.count(v for _, v in theirs)
+
+    check()
+    share.check(0.4)
 
 
-@SETTINGS
-@given(data=st.data(), metric=st.sampled_from(queries.METRICS), by=st.sampled_from(DIMS),
-       limit=st.sampled_from([1, 3, 10, 1000]))
-def test_oracle005_breakdown(snapshot, oracle, data, metric, by, limit):
-    tenant, start, end, filters = data.draw(query_args(snapshot))
-    mine = queries.breakdown(snapshot, tenant, start, end, filters, metric, by, limit)
-    theirs = oracle.breakdown(tenant, start, end, filters, metric, by, limit)
-    assert [(k, l) for k, l in zip(mine.get("key", []), mine.get("label", []))] == [(k, l) for k, l, _ in theirs]
-    assert all(same(a, c) for a, (_, _, c) in zip(mine.get("value", []), theirs))
+def test_oracle005_breakdown(snapshot, oracle):
+    share = Share()
+
+    @SETTINGS
+    @given(data=st.data(), metric=st.sampled_from(queries.METRICS), by=st.sampled_from(DIMS),
+           limit=st.sampled_from([1, 3, 10, 1000]))
+    def check(data, metric, by, limit):
+        # half the draws filter on the user side only: a training-side filter often leaves no row at all
+        tenant, start, end, filters = data.draw(query_args(snapshot, data.draw(st.sampled_from([USER_DIMS, DIMS]))))
+        mine = queries.breakdown(snapshot, tenant, start, end, filters, metric, by, limit)
+        theirs = oracle.breakdown(tenant, start, end, filters, metric, by, limit)
+        assert [(k, l) for k, l in zip(mine.get("key", []), mine.get("label", []))] == \
+            [(k, l) for k, l, _ in theirs]
+        assert all(same(a, c) for a, (_, _, c) in zip(mine.get("value", []), theirs))
+        share.count(c for _, _, c in theirs)
+
+    check()
+    share.check(0.35)
 
 
-@SETTINGS
-@given(data=st.data())
-def test_oracle006_heatmap(snapshot, oracle, data):
-    tenant, start, end, filters = data.draw(query_args(snapshot))
-    mine = queries.heatmap(snapshot, tenant, start, end, filters)
-    theirs = oracle.heatmap(tenant, start, end, filters)
-    assert list(zip(mine["weekday"], mine["hour"], mine["value"])) == theirs
+def test_oracle006_heatmap(snapshot, oracle):
+    share = Share()
+
+    @SETTINGS
+    @given(data=st.data())
+    def check(data):
+        # a training-side filter leaves connections out, and the heatmap counts connections: most draws
+        # filter on the user side only, so that the heatmap has cells
+        dims = data.draw(st.sampled_from([USER_DIMS, USER_DIMS, USER_DIMS, DIMS]))
+        tenant, start, end, filters = data.draw(query_args(snapshot, dims))
+        mine = queries.heatmap(snapshot, tenant, start, end, filters)
+        theirs = oracle.heatmap(tenant, start, end, filters)
+        assert list(zip(mine["weekday"], mine["hour"], mine["value"])) == theirs
+        share.count(value for _, _, value in theirs)
+
+    check()
+    share.check(0.4)
 
 
 def test_oracle007_refresh_report_matches(generated_snapshot_dir, oracle):

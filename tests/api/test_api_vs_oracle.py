@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from tests.api.conftest import ALL_KEY, bearer
-from tests.oracle import same_value as same
+from tests.support.credentials import ALL_KEY, bearer
+from tests.support.oracle import same_value as same
 
 ALL = bearer(ALL_KEY)
 

@@ -6,8 +6,8 @@ import pytest
 from app.extensions import get_cache, get_store
 from app.store import SnapshotStore
 from etl.refresh import run_refresh
-from tests import services
-from tests.api.conftest import ALL_KEY, bearer, embed
+from tests.support import services
+from tests.support.credentials import ALL_KEY, bearer, embed
 
 ALL = bearer(ALL_KEY)
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app import queries
-from tests.api.conftest import ADMIN_KEY, ALL_KEY, EMBED_SECRET, bearer, embed, invalid_names, problem, tenant_key
+from tests.support.credentials import ADMIN_KEY, ALL_KEY, EMBED_SECRET, bearer, embed, tenant_key
+from tests.support.problems import invalid_names, problem
 
 ALL = bearer(ALL_KEY)
 LONG = "x" * 201

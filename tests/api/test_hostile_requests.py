@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.auth import MAX_TOKEN_LIFETIME, mint_token
-from tests.api.conftest import (ADMIN_KEY, ALL_KEY, ANALYST_SECRET, EMBED_SECRET, bearer, build_app, embed,
-                                tenant_key)
+from tests.support.apps import make_app
+from tests.support.credentials import (ADMIN_KEY, ALL_KEY, ANALYST_SECRET, EMBED_SECRET, OTHER_SECRET, bearer, embed,
+                                       tenant_key)
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
@@ -35,7 +36,7 @@ def forged_tokens(tenant: str, other: str) -> dict[str, str]:
         "alg None, signature kept": f"{b64({'alg': 'None'})}.{b64({**claims, 'tenant': other})}.{signature}",
         "signed with an API key": jwt.encode({"tenant": other, "exp": now + 600}, tenant_key(tenant), "HS256"),
         "signed with the admin key": jwt.encode({"tenant": other, "exp": now + 600}, ADMIN_KEY, "HS256"),
-        "signed with another secret": mint_token("some-other-secret-0123456789abcdef", other),
+        "signed with another secret": mint_token(OTHER_SECRET, other),
         "HS512 with the embed secret": jwt.encode({"tenant": other, "exp": now + 600}, EMBED_SECRET, "HS512"),
         "missing exp": jwt.encode({"tenant": tenant}, EMBED_SECRET, "HS256"),
         "exp years ahead": jwt.encode({"tenant": tenant, "exp": now + 5 * 365 * 86400}, EMBED_SECRET, "HS256"),
@@ -90,7 +91,7 @@ def test_hostile_req004_misconfigured_secrets_fail_at_start(make_server, generat
 def marked_up(tmp_path_factory):
     """An app over a snapshot whose titles, groups and ids hold markup and formulas."""
     from etl.refresh import run_refresh
-    from tests.etl.exports import HEADER, write_export
+    from tests.support.exports import HEADER, write_export
 
     root = tmp_path_factory.mktemp("markup")
     rows = [f"e{i},2026-10-{10 + i}T08:00:00Z,acme,u{i},{kind},{training},80,60"
@@ -102,7 +103,7 @@ def marked_up(tmp_path_factory):
                  "acme,T<b>1,\"<img src=x onerror=alert(1)>\",\"@SUM(1+1)\",\"-2+3\"\n")
     write_export(root / "src", activity=HEADER + "\n".join(rows) + "\n", users=users, trainings=trainings)
     assert run_refresh(str(root / "src"), root / "snap").outcome == "published"
-    return build_app(root / "snap", ["acme"], root / "cache")
+    return make_app(root / "snap", root / "cache", ["acme"])
 
 
 def test_hostile_req005_markup_in_data_is_json_text_never_html(marked_up):
@@ -117,7 +118,7 @@ def test_hostile_req005_markup_in_data_is_json_text_never_html(marked_up):
 
 def test_hostile_req006_dashboard_renders_markup_as_text(marked_up):
     """The page shell never carries data, and no layout or callback hands data to an HTML-rendering component."""
-    from tests.services import REPO
+    from tests.support.services import REPO
 
     page = marked_up.server.test_client().get(f"/embed/overview?token={mint_token(EMBED_SECRET, 'acme')}")
     assert page.status_code == 200 and "<script>alert" not in page.get_data(as_text=True)
@@ -226,7 +227,7 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | TEXT,
 
 @pytest.fixture(scope="module")
 def dash_app(generated_snapshot_dir, tenants, tmp_path_factory):
-    return build_app(generated_snapshot_dir, tenants, tmp_path_factory.mktemp("cache"))
+    return make_app(generated_snapshot_dir, tmp_path_factory.mktemp("cache"), tenants)
 
 
 @settings(FUZZ, max_examples=80)
@@ -239,7 +240,7 @@ def test_hostile_req012_fuzz_the_callback_endpoint_no_5xx_and_no_other_tenant(da
     client = dash_app.server.test_client()
     output = data.draw(st.sampled_from(sorted(dash_app.callback_map) + ["nope.children", ""]))
     token = data.draw(st.sampled_from([mint_token(EMBED_SECRET, tenants[0]), None, "a.b.c",
-                                       mint_token("other-secret-0123456789abcdef0123", tenants[1])]))
+                                       mint_token(OTHER_SECRET, tenants[1])]))
     value = JSON | st.just(token) | st.just(f"?tenant={tenants[1]}&token={token}")
     inputs = data.draw(st.lists(st.fixed_dictionaries({"id": TEXT, "property": TEXT, "value": value}), max_size=3))
     if output in dash_app.callback_map and data.draw(st.booleans()):  # shaped like the renderer's, hostile values

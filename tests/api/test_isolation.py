@@ -2,10 +2,10 @@
 and a locked filter is never widened."""
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, example, given, settings, strategies as st
 
 from app import queries
-from tests.api.conftest import ALL_KEY, bearer, embed, tenant_key
+from tests.support.credentials import ALL_KEY, bearer, embed, tenant_key
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROUTES = ("kpis", "timeseries?metric=connections&granularity=day", "breakdown?metric=starts&by=group",
@@ -100,14 +100,28 @@ def test_iso003_two_credentials_in_one_request_do_not_widen(client, tenants, dat
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_iso004_locked_filter_is_never_widened(client, snapshot, tenants, data):
-    tenant = data.draw(st.sampled_from(tenants))
+@example(tenant_at=0, dim="group", locked_at=[0, 1], asked_at=[1], within=True)  # narrowing inside the lock
+@example(tenant_at=1, dim="training", locked_at=[0], asked_at=[0], within=True)  # the whole lock, asked for
+@example(tenant_at=2, dim="country", locked_at=[0], asked_at=[], within=False)  # asking nothing: the lock
+@example(tenant_at=3, dim="group", locked_at=[0], asked_at=[0, 1], within=False)  # beyond the lock: 403
+@given(tenant_at=st.integers(0, 63), dim=st.sampled_from(["group", "country", "training"]),
+       locked_at=st.lists(st.integers(0, 63), min_size=1, max_size=2, unique=True),
+       asked_at=st.lists(st.integers(0, 63), max_size=3, unique=True), within=st.booleans())
+def test_iso004_locked_filter_is_never_widened(client, snapshot, tenants, tenant_at, dim, locked_at, asked_at,
+                                               within):
+    """Positions pick the tenant and the keys; half the time (``within``) the asked keys are taken from the
+    lock, so that narrowing inside the lock is drawn often, not only asking beyond it."""
+    tenant = tenants[tenant_at % len(tenants)]
     values = queries.filter_values(snapshot, tenant)
-    dim = data.draw(st.sampled_from(["group", "country", "training"]))
     keys = [v["key"] for v in values[dim]]
-    locked = data.draw(st.lists(st.sampled_from(keys), min_size=1, max_size=2, unique=True))
-    asked = data.draw(st.lists(st.sampled_from(keys + ["no-such-value"]), max_size=3, unique=True))
+    locked = list(dict.fromkeys(keys[i % len(keys)] for i in locked_at))
+    if within:  # all but the last of the lock's keys (a strict part of a lock of two or more), or none
+        asked = locked[:max(1, len(locked) - 1)] if asked_at else []
+    else:
+        choices = keys + ["no-such-value"]
+        asked = list(dict.fromkeys(choices[i % len(choices)] for i in asked_at))
+    event("asked beyond the lock" if set(asked) - set(locked) else
+          "narrowed inside the lock" if asked and set(asked) < set(locked) else "the whole lock")
     headers = embed(tenant, filters={dim: locked})
     query = [(dim, v) for v in asked]
 

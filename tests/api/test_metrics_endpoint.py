@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.conftest import ALL_KEY, bearer
+from tests.support.credentials import ALL_KEY, bearer
 
 
 def scrape(client) -> dict:

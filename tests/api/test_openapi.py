@@ -10,7 +10,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                response_schema_conformance, status_code_conformance)
 
 from app import params
-from tests.api.conftest import ALL_KEY, bearer, tenant_key
+from tests.support.credentials import ALL_KEY, bearer, tenant_key
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]

@@ -5,7 +5,8 @@ import time
 
 from app import refresh_trigger
 from etl.steps import refresh_lock
-from tests.api.conftest import ADMIN_KEY, ALL_KEY, bearer, embed, problem
+from tests.support.credentials import ADMIN_KEY, ALL_KEY, bearer, embed
+from tests.support.problems import problem
 
 ADMIN = bearer(ADMIN_KEY)
 

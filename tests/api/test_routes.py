@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from app import queries
-from tests.api.conftest import ALL_KEY, analyst, bearer, embed, tenant_key
+from tests.support.credentials import ALL_KEY, analyst, bearer, embed, tenant_key
 
 ALL = bearer(ALL_KEY)
 HEAD = ["tenant", "from", "to", "filters", "snapshot", "data_as_of"]

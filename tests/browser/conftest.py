@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboards import make_app
+from tests.support.apps import make_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 @pytest.fixture
 def dash_app(generated_snapshot_dir, tmp_path):
-    return make_app(generated_snapshot_dir, tmp_path / "cache", demo=True)
+    return make_app(generated_snapshot_dir, tmp_path / "cache", demo=True, snapshot_check_interval=60.0)
 
 
 @pytest.fixture(scope="session")

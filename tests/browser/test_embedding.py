@@ -8,8 +8,8 @@ from selenium.webdriver.common.by import By
 from app import queries
 from app.store import SnapshotStore
 from layouts import i18n
-from tests.browser.test_overview import wait_for_charts
-from tests.dashboards import TENANT, embed_token
+from tests.support.browser import wait_for_charts
+from tests.support.credentials import TENANT, embed_token
 
 pytestmark = pytest.mark.browser
 

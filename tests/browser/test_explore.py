@@ -11,8 +11,8 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from tests.browser.clicks import click_once_settled
-from tests.dashboards import analyst_token, embed_token
+from tests.support.browser import click_once_settled
+from tests.support.credentials import analyst_token, embed_token
 
 pytestmark = pytest.mark.browser
 GRAPH = ".page-explore .js-plotly-plot"

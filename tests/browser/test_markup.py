@@ -6,8 +6,9 @@ import pytest
 from dash.testing.wait import until
 
 from etl.refresh import run_refresh
-from tests.dashboards import embed_token, make_app
-from tests.etl.exports import HEADER, write_export
+from tests.support.apps import make_app
+from tests.support.credentials import embed_token
+from tests.support.exports import HEADER, write_export
 
 pytestmark = pytest.mark.browser
 

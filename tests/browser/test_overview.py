@@ -12,8 +12,8 @@ from app import queries
 from app.store import SnapshotStore
 from app.view_state import parse, resolve_range
 from layouts import i18n
-from tests.browser.clicks import click_once_settled
-from tests.dashboards import OTHER_SECRET, TENANT, embed_token, expired_token
+from tests.support.browser import click_once_settled, wait_for_charts
+from tests.support.credentials import OTHER_SECRET, TENANT, embed_token, expired_token
 
 pytestmark = pytest.mark.browser
 
@@ -27,21 +27,6 @@ def expected_kpis(snapshot, search: str, filters: dict, locale: str = "en") -> d
 def wait_for_kpis(dash_duo, expected: dict[str, str]) -> None:
     for metric, text in expected.items():
         dash_duo.wait_for_text_to_equal(f'[data-metric="{metric}"] .kpi-value', text, timeout=10)
-
-
-GRAPHS = ("graph-activity", "graph-funnel", "graph-trainings", "graph-groups", "graph-heatmap")
-TRACES = """const plot = document.querySelector(arguments[0] + ' .js-plotly-plot');
-return plot && plot.data ? plot.data.map(t => t.type) : null;"""
-
-
-def traces(dash_duo, selector: str) -> list[str] | None:
-    """The trace types Plotly drew in a graph (an empty-state figure has none)."""
-    return dash_duo.driver.execute_script(TRACES, selector)
-
-
-def wait_for_charts(dash_duo) -> None:
-    for graph in GRAPHS:
-        until(lambda: traces(dash_duo, f"#{graph}"), timeout=10)
 
 
 def test_overview001_renders_every_kpi_and_chart(dash_duo, dash_app, generated_snapshot_dir, artifacts):

@@ -13,8 +13,8 @@ from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
 from callbacks.access import authorize
 from layouts import i18n, ids
-from tests.dashboards import (OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token,
-                              make_app)
+from tests.support.apps import make_app
+from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 
 
 def texts(component) -> str:

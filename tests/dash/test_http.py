@@ -9,9 +9,10 @@ from app import queries
 from app.auth import verify_token
 from app.config import Settings
 from layouts import i18n, ids
-from tests.dashboards import (OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token,
-                              make_app)
-from tests.dash.conftest import compact, post_callback, prop_id
+from tests.support.apps import make_app
+from tests.support.credentials import (ANALYST_SECRET, OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token,
+                                       expired_token)
+from tests.support.dash_requests import compact, post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 
@@ -173,6 +174,6 @@ def test_http009_urls_prints_an_explore_link_or_how_to_get_one():
     from app.urls import explore_line
 
     assert "mint_token('<analyst secret>', '*')" in explore_line("http://h")
-    line = explore_line("http://h", {"DATAVIZ_ANALYST_SECRET": "an-analyst-secret-0123456789abcdefghij"})
+    line = explore_line("http://h", {"DATAVIZ_ANALYST_SECRET": ANALYST_SECRET})
     token = line.split("token=")[1].split()[0]
-    assert verify_token(token, Settings(analyst_secret="an-analyst-secret-0123456789abcdefghij")).all_tenants
+    assert verify_token(token, Settings(analyst_secret=ANALYST_SECRET)).all_tenants

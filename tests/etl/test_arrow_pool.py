@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.etl.exports import write_export
+from tests.support.exports import write_export
 
 REFRESH_THEN_POOL = """
 import sys

@@ -25,10 +25,9 @@ from app.store import load_snapshot
 from etl import snapshot_format as snapshots
 from etl.dask_engine import DaskEngine
 from etl.refresh import run_refresh
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
-from tests.etl.test_hostile_exports import CORPUS, EXPECTED as HOSTILE
-from tests.etl.test_validate import BAD_ROWS, WHOLE_EXPORT_FAILURES
-from tests.services import REPO
+from tests.support.exports import (BAD_ROWS, CORPUS, EXPECTED as HOSTILE, GOOD_ROWS, HEADER, WHOLE_EXPORT_FAILURES,
+                                   write_export)
+from tests.support.services import REPO
 
 REPORT_FIELDS = ("outcome", "rows_read", "rows_accepted", "rows_rejected", "duplicates_dropped", "warnings")
 
@@ -233,8 +232,8 @@ def test_dask008_hash_buckets_do_not_depend_on_layout():
 def test_dask009_workers_read_straight_from_s3(cluster, moto, export_50k, tmp_path):
     import boto3
 
-    from tests.etl.test_sources_s3 import upload_folder
-    from tests.services import s3_env
+    from tests.support.s3 import upload_folder
+    from tests.support.services import s3_env
 
     env = s3_env(moto)
     assert cluster.run(lambda: os.environ.update(env))  # the workers' own S3 settings, as on a real cluster

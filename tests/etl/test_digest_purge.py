@@ -4,7 +4,7 @@ from __future__ import annotations
 from etl import snapshot_format as snapshots
 from etl.purge import purge_keys
 from etl.refresh import run_refresh
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
 
 
 def _digests(tmp_path, name: str, rows: list[str], users: str | None = None) -> dict:

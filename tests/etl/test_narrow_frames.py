@@ -12,7 +12,7 @@ from app import queries
 from app.store import SnapshotStore, load_snapshot
 from etl.refresh import run_refresh
 from etl.transform import narrowest
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
 
 WIDTHS = (np.int8, np.int16, np.int32, np.int64)
 BOUNDARIES = [int(b) + d for kind in WIDTHS[:-1] for b in (np.iinfo(kind).min, np.iinfo(kind).max) for d in (-1, 0, 1)]

@@ -14,8 +14,8 @@ from app.config import Settings
 from etl import snapshot_format as snapshots
 from etl.propagate import clear_app_cache, wait_for_web
 from etl.refresh import refresh_with_settings
-from tests import services
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
+from tests.support import services
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
 
 
 class Meta(ThreadingHTTPServer):

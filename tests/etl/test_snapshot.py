@@ -12,7 +12,7 @@ from etl.__main__ import main as etl_main
 from etl.errors import RefreshBusy
 from etl.refresh import run_refresh
 from etl.steps import refresh_lock
-from tests.etl.exports import write_export
+from tests.support.exports import write_export
 
 
 

@@ -7,15 +7,8 @@ import pytest
 from app.store import SnapshotStore
 from etl.refresh import run_refresh
 from etl.sources import S3Source, SourceError
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
-
-
-def upload_folder(client, bucket: str, prefix: str, folder, success_last: bool = True) -> None:
-    files = sorted(folder.iterdir(), key=lambda p: p.name == "_SUCCESS")
-    for path in files:
-        if path.name == "_SUCCESS" and not success_last:
-            continue
-        client.upload_file(str(path), bucket, f"{prefix}/{folder.name}/{path.name}")
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.s3 import upload_folder
 
 
 @pytest.fixture()

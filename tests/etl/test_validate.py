@@ -9,35 +9,7 @@ import pytest
 from app.store import SnapshotStore
 from etl import snapshot_format as snapshots
 from etl.refresh import run_refresh
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
-
-BAD_ROWS = [
-    (",,acme,u9,connection,,,", "occurred_at", "missing occurred_at"),
-    (",yesterday,acme,u9,connection,,,", "occurred_at", "unparsable timestamp"),
-    (",2026-13-01T08:00:00Z,acme,u9,connection,,,", "occurred_at", "unparsable timestamp"),
-    (",1970-01-01T00:00:00Z,acme,u9,connection,,,", "occurred_at",
-     "timestamp out of range (before 1990 or after the export date)"),
-    (",2031-01-01T00:00:00Z,acme,u9,connection,,,", "occurred_at",
-     "timestamp out of range (before 1990 or after the export date)"),
-    (",2026-10-30T08:00:00Z,,u9,connection,,,", "tenant_id", "missing tenant_id"),
-    (",2026-10-30T08:00:00Z,ac me,u9,connection,,,", "tenant_id", "bad tenant_id (1 to 64 of A-Z a-z 0-9 _ . -)"),
-    (",2026-10-30T08:00:00Z,../x,u9,connection,,,", "tenant_id", "bad tenant_id (1 to 64 of A-Z a-z 0-9 _ . -)"),
-    (",2026-10-30T08:00:00Z,acme,,connection,,,", "user_id", "missing user_id"),
-    (",2026-10-30T08:00:00Z,acme,\"\",connection,,,", "user_id", "missing user_id"),
-    (",2026-10-30T08:00:00Z,acme,u9,,,,", "event_type", "missing event_type"),
-    (",2026-10-30T08:00:00Z,acme,u9,login,,,", "event_type",
-     "unknown event_type (expected connection, enrolment, start or completion)"),
-    (",2026-10-30T08:00:00Z,acme,u9,start,,,", "training_id",
-     "missing training_id (required for enrolment, start and completion)"),
-    (",2026-10-30T08:00:00Z,acme,u9,connection,T1,,", "training_id", "training_id must be empty for a connection"),
-    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,abc,", "score", "score is not a number"),
-    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,100.5,", "score", "score outside 0 to 100"),
-    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,-1,", "score", "score outside 0 to 100"),
-    (",2026-10-30T08:00:00Z,acme,u9,completion,T1,nan,", "score", "score outside 0 to 100"),
-    (",2026-10-30T08:00:00Z,acme,u9,start,T1,,1.5", "duration_s", "duration_s is not an integer"),
-    (",2026-10-30T08:00:00Z,acme,u9,start,T1,,-5", "duration_s", "negative duration_s"),
-]
-
+from tests.support.exports import BAD_ROWS, GOOD_ROWS, HEADER, WHOLE_EXPORT_FAILURES, write_export
 
 @pytest.mark.parametrize("row,column,reason", BAD_ROWS, ids=[r[2] + "|" + r[0][:25] for r in BAD_ROWS])
 def test_validate001_each_row_rejection_reason(tmp_path, row, column, reason):
@@ -104,29 +76,6 @@ def test_validate004_unknown_columns_warned(tmp_path):
     result = run_refresh(str(tmp_path / "src"), tmp_path / "snap")
     assert result.outcome == "published"
     assert result.report["warnings"] == ["activity.csv: unknown column ignored: comment"]
-
-
-WHOLE_EXPORT_FAILURES = [
-    ("missing", None, "export rejected: export 2026-11-02 has no activity.csv or activity.csv.gz"),
-    ("empty", b"", "export rejected: activity.csv: the file is empty"),
-    ("header only", HEADER.encode(), "export rejected: activity.csv: the file holds a header but no rows"),
-    ("required column", HEADER.replace("user_id,", "").encode() + b"e1,2026-10-30T08:00:00Z,acme,connection,,,\n",
-     "export rejected: activity.csv: required column missing: user_id"),
-    ("two required columns", b"a,b\n1,2\n",
-     "export rejected: activity.csv: required columns missing: occurred_at, tenant_id, user_id, event_type"),
-    ("duplicated column", (HEADER.strip() + ",user_id\n" + GOOD_ROWS[0] + ",x\n").encode(),
-     "export rejected: activity.csv: column 'user_id' appears twice"),
-    ("latin-1", (HEADER + "e1,2026-10-30T08:00:00Z,acme,usé,connection,,,\n").encode("latin-1"),
-     "export rejected: activity.csv: not UTF-8 text"),
-    ("binary file", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "export rejected: activity.csv: not UTF-8 text"),
-    ("not csv", b"<html><body>Service unavailable</body></html>\n",
-     "export rejected: activity.csv: required columns missing: occurred_at, tenant_id, user_id, event_type"),
-    ("undecodable row", (HEADER + "e1,2026-10-30T08:00:00Z,acme,u\xff,connection,,,\n").encode("latin-1"),
-     "export rejected: activity.csv: not UTF-8 text"),
-    ("too many bad rows", (HEADER + "\n".join(GOOD_ROWS * 10 + [",bad,acme,u1,connection,,,"]) + "\n").encode(),
-     "export rejected: activity.csv: 1 of 51 rows rejected (2.0%, above the 1.0% limit); "
-     "most common: unparsable timestamp (1)"),
-]
 
 
 @pytest.fixture()
@@ -196,3 +145,22 @@ def test_validate009_no_export_and_missing_source(tmp_path):
         "failed", f"source unreachable: no complete export (a YYYY-MM-DD folder with _SUCCESS) in {tmp_path / 'src'}")
     result = run_refresh(str(tmp_path / "nowhere"), tmp_path / "snap")
     assert result.message == f"source unreachable: source folder {tmp_path / 'nowhere'} does not exist"
+
+
+@pytest.mark.parametrize("bad", [
+    "e9,yesterday,acme,u8,connection,,,",  # rejected for its timestamp
+    "e9,2026-10-30T08:00:00Z,acme,u8,login,,,",  # rejected for its type
+    "e9,2026-10-30T08:00:00Z,acme,u8,start,,,",  # rejected: a start without a training
+])
+def test_validate011_a_rejected_row_does_not_claim_its_event_id(tmp_path, bad):
+    """The pandas engine (the default): a later valid row with a rejected row's event_id is kept, and
+    only valid rows count as earlier copies."""
+    rows = GOOD_ROWS + [bad, "e9,2026-10-30T09:00:00Z,acme,u9,connection,,,", GOOD_ROWS[0].replace("u1", "u7")]
+    write_export(tmp_path / "src", activity=HEADER + "\n".join(rows) + "\n")
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", max_reject_ratio=0.5)
+    assert result.outcome == "published", result.message
+    assert result.report["engine"] == "pandas"
+    assert (result.report["rows_rejected"], result.report["duplicates_dropped"]) == (1, 1)
+    assert result.report["rows_accepted"] == len(GOOD_ROWS) + 1
+    users = set(SnapshotStore(tmp_path / "snap").current().users["user_id"])
+    assert "u9" in users and "u7" not in users and "u8" not in users

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from etl import snapshot_format as snapshots
-from tests.etl.exports import write_export
+from tests.support.exports import write_export
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from deploy import stack
-from tests import services
+from tests.support import services
 
 pytestmark = pytest.mark.services
 

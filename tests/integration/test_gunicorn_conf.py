@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests import services
+from tests.support import services
 
 pytestmark = pytest.mark.services
 

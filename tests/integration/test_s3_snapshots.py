@@ -4,7 +4,8 @@ Two gunicorn instances stand for two hosts. The refresh runs as the CLI does,
 in a process of its own, and must return only once both hosts serve the new
 snapshot; a host that is down is reported without holding the refresh, and a
 host that does not follow the pointer makes the refresh put the old one back.
-The tests share the hosts and run in order.
+Each test starts its own two hosts over its own prefix of the bucket, so the tests
+run alone or in any order.
 """
 from __future__ import annotations
 
@@ -28,19 +29,20 @@ from app.config import Settings
 from etl.generate import generate_export
 from etl.propagate import web_timeout
 from etl.snapshot_s3 import S3Snapshots
-from tests import services
+from tests.support import services
+from tests.support.credentials import ADMIN_KEY as KEY
 
 pytestmark = pytest.mark.services
 
 BUCKET = "shared-snapshots"
 URL = f"s3://{BUCKET}/dataviz"
-KEY = "adm-key"
 POLL = 1.0
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
 class Hosts:
+    url: str  # the snapshot store on S3 (its own prefix of BUCKET)
     env: dict[str, str]  # the ETL's environment
     tmp: Path
     web: dict[str, services.Service]
@@ -73,18 +75,27 @@ def etl(hosts: Hosts, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def hosts(moto, service_logs, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("s3-hosts")
+def exports(moto, tmp_path_factory) -> Path:
+    """The bucket, and one export that every test's ETL reads (never written to)."""
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    generate_export(str(tmp / "exports"), events=6000, tenants=4, seed=8, end_date=dt.date(2026, 10, 31), days=60)
-    common = {**services.s3_env(moto), "DATAVIZ_SNAPSHOT_URL": URL, "DATAVIZ_API_KEYS": f"{KEY}:admin",
+    root = tmp_path_factory.mktemp("s3-exports")
+    generate_export(str(root), events=6000, tenants=4, seed=8, end_date=dt.date(2026, 10, 31), days=60)
+    return root
+
+
+@pytest.fixture()
+def hosts(moto, exports, service_logs, tmp_path, request):
+    """Two hosts of this test's own: an empty prefix on S3, nothing published, both up and not ready."""
+    tmp = tmp_path
+    url = f"{URL}/{request.node.name.lower().replace('_', '-')}"
+    common = {**services.s3_env(moto), "DATAVIZ_SNAPSHOT_URL": url, "DATAVIZ_API_KEYS": f"{KEY}:admin",
               "DATAVIZ_SNAPSHOT_POLL_INTERVAL": str(POLL), "PYTHONPATH": str(services.REPO)}
     host_env = {name: {**common, "DATAVIZ_SNAPSHOT_DIR": str(tmp / name / "snapshots"),
                        "DATAVIZ_CACHE_DIR": str(tmp / name / "cache")} for name in ("a", "b")}
-    h = Hosts(env={}, tmp=tmp, web={}, host_env=host_env, logs=service_logs)
+    h = Hosts(url=url, env={}, tmp=tmp, web={}, host_env=host_env, logs=service_logs)
     for name in ("a", "b"):
         h.start(name)
-    h.env = {**common, "DATAVIZ_SOURCE": str(tmp / "exports"), "DATAVIZ_SNAPSHOT_DIR": str(tmp / "etl"),
+    h.env = {**common, "DATAVIZ_SOURCE": str(exports), "DATAVIZ_SNAPSHOT_DIR": str(tmp / "etl"),
              "DATAVIZ_CACHE_DIR": str(tmp / "etl-cache"),
              "DATAVIZ_WEB_URLS": ",".join(h.web[n].url for n in ("a", "b"))}
     yield h
@@ -103,7 +114,7 @@ def test_s3snap001_refresh_returns_once_every_host_serves_it(hosts):
     for service in hosts.web.values():  # nothing published yet: up, not ready
         assert served(service.url) == "HTTP 503"
     first = published_version(etl(hosts, "refresh"))
-    remote = S3Snapshots(URL)
+    remote = S3Snapshots(hosts.url)
     assert remote.live_version() == first and remote.versions() == [first]
     for service in hosts.web.values():
         assert versions_served(service.url) == {first}
@@ -121,7 +132,9 @@ def test_s3snap001_refresh_returns_once_every_host_serves_it(hosts):
 
 
 def test_s3snap002_rollback_flips_the_pointer_on_every_host(hosts):
-    remote = S3Snapshots(URL)
+    published_version(etl(hosts, "refresh"))
+    published_version(etl(hosts, "refresh", "--force"))
+    remote = S3Snapshots(hosts.url)
     live, previous = remote.versions()[-1], remote.versions()[-2]
     done = etl(hosts, "rollback")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -143,7 +156,9 @@ def test_s3snap003_a_host_down_is_reported_without_holding_the_refresh(hosts):
 
 
 def test_s3snap004_a_host_that_does_not_follow_makes_the_refresh_put_the_old_one_back(hosts):
-    live = S3Snapshots(URL).live_version()
+    live = published_version(etl(hosts, "refresh"))
+    assert S3Snapshots(hosts.url).live_version() == live
+    hosts.web["b"].stop()
     lagging = hosts.start("b", DATAVIZ_SNAPSHOT_POLL_INTERVAL="3600")  # looks once, at start, then never again
     deadline = time.monotonic() + 30
     while served(lagging.url) != live:
@@ -153,7 +168,7 @@ def test_s3snap004_a_host_that_does_not_follow_makes_the_refresh_put_the_old_one
     assert done.returncode == 1, done.stdout + done.stderr
     assert "web workers did not serve" in done.stdout and lagging.url in done.stdout
     assert done.stdout.splitlines()[0].endswith(f"{live} is live again")
-    assert S3Snapshots(URL).live_version() == live
+    assert S3Snapshots(hosts.url).live_version() == live
     assert versions_served(hosts.web["a"].url) == {live}
     assert versions_served(lagging.url) == {live}
 

@@ -2,7 +2,7 @@
 S3 slow, stalled or cut half-way. No request fails that did not have to, nothing is lost, and everything
 comes back by itself once the fault is gone.
 
-Faults come from stopping the service (by PID) or from ``tests.faults.FaultyProxy`` in front of it.
+Faults come from stopping the service (by PID) or from ``tests.support.faults.FaultyProxy`` in front of it.
 """
 from __future__ import annotations
 
@@ -16,24 +16,19 @@ import pytest
 import redis
 
 from app import cache as app_cache
-from app.auth import mint_token
 from app.config import Settings
 from etl import purge as purging
 from etl import snapshot_format as snapshots
 from etl.refresh import refresh_with_settings, run_refresh
-from tests import services
-from tests.api.conftest import ALL_KEY, bearer, build_app
-from tests.etl.exports import GOOD_ROWS, HEADER, write_export
-from tests.etl.test_sources_s3 import upload_folder
-from tests.faults import FaultyProxy
-from tests.varnish_backend import Backend
+from tests.support import services
+from tests.support.apps import make_app
+from tests.support.credentials import ALL_KEY, OTHER_SECRET, bearer, embed_token
+from tests.support.exports import GOOD_ROWS, HEADER, write_export
+from tests.support.faults import FaultyProxy
+from tests.support.s3 import upload_folder
+from tests.support.varnish_backend import Backend
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture(scope="module")
-def tenants(snapshot) -> list[str]:
-    return sorted(snapshot.tenants)
 
 
 # --- Redis ------------------------------------------------------------------------------------------------------
@@ -63,7 +58,7 @@ def test_fault001_redis_down_at_start_mid_run_and_stalled(generated_snapshot_dir
                                                           monkeypatch):
     monkeypatch.setattr(app_cache, "RETRY_SECONDS", 0.5)
     port = services.free_port()
-    app = build_app(generated_snapshot_dir, tenants, tmp_path / "cache",
+    app = make_app(generated_snapshot_dir, tmp_path / "cache", tenants,
                     cache_redis_url=f"redis://127.0.0.1:{port}/0")
     client = app.server.test_client()
     tenant = tenants[0]
@@ -96,7 +91,7 @@ def test_fault001_redis_down_at_start_mid_run_and_stalled(generated_snapshot_dir
     server = services.start_redis(service_logs)
     stall = FaultyProxy(server.port, mode="stall")
     try:
-        stalled = build_app(generated_snapshot_dir, tenants, tmp_path / "cache2",
+        stalled = make_app(generated_snapshot_dir, tmp_path / "cache2", tenants,
                             cache_redis_url=f"redis://127.0.0.1:{stall.port}/0").server.test_client()
         assert timed_answers(stalled, tenant, 10) < 5  # without the bypass: 10 × (0.5 s get + 0.5 s set)
         assert readiness(stalled)["app_cache"] == "down"
@@ -281,7 +276,7 @@ def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tena
             while len(psutil.Process(web.pid).children()) < 3 or victim in {p.pid for p in psutil.Process(web.pid).children()}:
                 assert time.monotonic() < deadline, "gunicorn did not replace the killed worker"
                 time.sleep(0.2)
-        token = mint_token("some-secret-0123456789abcdef0123456789", tenants[0])
+        token = embed_token(tenants[0], secret=OTHER_SECRET)
         for path in (f"/embed/overview?token={token}", f"/explore?token={token}&tenant={tenants[1]}"):
             request_status = varnish_get(web.port, path)[0]
             assert request_status == 401

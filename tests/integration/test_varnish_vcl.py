@@ -13,19 +13,28 @@ import time
 import pytest
 
 from etl import purge as purging
-from tests import services
-from tests.varnish_backend import Backend
+from tests.support import services
+from tests.support.varnish_backend import Backend
 
 pytestmark = pytest.mark.services
 
 
 @pytest.fixture(scope="module")
-def varnish(service_logs):
+def varnish_service(service_logs):
     backend = Backend()
     proxy = services.start_varnish(service_logs, backend.server_address[1])
     yield proxy, backend
     proxy.stop()
     backend.shutdown()
+
+
+@pytest.fixture()
+def varnish(varnish_service):
+    """Varnish as every test starts it: its cache empty (a BAN on every URL), the backend's counts at zero."""
+    proxy, backend = varnish_service
+    assert request(proxy.port, "BAN", "/", {"X-Ban-Url": "."})[0] == 200
+    backend.hits.clear()
+    return proxy, backend
 
 
 def request(port: int, method: str, path: str, headers: dict | None = None, source: str | None = None):

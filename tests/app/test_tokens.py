@@ -10,7 +10,7 @@ import pytest
 from app.auth import verify_bearer
 from app.config import Settings
 from app.tokens import main
-from tests.api.conftest import ANALYST_SECRET, EMBED_SECRET
+from tests.support.credentials import ANALYST_SECRET, EMBED_SECRET
 
 SETTINGS = Settings(embed_secret=EMBED_SECRET, analyst_secret=ANALYST_SECRET)
 

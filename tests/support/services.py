@@ -91,7 +91,7 @@ def s3_env(moto: Service) -> dict[str, str]:
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VCL = REPO / "deploy" / "varnish" / "default.vcl"
 
 

@@ -1,6 +1,6 @@
 """Independent reference ("oracle") for the Dataviz metrics.
 
-Written only from ``shared/spec/data-contract.md`` and ``shared/spec/metrics.md``:
+Written only from the definitions in ``docs/data-contract.md`` and ``docs/metrics.md``:
 it loads the raw export CSVs of one local export folder into an in-memory
 DuckDB database and answers every question with plain SQL over the individual
 events (no pre-aggregation), so that tests can compare the product against it.
