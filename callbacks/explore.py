@@ -84,7 +84,11 @@ def explore_outputs(token, search) -> dict:
     except (AuthError, Unavailable) as exc:
         text, status = refusal(exc)
         return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
-    view = access.for_state(state)
+    return content(access.for_state(state), state)
+
+
+def content(view: TenantView, state: ViewState) -> dict:
+    """What explore shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
     try:
         columns, rows, records = table(view, state)
@@ -101,8 +105,8 @@ def explore_outputs(token, search) -> dict:
     metric = i18n.metric_label(loc, state.metric)
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
              i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
-    return {"figure": fig, "columns": columns, "rows": rows, "title": title,
-            "status": unknown_notes(view)}
+    return {"figure": fig, "columns": columns, "rows": rows, "title": title, "status": unknown_notes(view),
+            "table": figures.data_table(fig, title, loc)}
 
 
 def neutralize(value):
@@ -148,9 +152,13 @@ def register(app) -> None:
         Output(ids.EXPLORE_TITLE, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
     )
     def explore(search, token):
-        """Chart and table in one round trip, from the URL and the re-verified token."""
+        """Chart and table in one round trip when the URL changes, from the URL and the re-verified token.
+
+        Never on load: the page is rendered with this very answer (``callbacks.shell``).
+        """
         out = explore_outputs(token, search)
         return out["figure"], out["columns"], out["rows"], out["status"], out["title"]
 
@@ -173,6 +181,7 @@ def register(app) -> None:
         Input(ids.GRAPH_EXPLORE, "figure"),
         State(ids.EXPLORE_TITLE, "children"),
         State(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
     )
     def chart_table(fig, title, token):
         """The chart's data as a table for screen readers (the grid below holds every row, for everyone)."""

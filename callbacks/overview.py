@@ -12,7 +12,8 @@ from app import answers, catalog
 from app.auth import AuthError
 from app.catalog import METRIC_NAMES as METRICS, TRAINING_DIMENSIONS
 from app.queries import previous_range
-from app.view_state import granularity, parse
+from app.view_state import ViewState, granularity, parse
+from app.views import TenantView
 from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
@@ -52,7 +53,11 @@ def overview_outputs(token, search) -> dict:
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
                 "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
-    view = access.for_state(state)
+    return content(access.for_state(state), state)
+
+
+def content(view: TenantView, state: ViewState) -> dict:
+    """What the overview shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
     gran = granularity(state, view.start, view.end)
     values = kpis_or_none(view)
@@ -94,6 +99,7 @@ def overview_outputs(token, search) -> dict:
         "changes": {m: kpi_change(m, values[m], (previous or {}).get(m), days, loc) if values else ""
                     for m in METRICS},
         "figures": figs,
+        "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc) for g, fig in figs.items()},
         "status": unknown_notes(view),
     }
 
@@ -106,9 +112,13 @@ def register(app) -> None:
         Output(ids.OVERVIEW_STATUS, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
     )
     def overview(search, token):
-        """One round trip for the whole page: the URL says what to show, the token whose data."""
+        """One round trip for the whole page when the URL changes: the URL says what to show, the token whose data.
+
+        Never on load: the page is rendered with this very answer (``callbacks.shell``).
+        """
         out = overview_outputs(token, search)
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
@@ -119,9 +129,13 @@ def register(app) -> None:
         *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
         *[Input(g, "figure") for g in ids.OVERVIEW_GRAPHS],
         State(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
     )
     def tables(*args):
-        """Each chart's data as a table for screen readers, read from the figures the page was sent."""
+        """Each chart's data as a table for screen readers, read from the figures the page was sent.
+
+        Only after a change: the page is rendered with its first tables.
+        """
         *figs, token = args
         loc = token_locale(token)
         return [figures.data_table(figures.from_dict(fig), i18n.t(loc, TITLES[g]), loc)

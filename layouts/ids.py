@@ -11,6 +11,8 @@ OVERVIEW, EXPLORE = "overview", "explore"
 ROOT = "div-root"
 URL = "location-url"
 PAGE = "div-page"
+RENDERED = "store-rendered"    # the path the server rendered the page for (None: the route callback renders it)
+ROUTE = "store-route"          # a path the route callback still has to render
 
 # Per page: a status line and the "data as of" line.
 OVERVIEW_STATUS = "div-overview-status"

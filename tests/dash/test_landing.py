@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from callbacks.access import authorize, busiest_tenant
 from callbacks.shell import render
-from tests.dashboards import analyst_token
+from tests.support.credentials import analyst_token
 
 
 def test_land001_explore_opens_on_the_tenant_with_the_most_activity(server_context, snapshot):

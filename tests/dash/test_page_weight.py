@@ -11,7 +11,7 @@ import re
 import brotli
 import pytest
 
-from tests.dashboards import analyst_token, embed_token
+from tests.support.credentials import analyst_token, embed_token
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -49,7 +49,7 @@ import pytest
 from etl import snapshot_format as snapshots
 from etl.generate import generate_export
 from etl.refresh import run_refresh
-from tests.services import REPO, free_port
+from tests.support.services import REPO, free_port
 
 END = dt.date(2026, 10, 31)
 LIMIT = 400 << 20  # --memory-limit of each worker in the capped test

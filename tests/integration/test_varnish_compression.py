@@ -13,8 +13,8 @@ import re
 import brotli
 import pytest
 
-from tests import services
-from tests.dashboards import EMBED_SECRET, embed_token
+from tests.support import services
+from tests.support.credentials import EMBED_SECRET, embed_token
 
 pytestmark = pytest.mark.services
 
