@@ -44,6 +44,7 @@ lock:
 ## against the SHA-256 recorded next to it, so every machine serves the same bytes. See build/plotly/README.md.
 PLOTLY_BUNDLE := assets/plotly-dataviz.min.js
 $(PLOTLY_BUNDLE): build/plotly/package-lock.json build/plotly/entry.js build/plotly/build.js build/plotly/plotly-dataviz.sha256
+	command -v npm >/dev/null || ./scripts/system-deps.sh node
 	cd build/plotly && npm ci --no-audit --no-fund --loglevel=error && node build.js ../../$(PLOTLY_BUNDLE)
 	sha256sum -c build/plotly/plotly-dataviz.sha256
 
