@@ -9,7 +9,7 @@ PORT ?= 8050
 export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
 
-.PHONY: install install-dev lock system-deps demo-export refresh run test bench bench-quick soak stack stack-stop clean
+.PHONY: install install-dev lock system-deps plotly demo-export refresh run test bench bench-quick soak stack stack-stop clean
 
 ## Installs come from the locks (every package pinned, with the hashes of its files), never from
 ## requirements*.txt directly, so two fresh machines get the same code. `make lock` regenerates them.
@@ -39,6 +39,17 @@ lock:
 	$(PIP_TOOLS)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements-dev.lock requirements-dev.txt
 	$(PIP_TOOLS)/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) --constraint requirements-dev.lock -o requirements.lock requirements.txt
 
+## The Plotly bundle the pages load (assets/plotly-dataviz.min.js): only the traces Dataviz draws, built
+## from the npm registry with the pinned versions of build/plotly/package-lock.json (`npm ci`), and checked
+## against the SHA-256 recorded next to it, so every machine serves the same bytes. See build/plotly/README.md.
+PLOTLY_BUNDLE := assets/plotly-dataviz.min.js
+$(PLOTLY_BUNDLE): build/plotly/package-lock.json build/plotly/entry.js build/plotly/build.js build/plotly/plotly-dataviz.sha256
+	command -v npm >/dev/null || ./scripts/system-deps.sh node
+	cd build/plotly && npm ci --no-audit --no-fund --loglevel=error && node build.js ../../$(PLOTLY_BUNDLE)
+	sha256sum -c build/plotly/plotly-dataviz.sha256
+
+plotly: $(PLOTLY_BUNDLE)
+
 ## A demo export, generated once (only when the source folder holds no complete export).
 demo-export: install
 	@if ls $(DATAVIZ_SOURCE)/*/_SUCCESS >/dev/null 2>&1; then \
@@ -54,19 +65,19 @@ refresh: install
 ## Serve the demo (with its own embed secret: demo mode refuses a configured one). Without
 ## DATAVIZ_ANALYST_SECRET, a local one is generated once (var/demo-analyst-secret)
 ## so that the printed /explore link works.
-run: demo-export refresh
+run: $(PLOTLY_BUNDLE) demo-export refresh
 	@test -s var/demo-analyst-secret || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > var/demo-analyst-secret)
 	@export DATAVIZ_ANALYST_SECRET="$${DATAVIZ_ANALYST_SECRET:-$$(cat var/demo-analyst-secret)}"; \
 	  $(BIN)/python -m app.urls --base http://127.0.0.1:$(PORT) && \
 	  DATAVIZ_EMBED_SECRET= DATAVIZ_DEMO=1 DATAVIZ_BIND=127.0.0.1:$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py app.wsgi:server
 
-test: install-dev system-deps
+test: install-dev system-deps $(PLOTLY_BUNDLE)
 	$(BIN)/python -m pytest
 
-bench: install-dev system-deps
+bench: install-dev system-deps $(PLOTLY_BUNDLE)
 	$(BIN)/python -m bench
 
-bench-quick: install-dev system-deps
+bench-quick: install-dev system-deps $(PLOTLY_BUNDLE)
 	$(BIN)/python -m bench --quick
 
 ## A bounded soak (not part of `make test`): SOAK_MINUTES of load at a fixed rate, a refresh every 2 minutes.
@@ -75,7 +86,7 @@ soak: install-dev system-deps
 	$(BIN)/python -m tests.soak --minutes $(SOAK_MINUTES)
 
 ## The production shape on loopback: S3 (moto), Redis, gunicorn, Varnish, the watcher. PIDs in var/stack/.
-stack: install-dev system-deps
+stack: install-dev system-deps $(PLOTLY_BUNDLE)
 	$(BIN)/python deploy/stack.py start
 
 stack-stop:

@@ -1,8 +1,10 @@
 """Response headers for embedding, and the token check in front of the dashboard pages.
 
 * Every response says who may frame it (``frame-ancestors`` from
-  ``DATAVIZ_FRAME_ANCESTORS``), that it must not be MIME-sniffed, and that no
-  ``Referer`` leaves the page (the token travels in the URL).
+  ``DATAVIZ_FRAME_ANCESTORS``), that it must not be MIME-sniffed, and that a
+  ``Referer`` (the token travels in the URL) goes to our own origin only: the
+  page's first layout is rendered from it (``callbacks.shell``), no other site
+  ever sees it.
 * A page request for ``/embed/...`` or ``/explore`` is checked here, before
   Dash serves its HTML shell, so a missing, forged or expired token gets a
   plain 401 page: no data, no stack trace. The callbacks verify it again.
@@ -101,13 +103,14 @@ def init_app(server: Flask, settings: Settings) -> None:
         policy = server.extensions.get(CSP_KEY, "") + f"frame-ancestors {settings.frame_ancestors}"
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if is_guarded(request.path) or request.path.startswith("/_dash-update-component"):
+        response.headers["Referrer-Policy"] = "same-origin"
+        if is_guarded(request.path) or request.path.startswith((CALLBACK_PATH, LAYOUT_PATH)):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 
 CALLBACK_PATH = "/_dash-update-component"
+LAYOUT_PATH = "/_dash-layout"  # holds the page's data, for the token in its Referer
 CSP_KEY = "dataviz_csp"
 
 

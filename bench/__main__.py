@@ -3,7 +3,7 @@
 Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFILES``:
 the ETL and query families measure both, the others the default profile's largest);
 ``--quick``: 1M of each only.
-Families run in this order: etl, dask, queries, memory, http, dashboards, load.
+Families run in this order: etl, dask, queries, memory, http, dashboards, lighthouse, load.
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -19,7 +19,7 @@ import traceback
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
-FAMILIES = ("etl", "dask", "queries", "memory", "http", "dashboards", "load")
+FAMILIES = ("etl", "dask", "queries", "memory", "http", "dashboards", "lighthouse", "load")
 
 
 class Context:
@@ -126,6 +126,14 @@ def run_dashboards(ctx: Context):
     return "Dashboards", [t], g
 
 
+def run_lighthouse(ctx: Context):
+    from bench import lighthouse_bench
+
+    d = ctx.largest
+    t, g = lighthouse_bench.bench_lighthouse(d, ctx.snapshot(d))
+    return "Lighthouse", [t], g
+
+
 def run_load(ctx: Context):
     from bench import load_bench
 
@@ -135,7 +143,7 @@ def run_load(ctx: Context):
 
 
 RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "memory": run_memory, "http": run_http,
-           "dashboards": run_dashboards, "load": run_load}
+           "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
 
 
 def main(argv: list[str] | None = None) -> int:

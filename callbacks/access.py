@@ -6,7 +6,9 @@ token's own; only an analyst (``tenant: "*"``) may pick one, and the pick is
 checked against the scope and the snapshot. Locked filters always apply:
 whatever the client sends for a locked dimension is replaced by the lock
 (``TenantView.for_state``). The API resolves its requests with the same
-``app.views.resolve``.
+``app.views.resolve``. An analyst who names no (known) tenant lands on the one
+with the most activity, not on the alphabetically first (which may hold two
+completions).
 """
 from __future__ import annotations
 
@@ -35,9 +37,26 @@ def authorize(token, requested_tenant: str | None = None) -> TenantView:
     if not isinstance(token, str) or not token:
         raise AuthError(401, "no token")
     scope = verify_token(token, get_settings(server))
+    snapshot = get_store(server).current()
+    if scope.all_tenants and snapshot is not None and requested_tenant not in snapshot.tenants:
+        requested_tenant = busiest_tenant(snapshot)
     try:
-        return resolve(scope, get_store(server).current(), requested_tenant, pick=True)
+        return resolve(scope, snapshot, requested_tenant, pick=True)
     except NoSnapshot:
         raise Unavailable("error.unavailable", scope.locale) from None
     except NoTenantData:
         raise Unavailable("error.tenant", scope.locale) from None
+
+
+def busiest_tenant(snapshot) -> str | None:
+    """The tenant with the most activity: the most fact rows (user, training, day and event type), ties by name."""
+    return min(snapshot.tenants, default=None,
+               key=lambda t: (-(snapshot.tenants[t].facts.stop - snapshot.tenants[t].facts.start), t))
+
+
+def token_locale(token) -> str:
+    """The locale a token asks for; English for no token or a refused one (the page then says why)."""
+    try:
+        return verify_token(token, get_settings(current_app)).locale if isinstance(token, str) and token else "en"
+    except AuthError:
+        return "en"

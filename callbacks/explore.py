@@ -21,7 +21,7 @@ from app.dates import RangeError
 from app.queries import MAX_LIMIT
 from app.view_state import ViewState, granularity, parse
 from app.views import TenantView
-from callbacks.access import Unavailable, authorize
+from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
@@ -86,6 +86,11 @@ def explore_outputs(token, search) -> dict:
     except (AuthError, Unavailable, RangeError) as exc:
         text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
         return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
+    return content(view, state)
+
+
+def content(view: TenantView, state: ViewState) -> dict:
+    """What explore shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
     try:
         columns, rows, records = table(view, state)
@@ -102,8 +107,8 @@ def explore_outputs(token, search) -> dict:
     metric = i18n.metric_label(loc, state.metric)
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
              i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
-    return {"figure": fig, "columns": columns, "rows": rows, "title": title,
-            "status": unknown_notes(view)}
+    return {"figure": fig, "columns": columns, "rows": rows, "title": title, "status": unknown_notes(view),
+            "table": figures.data_table(fig, title, loc)}
 
 
 def neutralize(value):
@@ -148,9 +153,13 @@ def register(app) -> None:
         Output(ids.EXPLORE_TITLE, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
     )
     def explore(search, token):
-        """Chart and table in one round trip, from the URL and the re-verified token."""
+        """Chart and table in one round trip when the URL changes, from the URL and the re-verified token.
+
+        Never on load: the page is rendered with this very answer (``callbacks.shell``).
+        """
         out = explore_outputs(token, search)
         return out["figure"], out["columns"], out["rows"], out["status"], out["title"]
 
@@ -167,3 +176,15 @@ def register(app) -> None:
         if not n_clicks:
             raise PreventUpdate
         return csv_download(token, search, shown)
+
+    @app.callback(
+        Output(ids.table_id(ids.GRAPH_EXPLORE), "children"),
+        Input(ids.GRAPH_EXPLORE, "figure"),
+        State(ids.EXPLORE_TITLE, "children"),
+        State(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
+    )
+    def chart_table(fig, title, token):
+        """The chart's data as a table for screen readers (the grid below holds every row, for everyone)."""
+        loc = token_locale(token)
+        return figures.data_table(figures.from_dict(fig), title if isinstance(title, str) else "", loc)

@@ -6,19 +6,22 @@ message in its frame while the others are drawn. Queries go through
 """
 from __future__ import annotations
 
-from dash import ALL, Input, Output, ctx, html
+from dash import ALL, Input, Output, State, ctx, html
 
 from app import answers, catalog
 from app.auth import AuthError
 from app.catalog import METRIC_NAMES as METRICS, TRAINING_DIMENSIONS
 from app.dates import RangeError
 from app.queries import previous_range
-from app.view_state import granularity, parse
-from callbacks.access import Unavailable, authorize
+from app.view_state import ViewState, granularity, parse
+from app.views import TenantView
+from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 
 PAGE = ids.OVERVIEW
+TITLES = {ids.GRAPH_ACTIVITY: "chart.activity", ids.GRAPH_FUNNEL: "chart.funnel", ids.GRAPH_TRAININGS: "chart.trainings",
+          ids.GRAPH_GROUPS: "chart.groups", ids.GRAPH_HEATMAP: "chart.heatmap"}
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
@@ -52,6 +55,11 @@ def overview_outputs(token, search) -> dict:
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
                 "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
+    return content(view, state)
+
+
+def content(view: TenantView, state: ViewState) -> dict:
+    """What the overview shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
     gran = granularity(state, view.start, view.end)
     values = kpis_or_none(view)
@@ -93,6 +101,7 @@ def overview_outputs(token, search) -> dict:
         "changes": {m: kpi_change(m, values[m], (previous or {}).get(m), days, loc) if values else ""
                     for m in METRICS},
         "figures": figs,
+        "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc) for g, fig in figs.items()},
         "status": unknown_notes(view),
     }
 
@@ -105,11 +114,31 @@ def register(app) -> None:
         Output(ids.OVERVIEW_STATUS, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
     )
     def overview(search, token):
-        """One round trip for the whole page: the URL says what to show, the token whose data."""
+        """One round trip for the whole page when the URL changes: the URL says what to show, the token whose data.
+
+        Never on load: the page is rendered with this very answer (``callbacks.shell``).
+        """
         out = overview_outputs(token, search)
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
                 *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])
+
+    @app.callback(
+        *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
+        *[Input(g, "figure") for g in ids.OVERVIEW_GRAPHS],
+        State(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
+    )
+    def tables(*args):
+        """Each chart's data as a table for screen readers, read from the figures the page was sent.
+
+        Only after a change: the page is rendered with its first tables.
+        """
+        *figs, token = args
+        loc = token_locale(token)
+        return [figures.data_table(figures.from_dict(fig), i18n.t(loc, TITLES[g]), loc)
+                for g, fig in zip(ids.OVERVIEW_GRAPHS, figs)]

@@ -93,24 +93,33 @@ def filter_bar(page: str, view: PageView) -> html.Div:
     return html.Div(fields, className="filter-bar")
 
 
-def kpi_card(metric: str, locale: str) -> html.Div:
+def kpi_card(metric: str, locale: str, value="…", change="") -> html.Div:
     return html.Div([
         html.Div(i18n.metric_label(locale, metric), className="kpi-label"),
-        html.Div("…", id=ids.kpi_value_id(metric), className="kpi-value"),
-        html.Div("", id=ids.kpi_change_id(metric), className="kpi-change"),
+        html.Div(value, id=ids.kpi_value_id(metric), className="kpi-value"),
+        html.Div(change, id=ids.kpi_change_id(metric), className="kpi-change"),
     ], className="kpi", **{"data-metric": metric})
 
 
-def kpi_cards(locale: str) -> html.Div:
-    return html.Div([kpi_card(m.name, locale) for m in METRICS], className="kpi-grid")
+def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
+    """The KPI cards, with their values and changes when the page is rendered with its data."""
+    return html.Div([kpi_card(m.name, locale, (values or {}).get(m.name, "…"), (changes or {}).get(m.name, ""))
+                     for m in METRICS], className="kpi-grid")
 
 
-def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None) -> html.Section:
+def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,
+               figure=None, table=None) -> html.Section:
+    """A titled graph, and its data as a table only screen readers see (the chart itself is hidden from them).
+
+    The graph's box has its final height before Plotly draws in it, so nothing moves when it does.
+    """
     head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
     return html.Section([
         html.Div(head, className="card-head"),
-        dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"}),
-                    type="dot", delay_show=300),
+        html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"},
+                                       **({"figure": figure} if figure is not None else {})),
+                             type="dot", delay_show=300), **{"aria-hidden": "true"}),
+        html.Div(table, id=ids.table_id(graph_id), className="sr-only"),
     ], className="card" + (" card-wide" if wide else ""))
 
 

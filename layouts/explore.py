@@ -16,8 +16,10 @@ from layouts.components import PageView, chart_card, chips, choice, page_top
 PAGE = ids.EXPLORE
 
 
-def layout(view: PageView) -> html.Main:
+def layout(view: PageView, content: dict | None = None) -> html.Main:
+    """``content``: what ``callbacks.explore`` computed for the page's view (chart, table rows, title, status)."""
     loc = view.locale
+    content = content or {}
     state = view.state
     choices = html.Div([
         html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
@@ -34,15 +36,16 @@ def layout(view: PageView) -> html.Main:
         *page_top(PAGE, view, i18n.t(loc, "explore.title"), ids.EXPLORE_AS_OF),
         choices,
         html.Div(chips(view.filters, view.locked, view.options, loc), id=ids.chips_id(PAGE), className="chips"),
-        html.Div(id=ids.EXPLORE_STATUS, className="status", role="status"),
-        chart_card(ids.GRAPH_EXPLORE, "", wide=True, title_id=ids.EXPLORE_TITLE),
+        html.Div(content.get("status"), id=ids.EXPLORE_STATUS, className="status", role="status"),
+        chart_card(ids.GRAPH_EXPLORE, content.get("title", ""), wide=True, title_id=ids.EXPLORE_TITLE,
+                   figure=content.get("figure"), table=content.get("table")),
         html.Section([
             html.Div([
                 html.Button(i18n.t(loc, "csv"), id=ids.BUTTON_CSV, className="button", n_clicks=0),
                 dcc.Download(id=ids.DOWNLOAD_CSV),
             ], className="card-head"),
             html.Div(dag.AgGrid(
-                id=ids.GRID_EXPLORE, rowData=[], columnDefs=[], columnSize="responsiveSizeToFit",
+                id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []), columnSize="responsiveSizeToFit",
                 defaultColDef={"sortable": True, "resizable": True, "filter": False},
                 dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
             ), **{"data-ag-theme-mode": view.theme}),

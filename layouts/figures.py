@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 import plotly.graph_objects as go
+from dash import html
 
 from app import catalog
 from layouts import i18n
@@ -163,3 +164,57 @@ def heatmap(values: list, locale: str, theme: str) -> go.Figure:
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(dtick=2, showgrid=False, ticksuffix="h")
     return fig
+
+
+def from_dict(fig) -> go.Figure:
+    """A figure as the browser sends it back (a dict, or nothing before the first draw), checked by plotly."""
+    try:
+        return go.Figure(fig if isinstance(fig, dict) else None)
+    except ValueError:
+        return go.Figure()
+
+
+def data_table(fig: go.Figure, title: str, locale: str) -> html.Table | html.P:
+    """The chart's numbers as a table a screen reader reaches (WCAG 1.1.1: a text alternative for each chart).
+
+    Built from the figure itself, so it always says what is drawn: one row per bar,
+    slice, period or heatmap row, one column per trace; a message figure reads as its text.
+    """
+    traces = list(fig.data)
+    if not traces:
+        notes = [a.text for a in fig.layout.annotations or ()]
+        return html.P(" ".join(notes) or i18n.t(locale, "empty.no_rows"))
+    percent = any((axis.tickformat or "").endswith("%") for axis in (fig.layout.xaxis, fig.layout.yaxis))
+
+    def cell(value):
+        if value is None:
+            return i18n.t(locale, "na")
+        if percent:
+            return i18n.percent(value, locale)
+        return i18n.number(value, locale, 0 if float(value).is_integer() else 1)
+
+    head = [i18n.t(locale, "table.item")]
+    if traces[0].type == "heatmap":
+        heat = traces[0]
+        head += [f"{x}h" for x in heat.x]
+        rows = [[label, *[cell(v) for v in values]] for label, values in zip(heat.y, heat.z)]
+    elif traces[0].type == "pie":
+        head.append(i18n.t(locale, "table.value"))
+        rows = [[label, cell(v)] for label, v in zip(traces[0].labels, traces[0].values)]
+    else:
+        funnel_chart = traces[0].type == "funnel"  # horizontal unless told otherwise, drawn top-down
+        horizontal = traces[0].orientation == "h" or (funnel_chart and traces[0].orientation != "v")
+        columns = {}
+        for trace in traces:
+            keys, values = (trace.y, trace.x) if horizontal else (trace.x, trace.y)
+            columns[trace.name or i18n.t(locale, "table.value")] = dict(zip(keys or (), values or ()))
+        order = list(dict.fromkeys(k for col in columns.values() for k in col))
+        if horizontal and not funnel_chart:
+            order.reverse()  # bars are drawn bottom-up: read largest first, as seen
+        head += list(columns)
+        rows = [[str(k), *[cell(col.get(k)) for col in columns.values()]] for k in order]
+    return html.Table([
+        html.Caption(i18n.t(locale, "table.of", title=title)),
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+        html.Tbody([html.Tr([html.Th(r[0], scope="row"), *[html.Td(c) for c in r[1:]]]) for r in rows]),
+    ])

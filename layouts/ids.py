@@ -11,6 +11,8 @@ OVERVIEW, EXPLORE = "overview", "explore"
 ROOT = "div-root"
 URL = "location-url"
 PAGE = "div-page"
+RENDERED = "store-rendered"    # the path the server rendered the page for (None: the route callback renders it)
+ROUTE = "store-route"          # a path the route callback still has to render
 
 # Per page: a status line and the "data as of" line.
 OVERVIEW_STATUS = "div-overview-status"
@@ -45,6 +47,11 @@ TENANT = "tenant"            # {"type", "page"}: the analyst's tenant picker
 KPI_VALUE = "kpi-value"      # {"type", "metric"}
 KPI_CHANGE = "kpi-change"    # {"type", "metric"}
 CHIP_REMOVE = "chip-remove"  # {"type", "dim", "value"}
+
+
+def table_id(graph_id) -> dict:
+    """The screen-reader table beside a graph (its data as text)."""
+    return {"type": "graph-table", "graph": graph_id if isinstance(graph_id, str) else graph_id["page"]}
 
 
 def token_id(page: str) -> dict:

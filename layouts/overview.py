@@ -1,6 +1,7 @@
 """The embedded overview: KPI cards, five charts and the filter bar, for one tenant.
 
-Only structure lives here: every value is filled in by ``callbacks.overview``.
+``content`` holds what ``callbacks.overview`` computed for the page's view (KPI values and
+changes, figures, their tables, the status line): the page arrives with its numbers.
 """
 from __future__ import annotations
 
@@ -13,19 +14,26 @@ from layouts.components import PageView, chart_card, choice, kpi_cards, page_top
 PAGE = ids.OVERVIEW
 
 
-def layout(view: PageView) -> html.Main:
+def layout(view: PageView, content: dict | None = None) -> html.Main:
     loc = view.locale
+    content = content or {}
+    figures, tables = content.get("figures", {}), content.get("tables", {})
+
+    def chart(graph_id, title_key: str, **kwargs):
+        return chart_card(graph_id, i18n.t(loc, title_key), figure=figures.get(graph_id), table=tables.get(graph_id),
+                          **kwargs)
+
     granularity = choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES],
                          view.state.granularity, i18n.t(loc, "gran"))
     return html.Main([
         *page_top(PAGE, view, i18n.t(loc, "overview.title"), ids.OVERVIEW_AS_OF),
-        html.Div(id=ids.OVERVIEW_STATUS, className="status", role="status"),
-        kpi_cards(loc),
+        html.Div(content.get("status"), id=ids.OVERVIEW_STATUS, className="status", role="status"),
+        kpi_cards(loc, content.get("values"), content.get("changes")),
         html.Div([
-            chart_card(ids.GRAPH_ACTIVITY, i18n.t(loc, "chart.activity"), extra=granularity, wide=True),
-            chart_card(ids.GRAPH_FUNNEL, i18n.t(loc, "chart.funnel")),
-            chart_card(ids.GRAPH_TRAININGS, i18n.t(loc, "chart.trainings")),
-            chart_card(ids.GRAPH_GROUPS, i18n.t(loc, "chart.groups")),
-            chart_card(ids.GRAPH_HEATMAP, i18n.t(loc, "chart.heatmap")),
+            chart(ids.GRAPH_ACTIVITY, "chart.activity", extra=granularity, wide=True),
+            chart(ids.GRAPH_FUNNEL, "chart.funnel"),
+            chart(ids.GRAPH_TRAININGS, "chart.trainings"),
+            chart(ids.GRAPH_GROUPS, "chart.groups"),
+            chart(ids.GRAPH_HEATMAP, "chart.heatmap"),
         ], className="chart-grid"),
     ], className="page page-overview")

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests and the stack need, if any is missing.
 # Runs apt-get only when something is absent, so repeated `make test` stays fast.
+# `system-deps.sh node` installs only Node.js and npm (what `make plotly` builds the bundle with).
 set -euo pipefail
 need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
-ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || need+=(varnish-modules)
-command -v chromium >/dev/null || need+=(chromium)
-command -v chromedriver >/dev/null || need+=(chromium-driver)
-command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
+command -v node >/dev/null || need+=(nodejs)  # Debian 12: Node 18.20; esbuild and Lighthouse 12 need >= 18
+command -v npm >/dev/null || need+=(npm)
+if [ "${1:-}" != "node" ]; then
+  command -v redis-server >/dev/null || need+=(redis-server)
+  command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
+  ls /usr/lib/*/varnish/vmods/libvmod_xkey.so >/dev/null 2>&1 || need+=(varnish-modules)
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
+  command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
+fi
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -10,6 +10,13 @@
 # The Authorization header is part of the cache key: two credentials never
 # share an entry, even when they may read the same tenant.
 #
+# Compression: the app answers brotli or gzip (flask-compress, `Vary:
+# Accept-Encoding`). Accept-Encoding is normalised here to `br`, `gzip` or
+# nothing and hashed, so a cached file is kept at most three times (once per encoding),
+# and the backend is asked for exactly that encoding (Varnish itself would
+# only ask for gzip). Fingerprinted files (`Cache-Control: immutable`, a year)
+# are kept for their max-age; other static files one hour.
+#
 # Limits (docs/security.md and docs/reliability.md give the reasons):
 # - request bodies: at most 1 MB, read whole by Varnish before gunicorn sees
 #   them (a slow client costs a Varnish thread, never a gunicorn worker);
@@ -46,6 +53,7 @@ sub vcl_recv {
     unset req.http.x-purged;
     unset req.http.x-refusal;
     unset req.http.x-retry-after;
+    unset req.http.x-encoding;
     if (req.url ~ "^[a-zA-Z][a-zA-Z0-9+.-]*://") {
         # An absolute-form target: every rule below matches on the path.
         set req.url = regsub(req.url, "^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "");
@@ -85,6 +93,7 @@ sub vcl_recv {
         return (synth(404, "Not Found"));
     }
     call body_limit;
+    call normalise_encoding;
     if (req.method != "GET" && req.method != "HEAD") {
         # Dash callbacks (POST /_dash-update-component), POST /api/v1/refresh.
         return (pass);
@@ -105,6 +114,20 @@ sub vcl_recv {
         return (hash);
     }
     return (pass);
+}
+
+sub normalise_encoding {
+    # Brotli first (every current browser), then gzip; a coding refused with q=0 is not offered.
+    if (req.http.Accept-Encoding ~ "(^|,)\s*br\s*(,|;|$)" && req.http.Accept-Encoding !~ "(^|,)\s*br\s*;\s*q=0(\.0*)?\s*(,|$)") {
+        set req.http.Accept-Encoding = "br";
+    } elsif (req.http.Accept-Encoding ~ "(^|,)\s*(x-)?gzip\s*(,|;|$)" &&
+             req.http.Accept-Encoding !~ "(^|,)\s*gzip\s*;\s*q=0(\.0*)?\s*(,|$)") {
+        set req.http.Accept-Encoding = "gzip";
+    } else {
+        unset req.http.Accept-Encoding;
+    }
+    # Read back in vcl_backend_fetch: on a miss, Varnish rewrites the backend's Accept-Encoding to gzip.
+    set req.http.x-encoding = req.http.Accept-Encoding;
 }
 
 sub purger_only {
@@ -182,12 +205,21 @@ sub vcl_hash {
     if (req.http.Authorization) {
         hash_data(req.http.Authorization);
     }
+    # One object per encoding: Varnish's own gzip handling rewrites Accept-Encoding
+    # (dropping it when it names no gzip), so Vary alone would mix br and plain answers.
+    hash_data(req.http.x-encoding);
     # The builtin vcl_hash adds the URL and the Host.
 }
 
 sub vcl_backend_fetch {
     # Here rather than in the backend: vcl_backend_error reads it back.
     set bereq.first_byte_timeout = 60s;
+    if (bereq.http.x-encoding) {
+        set bereq.http.Accept-Encoding = bereq.http.x-encoding;
+    } else {
+        unset bereq.http.Accept-Encoding;
+    }
+    unset bereq.http.x-encoding;
 }
 
 sub vcl_backend_response {

@@ -52,6 +52,9 @@ def _run(strategy, examples: int) -> None:
               suppress_health_check=list(HealthCheck))
     @given(case=strategy)
     def check(case):
+        # Schemathesis's WSGI transport asks for gzip like requests does but, unlike requests,
+        # never decodes it: the app now compresses (issue 12), so ask for the plain body.
+        case.headers = {**(case.headers or {}), "Accept-Encoding": "identity"}
         case.call_and_validate(checks=CHECKS)
     check()
 

@@ -39,7 +39,7 @@ def test_http002_valid_token_serves_the_page_with_embedding_headers(generated_sn
         assert policy.startswith("default-src 'self'; script-src 'self' 'sha256-")
         assert policy.endswith("; frame-ancestors https://lms.example.com")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert "Set-Cookie" not in response.headers
         assert "X-Frame-Options" not in response.headers
 

@@ -1,0 +1,63 @@
+"""What a page makes the browser download (issue 12): only its own code, compressed, cached for good.
+
+Over the Flask test client: the scripts each page's HTML names, the headers of
+fingerprinted files, and brotli and gzip answers.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+
+import brotli
+import pytest
+
+from tests.support.credentials import analyst_token, embed_token
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def scripts(client, url: str) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return re.findall(r'<script src="([^"]+)"', response.get_data(as_text=True))
+
+
+def test_pw001_overview_loads_no_grid_code_and_explore_does(client):
+    overview = scripts(client, f"/embed/overview?token={embed_token()}")
+    explore = scripts(client, f"/explore?token={analyst_token()}")
+    assert overview and not [s for s in overview if "dash_ag_grid" in s]
+    assert [s for s in explore if "/dash_ag_grid/" in s]
+    assert set(overview) < set(explore)
+
+
+def test_pw002_the_html_element_carries_the_tokens_language(client):
+    for locale in ("en", "fr"):
+        body = client.get(f"/embed/overview?token={embed_token(locale=locale)}").get_data(as_text=True)
+        assert f'<html lang="{locale}">' in body
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+def test_pw003_fingerprinted_files_are_immutable_and_the_rest_revalidated(client):
+    for src in scripts(client, f"/explore?token={analyst_token()}"):
+        response = client.get(src)
+        assert response.status_code == 200, src
+        assert response.headers["Cache-Control"] == IMMUTABLE, src
+    plain = client.get("/assets/dataviz.css")
+    assert plain.status_code == 200 and "immutable" not in plain.headers.get("Cache-Control", "")
+    assert "immutable" not in client.get("/assets/missing.css?m=1").headers.get("Cache-Control", "")
+    page = client.get(f"/embed/overview?token={embed_token()}")
+    assert page.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("encoding, decode", [("br", brotli.decompress), ("gzip", gzip.decompress)])
+def test_pw004_pages_files_and_callbacks_are_compressed(client, encoding, decode):
+    page = f"/embed/overview?token={embed_token()}"
+    packed = client.get(page, headers={"Accept-Encoding": f"{encoding}, deflate"})
+    assert packed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert b'id="_dash-config"' in decode(packed.data)
+    for src in scripts(client, page) + ["/assets/dataviz.css"]:
+        response = client.get(src, headers={"Accept-Encoding": encoding})
+        assert response.headers.get("Content-Encoding") == encoding, src
+        assert decode(response.data) == client.get(src).data, src
+    assert client.get(page, headers={"Accept-Encoding": "identity"}).headers.get("Content-Encoding") is None
