@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from callbacks.overview import overview_outputs
 from layouts import figures, ids
-from tests.dashboards import TENANT, embed_token
+from tests.support.credentials import TENANT, embed_token
 
 
 def cells(table) -> list[list[str]]:
