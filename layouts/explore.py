@@ -35,7 +35,7 @@ def layout(view: PageView) -> html.Main:
         choices,
         html.Div(chips(view.filters, view.locked, view.options, loc), id=ids.chips_id(PAGE), className="chips"),
         html.Div(id=ids.EXPLORE_STATUS, className="status", role="status"),
-        chart_card(ids.GRAPH_EXPLORE, "", wide=True, title_id=ids.EXPLORE_TITLE),
+        chart_card(ids.GRAPH_EXPLORE, "", wide=True, title_id=ids.EXPLORE_TITLE, locale=loc),
         html.Section([
             html.Div([
                 html.Button(i18n.t(loc, "csv"), id=ids.BUTTON_CSV, className="button", n_clicks=0),

@@ -22,10 +22,10 @@ def layout(view: PageView) -> html.Main:
         html.Div(id=ids.OVERVIEW_STATUS, className="status", role="status"),
         kpi_cards(loc),
         html.Div([
-            chart_card(ids.GRAPH_ACTIVITY, i18n.t(loc, "chart.activity"), extra=granularity, wide=True),
-            chart_card(ids.GRAPH_FUNNEL, i18n.t(loc, "chart.funnel")),
-            chart_card(ids.GRAPH_TRAININGS, i18n.t(loc, "chart.trainings")),
-            chart_card(ids.GRAPH_GROUPS, i18n.t(loc, "chart.groups")),
-            chart_card(ids.GRAPH_HEATMAP, i18n.t(loc, "chart.heatmap")),
+            chart_card(ids.GRAPH_ACTIVITY, i18n.t(loc, "chart.activity"), extra=granularity, wide=True, locale=loc),
+            chart_card(ids.GRAPH_FUNNEL, i18n.t(loc, "chart.funnel"), locale=loc),
+            chart_card(ids.GRAPH_TRAININGS, i18n.t(loc, "chart.trainings"), locale=loc),
+            chart_card(ids.GRAPH_GROUPS, i18n.t(loc, "chart.groups"), locale=loc),
+            chart_card(ids.GRAPH_HEATMAP, i18n.t(loc, "chart.heatmap"), locale=loc),
         ], className="chart-grid"),
     ], className="page page-overview")

@@ -19,4 +19,4 @@ def layout() -> html.Div:
 
 def message_page(text: str, kind: str = "error") -> html.Main:
     """A page that is only a message (bad token, unknown page, no data yet)."""
-    return html.Main(html.Div(text, className=f"message message-{kind}", role="alert"), className="page")
+    return html.Main(html.Div(html.H1(text), className=f"message message-{kind}", role="alert"), className="page")
