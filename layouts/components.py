@@ -120,7 +120,10 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
         html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"}),
                              type="dot", delay_show=300), **{"aria-hidden": "true"}),
         html.Details([html.Summary(i18n.t(locale, "table.show")),
-                      html.Div(id=ids.table_id(graph_id), className="data-table")], className="chart-data"),
+                      # A wide table scrolls sideways: focusable, so a keyboard can scroll it too (WCAG 2.1.1).
+                      html.Div(id=ids.table_id(graph_id), className="data-table", tabIndex="0", role="region",
+                               **{"aria-label": i18n.t(locale, "table.of", title=title) if title else
+                                  i18n.t(locale, "table.region")})], className="chart-data"),
     ], className="card" + (" card-wide" if wide else ""))
 
 

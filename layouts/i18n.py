@@ -94,6 +94,7 @@ LABELS: dict[str, dict[str, str]] = {
         "dates.start": "Start date",
         "dates.end": "End date",
         "table.show": "Show the data as a table",
+        "table.region": "Chart data",
     },
     "fr": {
         "overview.title": "Vue d’ensemble de la formation",
@@ -172,6 +173,7 @@ LABELS: dict[str, dict[str, str]] = {
         "dates.start": "Date de début",
         "dates.end": "Date de fin",
         "table.show": "Afficher les données en tableau",
+        "table.region": "Données du graphique",
     },
 }
 

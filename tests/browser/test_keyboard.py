@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 GRID = ".ag-root-wrapper"
 CONTROLS = """
 const tabbable = 'a[href], button, input, select, textarea, summary, [tabindex]';
-const visible = e => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+const visible = e => e.checkVisibility({visibilityProperty: true, checkVisibilityCSS: true});  // a closed <details> too
 return [...document.querySelectorAll(tabbable)].filter(e =>
   e.tabIndex >= 0 && !e.disabled && visible(e) && !e.closest('[aria-hidden="true"], [inert], .ag-root-wrapper')
   && !(e.type === 'radio' && !e.checked && document.querySelector(`input[name="${CSS.escape(e.name)}"]:checked`)));
@@ -104,6 +104,8 @@ def choose_with_keys(dash_duo, field: str) -> None:
     press(dash_duo, Keys.ARROW_UP if last else Keys.ARROW_DOWN)
     until(lambda: dash_duo.driver.switch_to.active_element != before, timeout=5)
     value = dash_duo.driver.switch_to.active_element.get_attribute("value")
+    ring = dash_duo.driver.execute_script(FOCUS_RING)
+    assert ring["shown"] and ring["contrast"] >= 3, ring  # the menu is drawn outside the page's root
     press(dash_duo, Keys.ENTER)
     until(lambda: f"{field}={value}" in dash_duo.driver.current_url, timeout=10)
     press(dash_duo, Keys.ESCAPE)
