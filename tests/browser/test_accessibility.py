@@ -17,7 +17,7 @@ LOCALES = ("en", "fr")
 
 def assert_no_violations(dash_duo, state: str) -> None:
     violations, report = axe_violations(dash_duo.driver)
-    assert violations == [] or False, f"{state}: {report}"
+    assert violations == [], f"{state}: {report}"
 
 
 def open_dropdown(dash_duo, selector: str) -> None:
@@ -117,3 +117,10 @@ def test_a11y005_refused_token(dash_duo, dash_app, theme, token):
     dash_duo.driver.get(f"{dash_duo.server_url}/embed/overview?token={value}")
     dash_duo.wait_for_element("#auth-error h1")
     assert_no_violations(dash_duo, f"{token} token")
+
+
+def test_a11y006_landing_page(dash_duo, dash_app):
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_element("#p-snapshot")
+    assert_no_violations(dash_duo, "landing page")
+    assert dash_duo.get_logs() == []
