@@ -9,7 +9,7 @@ PORT ?= 8050
 export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
 
-.PHONY: install install-dev lock system-deps plotly demo-export refresh run test bench bench-quick soak stack stack-stop clean
+.PHONY: install install-dev lock system-deps plotly axe demo-export refresh run test bench bench-quick soak stack stack-stop clean
 
 ## Installs come from the locks (every package pinned, with the hashes of its files), never from
 ## requirements*.txt directly, so two fresh machines get the same code. `make lock` regenerates them.
@@ -50,6 +50,15 @@ $(PLOTLY_BUNDLE): build/plotly/package-lock.json build/plotly/entry.js build/plo
 
 plotly: $(PLOTLY_BUNDLE)
 
+## axe-core for the accessibility browser tests, the version Lighthouse 12.2.3 runs, pinned in
+## build/axe/package-lock.json (axe-selenium-python ships a 2018 one that misses WCAG 2.1's rules).
+AXE := build/axe/node_modules/axe-core/axe.min.js
+$(AXE): build/axe/package-lock.json
+	cd build/axe && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+axe: $(AXE)
+
 ## A demo export, generated once (only when the source folder holds no complete export).
 demo-export: install
 	@if ls $(DATAVIZ_SOURCE)/*/_SUCCESS >/dev/null 2>&1; then \
@@ -71,7 +80,7 @@ run: $(PLOTLY_BUNDLE) demo-export refresh
 	  $(BIN)/python -m app.urls --base http://127.0.0.1:$(PORT) && \
 	  DATAVIZ_EMBED_SECRET= DATAVIZ_DEMO=1 DATAVIZ_BIND=127.0.0.1:$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py app.wsgi:server
 
-test: install-dev system-deps $(PLOTLY_BUNDLE)
+test: install-dev system-deps $(PLOTLY_BUNDLE) $(AXE)
 	$(BIN)/python -m pytest
 
 bench: install-dev system-deps $(PLOTLY_BUNDLE)

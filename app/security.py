@@ -34,7 +34,7 @@ ERROR_PAGE = """<!doctype html>
 <style>body{{font:16px system-ui,sans-serif;margin:2rem;color:#1f2328;background:#fff}}
 @media (prefers-color-scheme: dark){{body{{color:#e6edf3;background:#0d1117}}}}
 h1{{font-size:1.25rem}}</style></head>
-<body><main id="auth-error" role="alert"><h1>This dashboard cannot be shown</h1>
+<body><main id="auth-error"><h1>This dashboard cannot be shown</h1>
 <p>{reason}</p><p>Open it again from your learning platform to get a fresh link.</p>
 <p lang="fr">Ce tableau de bord ne peut pas être affiché. Ouvrez-le de nouveau depuis votre
 plateforme de formation pour obtenir un lien valide.</p></main></body></html>

@@ -54,9 +54,14 @@ def busiest_tenant(snapshot) -> str | None:
                key=lambda t: (-(snapshot.tenants[t].facts.stop - snapshot.tenants[t].facts.start), t))
 
 
-def token_locale(token) -> str:
-    """The locale a token asks for; English for no token or a refused one (the page then says why)."""
+def token_look(token) -> tuple[str, str]:
+    """The locale and theme a token asks for; English and light without a valid one (the page then says why)."""
     try:
-        return verify_token(token, get_settings(current_app)).locale if isinstance(token, str) and token else "en"
+        scope = verify_token(token, get_settings(current_app)) if isinstance(token, str) and token else None
     except AuthError:
-        return "en"
+        scope = None
+    return (scope.locale, scope.theme) if scope else ("en", "light")
+
+
+def token_locale(token) -> str:
+    return token_look(token)[0]

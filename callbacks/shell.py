@@ -22,7 +22,7 @@ from app.dates import RangeError
 from app.view_state import parse, token_of
 from app.views import TenantView
 from callbacks import explore as explore_data, overview as overview_data
-from callbacks.access import Unavailable, authorize
+from callbacks.access import Unavailable, authorize, token_look
 from layouts import explore, home, i18n, ids, overview, shell
 from layouts.components import PageView
 from layouts.shell import message_page
@@ -53,15 +53,16 @@ def render(pathname: str | None, search: str | None):
     if pathname in (None, "", "/"):
         return home.layout(get_store(current_app).current(), get_settings(current_app).demo), "dv-root theme-light"
     page = PAGES.get(pathname.rstrip("/"))
-    if page is None:
-        return message_page(i18n.t("en", "page.not_found"), "info"), "dv-root theme-light"
     token = token_of(search)
+    if page is None:  # in the viewer's language and theme when the link carries a valid token
+        locale, theme = token_look(token)
+        return message_page(i18n.t(locale, "page.not_found"), "info"), f"dv-root theme-{theme}"
     try:
         access = authorize(token, parse(search).tenant)
     except AuthError as exc:
         return message_page(i18n.t("en", "error.auth", detail=exc.detail)), "dv-root theme-light"
     except Unavailable as exc:
-        return message_page(i18n.t(exc.locale, exc.label_key), "info"), "dv-root theme-light"
+        return message_page(i18n.t(exc.locale, exc.label_key), "info"), f"dv-root theme-{token_look(token)[1]}"
     layout, content = page
     state = parse(search)
     try:

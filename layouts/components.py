@@ -78,8 +78,9 @@ def filter_bar(page: str, view: PageView) -> html.Div:
             id=ids.range_preset_id(page), clearable=False, searchable=False, value=state.preset,
             options=[{"label": i18n.t(loc, f"preset.{p}"), "value": p} for p in PRESETS],
             **i18n.dropdown_labels(loc)), name="range"),
-        _field("\u00a0", dcc.DatePickerRange(
+        _field(i18n.t(loc, "dates"), dcc.DatePickerRange(
             id=ids.range_dates_id(page), start_date=view.start.isoformat(), end_date=view.end.isoformat(),
+            start_date_placeholder_text=i18n.t(loc, "dates.start"), end_date_placeholder_text=i18n.t(loc, "dates.end"),
             max_date_allowed=view.as_of.isoformat(), display_format="DD/MM/YYYY" if loc == "fr" else "YYYY-MM-DD",
             first_day_of_week=1, updatemode="bothdates"), name="dates"),
     ]
@@ -108,8 +109,12 @@ def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = No
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,
-               figure=None, table=None) -> html.Section:
-    """A titled graph, and its data as a table only screen readers see (the chart itself is hidden from them).
+               figure=None, table=None, locale: str = "en") -> html.Section:
+    """A titled graph, and its data as a table behind a disclosure anyone can open (WCAG 1.1.1).
+
+    The chart itself is hidden from screen readers, which read the table instead: the
+    disclosure is the next stop after the chart's heading, and a sighted keyboard or
+    low-vision user gets the exact numbers too.
 
     The graph's box has its final height before Plotly draws in it, so nothing moves when it does.
     """
@@ -119,7 +124,11 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
         html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"},
                                        **({"figure": figure} if figure is not None else {})),
                              type="dot", delay_show=300), **{"aria-hidden": "true"}),
-        html.Div(table, id=ids.table_id(graph_id), className="sr-only"),
+        html.Details([html.Summary(i18n.t(locale, "table.show")),
+                      # A wide table scrolls sideways: focusable, so a keyboard can scroll it too (WCAG 2.1.1).
+                      html.Div(table, id=ids.table_id(graph_id), className="data-table", tabIndex="0", role="region",
+                               **{"aria-label": i18n.t(locale, "table.of", title=title) if title else
+                                  i18n.t(locale, "table.region")})], className="chart-data"),
     ], className="card" + (" card-wide" if wide else ""))
 
 

@@ -38,7 +38,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         html.Div(chips(view.filters, view.locked, view.options, loc), id=ids.chips_id(PAGE), className="chips"),
         html.Div(content.get("status"), id=ids.EXPLORE_STATUS, className="status", role="status"),
         chart_card(ids.GRAPH_EXPLORE, content.get("title", ""), wide=True, title_id=ids.EXPLORE_TITLE,
-                   figure=content.get("figure"), table=content.get("table")),
+                   figure=content.get("figure"), table=content.get("table"), locale=loc),
         html.Section([
             html.Div([
                 html.Button(i18n.t(loc, "csv"), id=ids.BUTTON_CSV, className="button", n_clicks=0),

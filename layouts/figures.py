@@ -106,7 +106,7 @@ def funnel(values: dict, locale: str, theme: str) -> go.Figure:
     steps = ("enrolments", "starts", "completions")
     fig = _base(theme, locale, margin={"l": 110, "r": 16, "t": 16, "b": 24})
     fig.add_funnel(y=[i18n.metric_label(locale, s) for s in steps], x=[values[s] for s in steps],
-                   textinfo="value+percent initial", marker={"color": THEMES[theme]["funnel"]},
+                   texttemplate="%{value:,d}<br>%{percentInitial:.0%}", marker={"color": THEMES[theme]["funnel"]},
                    connector={"fillcolor": THEMES[theme]["grid"]},
                    hovertemplate="%{y}: %{x:,d}<extra></extra>")
     return fig

@@ -91,6 +91,11 @@ LABELS: dict[str, dict[str, str]] = {
         "filters.remove": "Remove this filter",
         "csv": "Download CSV",
         "page.not_found": "This page does not exist.",
+        "dates": "Dates",
+        "dates.start": "Start date",
+        "dates.end": "End date",
+        "table.show": "Show the data as a table",
+        "table.region": "Chart data",
     },
     "fr": {
         "overview.title": "Vue d’ensemble de la formation",
@@ -166,6 +171,11 @@ LABELS: dict[str, dict[str, str]] = {
         "filters.remove": "Retirer ce filtre",
         "csv": "Télécharger en CSV",
         "page.not_found": "Cette page n’existe pas.",
+        "dates": "Dates",
+        "dates.start": "Date de début",
+        "dates.end": "Date de fin",
+        "table.show": "Afficher les données en tableau",
+        "table.region": "Données du graphique",
     },
 }
 

@@ -26,4 +26,4 @@ def layout(page=None, root_class: str = "dv-root theme-light", rendered: str | N
 
 def message_page(text: str, kind: str = "error") -> html.Main:
     """A page that is only a message (bad token, unknown page, no data yet)."""
-    return html.Main(html.Div(text, className=f"message message-{kind}", role="alert"), className="page")
+    return html.Main(html.Div(html.H1(text), className=f"message message-{kind}", role="alert"), className="page")

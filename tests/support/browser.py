@@ -1,8 +1,11 @@
 """Browser-test helpers: clicks that wait for the page to settle, and charts drawn by Plotly."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
+from axe_selenium_python import Axe
 from dash.testing.wait import until
 from selenium.common.exceptions import ElementClickInterceptedException
 
@@ -38,3 +41,21 @@ def traces(dash_duo, selector: str) -> list[str] | None:
 def wait_for_charts(dash_duo) -> None:
     for graph in GRAPHS:
         until(lambda: traces(dash_duo, f"#{graph}"), timeout=10)
+
+
+# axe-core from the npm registry at the version Lighthouse 12.2.3 runs (build/axe, `make axe`): the one
+# axe-selenium-python ships (3.1.1, 2018) knows neither today's ARIA rules nor WCAG 2.1's.
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+               "resultTypes": ["violations"]}
+
+
+def axe_violations(driver) -> tuple[list[dict], str]:
+    """axe-core's WCAG 2.1 A/AA and best-practice violations on the page as it is now, and a readable report."""
+    assert AXE_SCRIPT.exists(), f"{AXE_SCRIPT} is missing: run `make axe`"
+    axe = Axe(driver, script_url=str(AXE_SCRIPT))
+    axe.inject()
+    driver.set_script_timeout(30)
+    violations = axe.run(options=json.dumps(AXE_OPTIONS))["violations"]
+    markup = "".join(f"\n  {v['id']} {node['target']}: {node['html'][:300]}" for v in violations for node in v["nodes"])
+    return violations, axe.report(violations) + "\nMarkup:" + markup

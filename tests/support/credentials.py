@@ -43,8 +43,8 @@ def embed_token(tenant: str = TENANT, secret: str = EMBED_SECRET, **claims) -> s
     return mint_token(secret, tenant, **claims)
 
 
-def analyst_token() -> str:
-    return mint_token(ANALYST_SECRET, "*")
+def analyst_token(**claims) -> str:
+    return mint_token(ANALYST_SECRET, "*", **claims)
 
 
 def expired_token(tenant: str = TENANT) -> str:
