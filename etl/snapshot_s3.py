@@ -3,7 +3,7 @@
 Layout under the prefix::
 
     CURRENT                  the live version (one line), replaced by one PUT
-    <version>/*.parquet      the files of a local snapshot folder (``etl.snapshot_format``)...
+    <version>/*.arrow        the files of a local snapshot folder (``etl.snapshot_format``)...
     <version>/manifest.json  ...uploaded last: a version whose manifest is there is complete
 
 The ETL writes a snapshot into its local folder as on one host, uploads it,
@@ -123,9 +123,9 @@ class S3Snapshots:
         tmp.mkdir(parents=True)
         try:
             for name, size in manifest.get("files", {}).items():
-                target = tmp / f"{name}.parquet"
+                target = tmp / f"{name}{snapshots.FRAME_SUFFIX}"
                 try:
-                    self._call(f"cannot download {name}.parquet of {version}", "download_file",
+                    self._call(f"cannot download {target.name} of {version}", "download_file",
                                Key=self._key(version, target.name), Filename=str(target))
                 except FileNotFoundError:
                     raise SnapshotError(f"snapshot {version}: {target.name} is missing on {self.url}") from None
