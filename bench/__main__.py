@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
 
 Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFILES``:
-the ETL and query families measure both, the others the default profile's largest);
+the ETL and query families measure both, with the long ranges on many-learners; memory the
+default profile's largest and many-learners at every size; the others the default profile's largest);
 ``--quick``: 1M of each only.
 Families run in this order: etl, dask, queries, memory, http, dashboards, load.
 ``--only`` is for working on one family; it writes the report to
@@ -99,15 +100,22 @@ def run_queries(ctx: Context):
         t, g = query_bench.bench_queries(d, ctx.snapshot(d), ctx.raw(d), quick=ctx.quick)
         tables.append(t)
         targets += g
+        if profile == "many-learners":
+            t, g = query_bench.bench_long_ranges(d, ctx.snapshot(d))
+            tables.append(t)
+            targets += g
     return "Queries", tables, targets
 
 
 def run_memory(ctx: Context):
     from bench import memory_bench
 
-    d = ctx.largest
-    t, g = memory_bench.bench_memory(d, ctx.snapshot(d), ctx.raw(d))
-    return "Memory per web worker", [t], g
+    tables, targets = [], []
+    for d in (ctx.largest, *(ctx.shapes["many-learners", n] for n in ctx.sizes)):
+        t, g = memory_bench.bench_memory(d, ctx.snapshot(d), ctx.raw(d))
+        tables.append(t)
+        targets += g
+    return "Memory per web worker", tables, targets
 
 
 def run_http(ctx: Context):
