@@ -251,7 +251,8 @@ def check_schema(manifest: dict, version: str) -> None:
     """Raise ``SnapshotError`` unless the manifest is of this code's ``SCHEMA_VERSION``, saying what differs."""
     found = manifest.get("schema_version")
     if found != SCHEMA_VERSION:
-        why = f" ({SCHEMA_CHANGES[found]}); a refresh writes one of schema {SCHEMA_VERSION}" if found in SCHEMA_CHANGES else ""
+        why = (f" ({SCHEMA_CHANGES[found]}); a refresh writes one of schema {SCHEMA_VERSION}"
+               if found in SCHEMA_CHANGES else "")
         raise SnapshotError(f"snapshot {version} has schema {found}, expected {SCHEMA_VERSION}{why}")
 
 
