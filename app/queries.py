@@ -6,9 +6,16 @@ a filter mapping (dimension → values; OR within, AND across).
 
 Facts are sorted by tenant, event type and day, so one event type of one
 tenant over a range is a slice found by binary search (``_select``): no scan
-of other tenants, other event types or other days. Distinct counts set bits
-in a presence bitmap (or hash combined codes when the bitmap would be large),
-so any range, and every period of a time series, is exact.
+of other tenants, other event types or other days. A distinct count over a
+range counts the rows that are the first of their item in it: each facts row
+carries the day of its item's previous row (``etl.snapshot_format.PREVIOUS_PAIR``
+and ``PREVIOUS_USER``), and a row is the first when that day is before the
+range (or before the period, in a time series). That is one comparison per row,
+exact, whatever the range's length and the number of learners, and holds under
+any filter that keeps or drops an item's rows together. The one case where it
+does not (active learners under a training-side filter or breakdown, which
+drops some of a learner's rows) sets bits in a presence bitmap, or hashes
+combined codes when the bitmap would be large.
 
 One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
 period for time series, the dimension value for breakdowns. Which metrics and
@@ -27,6 +34,7 @@ import pandas as pd
 from app import catalog
 from app.catalog import CONNECTION, GRANULARITIES, TRAINING_DIMENSIONS, USER_DIMENSIONS
 from app.store import Snapshot, day_date, day_number
+from etl.snapshot_format import ACTIVE_EVENTS, EVENT_TYPES, PREVIOUS_PAIR, PREVIOUS_USER
 
 METRICS = catalog.METRIC_NAMES
 DIMENSIONS = catalog.DIMENSION_NAMES
@@ -45,36 +53,51 @@ class UnknownTenant(KeyError):
 
 
 class _Block:
-    """The selected facts of one event type: columns are read (and filtered) on first use."""
+    """The selected facts of one event type: columns (and tenant-local codes) are made on first use."""
 
-    def __init__(self, snapshot: Snapshot, part: slice, mask: np.ndarray | None, user: np.ndarray,
-                 training: np.ndarray | None):
+    def __init__(self, snapshot: Snapshot, ts, part: slice, mask: np.ndarray | None, user: np.ndarray | None):
         self._facts = snapshot.facts
+        self._ts = ts
         self._part = part
         self._mask = mask
-        self.user = user if mask is None else user[mask]  # tenant-local codes
-        self.training = training if training is None or mask is None else training[mask]
+        self._user = user  # the unfiltered local user codes when a user-side filter already made them
 
     def column(self, name: str) -> np.ndarray:
         values = self._facts[name][self._part]
         return values if self._mask is None else values[self._mask]
 
     @cached_property
+    def user(self) -> np.ndarray:
+        """Tenant-local user codes, as int32 whatever width the snapshot stores (``etl.transform.narrowest``)."""
+        if self._user is not None:
+            return self._user if self._mask is None else self._user[self._mask]
+        return local_codes(self._facts["user"][self._part], self._ts.users, self._mask)
+
+    @cached_property
+    def training(self) -> np.ndarray:
+        return local_codes(self._facts["training"][self._part], self._ts.trainings, self._mask)
+
+    @cached_property
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def __len__(self) -> int:
-        return len(self.user)
+
+def local_codes(codes: np.ndarray, rows: slice, mask: np.ndarray | None = None) -> np.ndarray:
+    """Global codes (rows of the users or trainings frame) as the tenant's own, int32."""
+    local = np.subtract(codes, rows.start, dtype=np.int32)
+    return local if mask is None else local[mask]
 
 
 class _Selection:
     """A tenant's facts in a range after the filters, as one block per event type."""
 
-    def __init__(self, blocks: dict[int, _Block], n_users: int, n_trainings: int, training_side: bool):
+    def __init__(self, blocks: dict[int, _Block], n_users: int, n_trainings: int, training_side: bool,
+                 first_day: int):
         self.blocks = blocks  # no connection block when connections are excluded
         self.n_users = max(n_users, 1)
         self.n_trainings = max(n_trainings, 1)
         self.training_side = training_side
+        self.first_day = first_day
 
 
 def _tenant(snapshot: Snapshot, tenant: str):
@@ -144,18 +167,18 @@ def _select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
             continue
         lo, hi = np.searchsorted(f["day"][events], bounds)
         part = slice(events.start + lo, events.start + hi)
-        # Tenant-local codes, as int32 whatever width the snapshot stores (``etl.transform.narrowest``).
-        user = np.subtract(f["user"][part], ts.users.start, dtype=np.int32)
-        training = None if event == CONNECTION else np.subtract(f["training"][part], ts.trainings.start,
-                                                               dtype=np.int32)
+        user = None if users_ok is None else local_codes(f["user"][part], ts.users)
         mask = None if users_ok is None else users_ok[user]
         if trainings_ok is not None:
-            mask = trainings_ok[training] if mask is None else mask & trainings_ok[training]
-        blocks[event] = _Block(snapshot, part, mask, user, training)
-    return _Selection(blocks, ts.users.stop - ts.users.start, ts.trainings.stop - ts.trainings.start, training_side)
+            ok = trainings_ok[local_codes(f["training"][part], ts.trainings)]
+            mask = ok if mask is None else mask & ok
+        blocks[event] = _Block(snapshot, ts, part, mask, user)
+    return _Selection(blocks, ts.users.stop - ts.users.start, ts.trainings.stop - ts.trainings.start, training_side,
+                      bounds[0])
 
 
 DENSE_LIMIT = 1 << 24
+ACTIVE_CODES = frozenset(EVENT_TYPES.index(e) for e in ACTIVE_EVENTS)  # the events PREVIOUS_USER follows
 
 KeyFunction = Callable[[_Block], np.ndarray]
 
@@ -180,8 +203,13 @@ def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, n_
 
 
 def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
-             wanted: Sequence[str] = METRICS) -> dict[str, list]:
-    """The ``wanted`` metrics for each key 0..n_keys-1; ``key_of`` None means one key (KPIs)."""
+             wanted: Sequence[str] = METRICS, floors: np.ndarray | None = None) -> dict[str, list]:
+    """The ``wanted`` metrics for each key 0..n_keys-1; ``key_of`` None means one key (KPIs).
+
+    ``floors`` is, per key, the first day that key counts distinct items from
+    (a time series: each period's first day in the range); by default the
+    range's first day.
+    """
     blocks = selection.blocks
     keys = {event: None if key_of is None else key_of(block) for event, block in blocks.items()}
 
@@ -190,13 +218,16 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
             return np.array([values.sum()], dtype=np.float64)
         return np.bincount(keys[event], weights=values, minlength=n_keys)
 
-    def pairs(block: _Block, sel: np.ndarray | None = None) -> np.ndarray:
-        user, training = (block.user, block.training) if sel is None else (block.user[sel], block.training[sel])
-        return user.astype(np.int64) * selection.n_trainings + training
-
-    def distinct_pairs(event: int, sel: np.ndarray | None = None) -> np.ndarray:
-        key = keys[event] if sel is None or keys[event] is None else keys[event][sel]
-        return _distinct([(key, pairs(blocks[event], sel))], n_keys, selection.n_users * selection.n_trainings)
+    def firsts(event: int, previous: str, sel: np.ndarray | None = None) -> np.ndarray:
+        """How many rows per key are the first of their item since the key's floor (and pass ``sel``)."""
+        before = blocks[event].column(previous)
+        floor = selection.first_day if floors is None else floors[keys[event]]
+        first = before < floor
+        if sel is not None:
+            first &= sel
+        if keys[event] is None:
+            return np.array([np.count_nonzero(first)], dtype=np.int64)
+        return np.bincount(keys[event][first], minlength=n_keys)
 
     def count(metric: catalog.Metric):
         present = [e for e in metric.event_codes if e in blocks]
@@ -206,15 +237,17 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
 
     def distinct(metric: catalog.Metric):
         if metric.per == "user":
+            if set(metric.event_codes) == ACTIVE_CODES and not selection.training_side:
+                return _ints(sum(firsts(e, PREVIOUS_USER) for e in metric.event_codes))
             parts = [(keys[e], blocks[e].user) for e in metric.event_codes if e in blocks]
             return _ints(_distinct(parts, n_keys, selection.n_users))
         (event,) = metric.event_codes
-        return _ints(distinct_pairs(event))
+        return _ints(firsts(event, PREVIOUS_PAIR))
 
     def rate(metric: catalog.Metric):
         (event,) = metric.event_codes
-        enrolled = distinct_pairs(event)
-        done = distinct_pairs(event, blocks[event].column(metric.column))  # e.g. completed anywhere
+        enrolled = firsts(event, PREVIOUS_PAIR)
+        done = firsts(event, PREVIOUS_PAIR, blocks[event].column(metric.column))  # e.g. completed anywhere
         with np.errstate(invalid="ignore", divide="ignore"):
             return _floats(np.where(enrolled > 0, done / np.maximum(enrolled, 1), np.nan))
 
@@ -285,7 +318,8 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     period_of_day = _period_starts(np.arange(first, day_number(end) + 1), granularity)
     periods, index_of_day = np.unique(period_of_day, return_inverse=True)
     selection = _select(snapshot, tenant, start, end, filters)
-    values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,))[metric]
+    values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,),
+                      floors=np.maximum(periods, first))[metric]
     return pd.DataFrame({"period": [day_date(p) for p in periods], "value": pd.Series(values, dtype=object)})
 
 
@@ -322,24 +356,24 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     ts = _tenant(snapshot, tenant)
     selection = _select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
     key_of, keys, labels = _dimension(snapshot, ts, by)
+    key_of_block = {id(block): key_of(block) for block in selection.blocks.values()}  # each gathered once
     seen = np.zeros(len(keys), dtype=bool)
-    for block in selection.blocks.values():
-        seen[key_of(block)] = True
-    present = np.flatnonzero(seen)
-    values = _metrics(selection, key_of, len(keys), (metric,))[metric] if len(present) else []
-    frame = pd.DataFrame({
-        "key": [keys[c] for c in present],
-        "label": [labels[c] for c in present],
-        "value": pd.Series([values[c] for c in present], dtype=object),
-    })
-    if frame.empty:
-        return frame
-    frame["_missing"] = frame["value"].isna()
+    for codes in key_of_block.values():
+        seen[codes] = True
+    present = np.flatnonzero(seen).tolist()
+    if not present:
+        return pd.DataFrame({"key": [], "label": [], "value": pd.Series([], dtype=object)})
+    values = _metrics(selection, lambda b: key_of_block[id(b)], len(keys), (metric,))[metric]
+    found = [values[c] for c in present]
     # Equal averages summed in a different order can differ in the last bit (74.4 vs 74.39999999999999):
-    # rounded, they tie and sort by key, as metrics.md says.
-    frame["_sort"] = -frame["value"].astype(float).fillna(0).round(9)
-    frame = frame.sort_values(["_missing", "_sort", "key"], kind="stable").head(limit)
-    return frame.drop(columns=["_missing", "_sort"]).reset_index(drop=True)
+    # rounded, they tie and sort by key, as metrics.md says. A plain sort: a few hundred rows at most.
+    rounded = -np.round(np.array([0.0 if v is None else float(v) for v in found]), 9)
+    order = sorted(range(len(present)), key=lambda i: (found[i] is None, rounded[i], keys[present[i]]))[:limit]
+    return pd.DataFrame({
+        "key": [keys[present[i]] for i in order],
+        "label": [labels[present[i]] for i in order],
+        "value": pd.Series([found[i] for i in order], dtype=object),
+    })
 
 
 def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> pd.DataFrame:

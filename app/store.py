@@ -9,6 +9,14 @@ read is refused: the store keeps serving the one it has, or, in a process that
 has none yet, the newest good snapshot on disk. With snapshots on S3, an
 ``app.snapshot_sync.SnapshotSync`` fills the local folder, and a request that
 comes before anything is loaded waits for its first look at S3.
+
+A snapshot's frames are mapped from their Arrow IPC files, not read
+(``etl.snapshot_format.map_frame``): its numpy columns are views of the page
+cache, so every worker of a host shares one copy, and loading costs what reading
+the small frames' strings costs. A mapping lives as long as any array viewing
+it: after a swap, requests still holding the old snapshot keep reading it, and
+when the last of them ends, the old files are unmapped (``retired`` counts the
+old snapshots still held).
 """
 from __future__ import annotations
 
@@ -17,6 +25,8 @@ import logging
 import os
 import threading
 import time
+import weakref
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +68,10 @@ class Snapshot:
     version: str
     manifest: dict
     tenants: dict[str, TenantSlices]
-    facts: dict[str, np.ndarray]
-    hourly: dict[str, np.ndarray]
-    users: dict[str, np.ndarray]
-    trainings: dict[str, np.ndarray]
+    facts: Columns
+    hourly: Columns
+    users: Columns
+    trainings: Columns
     dictionaries: dict[str, list[str]]
     codes: dict[str, dict[str, int]]  # dimension → value → code, for filters
 
@@ -79,38 +89,57 @@ class Snapshot:
                 "source_export": m["export"], "rows": m["rows"], "tenants": m["tenants"]}
 
 
-def _columns(table) -> dict[str, np.ndarray]:
-    return {name: table.column(name).to_numpy() for name in table.column_names}
+class Columns(Mapping):
+    """A mapped frame's columns as numpy arrays, each made on first use.
+
+    Numbers are views of the mapping (no copy); booleans, stored as uint8, are
+    viewed as booleans; strings become object arrays, private to the process, so
+    only the columns a query reads are made (the users' ids never are).
+    """
+
+    def __init__(self, table: pa.Table):
+        self._table = table
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        array = self._arrays.get(name)
+        if array is None:
+            column = self._table.column(name)  # KeyError for an unknown column, as a dict would
+            array = column.to_numpy()
+            if pa.types.is_uint8(column.type):
+                array = array.view(np.bool_)
+            self._arrays[name] = array
+        return array
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table.column_names)
+
+    def __len__(self) -> int:
+        return self._table.num_columns
 
 
 def load_snapshot(root: str | Path, version: str) -> Snapshot:
-    """Read and check one snapshot; raises ``SnapshotError`` when it is damaged."""
+    """Map and check one snapshot; raises ``SnapshotError`` when it is damaged or of another schema."""
     root = Path(root)
     manifest = snapshots.read_manifest(root, version)
     snapshots.check_schema(manifest, version)
-    frames = {name: snapshots.read_frame(root, version, name) for name in snapshots.FRAME_NAMES}
+    frames = {name: snapshots.map_frame(root, version, name) for name in snapshots.FRAME_NAMES}
     for name, table in frames.items():
         expected = manifest["rows"].get(f"{name}_frame")
         if expected is not None and table.num_rows != expected:
             raise snapshots.SnapshotError(f"snapshot {version}: {name} has {table.num_rows} rows, "
                                           f"manifest says {expected}")
-    facts, hourly = _columns(frames["facts"]), _columns(frames["hourly"])
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(**vars(snapshots.row_ranges(t, i)),
                              first_day=t["first_day"][i], last_day=t["last_day"][i])
         for i, tenant in enumerate(t["tenant_id"])
     }
-    del frames["facts"], frames["hourly"]
-    # Parquet decoding leaves freed buffers in Arrow's pool; hand them back so a worker holds the snapshot only.
-    pa.default_memory_pool().release_unused()
-    users = _columns(frames["users"])
-    trainings = _columns(frames["trainings"])
     dictionaries = manifest["dictionaries"]
     return Snapshot(
         version=version, manifest=manifest, tenants=tenants,
-        facts=facts, hourly=hourly,
-        users=users, trainings=trainings, dictionaries=dictionaries,
+        facts=Columns(frames["facts"]), hourly=Columns(frames["hourly"]),
+        users=Columns(frames["users"]), trainings=Columns(frames["trainings"]), dictionaries=dictionaries,
         codes={dim: {v: i for i, v in enumerate(values)} for dim, values in dictionaries.items()},
     )
 
@@ -127,7 +156,13 @@ class SnapshotStore:
         self._refused: str | None = None
         self._next_check = 0.0
         self._lock = threading.Lock()
+        self._retired: weakref.WeakSet[Snapshot] = weakref.WeakSet()  # swapped out, still held by a request
         self.last_error: str | None = None
+
+    @property
+    def retired(self) -> int:
+        """How many swapped-out snapshots requests still hold (their files stay mapped until they end)."""
+        return len(self._retired)
 
     @property
     def problem(self) -> str | None:
@@ -180,6 +215,8 @@ class SnapshotStore:
                         self.last_error += f"; serving {self._snapshot.version}, the newest good one on disk"
                 log.error("%s; serving %s", self.last_error, self._snapshot.version if self._snapshot else "nothing")
             else:
+                if self._snapshot is not None:
+                    self._retired.add(self._snapshot)
                 self._snapshot = snapshot
                 self.last_error = None
                 log.info("serving snapshot %s", version)

@@ -1,9 +1,10 @@
 """``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
 
 Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFILES``:
-the ETL and query families measure both, the others the default profile's largest);
+the ETL and query families measure both; long ranges (``ranges``) many-learners at every size; memory the
+default profile's largest and many-learners at every size; the others the default profile's largest);
 ``--quick``: 1M of each only.
-Families run in this order: etl, dask, queries, memory, http, dashboards, lighthouse, load.
+Families run in this order: etl, dask, queries, ranges, memory, http, dashboards, lighthouse, load.
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -19,7 +20,7 @@ import traceback
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
-FAMILIES = ("etl", "dask", "queries", "memory", "http", "dashboards", "lighthouse", "load")
+FAMILIES = ("etl", "dask", "queries", "ranges", "memory", "http", "dashboards", "lighthouse", "load")
 
 
 class Context:
@@ -102,12 +103,27 @@ def run_queries(ctx: Context):
     return "Queries", tables, targets
 
 
+def run_ranges(ctx: Context):
+    from bench import query_bench
+
+    tables, targets = [], []
+    for n in ctx.sizes:
+        d = ctx.shapes["many-learners", n]
+        t, g = query_bench.bench_long_ranges(d, ctx.snapshot(d))
+        tables.append(t)
+        targets += g
+    return "Long ranges", tables, targets
+
+
 def run_memory(ctx: Context):
     from bench import memory_bench
 
-    d = ctx.largest
-    t, g = memory_bench.bench_memory(d, ctx.snapshot(d), ctx.raw(d))
-    return "Memory per web worker", [t], g
+    tables, targets = [], []
+    for d in (ctx.largest, *(ctx.shapes["many-learners", n] for n in ctx.sizes)):
+        t, g = memory_bench.bench_memory(d, ctx.snapshot(d), ctx.raw(d))
+        tables.append(t)
+        targets += g
+    return "Memory per web worker", tables, targets
 
 
 def run_http(ctx: Context):
@@ -142,8 +158,8 @@ def run_load(ctx: Context):
     return "Refresh under load", [t], g
 
 
-RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "memory": run_memory, "http": run_http,
-           "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
+RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "ranges": run_ranges, "memory": run_memory,
+           "http": run_http, "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,9 +1,13 @@
 """Memory: RSS and PSS of each gunicorn worker holding the snapshot, against the raw events
-as a pandas DataFrame (``DataFrame.memory_usage(deep=True)``)."""
+as a pandas DataFrame (``DataFrame.memory_usage(deep=True)``), and every web process of the
+host together (PSS: a page shared by n processes counts 1/n in each), after loading and after
+queries over every tenant's whole history have read the snapshot in both workers."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,16 +19,37 @@ from bench.data import Dataset
 TARGET = 500 * MB
 
 
-def _hit(url: str, n: int = 64, threads: int = 8) -> None:
-    def one(_):
+def _hit(url: str, n: int = 64, threads: int = 8, paths: list[str] | None = None) -> None:
+    def one(path):
+        request = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {servers.API_KEY}"})
         try:
-            with urllib.request.urlopen(url, timeout=60) as r:
+            with urllib.request.urlopen(request, timeout=60) as r:
                 r.read()
         except urllib.error.HTTPError:
             pass  # 503 from a worker whose other thread is still loading the snapshot
 
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(one, range(n)))
+        list(pool.map(one, paths or ["/readyz"] * n))
+
+
+def _whole_history_paths(snapshot_root: Path, variants: int = 6) -> list[str]:
+    """Per tenant, ``variants`` distinct whole-history ranges (distinct, so the shared answer cache never
+    spares a worker the reading) of kpis, heatmap and breakdowns by a user-side and a training-side dimension:
+    every column of every frame, in every tenant's rows, read by whichever worker answers."""
+    from app.store import day_date, load_snapshot
+    from etl import snapshot_format as snapshots
+
+    snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
+    paths = []
+    for tenant, ts in sorted(snap.tenants.items()):
+        base = f"/api/v1/tenants/{urllib.parse.quote(tenant, safe='')}"
+        for k in range(variants):
+            span = {"from": (day_date(ts.first_day) - dt.timedelta(days=k)).isoformat(),
+                    "to": day_date(ts.last_day).isoformat()}
+            paths += [f"{base}/kpis?{urllib.parse.urlencode(span)}", f"{base}/heatmap?{urllib.parse.urlencode(span)}",
+                      *(f"{base}/breakdown?{urllib.parse.urlencode({**span, 'metric': 'active_learners', 'by': by})}"
+                        for by in ("group", "category", "training"))]
+    return paths
 
 
 def _wait_booted(url: str, procs, timeout: float = 60.0) -> None:
@@ -55,7 +80,8 @@ def _snapshot_bytes(snapshot_root: Path) -> int:
 
 def bench_memory(data: Dataset, snapshot_root: Path, raw_dir: Path) -> tuple[Table, list[Target]]:
     # what loading the snapshot adds to a process that imported the app, measured alone first
-    fresh = run_task("snapshot_load_rss", snapshot_root).info
+    load = run_task("snapshot_load_rss", snapshot_root)
+    fresh = load.info
     growth = fresh["loaded"] - fresh["imported"]
     server = servers.gunicorn("app.wsgi:server", snapshot_root, "gunicorn-memory")
     try:
@@ -66,7 +92,7 @@ def bench_memory(data: Dataset, snapshot_root: Path, raw_dir: Path) -> tuple[Tab
         # until each worker has grown by at least half of what the snapshot added alone.
         loaded_all = False
         for _ in range(30):
-            _hit(f"{server.url}/readyz")
+            _hit(server.url)
             time.sleep(0.3)
             if all(p.memory_info().rss - idle[p.pid].rss > growth / 2 for p in procs):
                 loaded_all = True
@@ -74,6 +100,13 @@ def bench_memory(data: Dataset, snapshot_root: Path, raw_dir: Path) -> tuple[Tab
         time.sleep(1.0)
         loaded = {p.pid: p.memory_full_info() for p in procs}
         master = __import__("psutil").Process(server.pid).memory_full_info()
+        paths = _whole_history_paths(snapshot_root)
+        t0 = time.perf_counter()
+        for _ in range(2):  # each path twice: two chances of reaching each worker
+            _hit(server.url, paths=paths)
+        read_all = time.perf_counter() - t0
+        queried = {p.pid: p.memory_full_info() for p in procs}
+        master_after = __import__("psutil").Process(server.pid).memory_full_info()
     finally:
         servers.stop(server)
     frame = run_task("pandas_frame_size", raw_dir)
@@ -93,17 +126,29 @@ def bench_memory(data: Dataset, snapshot_root: Path, raw_dir: Path) -> tuple[Tab
         table.add(f"gunicorn worker {i + 1}: RSS (PSS) before its first request", f"{fmt_bytes(m.rss)} "
                   f"({fmt_bytes(m.pss)})", fmt_ratio(m.rss / deep), "", "")
     table.add("gunicorn master: RSS (PSS)", f"{fmt_bytes(master.rss)} ({fmt_bytes(master.pss)})", "", "", "")
+    together = master.pss + sum(m.pss for m in loaded.values())
+    table.add("**every web process together (master and workers), PSS, after loading**", fmt_bytes(together),
+              fmt_ratio(together / deep), "", "")
+    for i, (pid, m) in enumerate(sorted(queried.items())):
+        table.add(f"gunicorn worker {i + 1}: RSS (PSS) after queries over every tenant's whole history",
+                  f"{fmt_bytes(m.rss)} ({fmt_bytes(m.pss)})", fmt_ratio(m.rss / deep), "", "")
+    after = master_after.pss + sum(m.pss for m in queried.values())
+    table.add("**every web process together, PSS, after those queries**", fmt_bytes(after), fmt_ratio(after / deep),
+              "", "")
     table.add("snapshot arrays in memory (sum of numpy `nbytes`)", fmt_bytes(arrays), fmt_ratio(arrays / deep), "", "")
     table.add("a fresh process: after importing the app (`app.wsgi`)", fmt_bytes(fresh["imported"]),
               fmt_ratio(fresh["imported"] / deep), "", "")
-    table.add("… then after `load_snapshot` (as a worker)", fmt_bytes(fresh["loaded"]),
-              fmt_ratio(fresh["loaded"] / deep), "", "")
+    table.add(f"… then after `load_snapshot` (as a worker; it took {load.seconds * 1000:.0f} ms)",
+              fmt_bytes(fresh["loaded"]), fmt_ratio(fresh["loaded"] / deep), "", "")
     table.add(f"… then after Arrow's pool ({fresh['pool']}) returns its free pages (`release_unused()`)",
               fmt_bytes(fresh["released"]), fmt_ratio(fresh["released"] / deep), "", "")
     table.add(f"raw events as a pandas DataFrame ({frame.info['rows']:,} rows), `memory_usage(deep=True)`",
               fmt_bytes(deep), "1×", "", "")
     table.add("peak RSS of the process that read it (`pd.read_parquet`)", fmt_bytes(frame.peak_rss),
               fmt_ratio(frame.peak_rss / deep), "", "")
+    table.notes.append(f"The queries over every tenant's whole history: {len(paths):,} distinct API requests "
+                       f"(kpis, heatmap, breakdowns by group, category and training), each sent twice from 8 "
+                       f"connections, {read_all:.0f} s.")
     if not loaded_all:
         table.notes.append("Not every worker showed the snapshot's growth after 30 bursts of /readyz: a worker "
                            "that never got a request is measured without the snapshot.")

@@ -172,7 +172,7 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
     version = snapshots.live_version(root)
     manifest = snapshots.read_manifest(root, version)
     dictionaries = manifest["dictionaries"]
-    tenants = snapshots.read_frame(root, version, "tenants").to_pandas()
+    tenants = snapshots.map_frame(root, version, "tenants").to_pandas()
 
     def tenant_of(n_rows: int, start: str, end: str) -> np.ndarray:
         owner = np.empty(n_rows, dtype=object)
@@ -180,14 +180,14 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
             owner[getattr(row, start):getattr(row, end)] = row.tenant_id
         return owner
 
-    users = snapshots.read_frame(root, version, "users").to_pandas()
+    users = snapshots.map_frame(root, version, "users").to_pandas()
     pq.write_table(pa.table({
         "tenant_id": tenant_of(len(users), *SPANS["users"]),
         "user_id": users["user_id"].to_numpy(object),
         "group": np.asarray(dictionaries["group"], dtype=object)[users["group"].to_numpy()],
         "country": np.asarray(dictionaries["country"], dtype=object)[users["country"].to_numpy()],
     }), out / "users.parquet")
-    trainings = snapshots.read_frame(root, version, "trainings").to_pandas()
+    trainings = snapshots.map_frame(root, version, "trainings").to_pandas()
     pq.write_table(pa.table({
         "tenant_id": tenant_of(len(trainings), *SPANS["trainings"]),
         "training_id": trainings["training_id"].to_numpy(object),

@@ -5,6 +5,10 @@ The layout, the pointer and everything a reader needs are the contract in
 written into a hidden temporary folder, fsynced, renamed into place, and only
 then named in ``CURRENT`` (``snapshot_format.publish``: write-to-temp +
 ``os.replace``), so a reader sees either the old snapshot or the complete new one.
+
+The facts' first-occurrence columns (``snapshot_format.PREVIOUS_PAIR`` and
+``PREVIOUS_USER``) are derived here, from the final aggregated frames, so every
+engine's snapshot carries the same ones.
 """
 from __future__ import annotations
 
@@ -16,11 +20,12 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl.pause import pause_point
-from etl.snapshot_format import FRAME_NAMES, SCHEMA_VERSION, fsync_dir, versions
+from etl.snapshot_format import (ACTIVE_EVENTS, EVENT_TYPES, FRAME_NAMES, FRAME_SUFFIX, NO_PREVIOUS, PREVIOUS_PAIR,
+                                 PREVIOUS_USER, SCHEMA_VERSION, fsync_dir, versions, write_frame)
 
 if TYPE_CHECKING:
     from etl.transform import Frames
@@ -50,6 +55,38 @@ def write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
+def _previous_day(item: np.ndarray, order: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """For each row, the day of the row before it in ``order`` when both are of the same ``item``, else
+    ``NO_PREVIOUS``. ``order`` sorts the rows by item, then as they should be counted (``argsort``, stable)."""
+    previous = np.full(len(item), NO_PREVIOUS, dtype=np.int32)
+    if len(order) > 1:
+        same = item[order[1:]] == item[order[:-1]]
+        previous[order[1:][same]] = day[order[:-1][same]]
+    return previous
+
+
+def with_first_occurrences(facts: pa.Table) -> pa.Table:
+    """The facts with ``PREVIOUS_PAIR`` and ``PREVIOUS_USER`` (``etl.snapshot_format``).
+
+    Users and trainings are global codes (a row of the tenant's users or
+    trainings frame), so an item never spans two tenants. Within one event type
+    the rows are in day order, so a stable sort by item keeps each item's rows in
+    day order. A user's active rows (``ACTIVE_EVENTS``) are ordered by day, then
+    event type, then row; a user's enrolment rows form a chain of their own.
+    """
+    day = facts.column("day").to_numpy().astype(np.int32)
+    user = facts.column("user").to_numpy().astype(np.int64)
+    training = facts.column("training").to_numpy().astype(np.int64)
+    event = facts.column("event").to_numpy().astype(np.int64)
+    n_trainings = int(training.max()) + 2 if len(training) else 1
+    pair = (user * len(EVENT_TYPES) + event) * n_trainings + (training + 1)
+    active = np.isin(event, [EVENT_TYPES.index(e) for e in ACTIVE_EVENTS])
+    chain = user * 2 + ~active  # a user's active rows, or their enrolments
+    by_chain = np.lexsort((event, day, chain))
+    return (facts.append_column(PREVIOUS_PAIR, pa.array(_previous_day(pair, np.argsort(pair, kind="stable"), day)))
+            .append_column(PREVIOUS_USER, pa.array(_previous_day(chain, by_chain, day))))
+
+
 def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> Path:
     """Write a complete snapshot folder (not yet live) and return it."""
     root.mkdir(parents=True, exist_ok=True)
@@ -60,12 +97,10 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
         for name in FRAME_NAMES:
             frame = getattr(frames, name)
             table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-            pq.write_table(table, tmp / f"{name}.parquet", compression="lz4")
-            with open(tmp / f"{name}.parquet", "rb") as fh:
-                os.fsync(fh.fileno())
+            write_frame(with_first_occurrences(table) if name == "facts" else table, tmp / f"{name}{FRAME_SUFFIX}")
         manifest = {**manifest, "version": version, "schema_version": SCHEMA_VERSION,
                     "dictionaries": frames.dictionaries,
-                    "files": {name: (tmp / f"{name}.parquet").stat().st_size for name in FRAME_NAMES}}
+                    "files": {name: (tmp / f"{name}{FRAME_SUFFIX}").stat().st_size for name in FRAME_NAMES}}
         write_json(tmp / "manifest.json", manifest)
         fsync_dir(tmp)
         pause_point("write.rename")

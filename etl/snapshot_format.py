@@ -10,12 +10,19 @@ validation or transform code. It owns:
       .refresh.lock                held (``flock``) by the one running refresh
       <version>/manifest.json      version, source export, row counts, schema, dictionaries, file sizes
       <version>/report.json        the refresh report that produced it
-      <version>/*.parquet          the frames (``FRAME_NAMES``)
+      <version>/*.arrow            the frames (``FRAME_NAMES``): Arrow IPC files, uncompressed, one record batch
+                                   each, so a web worker maps them (``map_frame``) and every worker of a host
+                                   shares one copy in the page cache
       reports/<stamp>-<export>.json  every refresh report, including rejected exports
 
 * the pointer: reading it, and swapping it atomically (the ETL publishes with
   it, and so does a web host following S3, ``app.snapshot_sync``);
-* reading a version: its manifest, a cheap check of its files, its frames;
+* reading a version: its manifest, a cheap check of its files, its frames
+  (``write_frame`` and ``map_frame``: booleans are stored as uint8 so a reader
+  views them without unpacking bits);
+* the first-occurrence columns of the facts (``PREVIOUS_PAIR``, ``PREVIOUS_USER``
+  and ``ACTIVE_EVENTS``), which let a distinct count over any range be one
+  comparison per row instead of a set of what was seen;
 * retention (``prune``): the last ``KEEP`` versions stay for rollback;
 * the codes stored in the facts: ``EVENT_TYPES`` (index = code);
 * the dimensions (``DIMENSIONS``): each one's side (users or trainings), the
@@ -39,11 +46,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import numpy as np
+import pyarrow.compute as pc
 
 from etl.errors import EtlError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: Arrow IPC frames (memory-mapped) and the facts' first-occurrence columns; 2: Parquet
+SCHEMA_CHANGES = {2: "its frames are Parquet files, read whole by every worker, and its facts have no "
+                     "first-occurrence columns"}  # why an older schema is refused: a refresh writes the current one
 KEEP = 3
 KEEP_REPORTS = 50
 POINTER = "CURRENT"
@@ -52,6 +62,16 @@ FRAME_NAMES = ("facts", "hourly", "users", "trainings", "tenants")
 VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")  # the code stored in the facts is the index
 CONNECTION, ENROLMENT, START, COMPLETION = range(len(EVENT_TYPES))
+FRAME_SUFFIX = ".arrow"
+
+# --- the facts' first-occurrence columns --------------------------------------------------------------------------
+# A distinct count over [a, b] is the number of rows in [a, b] that are the first of their item in the range: a row
+# whose item's previous row (in day order) lies before a. So each facts row carries the day of its item's previous
+# row, or NO_PREVIOUS: counting distinct items over any range is then a comparison per row, exact, with no set.
+PREVIOUS_PAIR = "previous_pair"  # the previous day of the same (event type, user, training): distinct pairs
+PREVIOUS_USER = "previous_user"  # the previous row's day of the same user among ACTIVE_EVENTS: active learners
+ACTIVE_EVENTS = ("connection", "start", "completion")  # what makes a learner active (docs/metrics.md)
+NO_PREVIOUS = int(np.iinfo(np.int32).min)
 
 
 class SnapshotError(EtlError):
@@ -228,34 +248,56 @@ def read_manifest(root: Path, version: str) -> dict:
 
 
 def check_schema(manifest: dict, version: str) -> None:
-    """Raise ``SnapshotError`` unless the manifest is of this code's ``SCHEMA_VERSION``."""
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise SnapshotError(f"snapshot {version} has schema {manifest.get('schema_version')}, expected {SCHEMA_VERSION}")
+    """Raise ``SnapshotError`` unless the manifest is of this code's ``SCHEMA_VERSION``, saying what differs."""
+    found = manifest.get("schema_version")
+    if found != SCHEMA_VERSION:
+        why = (f" ({SCHEMA_CHANGES[found]}); a refresh writes one of schema {SCHEMA_VERSION}"
+               if found in SCHEMA_CHANGES else "")
+        raise SnapshotError(f"snapshot {version} has schema {found}, expected {SCHEMA_VERSION}{why}")
+
+
+def frame_path(root: Path, version: str, name: str) -> Path:
+    return Path(root) / version / f"{name}{FRAME_SUFFIX}"
 
 
 def verify(root: Path, version: str) -> dict:
     """The manifest of ``version`` once its files are checked against it, cheaply (no data read).
 
-    Each Parquet file must have the size the manifest recorded and a readable
-    footer with the recorded row count: this catches truncated, replaced or
-    missing files. Raises ``SnapshotError``.
+    Each frame file must have the size the manifest recorded and a readable
+    Arrow IPC footer with the recorded row count: this catches truncated,
+    replaced or missing files. Raises ``SnapshotError``.
     """
     manifest = read_manifest(root, version)
     check_schema(manifest, version)
     for name in FRAME_NAMES:
-        path = Path(root) / version / f"{name}.parquet"
+        path = frame_path(root, version, name)
         try:
             size = path.stat().st_size
-            rows = pq.read_metadata(path).num_rows
-        except (OSError, pa.ArrowException) as exc:
-            raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
+            rows = map_frame(root, version, name).num_rows
+        except OSError as exc:
+            raise SnapshotError(f"snapshot {version}: cannot read {path.name} ({exc})") from exc
         if size != manifest.get("files", {}).get(name) or rows != manifest.get("rows", {}).get(f"{name}_frame", rows):
-            raise SnapshotError(f"snapshot {version}: {name}.parquet is not the file the manifest describes")
+            raise SnapshotError(f"snapshot {version}: {path.name} is not the file the manifest describes")
     return manifest
 
 
-def read_frame(root: Path, version: str, name: str) -> pa.Table:
+def write_frame(table: pa.Table, path: Path) -> None:
+    """One frame as an uncompressed Arrow IPC file of one record batch (booleans as uint8), fsynced."""
+    columns = [pc.cast(c, pa.uint8()) if pa.types.is_boolean(c.type) else c for c in table.columns]
+    table = pa.table(columns, names=table.column_names).combine_chunks()
+    with pa.OSFile(str(path), "wb") as sink:
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def map_frame(root: Path, version: str, name: str) -> pa.Table:
+    """A frame mapped from its file, not read: its buffers are the page cache's pages, shared by every process
+    that maps the file, and the mapping lives as long as any of them (``app.store``)."""
+    path = frame_path(root, version, name)
     try:
-        return pq.read_table(Path(root) / version / f"{name}.parquet")
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
     except (OSError, pa.ArrowException) as exc:
-        raise SnapshotError(f"snapshot {version}: cannot read {name}.parquet ({exc})") from exc
+        raise SnapshotError(f"snapshot {version}: cannot read {path.name} ({exc})") from exc

@@ -3,7 +3,7 @@
 Layout under the prefix::
 
     CURRENT                  the live version (one line), replaced by one PUT
-    <version>/*.parquet      the files of a local snapshot folder (``etl.snapshot_format``)...
+    <version>/*.arrow        the files of a local snapshot folder (``etl.snapshot_format``)...
     <version>/manifest.json  ...uploaded last: a version whose manifest is there is complete
 
 The ETL writes a snapshot into its local folder as on one host, uploads it,
@@ -112,7 +112,7 @@ class S3Snapshots:
         """The version as a complete local folder: downloaded into a temp folder, verified, renamed.
 
         Verified as a local snapshot is (``etl.snapshot_format.verify``: the
-        schema, each file's size, a readable Parquet footer with the row count
+        schema, each file's size, a readable Arrow IPC footer with the row count
         the manifest records) before the rename, so a damaged upload never
         becomes a folder a ``CURRENT`` may name; before, only the sizes were
         compared, and a host put a file with a broken footer live, which its
@@ -130,9 +130,9 @@ class S3Snapshots:
         folder.mkdir(parents=True)
         try:
             for name, size in manifest.get("files", {}).items():
-                target = folder / f"{name}.parquet"
+                target = folder / f"{name}{snapshots.FRAME_SUFFIX}"
                 try:
-                    self._call(f"cannot download {name}.parquet of {version}", "download_file",
+                    self._call(f"cannot download {target.name} of {version}", "download_file",
                                Key=self._key(version, target.name), Filename=str(target))
                 except FileNotFoundError:
                     raise SnapshotError(f"snapshot {version}: {target.name} is missing on {self.url}") from None

@@ -155,6 +155,45 @@ def test_oracle006_heatmap(snapshot, oracle):
     share.check(0.4)
 
 
+@st.composite
+def long_range_args(draw, snapshot, dims=DIMS):
+    """A tenant, a range of 1 to 40 whole months (up to three years, the history is 400 days) with a partial
+    month at either edge or none, and filters: distinct counts over whole months plus partial edges."""
+    tenant, start, _, filters = draw(query_args(snapshot, dims))
+    if draw(st.booleans()):
+        start = start.replace(day=1)  # no partial month at the start
+    months = draw(st.integers(1, 40))
+    year, month = divmod(start.month - 1 + months, 12)
+    next_month = dt.date(start.year + year, month + 1, 1)
+    end = next_month - dt.timedelta(days=draw(st.sampled_from([1, 1, 2, 15, 27])))  # whole, or a partial edge
+    return tenant, start, max(start, end), filters
+
+
+def test_oracle008_long_ranges_of_whole_months_and_partial_edges(snapshot, oracle):
+    share = Share()
+
+    @SETTINGS
+    @given(data=st.data(), metric=st.sampled_from(queries.METRICS), by=st.sampled_from(DIMS))
+    def check(data, metric, by):
+        dims = data.draw(st.sampled_from([USER_DIMS, DIMS]))
+        tenant, start, end, filters = data.draw(long_range_args(snapshot, dims))
+        mine = queries.kpis(snapshot, tenant, start, end, filters)
+        theirs = oracle.kpis(tenant, start, end, filters)
+        assert {m: mine[m] for m in queries.METRICS if not same(mine[m], theirs[m])} == {}, (mine, theirs)
+        series = queries.timeseries(snapshot, tenant, start, end, filters, metric, "month")
+        expected = oracle.timeseries(tenant, start, end, filters, metric, "month")
+        assert list(series["period"]) == [p for p, _ in expected]
+        assert all(same(a, b) for a, (_, b) in zip(series["value"], expected)), (list(series["value"]), expected)
+        rows = queries.breakdown(snapshot, tenant, start, end, filters, metric, by, 1000)
+        expected_rows = oracle.breakdown(tenant, start, end, filters, metric, by, 1000)
+        assert list(zip(rows.get("key", []), rows.get("label", []))) == [(k, l) for k, l, _ in expected_rows]
+        assert all(same(a, c) for a, (_, _, c) in zip(rows.get("value", []), expected_rows))
+        share.count(theirs.values())
+
+    check()
+    share.check(0.5)
+
+
 def test_oracle007_refresh_report_matches(generated_snapshot_dir, oracle):
     import json
     from etl import snapshot_format as snapshots

@@ -112,7 +112,7 @@ def test_crash004_fallback_never_picks_a_rolled_back_snapshot(tmp_path):
     oldest, middle, newest = [run_refresh(str(tmp_path / "src"), root, force=True).version for _ in range(3)]
     assert oldest < middle < newest
     snapshots.publish(root, middle)  # what `python -m etl rollback` does
-    facts = root / middle / "facts.parquet"
+    facts = snapshots.frame_path(root, middle, "facts")
     facts.write_bytes(facts.read_bytes()[:-40])
     assert SnapshotStore(root).current().version == oldest
 
@@ -158,20 +158,23 @@ def test_crash002a_disk_full_on_a_real_tmpfs(tmp_path, generated_export):
         subprocess.run(["umount", str(root)], check=True)
 
 
-def test_crash002b_disk_full_simulated_in_the_parquet_writer(tmp_path, generated_export, monkeypatch):
-    """ENOSPC raised by the Parquet writer, wherever the test runs; the test checks that the failure came from
-    that writer (the path taken), not from anything else on the way."""
-    import pyarrow.parquet as pq
+def test_crash002b_disk_full_simulated_in_the_frame_writer(tmp_path, generated_export, monkeypatch):
+    """ENOSPC raised when the frame writer opens an Arrow file for writing, wherever the test runs; the test
+    checks that the failure came from that writer (the path taken), not from anything else on the way."""
+    import pyarrow as pa
 
     calls: list[str] = []
+    real_file = pa.OSFile
 
-    def no_space(table, where, *args, **kwargs):
+    def no_space(where, mode="r", *args, **kwargs):
+        if "w" not in mode:
+            return real_file(where, mode, *args, **kwargs)
         calls.append(str(where))
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     root = tmp_path / "snap"
     refresh_onto_a_full_disk(tmp_path, generated_export, root,
-                             fill=lambda: monkeypatch.setattr(pq, "write_table", no_space), make_room=monkeypatch.undo)
+                             fill=lambda: monkeypatch.setattr(pa, "OSFile", no_space), make_room=monkeypatch.undo)
     assert len(calls) == 1 and str(root) in calls[0], calls  # the first frame written hit the full disk
 
 
@@ -182,7 +185,7 @@ def test_crash003_damaged_live_snapshot(tmp_path):
     older = run_refresh(str(tmp_path / "src"), root).version
     time.sleep(0.01)
     live = run_refresh(str(tmp_path / "src"), root, force=True).version
-    facts = root / live / "facts.parquet"
+    facts = snapshots.frame_path(root, live, "facts")
     facts.write_bytes(facts.read_bytes()[:-40])  # bit rot at the end of a file: the footer is gone
 
     store = SnapshotStore(root)
@@ -195,6 +198,6 @@ def test_crash003_damaged_live_snapshot(tmp_path):
 
     result = run_refresh(str(tmp_path / "src"), root)
     assert result.outcome == "published", result.message
-    assert result.report["live_damaged"].startswith(f"snapshot {live}: cannot read facts.parquet")
+    assert result.report["live_damaged"].startswith(f"snapshot {live}: cannot read facts.arrow")
     time.sleep(0.01)
     assert store.current().version == result.version and store.last_error is None

@@ -6,13 +6,14 @@ import time
 
 import pytest
 
+from app import queries, store
 from app.store import SnapshotStore, load_snapshot
 from etl import snapshot_format as snapshots
 from etl.__main__ import main as etl_main
 from etl.errors import RefreshBusy
 from etl.refresh import run_refresh
 from etl.steps import refresh_lock
-from tests.support.exports import write_export
+from tests.support.exports import HEADER, write_export
 
 
 
@@ -104,7 +105,7 @@ def test_snapshot005_store_hot_swaps_and_refuses_damage(tmp_path):
     third = run_refresh(str(tmp_path / "src"), tmp_path / "snap", force=True).version
     snapshots.publish(tmp_path / "snap", second)  # back to second so that third can be damaged first
     assert store.current().version == second
-    facts = tmp_path / "snap" / third / "facts.parquet"
+    facts = snapshots.frame_path(tmp_path / "snap", third, "facts")
     facts.write_bytes(facts.read_bytes()[:100])
     snapshots.publish(tmp_path / "snap", third)
     assert store.current().version == second
@@ -115,3 +116,43 @@ def test_snapshot005_store_hot_swaps_and_refuses_damage(tmp_path):
     fresh = SnapshotStore(tmp_path / "snap")
     assert fresh.current().version == second
     assert fresh.last_error.endswith(f"serving {second}, the newest good one on disk")
+
+
+def _previous_days(days, items) -> list[int]:
+    """Each row's previous row's day of the same item, walking the rows in the order given (the reference)."""
+    last, out = {}, []
+    for day, item in zip(days, items):
+        out.append(last.get(item, snapshots.NO_PREVIOUS))
+        last[item] = day
+    return out
+
+
+def test_snapshot008_first_occurrence_columns_stay_within_each_tenant(tmp_path, generated_snapshot_dir):
+    """Two tenants with the same user and training ids: one tenant's rows never count as another's earlier
+    ones; and on a generated export every row's previous day equals a walk over its own tenant's rows alone."""
+    write_export(tmp_path / "src", activity=HEADER + "\n".join([
+        "e1,2026-10-10T08:00:00Z,acme,u1,start,T1,,60",
+        "e2,2026-10-12T08:00:00Z,beta,u1,start,T1,,60",
+        "e3,2026-10-14T08:00:00Z,acme,u1,start,T1,,60",
+        "e4,2026-10-13T08:00:00Z,beta,u1,connection,,,60",
+    ]) + "\n")
+    root = tmp_path / "snap"
+    snapshot = load_snapshot(root, run_refresh(str(tmp_path / "src"), root).version)
+    day = snapshot.tenants["beta"].first_day
+    kpis = queries.kpis(snapshot, "beta", store.day_date(day), store.day_date(day + 1), {})
+    assert (kpis["starts"], kpis["active_learners"]) == (1, 1)  # acme's u1 of 2026-10-10 is someone else
+    acme = queries.kpis(snapshot, "acme", store.day_date(day), store.day_date(day + 2), {})
+    assert (acme["starts"], acme["active_learners"]) == (1, 1)  # beta's u1 of 2026-10-12 is someone else
+
+    snapshot = load_snapshot(generated_snapshot_dir, snapshots.live_version(generated_snapshot_dir))
+    f = snapshot.facts
+    for ts in snapshot.tenants.values():
+        rows = range(ts.facts.start, ts.facts.stop)
+        day, user, training, event = (f[c][ts.facts].tolist() for c in ("day", "user", "training", "event"))
+        pair = list(zip(event, user, training))
+        assert _previous_days(day, pair) == f[snapshots.PREVIOUS_PAIR][ts.facts].tolist()
+        active = {snapshots.EVENT_TYPES.index(e) for e in snapshots.ACTIVE_EVENTS}
+        chain = [(u, e in active) for u, e in zip(user, event)]
+        order = sorted(range(len(rows)), key=lambda i: (chain[i], day[i], event[i], i))
+        expected = dict(zip(order, _previous_days([day[i] for i in order], [chain[i] for i in order])))
+        assert [expected[i] for i in range(len(rows))] == f[snapshots.PREVIOUS_USER][ts.facts].tolist()
