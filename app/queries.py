@@ -1,7 +1,7 @@
 """Every metric of docs/metrics.md, as pure functions over a ``Snapshot``.
 
 The JSON API and the dashboards both call these; no metric is computed
-anywhere else. All of them take the tenant, an inclusive range of UTC days and
+anywhere else. All of them take the tenant, an inclusive range of the tenant's local days and
 a filter mapping (dimension → values; OR within, AND across).
 
 Facts are sorted by tenant, event type and day, so one event type of one
@@ -377,7 +377,7 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
 
 
 def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> pd.DataFrame:
-    """Connections by weekday (Monday = 0) and UTC hour: 168 rows, ``value`` None under a training filter."""
+    """Connections by local weekday (Monday = 0) and hour: 168 rows, ``value`` None under a training filter."""
     _check_filters(filters)
     _check_range(start, end)
     ts = _tenant(snapshot, tenant)

@@ -50,15 +50,17 @@ def day_date(number: int) -> dt.date:
 
 @dataclass(frozen=True)
 class TenantSlices:
-    """Row ranges of one tenant in each frame (frames are sorted by tenant)."""
+    """Row ranges of one tenant in each frame (frames are sorted by tenant), its name and time zone."""
 
     facts: slice
     events: tuple[slice, ...]  # facts of each event type (connection, enrolment, start, completion)
     hourly: slice
     users: slice
     trainings: slice
-    first_day: int
+    first_day: int  # local days: those of ``timezone``
     last_day: int
+    name: str
+    timezone: str
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -132,7 +134,8 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(**vars(snapshots.row_ranges(t, i)),
-                             first_day=t["first_day"][i], last_day=t["last_day"][i])
+                             first_day=t["first_day"][i], last_day=t["last_day"][i],
+                             name=t["name"][i], timezone=t["timezone"][i])
         for i, tenant in enumerate(t["tenant_id"])
     }
     dictionaries = manifest["dictionaries"]

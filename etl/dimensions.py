@@ -20,24 +20,27 @@ from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES, check_columns, read_csv, re
 from etl.row_rules import TENANT_ID
 from etl.snapshot_format import FRAMES, TRAINING, USER, file_columns
 from etl.sources import StagedExport
+from etl.tenants import Tenants
 
 
 @dataclass
 class Dimensions:
-    """The users and trainings tables (``None`` when the export has no such file)."""
+    """The users and trainings tables (``None`` when the export has no such file), and the tenants file."""
 
     users: pa.Table | None
     trainings: pa.Table | None
+    tenants: Tenants
 
 
-def read_dimensions(staged: StagedExport, warnings: list[str], max_bytes: int) -> Dimensions:
-    """Both dimension files of a staged export; what was skipped goes to ``warnings``."""
+def read_dimensions(staged: StagedExport, warnings: list[str], max_bytes: int, tenants: Tenants) -> Dimensions:
+    """Both dimension files of a staged export, beside its tenants (``etl.tenants``, read before the
+    activity); what was skipped goes to ``warnings``."""
     tables = {}
     for side in (USER, TRAINING):
         columns = file_columns(side)
         tables[side] = read_dimension(staged.path(FRAMES[side]), columns[:2], columns[2:], columns[:2],
                                       warnings, max_bytes)
-    return Dimensions(users=tables[USER], trainings=tables[TRAINING])
+    return Dimensions(users=tables[USER], trainings=tables[TRAINING], tenants=tenants)
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],

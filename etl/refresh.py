@@ -38,6 +38,7 @@ from etl.snapshot_format import FRAME_NAMES, SnapshotError
 from etl.snapshot_s3 import Published
 from etl.sources import ExportRef, LocalSource, S3Source, StagedExport, latest_export, open_source
 from etl.steps import Steps, refresh_lock
+from etl.tenants import read_tenants
 from etl.transform import Frames, Validated, build_frames
 
 log = logging.getLogger("dataviz.refresh")
@@ -186,21 +187,26 @@ def check_live(published: Published, found: Found) -> LiveCheck:
 
 
 def validate_export(staged: StagedExport, engine: Engine, limits: Limits) -> Checked:
-    """The activity through ``engine``, the dimensions through ``etl.dimensions``; raises ``ExportRejected``."""
+    """The tenants file first (its time zones set the events' local hours), then the activity through
+    ``engine``, the dimensions through ``etl.dimensions``; raises ``ExportRejected``."""
     if staged.ref.table_file("activity") is None:
         raise ExportRejected(f"export {staged.ref.name} has no activity.csv or activity.csv.gz")
-    activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes)
-    warnings = activity.warnings
-    dimensions = read_dimensions(staged, warnings, limits.max_bytes)
+    tenant_warnings: list[str] = []
+    tenants = read_tenants(staged.path("tenants"), tenant_warnings, limits.max_bytes)
+    activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes, tenants.zones)
+    warnings = activity.warnings + tenant_warnings
+    dimensions = read_dimensions(staged, warnings, limits.max_bytes, tenants)
     staged.check_unchanged()
     counts = Counts(rows_read=activity.rows_read, rows_accepted=activity.rows.events,
                     rows_rejected=activity.rejects.total, duplicates_dropped=activity.duplicates_dropped,
-                    rejects=activity.rejects.to_dict(), warnings=warnings, engine_details=activity.details)
+                    rejects=activity.rejects.to_dict(), warnings=warnings, engine_details=activity.details,
+                    tenants_file=tenants.to_report())
     return Checked(activity, dimensions, counts)
 
 
 def transform(checked: Checked) -> Transformed:
-    frames = build_frames(checked.activity.rows, checked.dimensions.users, checked.dimensions.trainings)
+    dims = checked.dimensions
+    frames = build_frames(checked.activity.rows, dims.users, dims.trainings, dims.tenants)
     return Transformed(frames, tenant_digests(frames))
 
 
@@ -208,7 +214,8 @@ def write_version(root: Path, found: Found, transformed: Transformed, counts: Co
     """A new snapshot folder (not yet live) and its manifest; returns its version."""
     frames = transformed.frames
     version = snapshots.new_version(root)
-    last_day = min(int(frames.tenants["last_day"].max()), (found.ref.date - dt.date(1970, 1, 1)).days)
+    # one date for every tenant, whatever its zone: the last UTC day with data, at most the export date
+    last_day = min(frames.last_utc_day, (found.ref.date - dt.date(1970, 1, 1)).days)
     manifest = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "export": found.export,

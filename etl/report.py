@@ -26,6 +26,7 @@ class Counts:
     rejects: dict
     warnings: list[str]
     engine_details: dict  # what the engine tells about its run, under the engine's name when not empty
+    tenants_file: dict  # tenants.csv: rows read, rejected (by reason, with examples), duplicates
 
 
 @dataclass
@@ -57,7 +58,8 @@ class RefreshReport:
         if self.counts is not None:
             c = self.counts
             out.update(rows_read=c.rows_read, rows_accepted=c.rows_accepted, rows_rejected=c.rows_rejected,
-                       duplicates_dropped=c.duplicates_dropped, rejects=c.rejects, warnings=c.warnings)
+                       duplicates_dropped=c.duplicates_dropped, rejects=c.rejects, warnings=c.warnings,
+                       tenants_file=c.tenants_file)
             if c.engine_details:
                 out[self.engine] = c.engine_details
         if self.propagated is not None:

@@ -51,9 +51,10 @@ import pyarrow.compute as pc
 
 from etl.errors import EtlError
 
-SCHEMA_VERSION = 3  # 3: Arrow IPC frames (memory-mapped) and the facts' first-occurrence columns; 2: Parquet
+SCHEMA_VERSION = 4  # 4: local days and hours, each tenant's name and time zone; 3: Arrow IPC frames; 2: Parquet
 SCHEMA_CHANGES = {2: "its frames are Parquet files, read whole by every worker, and its facts have no "
-                     "first-occurrence columns"}  # why an older schema is refused: a refresh writes the current one
+                     "first-occurrence columns",
+                  3: "its days and hours are UTC ones and its tenants have no name or time zone"}  # why an older schema is refused: a refresh writes the current one
 KEEP = 3
 KEEP_REPORTS = 50
 POINTER = "CURRENT"

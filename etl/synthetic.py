@@ -45,6 +45,10 @@ TENANT_NAMES = [
     "cobalt-systems", "evergreen-clinics", "harbor-freight-co", "acme.eu",
     "blue_ocean", "nordic-pharma", "sunrise-hotels", "quantum-telecom",
 ]
+# the tenants' time zones, in turn: daylight saving on both hemispheres, half-hour and 45-minute
+# offsets, a zone across the date line, and UTC
+TENANT_ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Pacific/Auckland", "Asia/Kathmandu", "UTC",
+                "America/St_Johns", "Australia/Adelaide", "America/Los_Angeles", "Asia/Tokyo"]
 GROUPS = ["Sales", "Engineering", "Support", "Operations", "Marketing",
           "Finance", "HR", "Legal"]
 GROUP_WEIGHTS = [0.20, 0.18, 0.15, 0.14, 0.10, 0.09, 0.08, 0.06]

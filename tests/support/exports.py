@@ -16,7 +16,7 @@ GOOD_ROWS = [
 
 
 def write_export(root: Path, date: str = "2026-11-01", activity: str | bytes | None = None,
-                 users: str | None = None, trainings: str | None = None, gz: bool = False,
+                 users: str | None = None, trainings: str | None = None, tenants: str | None = None, gz: bool = False,
                  success: bool = True, activity_name: str | None = None) -> Path:
     folder = root / date
     folder.mkdir(parents=True, exist_ok=True)
@@ -29,6 +29,8 @@ def write_export(root: Path, date: str = "2026-11-01", activity: str | bytes | N
         (folder / "users.csv").write_text(users)
     if trainings is not None:
         (folder / "trainings.csv").write_text(trainings)
+    if tenants is not None:
+        (folder / "tenants.csv").write_text(tenants)
     if success:
         (folder / "_SUCCESS").write_text("")
     return folder

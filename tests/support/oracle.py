@@ -14,7 +14,10 @@ Pipeline (all in :meth:`Oracle.__init__`):
 3. ``events``: the valid rows, minus the duplicates (a non-empty ``event_id``
    already seen on an earlier valid row).
 4. ``facts``: ``events`` joined with the user and training dimensions, with
-   ``Unknown`` / ``training_id`` substituted for missing labels, and the UTC day.
+   ``Unknown`` / ``training_id`` substituted for missing labels, and the local
+   day and time in the tenant's zone (``tenants``: the last valid row of
+   ``tenants.csv``, UTC for a tenant without one), converted by DuckDB's own
+   time zone database (``timezone()``).
 
 Every metric query then goes through :meth:`Oracle._grouped`, whose WHERE clause
 comes from :meth:`Oracle._where` (tenant + filters + day range).
@@ -26,6 +29,8 @@ import datetime as dt
 import math
 import os
 from typing import Any
+
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -80,6 +85,7 @@ INTEGER_RE = r"^[0-9]+$"
 ACTIVITY_COLUMNS = ("event_id", "occurred_at", "tenant_id", "user_id", "event_type", "training_id", "score", "duration_s")
 USER_COLUMNS = ("tenant_id", "user_id", "group", "country")
 TRAINING_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
+TENANT_COLUMNS = ("tenant_id", "name", "timezone")
 
 
 def _sql_str(value: str) -> str:
@@ -147,9 +153,10 @@ class Oracle:
         self._load_csv("raw_activity", activity, ACTIVITY_COLUMNS)
         self._load_csv("raw_users", _find(export_dir, "users"), USER_COLUMNS)
         self._load_csv("raw_trainings", _find(export_dir, "trainings"), TRAINING_COLUMNS)
+        self._load_csv("raw_tenants", _find(export_dir, "tenants"), TENANT_COLUMNS)
         self._build_parsed(reject_connection_with_training)
-        self._build_events()
         self._build_dimensions()
+        self._build_events()
         self._build_facts()
 
     # ------------------------------------------------------------------ loading
@@ -234,15 +241,29 @@ class Oracle:
                 SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY row_no) AS nth_of_id
                 FROM parsed WHERE reject_reason IS NULL
             )
+            , kept AS (
+                SELECT v.*, timezone(coalesce(t.timezone, 'UTC'), v.occurred_utc AT TIME ZONE 'UTC') AS occurred_local
+                FROM valid v LEFT JOIN tenants t ON t.tenant_id = v.tenant_id
+                WHERE v.event_id IS NULL OR v.nth_of_id = 1
+            )
             SELECT row_no, event_id, tenant_id, user_id, event_type,
                    CASE WHEN event_type = 'connection' THEN NULL ELSE training_id END AS training_id,
-                   score, duration_s, occurred_utc, CAST(occurred_utc AS DATE) AS day
-            FROM valid
-            WHERE event_id IS NULL OR nth_of_id = 1
+                   score, duration_s, occurred_utc, occurred_local, CAST(occurred_local AS DATE) AS day
+            FROM kept
+            ORDER BY row_no
         """)
 
     def _build_dimensions(self) -> None:
-        """One row per (tenant, user) and (tenant, training): the first one in the file."""
+        """One row per (tenant, user) and (tenant, training): the first one in the file. One per tenant:
+        the last row with a good tenant_id and a time zone DuckDB knows (or none: UTC)."""
+        self.con.execute(f"""
+            CREATE TABLE tenants AS
+            SELECT tenant_id, coalesce(name, tenant_id) AS name, coalesce(timezone, 'UTC') AS timezone
+            FROM raw_tenants
+            WHERE regexp_matches(tenant_id, {_sql_str(TENANT_RE)})
+              AND (timezone IS NULL OR timezone IN (SELECT name FROM pg_timezone_names()))
+            QUALIFY row_number() OVER (PARTITION BY tenant_id ORDER BY row_no DESC) = 1
+        """)
         self.con.execute("""
             CREATE TABLE users AS
             SELECT tenant_id, user_id,
@@ -412,11 +433,11 @@ class Oracle:
 
     def heatmap(self, tenant: str, start: dt.date, end: dt.date,
                 filters: dict[str, list[str]] | None = None) -> list[tuple[int, int, Any]]:
-        """168 ``(weekday Mon=0, UTC hour, connections)`` cells; all None under a training-side filter."""
+        """168 ``(weekday Mon=0, local hour, connections)`` cells; all None under a training-side filter."""
         cells = [(wd, hour) for wd in range(7) for hour in range(24)]
         if self._training_filter_set(filters):
             return [(wd, hour, None) for wd, hour in cells]
-        key_sql = "(isodow(occurred_utc) - 1) * 24 + hour(occurred_utc)"
+        key_sql = "(isodow(occurred_local) - 1) * 24 + hour(occurred_local)"
         values = self._grouped(tenant, start, end, filters, "connections", key_sql,
                                extra_where="event_type = 'connection'")
         return [(wd, hour, values.get(wd * 24 + hour, 0)) for wd, hour in cells]
@@ -449,8 +470,18 @@ class Oracle:
         """Tenants with at least one valid event, sorted."""
         return [t for (t,) in self.con.execute("SELECT DISTINCT tenant_id FROM facts ORDER BY 1").fetchall()]
 
+    def timezone(self, tenant: str) -> str:
+        """The tenant's time zone: from tenants.csv, else UTC."""
+        row = self.con.execute("SELECT timezone FROM tenants WHERE tenant_id = ?", [tenant]).fetchone()
+        return "UTC" if row is None else row[0]
+
+    def tenant_name(self, tenant: str) -> str:
+        """The tenant's display name: from tenants.csv, else its id."""
+        row = self.con.execute("SELECT name FROM tenants WHERE tenant_id = ?", [tenant]).fetchone()
+        return tenant if row is None else row[0]
+
     def data_range(self, tenant: str) -> tuple[dt.date, dt.date]:
-        """First and last UTC event day of the tenant; KeyError for a tenant with no event."""
+        """First and last local event day of the tenant; KeyError for a tenant with no event."""
         first, last = self.con.execute("SELECT min(day), max(day) FROM facts WHERE tenant_id = ?",
                                        [tenant]).fetchone()
         if first is None:
@@ -465,3 +496,11 @@ def same_value(a, b) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
     return a == b
+
+
+def daylight_saving_changes(zone: str, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The local days in [first, last] on which the zone's offset changes (from Python's zoneinfo)."""
+    tz = ZoneInfo(zone)
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 2)]
+    offsets = [dt.datetime.combine(d, dt.time(), tz).utcoffset() for d in days]
+    return [days[k] for k in range(len(days) - 1) if offsets[k] != offsets[k + 1]]
