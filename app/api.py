@@ -82,8 +82,9 @@ def _tenant_view(route: str, tenant: str) -> tuple[TenantView, dict]:
 
 
 def _head(view: TenantView, **members) -> dict:
-    """tenant, the route's own parameters, range and effective filters, snapshot, data_as_of."""
-    head = {"tenant": view.tenant, **members}
+    """tenant and its time zone (every date of the answer is local to it), the route's own parameters,
+    range and effective filters, snapshot, data_as_of."""
+    head = {"tenant": view.tenant, "timezone": view.timezone, **members}
     if view.start is not None:
         head.update({"from": view.start, "to": view.end,
                      "filters": {dim: list(v) for dim, v in view.filters.items()}})

@@ -42,7 +42,10 @@ FILTER_MAP = {"type": "object", "additionalProperties": {"type": "array", "items
 
 def _envelope(properties: dict, ranged: bool = True) -> dict:
     """The common head of every tenant answer, then the route's own members (all required)."""
-    props = {"tenant": {"type": "string"}}
+    props = {"tenant": {"type": "string"},
+             "timezone": {"type": "string", "description": "the tenant's IANA time zone (tenants.csv; UTC when "
+                                                           "absent): every date and hour of the answer is local to it",
+                          "examples": ["Europe/Paris"]}}
     if ranged:
         props.update({"from": DATE, "to": DATE, "filters": FILTER_MAP})
     props.update({"snapshot": {"type": "string"}, "data_as_of": DATE}, **properties)
@@ -168,7 +171,7 @@ def document() -> dict:
             f"{tenant}/kpis": _tenant_route("kpis", "Every metric over the range", KPIS),
             f"{tenant}/timeseries": _tenant_route("timeseries", "One metric, one point per period", TIMESERIES),
             f"{tenant}/breakdown": _tenant_route("breakdown", "One metric by the values of a dimension", BREAKDOWN),
-            f"{tenant}/heatmap": _tenant_route("heatmap", "Connections by weekday and UTC hour", HEATMAP),
+            f"{tenant}/heatmap": _tenant_route("heatmap", "Connections by local weekday and hour", HEATMAP),
             f"{tenant}/filters": _tenant_route("filters", "The values each filter can take", FILTER_VALUES),
             "/api/v1/meta": {"get": {
                 "operationId": "meta", "summary": "The live snapshot", "tags": ["service"],

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from tests.support.credentials import ALL_KEY, bearer
-from tests.support.oracle import same_value as same
+from tests.support.oracle import daylight_saving_changes, same_value as same
 
 ALL = bearer(ALL_KEY)
 
@@ -108,3 +108,38 @@ def test_orc006_filter_values(client, oracle):
 def test_orc007_tenants_match(client, oracle):
     meta = client.get("/api/v1/meta", headers=ALL).get_json()
     assert meta["tenants"] == len(oracle.tenants())
+
+
+def test_orc008_every_tenant_answer_carries_its_time_zone(client, oracle):
+    zones = set()
+    for tenant in oracle.tenants():
+        for route, query in (("kpis", {}), ("timeseries", {"metric": "connections", "granularity": "week"}),
+                             ("breakdown", {"metric": "connections", "by": "group"}), ("heatmap", {}), ("filters", {})):
+            assert get(client, tenant, route, **query)["timezone"] == oracle.timezone(tenant), (tenant, route)
+        zones.add(oracle.timezone(tenant))
+    assert len(zones) >= 5, zones
+
+
+def test_orc009_ranges_across_daylight_saving_changes(client, oracle):
+    """Each tenant whose zone changes its offset within its data: a week around the last change, with the
+    previous period, days, and the heatmap's local hours."""
+    compared = 0
+    for tenant in oracle.tenants():
+        start, end = oracle.data_range(tenant)
+        changes = daylight_saving_changes(oracle.timezone(tenant), start, end)
+        if not changes:
+            continue
+        span = {"from": (changes[-1] - dt.timedelta(days=3)).isoformat(),
+                "to": (changes[-1] + dt.timedelta(days=3)).isoformat()}
+        body = get(client, tenant, "kpis", compare="previous", **span)
+        assert same_metrics(body["metrics"], oracle.kpis(tenant, day(body["from"]), day(body["to"]), {}))
+        previous = body["previous"]
+        assert same_metrics(previous["metrics"], oracle.kpis(tenant, day(previous["from"]), day(previous["to"]), {}))
+        body = get(client, tenant, "timeseries", metric="active_learners", granularity="day", **span)
+        theirs = oracle.timeseries(tenant, day(body["from"]), day(body["to"]), {}, "active_learners", "day")
+        assert [(p["period"], p["value"]) for p in body["points"]] == [(p.isoformat(), v) for p, v in theirs]
+        body = get(client, tenant, "heatmap", **span)
+        theirs = oracle.heatmap(tenant, day(body["from"]), day(body["to"]), {})
+        assert [(c["weekday"], c["hour"], c["value"]) for c in body["cells"]] == theirs, tenant
+        compared += 1
+    assert compared >= 4
