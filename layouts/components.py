@@ -20,7 +20,7 @@ class PageView:
     locale: str
     theme: str
     tenant: str
-    tenants: list[str]
+    tenants: list[dict]  # the tenant picker's options: display name, tenant id
     analyst: bool
     locked: dict[str, tuple[str, ...]]
     options: dict[str, list[dict]]  # queries.filter_values of the tenant
@@ -29,6 +29,12 @@ class PageView:
     start: dt.date
     end: dt.date
     as_of: dt.date
+    zone_line: str  # ``zone_line``: the tenant's name and the time zone its days and hours are in
+
+
+def zone_line(name: str, zone: str, locale: str) -> str:
+    """Which tenant the page shows, and in which time zone its days and hours are."""
+    return i18n.t(locale, "timezone", name=name, zone=zone)
 
 
 def dropdown_options(dim: str, known: dict[str, list[dict]], selected) -> list[dict]:
@@ -38,14 +44,16 @@ def dropdown_options(dim: str, known: dict[str, list[dict]], selected) -> list[d
     return options + [{"label": f"{v} (?)", "value": v} for v in selected or () if v not in present]
 
 
-def page_top(page: str, view: PageView, title: str, as_of_id: str) -> list:
-    """What opens both pages: the token's store, the title with the "data as of" line, the filter bar."""
+def page_top(page: str, view: PageView, title: str, as_of_id: str, zone_id: str) -> list:
+    """What opens both pages: the token's store, the title with the "data as of" line and the tenant's
+    time zone (a callback keeps it in step when an analyst picks another tenant), the filter bar."""
     return [
         dcc.Store(id=ids.token_id(page), data=view.token),
         html.Header([
             html.H1(title),
             html.P(i18n.t(view.locale, "data_as_of", date=i18n.date(view.as_of, view.locale)),
                    id=as_of_id, className="as-of"),
+            html.P(view.zone_line, id=zone_id, className="as-of"),
         ], className="page-head"),
         filter_bar(page, view),
     ]

@@ -156,7 +156,7 @@ def line(points: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
 
 
 def heatmap(values: list, locale: str, theme: str) -> go.Figure:
-    """Connections by weekday (rows, Monday on top) and UTC hour (columns)."""
+    """Connections by weekday (rows, Monday on top) and local hour (columns), in the tenant's time zone."""
     z = [values[day * 24:(day + 1) * 24] for day in range(7)]
     fig = _base(theme, locale, margin={"l": 48, "r": 16, "t": 8, "b": 40})
     fig.add_heatmap(z=z, x=list(range(24)), y=i18n.weekdays(locale), colorscale=THEMES[theme]["scale"],
