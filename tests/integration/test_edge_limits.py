@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from deploy import stack
-from tests.support import services
+from tests.support import credentials, services
 
 pytestmark = pytest.mark.services
 
@@ -337,9 +337,7 @@ def test_edge002_slow_clients_do_not_pin_gunicorn_workers(service_logs, tmp_path
     Varnish with deploy/stack.py's parameters: headers must arrive whole within 5 s (timeout_idle).
     """
     env = {"DATAVIZ_THREADS": "2", "DATAVIZ_SNAPSHOT_DIR": str(tmp_path / "snapshots"),
-           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_ACCESS_LOG": "-",
-           "DATAVIZ_EMBED_SECRET": "edge-embed-secret-0123456789abcdefghijkl",
-           "DATAVIZ_ANALYST_SECRET": "edge-analyst-secret-0123456789abcdefghij"}
+           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_ACCESS_LOG": "-", **credentials.service_env()}
     web = services.start_gunicorn(service_logs, env, workers=1)
     proxy = services.start_varnish(service_logs, web.port, params=stack.VARNISH_PARAMS)
     try:
