@@ -8,7 +8,7 @@ local to the tenant, dictionary codes replaced by a hash of their label. Two
 snapshots give a tenant the same digest exactly when every query over it
 answers the same (``data_as_of``, which sets default ranges, is compared
 separately by ``etl.purge``). The dimensions hashed are those of
-``etl.snapshot_format.DIMENSIONS``.
+``etl.snapshot_format.DIMENSIONS``, with the learners' names (``ATTRIBUTES``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.snapshot_format import FRAMES, KEYS, SIDES, hourly_dimensions, row_ranges, side_dimensions
+from etl.snapshot_format import ATTRIBUTES, FRAMES, KEYS, SIDES, hourly_dimensions, row_ranges, side_dimensions
 from etl.transform import Frames
 
 # Each column is hashed as one fixed type, whatever width the snapshot stores it in
@@ -66,6 +66,8 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
             for dim in side_dimensions(side):
                 if not dim.coded:
                     _feed_strings(h, entities[dim.label_column])
+            for attribute in ATTRIBUTES[side]:
+                _feed_strings(h, entities[attribute])
             _feed(h, name, {d.name: labels[d.name][entities[d.name].to_numpy()]
                             for d in side_dimensions(side) if d.coded})
         local = {c: values[facts].astype(FACTS_COLUMNS[c], copy=False) for c, values in facts_all.items()}

@@ -7,7 +7,9 @@ The snapshot holds three compact frames, all integer-coded:
   enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
 * ``hourly``: connections per (tenant, day, hour, coded user dimension), for the heatmap.
-* ``users`` / ``trainings``: the dimensions, indexed by their global code.
+* ``users`` / ``trainings``: the dimensions, indexed by their global code; the
+  users also carry their display name and its rank in the tenant (``NAME``,
+  ``NAME_RANK``), for learner lists.
 
 Which dimensions there are, on which side, from which column of the dimension
 files, comes from ``etl.snapshot_format.DIMENSIONS``.
@@ -33,8 +35,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.row_rules import Events, RowRejects
-from etl.snapshot_format import (COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING, UNKNOWN, USER,
-                                 Dimension, hourly_dimensions, range_columns, side_dimensions)
+from etl.snapshot_format import (ATTRIBUTES, COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, NAME, NAME_RANK,
+                                 TRAINING, UNKNOWN, USER, Dimension, hourly_dimensions, range_columns,
+                                 side_dimensions)
 from etl.validate import Activity
 
 US_PER_HOUR = 3_600_000_000
@@ -214,14 +217,33 @@ def _labels(entities: pd.DataFrame, dim: Dimension) -> pd.Series:
 
 
 def _side_frame(entities: pd.DataFrame, side: str, codes: dict[str, np.ndarray]) -> pd.DataFrame:
-    """A side's snapshot frame: its key, then each dimension's code (or, for the entity itself, its label)."""
+    """A side's snapshot frame: its key, then each dimension's code (or, for the entity itself, its label), then
+    for the users their names (``_names``)."""
     columns = {KEYS[side]: entities[KEYS[side]].astype(str)}
     for dim in side_dimensions(side):
         if dim.coded:
             columns[dim.name] = codes[dim.name]
         else:
             columns[dim.source] = entities[dim.source].astype(str)
+    if NAME in ATTRIBUTES[side]:
+        columns[NAME], columns[NAME_RANK] = _names(entities)
     return pd.DataFrame(columns)
+
+
+def _names(users: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Each user's display name (the ``user_id`` when empty) and its rank in its tenant by (name, user_id).
+
+    The users are sorted by (tenant, user_id), so a stable sort by (tenant, name) breaks ties by user_id.
+    """
+    name = users[NAME].astype("object")
+    name = name.where(name.map(lambda v: isinstance(v, str) and bool(v.strip())), users[KEYS[USER]]).astype(str)
+    order = pd.DataFrame({"tenant": users["tenant"].to_numpy(), "name": name.to_numpy()}).sort_values(
+        ["tenant", "name"], kind="stable").index.to_numpy()
+    tenant = users["tenant"].to_numpy()
+    first_row = np.searchsorted(tenant, tenant)  # each user's tenant's first row (users sorted by tenant)
+    rank = np.empty(len(users), dtype=np.int64)
+    rank[order] = np.arange(len(users))
+    return name.reset_index(drop=True), narrowest(rank - first_row)
 
 
 def _dimension(tenant_names: list[str], seen: pd.DataFrame, table: pa.Table | None,
@@ -332,7 +354,7 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     n_tenants = len(tenant_names)
 
     users, user = _entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
-                            KEYS[USER], [d.source for d in side_dimensions(USER)])
+                            KEYS[USER], [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
     has_training = rows.training >= 0
     trainings, training_codes = _entities(tenant[has_training], tenant_names, rows.training[has_training],
                                           rows.training_values, trainings_table, KEYS[TRAINING],
