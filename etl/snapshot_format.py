@@ -131,7 +131,7 @@ UNKNOWN = "Unknown"  # the label of an empty or missing coded value
 
 # Columns of a dimension file shown as they are, not filtered on: the learner's display name (data-contract v1.1).
 # The users frame keeps it in NAME (the user_id when empty, at most MAX_NAME_LENGTH characters) and NAME_RANK:
-# each user's position in its tenant ordered by (NAME, user_id), so a learner list sorts by name without
+# the name's rank among its tenant's names (equal names share one), so a learner list sorts by name without
 # comparing strings.
 NAME, NAME_RANK = "name", "name_rank"
 MAX_NAME_LENGTH = 200

@@ -231,19 +231,20 @@ def _side_frame(entities: pd.DataFrame, side: str, codes: dict[str, np.ndarray])
 
 
 def _names(users: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
-    """Each user's display name (the ``user_id`` when empty) and its rank in its tenant by (name, user_id).
-
-    The users are sorted by (tenant, user_id), so a stable sort by (tenant, name) breaks ties by user_id.
-    """
+    """Each user's display name (the ``user_id`` when empty) and its rank among its tenant's names (equal names,
+    equal ranks: a list breaks their tie by user_id, whichever way it sorts the names)."""
     name = users[NAME].astype("object")
     name = name.where(name.map(lambda v: isinstance(v, str) and bool(v.strip())), users[KEYS[USER]]).astype(str)
-    order = pd.DataFrame({"tenant": users["tenant"].to_numpy(), "name": name.to_numpy()}).sort_values(
-        ["tenant", "name"], kind="stable").index.to_numpy()
-    tenant = users["tenant"].to_numpy()
-    first_row = np.searchsorted(tenant, tenant)  # each user's tenant's first row (users sorted by tenant)
-    rank = np.empty(len(users), dtype=np.int64)
-    rank[order] = np.arange(len(users))
-    return name.reset_index(drop=True), narrowest(rank - first_row)
+    ordered = pd.DataFrame({"tenant": users["tenant"].to_numpy(), "name": name.to_numpy()}).sort_values(
+        ["tenant", "name"], kind="stable")
+    tenant, sorted_name = ordered["tenant"].to_numpy(), ordered["name"].to_numpy()
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = (tenant[1:] != tenant[:-1]) | (sorted_name[1:] != sorted_name[:-1])
+    dense = np.cumsum(new) - 1  # a new rank at each new name; ranks restart at each tenant (below)
+    first = np.maximum.accumulate(np.where(np.r_[True, tenant[1:] != tenant[:-1]], dense, 0))
+    rank = np.empty(len(ordered), dtype=np.int64)
+    rank[ordered.index.to_numpy()] = dense - first
+    return name.reset_index(drop=True), narrowest(rank)
 
 
 def _dimension(tenant_names: list[str], seen: pd.DataFrame, table: pa.Table | None,
