@@ -137,6 +137,7 @@ class _Learners:
 
     def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
+        self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
 
     @classmethod
     def over(cls, snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> "_Learners":
@@ -217,6 +218,7 @@ class _Learners:
 
     def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
+        self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
 
     @classmethod
     def over(cls, snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> "_Learners":
@@ -272,7 +274,12 @@ class _Learners:
         return last
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-        """A column's values per user, and which are empty (None: none is)."""
+        """A column's values per user, and which are empty (None: none is); each computed once."""
+        if name not in self._columns:
+            self._columns[name] = self._column(name)
+        return self._columns[name]
+
+    def _column(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
         users, rows = self.snapshot.users, self.ts.users
         if name == "user_id":
             return np.arange(self.n), None
@@ -306,14 +313,15 @@ class _Learners:
             return self._sum(events, "duration") / 3600.0, None
         raise QueryError(f"metric {metric.name!r} has no learner column")
 
-    def rows(self, codes: np.ndarray) -> pd.DataFrame:
-        """The learner rows of local ``codes``, in that order."""
+    def rows(self, codes: np.ndarray, whole: bool = False) -> pd.DataFrame:
+        """The learner rows of local ``codes``, in that order: their columns computed over their own rows (a
+        page), or with ``whole`` taken from every user's columns, computed once (a download's chunks)."""
         users, rows = self.snapshot.users, self.ts.users.start + codes
         out = {"user_id": users.take(KEYS[USER], rows), "name": users.take(NAME, rows)}
         for dim in USER_DIMENSIONS:
             labels = self.snapshot.dictionaries[dim]
             out[dim] = [labels[c] for c in users[dim][rows].tolist()]
-        theirs = self.only(codes)
+        theirs = self if whole else self.only(codes)
         for name in (*METRIC_COLUMNS, "last_activity", *ASSIGNMENT_COLUMNS):
             values, empty = theirs.column(name)
             picked = values[codes].tolist()
@@ -400,7 +408,7 @@ def learner_chunks(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date
 
     def chunks() -> Iterator[pd.DataFrame]:
         for i in range(0, len(codes), chunk):
-            yield learners.rows(codes[i:i + chunk])
+            yield learners.rows(codes[i:i + chunk], whole=True)
 
     return chunks()
 
