@@ -109,7 +109,7 @@ class _Part:
     """The selected rows of one event type: local user codes, days (in order) and any facts column."""
 
     def __init__(self, user: np.ndarray, column, keep: np.ndarray | None = None):
-        self.user = user if keep is None else user[keep]
+        self.user = user  # the kept rows' users
         self._column = column
         self._keep = keep
 
@@ -121,10 +121,11 @@ class _Part:
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def only(self, users: np.ndarray) -> "_Part":
-        """The rows of the users marked in ``users`` (a bool per local code), still in day order."""
-        keep = np.flatnonzero(users[self.user])
-        return _Part(self.user, self.column, keep)
+    def only(self, position: np.ndarray) -> "_Part":
+        """The rows of the users with a ``position`` (-1: none), still in day order, users renumbered by it."""
+        renumbered = position[self.user]
+        keep = np.flatnonzero(renumbered >= 0)
+        return _Part(renumbered[keep], self.column, keep)
 
 
 class _Learners:
@@ -148,10 +149,11 @@ class _Learners:
         return cls(snapshot, ts, ts.users.stop - ts.users.start, parts, selection.first_day)
 
     def only(self, codes: np.ndarray) -> "_Learners":
-        """The same columns computed over the rows of ``codes`` only (the others' values are then zeros)."""
-        users = np.zeros(self.n, dtype=bool)
-        users[codes] = True
-        return _Learners(self.snapshot, self.ts, self.n, {e: p.only(users) for e, p in self.parts.items()},
+        """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
+        long as a page, not as the tenant's users)."""
+        position = np.full(self.n, -1, dtype=np.int32)
+        position[codes] = np.arange(len(codes), dtype=np.int32)
+        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(position) for e, p in self.parts.items()},
                          self.first_day)
 
     def _sum(self, events, column: str) -> np.ndarray:
@@ -202,10 +204,11 @@ class _Learners:
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def only(self, users: np.ndarray) -> "_Part":
-        """The rows of the users marked in ``users`` (a bool per local code), still in day order."""
-        keep = np.flatnonzero(users[self.user])
-        return _Part(self.user, self.column, keep)
+    def only(self, position: np.ndarray) -> "_Part":
+        """The rows of the users with a ``position`` (-1: none), still in day order, users renumbered by it."""
+        renumbered = position[self.user]
+        keep = np.flatnonzero(renumbered >= 0)
+        return _Part(renumbered[keep], self.column, keep)
 
 
 class _Learners:
@@ -229,10 +232,11 @@ class _Learners:
         return cls(snapshot, ts, ts.users.stop - ts.users.start, parts, selection.first_day)
 
     def only(self, codes: np.ndarray) -> "_Learners":
-        """The same columns computed over the rows of ``codes`` only (the others' values are then zeros)."""
-        users = np.zeros(self.n, dtype=bool)
-        users[codes] = True
-        return _Learners(self.snapshot, self.ts, self.n, {e: p.only(users) for e, p in self.parts.items()},
+        """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
+        long as a page, not as the tenant's users)."""
+        position = np.full(self.n, -1, dtype=np.int32)
+        position[codes] = np.arange(len(codes), dtype=np.int32)
+        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(position) for e, p in self.parts.items()},
                          self.first_day)
 
     def _sum(self, events, column: str) -> np.ndarray:
@@ -321,14 +325,14 @@ class _Learners:
         for dim in USER_DIMENSIONS:
             labels = self.snapshot.dictionaries[dim]
             out[dim] = [labels[c] for c in users[dim][rows].tolist()]
-        theirs = self if whole else self.only(codes)
+        theirs, at = (self, codes) if whole else (self.only(codes), np.arange(len(codes)))
         for name in (*METRIC_COLUMNS, "last_activity", *ASSIGNMENT_COLUMNS):
             values, empty = theirs.column(name)
-            picked = values[codes].tolist()
+            picked = values[at].tolist()
             if name == "last_activity":
                 picked = [day_date(v) for v in picked]
             if empty is not None:
-                picked = [None if e else v for v, e in zip(picked, empty[codes].tolist())]
+                picked = [None if e else v for v, e in zip(picked, empty[at].tolist())]
             out[name] = pd.Series(picked, dtype=object)
         return pd.DataFrame(out, columns=list(COLUMNS))
 
