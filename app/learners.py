@@ -342,9 +342,12 @@ def _sort_key(learners: _Learners, sort: str, order: str) -> tuple[np.ndarray, n
     values, empty = learners.column(sort)
     # Equal averages summed in another order can differ in the last bit: rounded, they tie and sort by user_id,
     # as a breakdown's do (``app.queries.breakdown``).
-    values = np.round(values, 9) if values.dtype.kind == "f" else values.astype(np.int64)
-    if values.dtype.kind == "i" and len(values) and np.abs(values).max() < 2 ** 31:
-        values = values.astype(np.int32)  # half the bytes to partition
+    if values.dtype.kind == "f":
+        values = np.round(values, 9)
+    elif values.dtype.itemsize < 4 or (not len(values) or -2 ** 31 < values.min() and values.max() < 2 ** 31):
+        values = values.astype(np.int32)  # codes, days, most counts: half the bytes of int64 to partition
+    else:
+        values = values.astype(np.int64)
     if order == "desc":
         values = -values
     return values, np.zeros(learners.n, dtype=bool) if empty is None else empty
@@ -352,11 +355,12 @@ def _sort_key(learners: _Learners, sort: str, order: str) -> tuple[np.ndarray, n
 
 def _after(key: np.ndarray, empty: np.ndarray, order: str, position: Position) -> np.ndarray:
     """Which users come after ``position`` in the order (empty values last, then by code)."""
-    code = np.arange(len(key))
+    later = np.zeros(len(key), dtype=bool)  # the codes after the position's
+    later[position.code + 1:] = True
     if position.empty:
-        return empty & (code > position.code)
+        return empty & later
     value = -position.value if order == "desc" else position.value
-    return empty | (key > value) | ((key == value) & (code > position.code))
+    return empty | (key > value) | ((key == value) & later)
 
 
 def _first(key: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
