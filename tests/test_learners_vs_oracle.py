@@ -128,3 +128,16 @@ def test_learners004_unknown_learner_and_assignment_cohorts(snapshot):
     for bad in ({"cohort": "everyone"}, {"sort": "score"}, {"order": "up"}, {"limit": 0}, {"limit": 1001}):
         with pytest.raises(queries.QueryError):
             learners.learner_page(snapshot, tenant, end, end, {}, **bad)
+
+
+@pytest.mark.parametrize("order", learners.ORDERS)
+@pytest.mark.parametrize("sort", SORTABLE)
+def test_learners005_every_column_both_ways_for_the_largest_tenant(snapshot, oracle, sort, order):
+    """Not left to chance: every sort column in both orders, where ties (equal names, groups, counts) abound."""
+    tenant = max(snapshot.tenants, key=lambda t: snapshot.tenants[t].users.stop - snapshot.tenants[t].users.start)
+    end = snapshot.data_as_of
+    args = (tenant, end - dt.timedelta(days=89), end, {})
+    theirs = oracle.learners(*args, sort=sort, order=order)
+    mine, totals = walk(snapshot, args, "active", sort, order, 97)
+    assert totals == {len(theirs)} and len(theirs) > 97
+    assert same_rows(mine, theirs), first_difference(mine, theirs)
