@@ -11,7 +11,9 @@ bucketed (``local_hours``).
   enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
 * ``hourly``: connections per (tenant, day, hour, coded user dimension), for the heatmap.
-* ``users`` / ``trainings``: the dimensions, indexed by their global code.
+* ``users`` / ``trainings``: the dimensions, indexed by their global code; the
+  users also carry their display name and its rank in the tenant (``NAME``,
+  ``NAME_RANK``), for learner lists.
 
 Which dimensions there are, on which side, from which column of the dimension
 files, comes from ``etl.snapshot_format.DIMENSIONS``.
@@ -39,8 +41,8 @@ import pyarrow.compute as pc
 
 from etl.entities import coded_labels, entities, side_frame
 from etl.row_rules import Events, RowRejects
-from etl.snapshot_format import (COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING, USER,
-                                 hourly_dimensions, range_columns, side_dimensions)
+from etl.snapshot_format import (ATTRIBUTES, COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING,
+                                 USER, hourly_dimensions, range_columns, side_dimensions)
 from etl.tenants import Tenants
 from etl.validate import Activity
 from etl.zones import UTC, US_PER_HOUR, wall_clock
@@ -290,7 +292,7 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     n_tenants = len(tenant_names)
 
     users, user = entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
-                           KEYS[USER], [d.source for d in side_dimensions(USER)])
+                           KEYS[USER], [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
     has_training = rows.training >= 0
     trainings, training_codes = entities(tenant[has_training], tenant_names, rows.training[has_training],
                                          rows.training_values, trainings_table, KEYS[TRAINING],
