@@ -26,7 +26,7 @@ from app.config import Settings
 from app.logs import SafeFormatter
 from app.snapshot_sync import SnapshotSync
 from app.store import SnapshotStore
-from callbacks import explore, overview, shell, sync
+from callbacks import explore, learners, overview, shell, sync
 
 log = logging.getLogger("dataviz.app")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     dash_app = DatavizDash(__name__, server=server, title="Dataviz", assets_folder="../assets",
                            suppress_callback_exceptions=True)
     dash_app.layout = shell.initial_layout
-    for module in (shell, sync, overview, explore):
+    for module in (shell, sync, overview, explore, learners):
         module.register(dash_app)
     security.init_dash(dash_app)
     server.after_request(asset_headers)

@@ -24,6 +24,12 @@ MAX_VALUES = 50  # per filter
 MAX_VALUE_LENGTH = 200
 AUTO_DAY_MAX = 31  # days; ranges up to this are shown per day
 AUTO_WEEK_MAX = 186  # days: any 6 calendar months; longer ranges are shown per month
+# The learner lists a dashboard opens (app.learners.COHORTS without the ones that need assignments), and the
+# list each KPI card opens: who is behind the number (docs/metrics.md, "From a number to its learners").
+COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed")
+METRIC_COHORTS = {"connections": "connected", "active_learners": "active", "enrolments": "enrolled",
+                  "starts": "started", "completions": "completed", "completion_rate": "not_completed",
+                  "avg_score": "completed", "learning_hours": "active"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class ViewState:
     by: str = "training"
     chart: str = "bar"
     tenant: str | None = None  # an analyst's pick, checked against the scope by every callback
+    cohort: str | None = None  # the learner list open in the panel (None: closed)
+    learner: str | None = None  # the learner whose trainings the panel shows (only with a cohort)
 
     def with_filter(self, dim: str, values) -> "ViewState":
         filters = {d: v for d, v in self.filters.items() if d != dim}
@@ -85,6 +93,8 @@ def parse(search: str | None) -> ViewState:
         start = end = None
     filters = {dim: _clean_values(params[dim]) for dim in DIMENSIONS if params.get(dim)}
     tenant = (params.get("tenant") or [None])[0]
+    cohort = _one(params, "cohort", COHORTS, None)
+    learner = (params.get("learner") or [None])[0] if cohort else None
     return ViewState(
         preset=preset, start=start, end=end,
         filters={d: v for d, v in sorted(filters.items()) if v},
@@ -93,6 +103,7 @@ def parse(search: str | None) -> ViewState:
         by=_one(params, "by", DIMENSIONS, "training"),
         chart=_one(params, "chart", CHARTS, "bar"),
         tenant=tenant if tenant and len(tenant) <= MAX_VALUE_LENGTH else None,
+        cohort=cohort, learner=learner if learner and len(learner) <= MAX_VALUE_LENGTH else None,
     )
 
 
@@ -123,6 +134,10 @@ def encode(state: ViewState, token: str | None) -> str:
     for name in ("granularity", "metric", "by", "chart"):
         if getattr(state, name) != getattr(default, name):
             pairs.append(("gran" if name == "granularity" else name, getattr(state, name)))
+    if state.cohort:
+        pairs.append(("cohort", state.cohort))
+        if state.learner:
+            pairs.append(("learner", state.learner))
     return "?" + urlencode(pairs) if pairs else ""
 
 

@@ -30,6 +30,7 @@ class PageView:
     end: dt.date
     as_of: dt.date
     zone_line: str  # ``zone_line``: the tenant's name and the time zone its days and hours are in
+    learners: bool = False  # the token may see learners (``Scope.sees_learners``): KPI cards open their lists
 
 
 def zone_line(name: str, zone: str, locale: str) -> str:
@@ -102,7 +103,16 @@ def filter_bar(page: str, view: PageView) -> html.Div:
     return html.Div(fields, className="filter-bar")
 
 
-def kpi_card(metric: str, locale: str, value="…", change="") -> html.Div:
+def kpi_card(metric: str, locale: str, value="…", change="", opens: bool = False) -> html.Div | html.Button:
+    """A KPI card; with ``opens``, a button that opens the learners behind the number (its cohort's list)."""
+    if opens:  # a button holds phrasing content only: spans, shown as blocks by the stylesheet
+        return html.Button([
+            html.Span(i18n.metric_label(locale, metric), className="kpi-label"),
+            html.Span(value, id=ids.kpi_value_id(metric), className="kpi-value"),
+            html.Span(change, id=ids.kpi_change_id(metric), className="kpi-change"),
+            html.Span(i18n.t(locale, "learners.open"), className="kpi-open-hint"),
+        ], id=ids.kpi_open_id(metric), n_clicks=0, type="button", className="kpi kpi-button",
+            **{"data-metric": metric, "aria-controls": ids.LEARNERS_PANEL})
     return html.Div([
         html.Div(i18n.metric_label(locale, metric), className="kpi-label"),
         html.Div(value, id=ids.kpi_value_id(metric), className="kpi-value"),
@@ -110,10 +120,11 @@ def kpi_card(metric: str, locale: str, value="…", change="") -> html.Div:
     ], className="kpi", **{"data-metric": metric})
 
 
-def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
+def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = None,
+              opens: bool = False) -> html.Div:
     """The KPI cards, with their values and changes when the page is rendered with its data."""
-    return html.Div([kpi_card(m.name, locale, (values or {}).get(m.name, "…"), (changes or {}).get(m.name, ""))
-                     for m in METRICS], className="kpi-grid")
+    return html.Div([kpi_card(m.name, locale, (values or {}).get(m.name, "…"), (changes or {}).get(m.name, ""),
+                              opens) for m in METRICS], className="kpi-grid")
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,

@@ -101,3 +101,27 @@ def chip_remove_id(dim: str, value: str) -> dict:
 
 
 GRAPH_EXPLORE = graph_click_id(EXPLORE)
+
+# The learner panel of the overview (issue 15): present only for a token that may see learners.
+LEARNERS_PANEL = "section-learners"
+LEARNERS_HEADING = "h2-learners"
+LEARNERS_SUMMARY = "p-learners-summary"
+LEARNERS_BODY = "div-learners-body"
+LEARNERS_PREV = "button-learners-prev"
+LEARNERS_NEXT = "button-learners-next"
+LEARNERS_PAGES = "store-learners-pages"   # the positions the shown page starts after (a stack, for "previous")
+LEARNERS_CSV = "button-learners-csv"
+LEARNERS_XLSX = "button-learners-xlsx"
+LEARNERS_DOWNLOAD = "download-learners"
+LEARNERS_CLOSE = "button-learners-close"
+LEARNERS_BACK = "button-learners-back"     # from one learner's trainings back to the list
+KPI_OPEN = "kpi-open"          # {"type", "metric"}: a KPI card that opens its learner list
+LEARNER_OPEN = "learner-open"  # {"type", "user"}: a learner's name in the list, opens their trainings
+
+
+def kpi_open_id(metric: str) -> dict:
+    return {"type": KPI_OPEN, "metric": metric}
+
+
+def learner_open_id(user_id: str) -> dict:
+    return {"type": LEARNER_OPEN, "user": user_id}

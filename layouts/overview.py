@@ -8,7 +8,7 @@ from __future__ import annotations
 from dash import html
 
 from app.view_state import GRANULARITY_CHOICES
-from layouts import i18n, ids
+from layouts import i18n, ids, learners
 from layouts.components import PageView, chart_card, choice, kpi_cards, page_top
 
 PAGE = ids.OVERVIEW
@@ -28,7 +28,8 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
     return html.Main([
         *page_top(PAGE, view, i18n.t(loc, "overview.title"), ids.OVERVIEW_AS_OF, ids.OVERVIEW_ZONE),
         html.Div(content.get("status"), id=ids.OVERVIEW_STATUS, className="status", role="status"),
-        kpi_cards(loc, content.get("values"), content.get("changes")),
+        kpi_cards(loc, content.get("values"), content.get("changes"), opens=view.learners),
+        *([learners.panel(loc)] if view.learners else []),
         html.Div([
             chart(ids.GRAPH_ACTIVITY, "chart.activity", extra=granularity, wide=True),
             chart(ids.GRAPH_FUNNEL, "chart.funnel"),

@@ -5,7 +5,9 @@ import json
 
 
 def callback_key(dash_app, fragment: str) -> str:
-    (key,) = [k for k in dash_app.callback_map if fragment in k]
+    """The one callback whose key holds ``fragment``; a second writer of an output (``id.prop@<hash>``) is
+    named only by a fragment holding ``@``."""
+    (key,) = [k for k in dash_app.callback_map if fragment in k and ("@" in fragment or "@" not in k)]
     return key
 
 

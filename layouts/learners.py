@@ -1,0 +1,105 @@
+"""The learner panel of the overview: who is behind a number (issue 15), and one learner's trainings.
+
+Only built for a token that may see learners (``PageView.learners``): without
+it the page has no panel, and its KPI cards are not buttons. The panel is a
+region with a heading, the list's exports (CSV, XLSX), a page of learners as a
+table whose names open their trainings, a pager and a close button (Escape
+closes it too: assets/learner-panel.js). ``callbacks.learners`` fills it from
+the URL (``cohort``, ``learner``), so back and forward reopen what was shown.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from dash import dcc, html
+
+from layouts import i18n, ids
+
+LIST_COLUMNS = ("name", "group", "country", "enrolments", "completions", "last_activity")
+TRAINING_COLUMNS = ("title", "status", "enrolled_on", "started_on", "completed_on", "score", "learning_hours")
+
+
+def panel(locale: str, hidden: bool = True) -> html.Section:
+    """The panel's frame, hidden until a cohort is opened; ``callbacks.learners`` fills it."""
+    t = lambda key: i18n.t(locale, key)  # noqa: E731
+    return html.Section([
+        html.Div([
+            html.H2(t("learners.title"), id=ids.LEARNERS_HEADING, tabIndex="-1"),
+            html.Div([
+                html.Button(t("learners.csv"), id=ids.LEARNERS_CSV, n_clicks=0, type="button", className="button"),
+                html.Button(t("learners.xlsx"), id=ids.LEARNERS_XLSX, n_clicks=0, type="button", className="button"),
+                html.Button(t("learners.close"), id=ids.LEARNERS_CLOSE, n_clicks=0, type="button",
+                            className="button", title=t("learners.close.title")),
+            ], className="learners-actions"),
+        ], className="card-head"),
+        html.P("", id=ids.LEARNERS_SUMMARY, className="as-of", role="status"),
+        html.Button(t("learners.back"), id=ids.LEARNERS_BACK, n_clicks=0, type="button", className="button",
+                    hidden=True),
+        dcc.Loading(html.Div(id=ids.LEARNERS_BODY, className="learners-body"), type="dot", delay_show=300),
+        html.Nav([
+            html.Button(t("learners.prev"), id=ids.LEARNERS_PREV, n_clicks=0, type="button", className="button",
+                        disabled=True),
+            html.Button(t("learners.next"), id=ids.LEARNERS_NEXT, n_clicks=0, type="button", className="button",
+                        disabled=True),
+        ], className="learners-pager", **{"aria-label": t("learners.pager")}),
+        dcc.Store(id=ids.LEARNERS_PAGES, data=None),
+        dcc.Download(id=ids.LEARNERS_DOWNLOAD),
+    ], id=ids.LEARNERS_PANEL, className="card learners-panel", hidden=hidden,
+        **{"aria-labelledby": ids.LEARNERS_HEADING})
+
+
+def _cell(value, locale: str):
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, (int, float)):
+        return i18n.number(value, locale, 0 if float(value).is_integer() else 1)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return i18n.date(dt.date.fromisoformat(value), locale, "medium")
+        except ValueError:
+            return value
+    return value
+
+
+def _table(caption: str, columns, header: list[str], rows: list[list]) -> html.Div:
+    return html.Div(html.Table([
+        html.Caption(caption, className="sr-only"),
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in header])),
+        html.Tbody([html.Tr(row) for row in rows]),
+    ], className="learners-table"), className="data-table learners-scroll", tabIndex="0", role="region",
+        **{"aria-label": caption})
+
+
+def learner_list(rows: list[dict], caption: str, locale: str) -> html.Div:
+    """A page of learner rows (``app.learners.COLUMNS``); each name a button opening that learner's trainings."""
+    if not rows:
+        return html.P(i18n.t(locale, "learners.none"), className="message message-info")
+    header = [i18n.t(locale, f"learners.col.{c}") for c in LIST_COLUMNS]
+    body = []
+    for row in rows:
+        name = row.get("name") or row["user_id"]
+        cells = [html.Td(html.Button(name, id=ids.learner_open_id(row["user_id"]), n_clicks=0, type="button",
+                                     className="link-button", title=i18n.t(locale, "learners.trainings.open")))]
+        for column in LIST_COLUMNS[1:]:
+            value = row.get(column)
+            cells.append(html.Td(i18n.data_label(value, locale) if column in ("group", "country")
+                                 and isinstance(value, str) else _cell(value, locale)))
+        body.append(cells)
+    return _table(caption, LIST_COLUMNS, header, body)
+
+
+def trainings(found: dict, locale: str) -> html.Div:
+    """One learner (``app.learners.learner_trainings``): who, then a row per training with status and first dates."""
+    who = [found.get("name") or found["user_id"]] + [i18n.data_label(found[d], locale)
+                                                     for d in ("group", "country") if found.get(d)]
+    header = [i18n.t(locale, f"learners.col.{c}") for c in TRAINING_COLUMNS]
+    body = [[html.Td(t["title"] or t["training_id"])]
+            + [html.Td(i18n.t(locale, f"learners.status.{t['status']}"))]
+            + [html.Td(_cell(t.get(c), locale)) for c in TRAINING_COLUMNS[2:]] for t in found["trainings"]]
+    table = _table(i18n.t(locale, "learners.trainings.of", name=who[0]), TRAINING_COLUMNS, header, body) \
+        if body else html.P(i18n.t(locale, "learners.trainings.none"), className="message message-info")
+    return html.Div([html.H3(" · ".join(who)), table], className="learner-trainings")
+
+
+def message(text: str, kind: str = "info") -> html.P:
+    return html.P(text, className=f"message message-{kind}")

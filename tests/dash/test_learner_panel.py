@@ -1,0 +1,203 @@
+"""Issue 15 on the overview: a KPI card opens the learners behind its number, a name opens their trainings.
+
+Through the Flask test client, as the renderer posts the callbacks: the panel
+lists exactly what ``app.learners.learner_page`` gives for the card's cohort,
+range and filters (locked ones at their lock), its pager walks the pages, its
+files hold what the API's writers write, and a token without ``"learners":
+true`` has no panel and is refused (403) when it crafts the callbacks.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+
+from app import downloads, learners
+from app.store import SnapshotStore
+from app.view_state import COHORTS, METRIC_COHORTS, parse, resolve_range
+from callbacks import shell
+from layouts import ids
+from tests.support.credentials import TENANT, analyst_token, embed_token
+from tests.support.dash_requests import post_callback, prop_id
+
+URL_SEARCH = {"id": ids.URL, "property": "search"}
+PANEL_OUTPUTS = [{"id": ids.LEARNERS_PANEL, "property": "hidden"}, {"id": ids.LEARNERS_HEADING, "property": "children"},
+                 {"id": ids.LEARNERS_SUMMARY, "property": "children"}, {"id": ids.LEARNERS_BODY, "property": "children"},
+                 {"id": ids.LEARNERS_BACK, "property": "hidden"}, {"id": ids.LEARNERS_PREV, "property": "disabled"},
+                 {"id": ids.LEARNERS_NEXT, "property": "disabled"}, {"id": ids.LEARNERS_PAGES, "property": "data"}]
+
+
+@pytest.fixture
+def snapshot(generated_snapshot_dir):
+    return SnapshotStore(generated_snapshot_dir).current()
+
+
+def panel_call(client, dash_app, token, search, pages=None, pressed=None):
+    inputs = [{**URL_SEARCH, "value": search},
+              {"id": ids.LEARNERS_PREV, "property": "n_clicks", "value": 1 if pressed == ids.LEARNERS_PREV else 0},
+              {"id": ids.LEARNERS_NEXT, "property": "n_clicks", "value": 1 if pressed == ids.LEARNERS_NEXT else 0}]
+    state = [{"id": ids.token_id("overview"), "property": "data", "value": token},
+             {"id": ids.LEARNERS_PAGES, "property": "data", "value": pages}]
+    changed = [prop_id(pressed, "n_clicks")] if pressed else None
+    status, body = post_callback(client, dash_app, f"{ids.LEARNERS_PANEL}.hidden", PANEL_OUTPUTS, inputs, state,
+                                 changed)
+    return status, (body or {}).get("response")
+
+
+def drill_call(client, dash_app, token, search, trigger):
+    kpis = [{"id": ids.kpi_open_id(m), "property": "n_clicks", "value": int(trigger == ids.kpi_open_id(m))}
+            for m in METRIC_COHORTS]
+    names = [{"id": trigger, "property": "n_clicks", "value": 1}] if isinstance(trigger, dict) and \
+        trigger.get("type") == ids.LEARNER_OPEN else []
+    inputs = [kpis, names, {"id": ids.LEARNERS_CLOSE, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_CLOSE)},
+              {"id": ids.LEARNERS_BACK, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_BACK)}]
+    state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
+    status, body = post_callback(client, dash_app, "location-url.search@", {**URL_SEARCH}, inputs, state,
+                                 [prop_id(trigger, "n_clicks")])
+    return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
+
+
+def file_call(client, dash_app, token, search, button):
+    inputs = [{"id": ids.LEARNERS_CSV, "property": "n_clicks", "value": int(button == ids.LEARNERS_CSV)},
+              {"id": ids.LEARNERS_XLSX, "property": "n_clicks", "value": int(button == ids.LEARNERS_XLSX)}]
+    state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
+    status, body = post_callback(client, dash_app, f"{ids.LEARNERS_DOWNLOAD}.data",
+                                 {"id": ids.LEARNERS_DOWNLOAD, "property": "data"}, inputs, state,
+                                 [prop_id(button, "n_clicks")])
+    return status, (body or {}).get("response", {}).get(ids.LEARNERS_DOWNLOAD, {}).get("data")
+
+
+def listed(response) -> list[str]:
+    """The user ids of the learners the panel's table names (their buttons' ids)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            props = node.get("props", node)
+            if isinstance(props.get("id"), dict) and props["id"].get("type") == ids.LEARNER_OPEN:
+                found.append(props["id"]["user"])
+            for value in props.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(response[ids.LEARNERS_BODY]["children"])
+    return found
+
+
+def expected(snapshot, search, filters, cohort, after=None, limit=25):
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    return learners.learner_page(snapshot, TENANT, start, end, filters, cohort, learners.DEFAULT_SORT, None, limit,
+                                 after)
+
+
+def test_panel001_each_kpi_card_opens_its_cohort_and_the_panel_lists_learner_page(client, dash_app, snapshot):
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d"
+    for metric, cohort in METRIC_COHORTS.items():
+        status, url = drill_call(client, dash_app, token, search, ids.kpi_open_id(metric))
+        assert status == 200 and parse(url).cohort == cohort and "range=90d" in url, metric
+    assert set(METRIC_COHORTS.values()) == set(COHORTS)
+    assert set(COHORTS) == set(learners.COHORTS) - set(learners.ASSIGNMENT_COHORTS)
+    for cohort in COHORTS:
+        status, response = panel_call(client, dash_app, token, f"{search}&cohort={cohort}")
+        page = expected(snapshot, "?range=90d", {}, cohort)
+        assert status == 200 and response[ids.LEARNERS_PANEL]["hidden"] is False
+        assert page.total > 0 and listed(response) == list(page.rows["user_id"]), cohort
+        assert f"{page.total:,}" in response[ids.LEARNERS_SUMMARY]["children"]
+
+
+def test_panel002_the_pager_walks_the_pages_learner_page_gives(client, dash_app, snapshot):
+    token = analyst_token()
+    search = f"?token={token}&tenant={TENANT}&range=90d&cohort=enrolled"
+    _, first = panel_call(client, dash_app, token, search)
+    pages = first[ids.LEARNERS_PAGES]["data"]
+    assert first[ids.LEARNERS_PREV]["disabled"] is True and first[ids.LEARNERS_NEXT]["disabled"] is False
+    _, second = panel_call(client, dash_app, token, search, pages, ids.LEARNERS_NEXT)
+    page1 = expected(snapshot, search, {}, "enrolled")
+    page2 = expected(snapshot, search, {}, "enrolled", page1.next)
+    assert listed(second) == list(page2.rows["user_id"]) and not set(listed(first)) & set(listed(second))
+    assert second[ids.LEARNERS_PREV]["disabled"] is False
+    _, back = panel_call(client, dash_app, token, search, second[ids.LEARNERS_PAGES]["data"], ids.LEARNERS_PREV)
+    assert listed(back) == listed(first)
+    # a crafted position is not a 500: the list starts again
+    status, again = panel_call(client, dash_app, token, search, {"search": search, "after": [["x", {}, -1]]},
+                               ids.LEARNERS_NEXT)
+    assert status == 200 and listed(again) == listed(first)
+
+
+def test_panel003_a_learner_opens_their_trainings_and_back_closes_them(client, dash_app, snapshot):
+    token = embed_token(learners=True)
+    search = f"?token={token}&cohort=completed"
+    _, response = panel_call(client, dash_app, token, search)
+    user = listed(response)[0]
+    status, url = drill_call(client, dash_app, token, search, ids.learner_open_id(user))
+    assert status == 200 and parse(url).learner == user and parse(url).cohort == "completed"
+    _, opened = panel_call(client, dash_app, token, url)
+    found = learners.learner_trainings(snapshot, TENANT, user, {})
+    text = json.dumps(opened[ids.LEARNERS_BODY]["children"], ensure_ascii=False)
+    assert found["trainings"] and all(t["title"] in text for t in found["trainings"])
+    assert opened[ids.LEARNERS_BACK]["hidden"] is False
+    _, unknown = panel_call(client, dash_app, token, f"{search}&learner=nobody-such")
+    assert "not in the current view" in json.dumps(unknown[ids.LEARNERS_BODY]["children"])
+    status, url = drill_call(client, dash_app, token, url, ids.LEARNERS_BACK)
+    assert status == 200 and parse(url).learner is None and parse(url).cohort == "completed"
+    status, url = drill_call(client, dash_app, token, url, ids.LEARNERS_CLOSE)
+    assert status == 200 and parse(url).cohort is None and url == f"?token={token}"
+    _, closed = panel_call(client, dash_app, token, url)
+    assert closed[ids.LEARNERS_PANEL]["hidden"] is True
+
+
+def test_panel004_without_the_learners_claim_no_panel_and_crafted_calls_are_refused(client, dash_app,
+                                                                                    server_context):
+    token = embed_token()
+    page, _ = shell.render("/embed/overview", f"?token={token}")
+    text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert ids.LEARNERS_PANEL not in text and ids.KPI_OPEN not in text
+    allowed, _ = shell.render("/embed/overview", f"?token={embed_token(learners=True)}")
+    text = json.dumps(allowed.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert ids.LEARNERS_PANEL in text and ids.KPI_OPEN in text
+    search = f"?token={token}&cohort=active"
+    assert panel_call(client, dash_app, token, search)[0] == 403
+    assert drill_call(client, dash_app, token, search, ids.kpi_open_id("connections"))[0] == 403
+    assert file_call(client, dash_app, token, search, ids.LEARNERS_CSV)[0] == 403
+
+
+def test_panel005_locked_filters_apply_to_the_list_the_trainings_and_the_files(client, dash_app, snapshot):
+    everyone = expected(snapshot, "?range=90d", {}, "active", limit=1000).rows
+    groups = sorted(set(everyone["group"]))
+    locked, other = groups[0], groups[1]
+    token = embed_token(learners=True, filters={"group": [locked]})
+    search = f"?token={token}&range=90d&cohort=active&group={other}"  # a stale link asks for another group
+    _, response = panel_call(client, dash_app, token, search)
+    page = expected(snapshot, "?range=90d", {"group": (locked,)}, "active")
+    assert listed(response) == list(page.rows["user_id"]) and set(page.rows["group"]) == {locked}
+    outsider = everyone[everyone["group"] == other]["user_id"].iloc[0]
+    _, opened = panel_call(client, dash_app, token, f"{search}&learner={outsider}")
+    assert "not in the current view" in json.dumps(opened[ids.LEARNERS_BODY]["children"])
+    _, data = file_call(client, dash_app, token, search, ids.LEARNERS_CSV)
+    rows = list(csv.DictReader(io.StringIO(base64.b64decode(data["content"]).decode())))
+    assert rows and {r["group"] for r in rows} == {locked} and len(rows) == page.total
+
+
+def test_panel006_files_hold_what_the_apis_writers_write(client, dash_app, snapshot):
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d&cohort=not_completed"
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    chunks = learners.learner_chunks(snapshot, TENANT, start, end, {}, "not_completed")
+    status, data = file_call(client, dash_app, token, search, ids.LEARNERS_CSV)
+    assert status == 200 and data["base64"] is True
+    assert data["filename"] == f"learners-{TENANT}-not_completed-{start}-{end}.csv"
+    assert base64.b64decode(data["content"]) == b"".join(downloads.csv_stream(learners.COLUMNS, chunks))
+    status, data = file_call(client, dash_app, token, search, ids.LEARNERS_XLSX)
+    sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"])), read_only=True).active
+    table = list(sheet.values)
+    page = expected(snapshot, search, {}, "not_completed", limit=1000)
+    assert table[0] == learners.COLUMNS and len(table) - 1 == page.total
+    assert [r[0] for r in table[1:len(page.rows) + 1]] == list(page.rows["user_id"])
+    assert file_call(client, dash_app, token, f"?token={token}", ids.LEARNERS_CSV)[0] == 204  # no list open
