@@ -75,3 +75,24 @@ def test_french002_the_walk_finds_english_where_there_is_some(server_context):
     caught = english(shown(page, []))
     assert {"Unknown", "Learning overview", "Group"} <= caught
     assert any(text.startswith("Data as of ") for text in caught)
+
+
+def test_french003_the_learner_panel_holds_no_english(server_context):
+    """The panel (issue 15): the page with it, every cohort's list, a learner's trainings, an unknown learner."""
+    from app.view_state import COHORTS
+    from callbacks import learners as panel
+
+    token = embed_token(locale="fr", learners=True)
+    found = {}
+    page, _ = shell.render("/embed/overview", f"?token={token}&cohort=active")
+    strings = shown(page, [])
+    user = None
+    for cohort in COHORTS:
+        out = panel.panel_outputs(token, f"?token={token}&range=90d&cohort={cohort}")
+        strings += shown(out, [])
+        user = user or next((r for r in re.findall(r"'user': '([^']+)'", repr(out["body"].to_plotly_json()))), None)
+    for learner in (user, "nobody-such"):
+        strings += shown(panel.panel_outputs(token, f"?token={token}&cohort=completed&learner={learner}"), [])
+    for text in english(strings):
+        found.setdefault(text, "panel")
+    assert user and found == {}
