@@ -152,14 +152,13 @@ def declared_outputs(callback_id: str) -> dict | list[dict]:
 
     Dash keys a single-output callback ``id.property`` and a multi-output one
     ``..id1.prop1...id2.prop2..``; ids may hold dots (pattern ids are JSON),
-    properties never do; an output another callback also writes (``allow_duplicate``) is keyed
-    ``id.prop@<hash>`` and sent as ``prop``. This is the renderer's wire format, parsed here
+    properties never do. This is the renderer's wire format, parsed here
     rather than through Dash's private helpers.
     """
     if callback_id.startswith(".."):
         return [declared_outputs(one) for one in callback_id[2:-2].split("...")]
     component, prop = callback_id.rsplit(".", 1)
-    return {"id": component, "property": prop.split("@", 1)[0]}  # "@<hash>": a second writer (allow_duplicate)
+    return {"id": component, "property": prop}
 
 
 def callback_problem(body, callback_map: dict) -> str | None:

@@ -29,7 +29,7 @@
     var p = panel();
     var open = isOpen(p);
     var heading = document.getElementById("h2-learners");
-    if (open && !wasOpen && heading) {
+    if (open && !wasOpen && heading && opener) {  // opened by a card, not by a link that arrives open
       heading.focus();
     } else if (!open && wasOpen && opener && document.contains(opener)) {
       opener.focus();

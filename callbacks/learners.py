@@ -103,7 +103,8 @@ def panel_outputs(token, search, pages=None, move: str | None = None) -> dict:
     summary = i18n.t(loc, "learners.summary", count=i18n.number(page["total"], loc), page=len(after) + 1,
                      start=i18n.date(view.start, loc, "medium"), end=i18n.date(view.end, loc, "medium"))
     return {"hidden": False, "heading": heading, "summary": summary,
-            "body": panel.learner_list(page["learners"], heading, loc), "back_hidden": True,
+            "body": panel.learner_list(page["learners"], i18n.t(loc, "learners.table", title=heading), loc),
+            "back_hidden": True,
             "prev_disabled": not after, "next_disabled": page["next"] is None,
             "pages": {"search": search, "after": after, "next": page["next"]}}
 

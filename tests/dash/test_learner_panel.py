@@ -22,7 +22,7 @@ from app.view_state import COHORTS, METRIC_COHORTS, parse, resolve_range
 from callbacks import shell
 from layouts import ids
 from tests.support.credentials import TENANT, analyst_token, embed_token
-from tests.support.dash_requests import post_callback, prop_id
+from tests.support.dash_requests import callback_key, post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 PANEL_OUTPUTS = [{"id": ids.LEARNERS_PANEL, "property": "hidden"}, {"id": ids.LEARNERS_HEADING, "property": "children"},
@@ -56,7 +56,9 @@ def drill_call(client, dash_app, token, search, trigger):
     inputs = [kpis, names, {"id": ids.LEARNERS_CLOSE, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_CLOSE)},
               {"id": ids.LEARNERS_BACK, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_BACK)}]
     state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
-    status, body = post_callback(client, dash_app, "location-url.search@", {**URL_SEARCH}, inputs, state,
+    key = callback_key(dash_app, "location-url.search@")  # the renderer names a second writer's output so
+    output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # "search@<hash>"
+    status, body = post_callback(client, dash_app, "location-url.search@", output, inputs, state,
                                  [prop_id(trigger, "n_clicks")])
     return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
 

@@ -1,0 +1,88 @@
+"""Issue 15 in headless Chromium: a KPI card opens its learners, a name their trainings, back and forward walk
+the drill-down, Escape closes the panel, and axe-core finds no violation with the panel open."""
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from app import learners
+from app.store import SnapshotStore
+from app.view_state import parse, resolve_range
+from tests.support.browser import axe_violations, click_once_settled, wait_for_charts
+from tests.support.credentials import TENANT, embed_token
+
+pytestmark = pytest.mark.browser
+
+
+def panel_open(dash_duo) -> bool:
+    return dash_duo.driver.execute_script("const p = document.getElementById('section-learners');"
+                                          " return !!p && !p.hidden;")
+
+
+def names(dash_duo) -> list[str]:
+    return [b.text for b in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#div-learners-body .link-button")]
+
+
+def test_learners001_a_kpi_card_opens_its_learners_a_name_their_trainings_back_walks_back(
+        dash_duo, dash_app, generated_snapshot_dir):
+    snapshot = SnapshotStore(generated_snapshot_dir).current()
+    start, end = resolve_range(parse(""), snapshot.data_as_of)
+    page = learners.learner_page(snapshot, TENANT, start, end, {}, "completed", learners.DEFAULT_SORT, None, 25)
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token(learners=True)}")
+    wait_for_charts(dash_duo)
+    assert not panel_open(dash_duo)
+    card = dash_duo.find_element('button.kpi-button[data-metric="completions"]')
+    click_once_settled(card)
+    until(lambda: names(dash_duo) == [n or u for n, u in zip(page.rows["name"], page.rows["user_id"])], timeout=10)
+    assert "cohort=completed" in dash_duo.driver.current_url
+    until(lambda: dash_duo.driver.switch_to.active_element.get_attribute("id") == "h2-learners", timeout=5)
+
+    click_once_settled(dash_duo.find_element("#div-learners-body .link-button"))
+    dash_duo.wait_for_element(".learner-trainings table", timeout=10)
+    user = page.rows["user_id"].iloc[0]
+    assert parse(dash_duo.driver.current_url.split("?", 1)[1]).learner == user
+    found = learners.learner_trainings(snapshot, TENANT, user, {})
+    rows = dash_duo.driver.find_elements(By.CSS_SELECTOR, ".learner-trainings tbody tr")
+    assert len(rows) == len(found["trainings"])
+
+    dash_duo.driver.back()  # the list again
+    until(lambda: "learner=" not in dash_duo.driver.current_url and len(names(dash_duo)) == len(page.rows),
+          timeout=10)
+    dash_duo.driver.back()  # the page before the panel was opened
+    until(lambda: "cohort=" not in dash_duo.driver.current_url and not panel_open(dash_duo), timeout=10)
+    dash_duo.driver.forward()
+    until(lambda: panel_open(dash_duo) and len(names(dash_duo)) == len(page.rows), timeout=10)
+
+    dash_duo.find_element("body").send_keys(Keys.ESCAPE)  # Escape closes, and the URL says so
+    until(lambda: not panel_open(dash_duo) and "cohort=" not in dash_duo.driver.current_url, timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_learners002_without_the_claim_the_cards_are_not_buttons_and_there_is_no_panel(dash_duo, dash_app):
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}&cohort=active")
+    wait_for_charts(dash_duo)
+    assert not dash_duo.driver.find_elements(By.CSS_SELECTOR, ".kpi-button, #section-learners")
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize(("theme", "locale"), [("light", "en"), ("dark", "fr")])
+def test_learners003_no_axe_violation_with_the_panel_open(dash_duo, dash_app, theme, locale, artifacts):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1300, 1400)
+    token = embed_token(learners=True, theme=theme, locale=locale)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={token}&range=90d&cohort=active")
+    wait_for_charts(dash_duo)
+    until(lambda: panel_open(dash_duo) and names(dash_duo), timeout=10)
+    violations, report = axe_violations(dash_duo.driver)
+    assert violations == [], f"panel, list: {report}"
+    dash_duo.driver.save_screenshot(str(artifacts / f"overview-panel-{theme}-{locale}.png"))
+    click_once_settled(dash_duo.find_element("#div-learners-body .link-button"))
+    dash_duo.wait_for_element(".learner-trainings", timeout=10)
+    violations, report = axe_violations(dash_duo.driver)
+    assert violations == [], f"panel, one learner: {report}"
+    dash_duo.driver.save_screenshot(str(artifacts / f"overview-learner-{theme}-{locale}.png"))
+    assert dash_duo.get_logs() == []
