@@ -34,6 +34,7 @@ from layouts import learners as panel
 
 PAGE = ids.OVERVIEW
 PAGE_SIZE = 25
+GRID_LIMIT = 500  # explore's grid: the most recently active learners of the selection
 FORMATS = {ids.LEARNERS_CSV: "csv", ids.LEARNERS_XLSX: "xlsx"}
 
 
@@ -107,6 +108,27 @@ def panel_outputs(token, search, pages=None, move: str | None = None) -> dict:
             "back_hidden": True,
             "prev_disabled": not after, "next_disabled": page["next"] is None,
             "pages": {"search": search, "after": after, "next": page["next"]}}
+
+
+def explore_outputs(token, search) -> dict:
+    """Explore's learner grid: the learners behind the chosen metric (its KPI card's cohort) for the selection,
+    the ``GRID_LIMIT`` most recently active of them (the overview's panel pages through all, and exports them)."""
+    state = parse(search)
+    try:
+        access = learner_access(token, state)
+        view = access.for_state(state)
+    except (AuthError, Unavailable, RangeError):
+        return {"rows": [], "summary": "", "heading": no_update}  # the page's status line says why
+    loc = view.locale
+    cohort = METRIC_COHORTS[state.metric]
+    page = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(learners.DEFAULT_SORT),
+                                GRID_LIMIT, None)
+    values = {"cohort": i18n.metric_label(loc, state.metric), "count": i18n.number(page["total"], loc),
+              "start": i18n.date(view.start, loc, "medium"), "end": i18n.date(view.end, loc, "medium"),
+              "shown": i18n.number(len(page["learners"]), loc)}
+    key = "learners.explore.capped" if page["total"] > len(page["learners"]) else "learners.explore.summary"
+    return {"rows": panel.grid_rows(page["learners"], loc), "summary": i18n.t(loc, key, **values),
+            "heading": i18n.t(loc, f"learners.cohort.{cohort}")}
 
 
 def drilled(state: ViewState, trigger) -> ViewState | None:
@@ -193,6 +215,18 @@ def register(app) -> None:
         out = panel_outputs(token, search, pages, move)
         return (out["hidden"], out["heading"], out["summary"], out["body"], out["back_hidden"],
                 out["prev_disabled"], out["next_disabled"], out["pages"])
+
+    @app.callback(
+        Output(ids.GRID_LEARNERS, "rowData"),
+        Output(ids.EXPLORE_LEARNERS_SUMMARY, "children"),
+        Output(ids.EXPLORE_LEARNERS_HEADING, "children"),
+        Input(ids.URL, "search"),
+        State(ids.token_id(ids.EXPLORE), "data"),
+    )
+    def explore_learners(search, token):
+        """Explore's learners for the URL; on load too (only a page whose token may see learners has the grid)."""
+        out = explore_outputs(token, search)
+        return out["rows"], out["summary"], out["heading"]
 
     @app.callback(
         Output(ids.LEARNERS_DOWNLOAD, "data"),

@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from app.catalog import DIMENSIONS, METRICS
 from app.view_state import CHARTS, GRANULARITY_CHOICES
-from layouts import i18n, ids
+from layouts import i18n, ids, learners
 from layouts.components import PageView, chart_card, chips, choice, page_top
 
 PAGE = ids.EXPLORE
@@ -50,4 +50,11 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
             ), **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
+        *([learners.explore_section(loc, html.Div(dag.AgGrid(
+            id=ids.GRID_LEARNERS, rowData=[], columnDefs=learners.grid_columns(loc),
+            columnSize="autoSize", style={"height": "420px"},  # each column as wide as its content; rows scroll
+            defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
+                           "autoHeaderHeight": True},
+            dashGridOptions={"animateRows": False},
+        ), **{"data-ag-theme-mode": view.theme}))] if view.learners else []),
     ], className="page page-explore")

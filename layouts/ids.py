@@ -125,3 +125,8 @@ def kpi_open_id(metric: str) -> dict:
 
 def learner_open_id(user_id: str) -> dict:
     return {"type": LEARNER_OPEN, "user": user_id}
+
+# Explore's learner table (issue 15): the learners behind the chosen metric, for the current selection.
+GRID_LEARNERS = "grid-learners"
+EXPLORE_LEARNERS_HEADING = "h2-explore-learners"
+EXPLORE_LEARNERS_SUMMARY = "p-explore-learners-summary"

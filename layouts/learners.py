@@ -101,5 +101,41 @@ def trainings(found: dict, locale: str) -> html.Div:
     return html.Div([html.H3(" · ".join(who)), table], className="learner-trainings")
 
 
+GRID_COLUMNS = ("name", "user_id", "group", "country", "enrolments", "starts", "completions", "avg_score",
+                "learning_hours", "last_activity")
+
+
+def grid_columns(locale: str) -> list[dict]:
+    """Explore's learner grid: its columns, headed in the page's language."""
+    numeric = {"enrolments", "starts", "completions", "avg_score", "learning_hours"}
+    return [{"field": c, "headerName": i18n.t(locale, f"learners.col.{c}"),
+             **({"type": "numericColumn"} if c in numeric else {})}
+            for c in GRID_COLUMNS]
+
+
+def grid_rows(rows: list[dict], locale: str) -> list[dict]:
+    """Learner rows as the grid shows them: labels in the page's language, decimals to one place."""
+    out = []
+    for row in rows:
+        item = {c: row.get(c) for c in GRID_COLUMNS}
+        item["name"] = row.get("name") or row["user_id"]
+        for c in ("group", "country"):
+            item[c] = i18n.data_label(row[c], locale) if isinstance(row.get(c), str) else row.get(c)
+        for c in ("avg_score", "learning_hours"):
+            item[c] = None if item[c] is None else round(item[c], 1)
+        out.append(item)
+    return out
+
+
+def explore_section(locale: str, grid) -> html.Section:
+    """Explore's learners: a heading, a summary line (count, what is shown) and the grid (``grid``: built by
+    the explore layout, which owns AG Grid)."""
+    return html.Section([
+        html.Div(html.H2(i18n.t(locale, "learners.title"), id=ids.EXPLORE_LEARNERS_HEADING), className="card-head"),
+        html.P("", id=ids.EXPLORE_LEARNERS_SUMMARY, className="as-of", role="status"),
+        grid,
+    ], className="card card-wide learners-explore", **{"aria-labelledby": ids.EXPLORE_LEARNERS_HEADING})
+
+
 def message(text: str, kind: str = "info") -> html.P:
     return html.P(text, className=f"message message-{kind}")

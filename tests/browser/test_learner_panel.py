@@ -86,3 +86,20 @@ def test_learners003_no_axe_violation_with_the_panel_open(dash_duo, dash_app, th
     assert violations == [], f"panel, one learner: {report}"
     dash_duo.driver.save_screenshot(str(artifacts / f"overview-learner-{theme}-{locale}.png"))
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize(("theme", "locale"), [("light", "fr"), ("dark", "en")])
+def test_learners004_explore_shows_the_learners_behind_its_metric_without_axe_violations(dash_duo, dash_app, theme,
+                                                                                      locale, artifacts):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1300, 1400)
+    token = embed_token(learners=True, theme=theme, locale=locale)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={token}&range=90d&metric=completion_rate")
+    until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-learners .ag-row"), timeout=10)
+    until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-row"), timeout=10)
+    assert dash_duo.find_element("#p-explore-learners-summary").text
+    dash_duo.driver.execute_script("document.getElementById('grid-learners').scrollIntoView()")
+    violations, report = axe_violations(dash_duo.driver)
+    assert violations == [], f"explore, learners: {report}"
+    dash_duo.driver.save_screenshot(str(artifacts / f"explore-learners-{theme}-{locale}.png"))
+    assert dash_duo.get_logs() == []

@@ -78,7 +78,8 @@ def test_french002_the_walk_finds_english_where_there_is_some(server_context):
 
 
 def test_french003_the_learner_panel_holds_no_english(server_context):
-    """The panel (issue 15): the page with it, every cohort's list, a learner's trainings, an unknown learner."""
+    """The panel (issue 15): the page with it, every cohort's list, a learner's trainings, an unknown learner;
+    explore's learner grid (its headers, heading and summary)."""
     from app.view_state import COHORTS
     from callbacks import learners as panel
 
@@ -91,6 +92,11 @@ def test_french003_the_learner_panel_holds_no_english(server_context):
         out = panel.panel_outputs(token, f"?token={token}&range=90d&cohort={cohort}")
         strings += shown(out, [])
         user = user or next((r for r in re.findall(r"'user': '([^']+)'", repr(out["body"].to_plotly_json()))), None)
+    explore_token = analyst_token(locale="fr")
+    page, _ = shell.render("/explore", f"?token={explore_token}")
+    strings += shown(page, [])
+    for metric in ("completions", "completion_rate"):
+        strings += shown(panel.explore_outputs(explore_token, f"?token={explore_token}&metric={metric}"), [])
     for learner in (user, "nobody-such"):
         strings += shown(panel.panel_outputs(token, f"?token={token}&cohort=completed&learner={learner}"), [])
     for text in english(strings):

@@ -203,3 +203,29 @@ def test_panel006_files_hold_what_the_apis_writers_write(client, dash_app, snaps
     assert table[0] == learners.COLUMNS and len(table) - 1 == page.total
     assert [r[0] for r in table[1:len(page.rows) + 1]] == list(page.rows["user_id"])
     assert file_call(client, dash_app, token, f"?token={token}", ids.LEARNERS_CSV)[0] == 204  # no list open
+
+
+def grid_call(client, dash_app, token, search):
+    outputs = [{"id": ids.GRID_LEARNERS, "property": "rowData"},
+               {"id": ids.EXPLORE_LEARNERS_SUMMARY, "property": "children"},
+               {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"}]
+    status, body = post_callback(client, dash_app, f"{ids.GRID_LEARNERS}.rowData", outputs, [{**URL_SEARCH,
+                                 "value": search}], [{"id": ids.token_id("explore"), "property": "data",
+                                                      "value": token}])
+    return status, (body or {}).get("response")
+
+
+def test_panel007_explore_lists_the_learners_behind_its_metric_for_the_selection(client, dash_app, snapshot,
+                                                                                 server_context):
+    token = analyst_token()
+    for metric in ("completion_rate", "active_learners"):
+        search = f"?token={token}&tenant={TENANT}&range=90d&metric={metric}&group=Sales"
+        status, response = grid_call(client, dash_app, token, search)
+        page = expected(snapshot, search, {"group": ("Sales",)}, METRIC_COHORTS[metric], limit=500)
+        rows = response[ids.GRID_LEARNERS]["rowData"]
+        assert status == 200 and [r["user_id"] for r in rows] == list(page.rows["user_id"]) and rows
+        assert {r["group"] for r in rows} == {"Sales"}
+        assert f"{page.total:,} learners" in response[ids.EXPLORE_LEARNERS_SUMMARY]["children"]
+    page, _ = shell.render("/explore", f"?token={embed_token()}")
+    assert ids.GRID_LEARNERS not in json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert grid_call(client, dash_app, embed_token(), f"?token={embed_token()}")[0] == 403
