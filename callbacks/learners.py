@@ -81,6 +81,14 @@ def panel_outputs(token, search, pages=None, move: str | None = None) -> dict:
         view = access.for_state(state)
     except RangeError as exc:
         return {**CLOSED, "hidden": False, "heading": i18n.t(loc, "learners.title"), "body": refusal(exc, loc)[1]}
+    return panel_view(view, state, search, pages, move)
+
+
+def panel_view(view: TenantView, state: ViewState, search, pages=None, move: str | None = None) -> dict:
+    """The panel for a resolved view whose token may see learners (``panel_outputs``, and the first layout)."""
+    if not state.cohort:
+        return CLOSED
+    loc = view.locale
     heading = i18n.t(loc, f"learners.cohort.{state.cohort}")
     if state.learner:
         try:
@@ -115,10 +123,14 @@ def explore_outputs(token, search) -> dict:
     the ``GRID_LIMIT`` most recently active of them (the overview's panel pages through all, and exports them)."""
     state = parse(search)
     try:
-        access = learner_access(token, state)
-        view = access.for_state(state)
+        view = learner_access(token, state).for_state(state)
     except (AuthError, Unavailable, RangeError):
         return {"rows": [], "summary": "", "heading": no_update}  # the page's status line says why
+    return explore_view(view, state)
+
+
+def explore_view(view: TenantView, state: ViewState) -> dict:
+    """Explore's learner grid for a resolved view whose token may see learners (and the first layout's)."""
     loc = view.locale
     cohort = METRIC_COHORTS[state.metric]
     page = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(learners.DEFAULT_SORT),
@@ -129,6 +141,14 @@ def explore_outputs(token, search) -> dict:
     key = "learners.explore.capped" if page["total"] > len(page["learners"]) else "learners.explore.summary"
     return {"rows": panel.grid_rows(page["learners"], loc), "summary": i18n.t(loc, key, **values),
             "heading": i18n.t(loc, f"learners.cohort.{cohort}")}
+
+
+def first(path: str, view: TenantView, state: ViewState, search) -> dict | None:
+    """What a page arrives with (``callbacks.shell.render``), so these callbacks need not run on load: the
+    panel or explore's grid for a token that may see learners; None for any other."""
+    if not view.scope.sees_learners:
+        return None
+    return panel_view(view, state, search) if path == "/embed/overview" else explore_view(view, state)
 
 
 def drilled(state: ViewState, trigger) -> ViewState | None:
@@ -207,10 +227,10 @@ def register(app) -> None:
         Input(ids.LEARNERS_NEXT, "n_clicks"),
         State(ids.token_id(PAGE), "data"),
         State(ids.LEARNERS_PAGES, "data"),
+        prevent_initial_call=True,
     )
     def learner_panel(search, _prev, _next, token, pages):
-        """The panel for the URL; on load too, for a link that opens it (the panel exists only for a token
-        that may see learners, so no other page asks)."""
+        """The panel for the URL, after a change: the page arrives with its first answer (``first``)."""
         move = {ids.LEARNERS_NEXT: "next", ids.LEARNERS_PREV: "prev"}.get(ctx.triggered_id)
         out = panel_outputs(token, search, pages, move)
         return (out["hidden"], out["heading"], out["summary"], out["body"], out["back_hidden"],
@@ -222,9 +242,10 @@ def register(app) -> None:
         Output(ids.EXPLORE_LEARNERS_HEADING, "children"),
         Input(ids.URL, "search"),
         State(ids.token_id(ids.EXPLORE), "data"),
+        prevent_initial_call=True,
     )
     def explore_learners(search, token):
-        """Explore's learners for the URL; on load too (only a page whose token may see learners has the grid)."""
+        """Explore's learners for the URL, after a change: the page arrives with its first answer (``first``)."""
         out = explore_outputs(token, search)
         return out["rows"], out["summary"], out["heading"]
 

@@ -21,7 +21,7 @@ from app.auth import AuthError
 from app.dates import RangeError
 from app.view_state import parse, token_of
 from app.views import TenantView
-from callbacks import explore as explore_data, overview as overview_data
+from callbacks import explore as explore_data, learners as learner_data, overview as overview_data
 from callbacks.access import Unavailable, authorize, token_look
 from layouts import explore, home, i18n, ids, overview, shell
 from layouts.components import PageView, zone_line
@@ -70,7 +70,9 @@ def render(pathname: str | None, search: str | None):
     state = parse(search)
     try:
         view = page_view(access, token, search)
-        data = content(access.for_state(state), state)
+        resolved = access.for_state(state)
+        data = content(resolved, state)
+        data = {**data, "learners": learner_data.first(pathname.rstrip("/"), resolved, state, search)}
     except RangeError as exc:
         return message_page(i18n.t(access.locale, "error.range", detail=str(exc))), f"dv-root theme-{access.theme}"
     return layout(view, data), f"dv-root theme-{access.theme}"

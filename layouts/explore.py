@@ -50,8 +50,9 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
             ), **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
-        *([learners.explore_section(loc, html.Div(dag.AgGrid(
-            id=ids.GRID_LEARNERS, rowData=[], columnDefs=learners.grid_columns(loc),
+        *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
+            id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
+            columnDefs=learners.grid_columns(loc),
             columnSize="autoSize", style={"height": "420px"},  # each column as wide as its content; rows scroll
             defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
                            "autoHeaderHeight": True},

@@ -19,12 +19,15 @@ LIST_COLUMNS = ("name", "group", "country", "enrolments", "completions", "last_a
 TRAINING_COLUMNS = ("title", "status", "enrolled_on", "started_on", "completed_on", "score", "learning_hours")
 
 
-def panel(locale: str, hidden: bool = True) -> html.Section:
-    """The panel's frame, hidden until a cohort is opened; ``callbacks.learners`` fills it."""
+def panel(locale: str, first: dict | None = None) -> html.Section:
+    """The panel, hidden until a cohort is opened; ``callbacks.learners`` fills it (``first``: its answer for
+    the page's URL, so a link that opens it arrives with it)."""
     t = lambda key: i18n.t(locale, key)  # noqa: E731
+    first = first or {}
+    heading = first.get("heading") if isinstance(first.get("heading"), str) else t("learners.title")
     return html.Section([
         html.Div([
-            html.H2(t("learners.title"), id=ids.LEARNERS_HEADING, tabIndex="-1"),
+            html.H2(heading, id=ids.LEARNERS_HEADING, tabIndex="-1"),
             html.Div([
                 html.Button(t("learners.csv"), id=ids.LEARNERS_CSV, n_clicks=0, type="button", className="button"),
                 html.Button(t("learners.xlsx"), id=ids.LEARNERS_XLSX, n_clicks=0, type="button", className="button"),
@@ -32,19 +35,20 @@ def panel(locale: str, hidden: bool = True) -> html.Section:
                             className="button", title=t("learners.close.title")),
             ], className="learners-actions"),
         ], className="card-head"),
-        html.P("", id=ids.LEARNERS_SUMMARY, className="as-of", role="status"),
+        html.P(first.get("summary", ""), id=ids.LEARNERS_SUMMARY, className="as-of", role="status"),
         html.Button(t("learners.back"), id=ids.LEARNERS_BACK, n_clicks=0, type="button", className="button",
-                    hidden=True),
-        dcc.Loading(html.Div(id=ids.LEARNERS_BODY, className="learners-body"), type="dot", delay_show=300),
+                    hidden=first.get("back_hidden", True)),
+        dcc.Loading(html.Div(first.get("body"), id=ids.LEARNERS_BODY, className="learners-body"), type="dot",
+                    delay_show=300),
         html.Nav([
             html.Button(t("learners.prev"), id=ids.LEARNERS_PREV, n_clicks=0, type="button", className="button",
-                        disabled=True),
+                        disabled=first.get("prev_disabled", True)),
             html.Button(t("learners.next"), id=ids.LEARNERS_NEXT, n_clicks=0, type="button", className="button",
-                        disabled=True),
+                        disabled=first.get("next_disabled", True)),
         ], className="learners-pager", **{"aria-label": t("learners.pager")}),
-        dcc.Store(id=ids.LEARNERS_PAGES, data=None),
+        dcc.Store(id=ids.LEARNERS_PAGES, data=first.get("pages")),
         dcc.Download(id=ids.LEARNERS_DOWNLOAD),
-    ], id=ids.LEARNERS_PANEL, className="card learners-panel", hidden=hidden,
+    ], id=ids.LEARNERS_PANEL, className="card learners-panel", hidden=first.get("hidden", True),
         **{"aria-labelledby": ids.LEARNERS_HEADING})
 
 
@@ -127,12 +131,14 @@ def grid_rows(rows: list[dict], locale: str) -> list[dict]:
     return out
 
 
-def explore_section(locale: str, grid) -> html.Section:
+def explore_section(locale: str, first: dict | None, grid) -> html.Section:
     """Explore's learners: a heading, a summary line (count, what is shown) and the grid (``grid``: built by
-    the explore layout, which owns AG Grid)."""
+    the explore layout, which owns AG Grid; ``first``: the page's first answer, ``callbacks.learners``)."""
+    first = first or {}
+    heading = first.get("heading") if isinstance(first.get("heading"), str) else i18n.t(locale, "learners.title")
     return html.Section([
-        html.Div(html.H2(i18n.t(locale, "learners.title"), id=ids.EXPLORE_LEARNERS_HEADING), className="card-head"),
-        html.P("", id=ids.EXPLORE_LEARNERS_SUMMARY, className="as-of", role="status"),
+        html.Div(html.H2(heading, id=ids.EXPLORE_LEARNERS_HEADING), className="card-head"),
+        html.P(first.get("summary", ""), id=ids.EXPLORE_LEARNERS_SUMMARY, className="as-of", role="status"),
         grid,
     ], className="card card-wide learners-explore", **{"aria-labelledby": ids.EXPLORE_LEARNERS_HEADING})
 

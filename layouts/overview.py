@@ -29,7 +29,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         *page_top(PAGE, view, i18n.t(loc, "overview.title"), ids.OVERVIEW_AS_OF, ids.OVERVIEW_ZONE),
         html.Div(content.get("status"), id=ids.OVERVIEW_STATUS, className="status", role="status"),
         kpi_cards(loc, content.get("values"), content.get("changes"), opens=view.learners),
-        *([learners.panel(loc)] if view.learners else []),
+        *([learners.panel(loc, content.get("learners"))] if view.learners else []),
         html.Div([
             chart(ids.GRAPH_ACTIVITY, "chart.activity", extra=granularity, wide=True),
             chart(ids.GRAPH_FUNNEL, "chart.funnel"),

@@ -229,3 +229,15 @@ def test_panel007_explore_lists_the_learners_behind_its_metric_for_the_selection
     page, _ = shell.render("/explore", f"?token={embed_token()}")
     assert ids.GRID_LEARNERS not in json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
     assert grid_call(client, dash_app, embed_token(), f"?token={embed_token()}")[0] == 403
+
+
+def test_panel008_a_link_that_opens_the_panel_arrives_with_it(server_context, snapshot):
+    """No callback on load: the first layout holds the panel's list (and explore's grid) for the URL."""
+    token = embed_token(learners=True)
+    page, _ = shell.render("/embed/overview", f"?token={token}&range=90d&cohort=started")
+    text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    rows = expected(snapshot, "?range=90d", {}, "started").rows
+    assert all(json.dumps(u) in text for u in rows["user_id"])
+    page, _ = shell.render("/explore", f"?token={token}&range=90d&metric=starts")
+    text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
+    assert all(json.dumps(u) in text for u in rows["user_id"])
