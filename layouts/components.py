@@ -121,9 +121,11 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
     head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
     return html.Section([
         html.Div(head, className="card-head"),
+        # The box is the graph's height from the first render: dcc.Graph draws nothing until its chunk loads.
         html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"},
                                        **({"figure": figure} if figure is not None else {})),
-                             type="dot", delay_show=300), **{"aria-hidden": "true"}),
+                             type="dot", delay_show=300), className="graph-box", style={"minHeight": f"{HEIGHT}px"},
+                 **{"aria-hidden": "true"}),
         html.Details([html.Summary(i18n.t(locale, "table.show")),
                       # A wide table scrolls sideways: focusable, so a keyboard can scroll it too (WCAG 2.1.1).
                       html.Div(table, id=ids.table_id(graph_id), className="data-table", tabIndex="0", role="region",
