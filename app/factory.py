@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -92,6 +93,27 @@ class DatavizDash(Dash):
     draws a grid. Both pages are entry points loaded on their own (a token in the
     URL, no link between them), so a page without a grid can leave that script out.
     """
+
+    def __init__(self, *args, **kwargs):
+        self._setup_lock = threading.Lock()
+        self._setup_done = False
+        super().__init__(*args, **kwargs)
+
+    def _setup_server(self):
+        """Dash's first-request setup, once per process, with the other threads waiting for its end.
+
+        Dash runs it before every request and marks it done as it starts: in a gthread worker, a
+        request on another thread meanwhile (a fresh worker receives the page's scripts at once)
+        skipped it and found no component library registered yet, and its script got
+        ``"dash" is not a registered library``. Its setup also renders the layout, which, with
+        a page's ``Referer``, is the whole page: a window of tens of milliseconds.
+        """
+        if self._setup_done:
+            return
+        with self._setup_lock:
+            if not self._setup_done:
+                super()._setup_server()
+                self._setup_done = True
 
     def interpolate_index(self, **kwargs) -> str:
         if request.path.rstrip("/") not in GRID_PAGES:
