@@ -111,6 +111,7 @@ def register(app) -> None:
         Output({"type": ids.KPI_VALUE, "metric": ALL}, "children"),
         Output({"type": ids.KPI_CHANGE, "metric": ALL}, "children"),
         *[Output(g, "figure") for g in ids.OVERVIEW_GRAPHS],
+        *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
         Output(ids.OVERVIEW_STATUS, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
@@ -119,26 +120,14 @@ def register(app) -> None:
     def overview(search, token):
         """One round trip for the whole page when the URL changes: the URL says what to show, the token whose data.
 
-        Never on load: the page is rendered with this very answer (``callbacks.shell``).
+        Never on load: the page is rendered with this very answer (``callbacks.shell``). Each chart's
+        table comes with its figure: a figure set in the browser (a chart drawn as it nears the
+        viewport, assets/deferred-charts.js) asks the server for nothing.
         """
         out = overview_outputs(token, search)
+        loc = token_locale(token)
+        tables = [figures.data_table(out["figures"][g], i18n.t(loc, TITLES[g]), loc) for g in ids.OVERVIEW_GRAPHS]
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
-                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])
-
-    @app.callback(
-        *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
-        *[Input(g, "figure") for g in ids.OVERVIEW_GRAPHS],
-        State(ids.token_id(PAGE), "data"),
-        prevent_initial_call=True,
-    )
-    def tables(*args):
-        """Each chart's data as a table for screen readers, read from the figures the page was sent.
-
-        Only after a change: the page is rendered with its first tables.
-        """
-        *figs, token = args
-        loc = token_locale(token)
-        return [figures.data_table(figures.from_dict(fig), i18n.t(loc, TITLES[g]), loc)
-                for g, fig in zip(ids.OVERVIEW_GRAPHS, figs)]
+                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], *tables, out["status"])
