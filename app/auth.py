@@ -28,6 +28,7 @@ from app.config import Settings, secret_list
 LEEWAY_SECONDS = 30
 MIN_SECRET_BYTES = 32  # HS256 signs with a 256-bit key: a shorter secret is guessable offline from one token
 MIN_API_KEY_LENGTH = 24  # characters: 144 bits from secrets.token_urlsafe(18); docs/api.md advises 32
+MIN_PURGE_TOKEN_LENGTH = 32  # characters: what deploy/varnish/default.vcl requires of X-Purge-Token
 MAX_TOKEN_LIFETIME = 24 * 3600
 MAX_TOKEN_LENGTH = 4096  # characters; real tokens are a few hundred, so a forged huge one costs nothing
 LOCALES = ("en", "fr")
@@ -199,7 +200,8 @@ def check_secrets(settings: Settings) -> None:
     * One value in two roles: an embed secret that is also an analyst secret
       would let the LMS mint all-tenant tokens (and, tried first, refuse real
       analyst tokens); an API key that is also a secret lets the key's holder
-      mint tokens; a key listed twice has two scopes.
+      mint tokens; a key listed twice has two scopes; the purge token, sent
+      with every purge, must be none of them.
     The messages name the setting, never the value.
     """
     if settings.demo and settings.embed_secret:
@@ -222,6 +224,13 @@ def check_secrets(settings: Settings) -> None:
     if set(keys) & (set(embed) | set(analyst)):
         raise ValueError("DATAVIZ_API_KEYS: a key is also a signing secret (DATAVIZ_EMBED_SECRET or "
                          "DATAVIZ_ANALYST_SECRET): its holder could mint tokens; use separate values")
+    purge = settings.purge_token
+    if purge is not None and len(purge) < MIN_PURGE_TOKEN_LENGTH:
+        raise ValueError(f"DATAVIZ_PURGE_TOKEN: must be at least {MIN_PURGE_TOKEN_LENGTH} characters "
+                         "(the VCL refuses a shorter one)")
+    if purge is not None and purge in set(keys) | set(embed) | set(analyst):
+        raise ValueError("DATAVIZ_PURGE_TOKEN is also an API key or a signing secret: it travels in every purge "
+                         "request, and whoever sees one could read data or mint tokens; use a separate value")
 
 
 def verify_api_key(key: str, settings: Settings) -> Scope:

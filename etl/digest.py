@@ -41,33 +41,39 @@ def _feed(h, name: str, columns: dict[str, np.ndarray]) -> None:
         h.update(np.ascontiguousarray(values).tobytes())
 
 
-def _feed_strings(h, values: pd.Series) -> None:
-    h.update("\x1f".join(values.astype(str).tolist()).encode())
+def _join(values: list[str], rows: slice) -> bytes:
+    return "\x1f".join(values[rows]).encode()
 
 
 def _numpy(table: pa.Table, names) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in names}
 
 
+def _side_columns(frame: pd.DataFrame, side: str, labels: dict[str, np.ndarray]) -> tuple[list, list, dict]:
+    """A side's strings (its keys, its own labels) as lists and its coded labels hashed, once for all
+    tenants: each tenant then takes slices, with no pandas call per tenant (200 tenants, issue 14)."""
+    strings = [frame[KEYS[side]].astype(str).tolist()]
+    strings += [frame[dim.label_column].astype(str).tolist() for dim in side_dimensions(side) if not dim.coded]
+    coded = {d.name: labels[d.name][frame[d.name].to_numpy()] for d in side_dimensions(side) if d.coded}
+    return FRAMES[side], strings, coded
+
+
 def tenant_digests(frames: Frames) -> dict[str, str]:
     """``{tenant_id: hex digest}`` of everything the queries read for that tenant."""
     labels = {dim: _label_hashes(values) for dim, values in frames.dictionaries.items()}
     facts_all, hourly_all = _numpy(frames.facts, FACTS_COLUMNS), _numpy(frames.hourly, HOURLY_COLUMNS)
+    sides = [_side_columns(getattr(frames, FRAMES[side]), side, labels) for side in SIDES]
     t = frames.tenants
     out = {}
     for i, tenant in enumerate(t["tenant_id"]):
         h = hashlib.blake2b(digest_size=16)
         ranges = row_ranges(t, i)
         facts, hourly = ranges.facts, ranges.hourly
-        for side in SIDES:
-            name = FRAMES[side]
-            entities = getattr(frames, name).iloc[getattr(ranges, name)]
-            _feed_strings(h, entities[KEYS[side]])
-            for dim in side_dimensions(side):
-                if not dim.coded:
-                    _feed_strings(h, entities[dim.label_column])
-            _feed(h, name, {d.name: labels[d.name][entities[d.name].to_numpy()]
-                            for d in side_dimensions(side) if d.coded})
+        for name, strings, coded in sides:
+            rows = getattr(ranges, name)
+            for values in strings:
+                h.update(_join(values, rows))
+            _feed(h, name, {dim: values[rows] for dim, values in coded.items()})
         local = {c: values[facts].astype(FACTS_COLUMNS[c], copy=False) for c, values in facts_all.items()}
         local["user"] = local["user"] - np.int32(ranges.users.start)
         training = local["training"]

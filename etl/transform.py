@@ -32,9 +32,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.entities import coded_labels, entities, side_frame
 from etl.row_rules import Events, RowRejects
-from etl.snapshot_format import (COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING, UNKNOWN, USER,
-                                 Dimension, hourly_dimensions, range_columns, side_dimensions)
+from etl.snapshot_format import (COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING, USER,
+                                 hourly_dimensions, range_columns, side_dimensions)
 from etl.validate import Activity
 
 US_PER_HOUR = 3_600_000_000
@@ -157,12 +158,22 @@ def group_rows(rows: Rows) -> Rows:
 
 
 def _unify(values: list[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
-    """One dictionary for several, and for each of them the new code of every old one."""
-    unified = pa.chunked_array(values, type=pa.string()).unique() if values else pa.array([], pa.string())
-    if isinstance(unified, pa.ChunkedArray):
-        unified = unified.combine_chunks()
-    return unified, [pc.index_in(v, value_set=unified).to_numpy(zero_copy_only=False).astype(np.int32)
-                     if len(v) else np.zeros(0, dtype=np.int32) for v in values]
+    """One dictionary for several, and for each of them the new code of every old one.
+
+    One hash table over all of them (``dictionary_encode`` of the chunks
+    together): a streamed refresh unifies dozens of blocks' dictionaries of
+    hundreds of thousands of user ids each, which a lookup table per block
+    (``index_in``) would rebuild again and again.
+    """
+    if not values:
+        return pa.array([], pa.string()), []
+    encoded = pc.dictionary_encode(pa.chunked_array(values, type=pa.string()))
+    unified = encoded.chunks[-1].dictionary if encoded.num_chunks else pa.array([], pa.string())
+    codes = [c.indices.to_numpy(zero_copy_only=False).astype(np.int32) for c in encoded.chunks]
+    if len(codes) != len(values):  # chunks of no values may be dropped: give them no codes
+        sizes = iter(codes)
+        codes = [next(sizes) if len(v) else np.zeros(0, dtype=np.int32) for v in values]
+    return unified, codes
 
 
 def concat_rows(parts: list[Rows]) -> Rows:
@@ -195,95 +206,6 @@ class Frames:
     trainings: pd.DataFrame
     tenants: pd.DataFrame
     dictionaries: dict[str, list[str]]
-
-
-def _clean_label(series: pd.Series) -> pd.Series:
-    text = series.astype("object").where(series.notna(), None)
-    text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return text.where(text.notna() & (text != ""), UNKNOWN)
-
-
-def _labels(entities: pd.DataFrame, dim: Dimension) -> pd.Series:
-    """A dimension's labels for each entity: cleaned (``UNKNOWN`` when empty), or for the entity itself
-    its label as it is (its key when empty)."""
-    if not dim.coded:
-        label = entities[dim.source].astype("object")
-        return label.where(label.map(lambda v: isinstance(v, str) and bool(v.strip())), entities[KEYS[dim.side]])
-    label = _clean_label(entities[dim.source])
-    return label.str.upper().replace({UNKNOWN.upper(): UNKNOWN}) if dim.upper else label
-
-
-def _side_frame(entities: pd.DataFrame, side: str, codes: dict[str, np.ndarray]) -> pd.DataFrame:
-    """A side's snapshot frame: its key, then each dimension's code (or, for the entity itself, its label)."""
-    columns = {KEYS[side]: entities[KEYS[side]].astype(str)}
-    for dim in side_dimensions(side):
-        if dim.coded:
-            columns[dim.name] = codes[dim.name]
-        else:
-            columns[dim.source] = entities[dim.source].astype(str)
-    return pd.DataFrame(columns)
-
-
-def _dimension(tenant_names: list[str], seen: pd.DataFrame, table: pa.Table | None,
-               id_col: str, attrs: list[str]) -> pd.DataFrame:
-    """One row per (tenant, id) seen in events or listed in the file, sorted, attributes filled.
-
-    Entities of tenants with no events are dropped: such a tenant is not in the snapshot.
-    """
-    frame = seen
-    if table is not None and table.num_rows:
-        listed = table.select(["tenant_id", id_col, *attrs]).to_pandas()
-        listed = listed[listed["tenant_id"].isin(tenant_names)]
-        listed = listed.drop_duplicates(["tenant_id", id_col], keep="first")
-        frame = seen.merge(listed, on=["tenant_id", id_col], how="outer")
-    for attr in attrs:
-        if attr not in frame.columns:
-            frame[attr] = None
-    order = {t: i for i, t in enumerate(tenant_names)}
-    frame["tenant"] = frame["tenant_id"].map(order).astype(np.int32)
-    return frame.sort_values(["tenant", id_col], kind="stable").reset_index(drop=True)
-
-
-def _entities(tenant: np.ndarray, tenant_names: list[str], idx: np.ndarray, values: pa.Array,
-              table: pa.Table | None, id_col: str, attrs: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """The (tenant, id) dimension and each event row's global code in it.
-
-    Ids are unique within a tenant only, so an entity is the pair (tenant code,
-    index into the id dictionary). Pairs are found with a presence table when
-    it is small (no sort of the events), else with ``np.unique``.
-    """
-    n_values = max(len(values), 1)
-    key = tenant.astype(np.int64) * n_values + idx
-    space = len(tenant_names) * n_values
-    if space <= 1 << 27:
-        present = np.zeros(space, dtype=bool)
-        present[key] = True
-        unique_keys = np.flatnonzero(present)
-        inverse = None
-    else:
-        unique_keys, inverse = np.unique(key, return_inverse=True)
-    names = np.asarray(tenant_names, dtype=object)
-    ids = np.asarray(values.to_pylist(), dtype=object) if len(values) else np.zeros(0, dtype=object)
-    seen = pd.DataFrame({"tenant_id": names[unique_keys // n_values], id_col: ids[unique_keys % n_values],
-                         "_key": unique_keys})
-    frame = _dimension(tenant_names, seen, table, id_col, attrs)
-    from_events = frame["_key"].notna().to_numpy()
-    code_of_unique = np.empty(len(unique_keys), dtype=np.int32)
-    order = np.argsort(frame["_key"].to_numpy()[from_events].astype(np.int64))
-    code_of_unique[:] = np.flatnonzero(from_events)[order]
-    if inverse is None:
-        lookup = np.full(space, -1, dtype=np.int32)
-        lookup[unique_keys] = code_of_unique
-        codes = lookup[key]
-    else:
-        codes = code_of_unique[inverse]
-    return frame.drop(columns="_key"), codes
-
-
-def _dictionary_codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
-    labels = sorted(series.unique().tolist())
-    lookup = {v: i for i, v in enumerate(labels)}
-    return series.map(lookup).to_numpy(np.int32), labels
 
 
 def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None):
@@ -331,21 +253,20 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     tenant = rank[rows.tenant]
     n_tenants = len(tenant_names)
 
-    users, user = _entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
-                            KEYS[USER], [d.source for d in side_dimensions(USER)])
+    users, user = entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
+                           KEYS[USER], [d.source for d in side_dimensions(USER)])
     has_training = rows.training >= 0
-    trainings, training_codes = _entities(tenant[has_training], tenant_names, rows.training[has_training],
-                                          rows.training_values, trainings_table, KEYS[TRAINING],
-                                          [d.source for d in side_dimensions(TRAINING)])
+    trainings, training_codes = entities(tenant[has_training], tenant_names, rows.training[has_training],
+                                         rows.training_values, trainings_table, KEYS[TRAINING],
+                                         [d.source for d in side_dimensions(TRAINING)])
     training = np.full(len(rows), NO_TRAINING, dtype=np.int32)
     training[has_training] = training_codes
 
     codes, dictionaries = {}, {}
-    for side, frame in ((USER, users), (TRAINING, trainings)):
+    for side, found in ((USER, users), (TRAINING, trainings)):
         for dim in side_dimensions(side):
-            frame[dim.source] = _labels(frame, dim)
             if dim.coded:
-                codes[dim.name], dictionaries[dim.name] = _dictionary_codes(frame[dim.source])
+                codes[dim.name], dictionaries[dim.name] = coded_labels(found.attrs[dim.source], dim)
 
     day, hour = np.divmod(rows.hour, 24)
     event = rows.event.astype(np.int64)
@@ -357,8 +278,8 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
     h_start, h_end = _ranges(hourly.column("tenant").to_numpy(), n_tenants)
     facts, hourly = facts.drop_columns(["tenant"]), hourly.drop_columns(["tenant"])
-    u_start, u_end = _ranges(users["tenant"].to_numpy(), n_tenants)
-    t_start, t_end = _ranges(trainings["tenant"].to_numpy(), n_tenants)
+    u_start, u_end = _ranges(users.tenant, n_tenants)
+    t_start, t_end = _ranges(trainings.tenant, n_tenants)
     days = facts.column("day").to_numpy()
     spans = [(blocks[4 * t], blocks[4 * t + 4]) for t in range(n_tenants)]
     tenants = pd.DataFrame({
@@ -371,8 +292,8 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     return Frames(
         facts=facts,
         hourly=hourly,
-        users=_side_frame(users, USER, codes),
-        trainings=_side_frame(trainings, TRAINING, codes),
+        users=side_frame(users, USER, codes),
+        trainings=side_frame(trainings, TRAINING, codes),
         tenants=tenants,
         dictionaries={d.name: dictionaries[d.name] for d in DIMENSIONS if d.coded},
     )

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from app.auth import MIN_API_KEY_LENGTH, MIN_SECRET_BYTES
+from app.auth import MIN_API_KEY_LENGTH, MIN_PURGE_TOKEN_LENGTH, MIN_SECRET_BYTES
 from tests.support import services
 from tests.support.apps import make_app
 
@@ -60,6 +60,14 @@ def test_secrets004_no_value_in_two_roles(tmp_path):
     assert "also a signing secret" in refused(tmp_path, api_keys=(f"{EMBED}:*",))
     assert "must differ" in refused(tmp_path, analyst_secret=EMBED)
     assert "listed twice" in refused(tmp_path, api_keys=(f"{KEY}:acme", f"{KEY}:admin"))
+    for value in (KEY, EMBED, ANALYST):  # the purge token travels in every purge request
+        assert "DATAVIZ_PURGE_TOKEN is also" in refused(tmp_path, purge_token=value)
+
+
+def test_secrets006_a_purge_token_shorter_than_the_vcl_accepts_is_refused(tmp_path):
+    assert f"at least {MIN_PURGE_TOKEN_LENGTH} characters" in refused(tmp_path, purge_token="p" * 31)
+    start(tmp_path, purge_token="p" * MIN_PURGE_TOKEN_LENGTH)
+    start(tmp_path, purge_token=None)  # no Varnish to purge: nothing to check
 
 
 @pytest.mark.services

@@ -27,7 +27,7 @@ def explore_call(client, dash_app, search):
 
 def route_call(client, dash_app, search):
     outputs = [{"id": ids.PAGE, "property": "children"}, {"id": ids.ROOT, "property": "className"}]
-    inputs = [{"id": ids.URL, "property": "pathname", "value": "/explore"}]
+    inputs = [{"id": ids.ROUTE, "property": "data", "value": "/explore"}]  # the path, once the route gate passes it
     state = [{**URL_SEARCH, "value": search}]
     return post_callback(client, dash_app, f"{ids.PAGE}.children", outputs, inputs, state)
 

@@ -94,3 +94,19 @@ def test_blocks005_limits_count_as_the_stream_inflates(tmp_path):
     path.write_bytes(gzip.compress(b"h" * 100_000))
     with pytest.raises(blocks.FirstRecordTooLong):
         list(blocks.stream_records(str(path), 1000, max_bytes=10**6, max_first=20_000))
+
+
+@pytest.mark.parametrize("header", [b"", b"h1,h2\n"])
+def test_blocks006_each_inflated_byte_is_scanned_once(tmp_path, monkeypatch, header):
+    """Linear without a clock: a long record is not scanned again after every read (27 s for 16 MB
+    before issue 13). The real scanner runs; the test only adds up what it is given."""
+    scanned = []
+    real = blocks.last_record_end
+    monkeypatch.setattr(blocks, "last_record_end", lambda chunk, *a, **k: scanned.append(len(chunk)) or
+                        real(chunk, *a, **k))
+    path = tmp_path / "activity.csv.gz"
+    path.write_bytes(gzip.compress(header + b"a" * 2_000_000))
+    with pytest.raises((blocks.StreamTooLarge, blocks.FirstRecordTooLong)):
+        list(blocks.stream_records(str(path), 4096, max_bytes=1_000_000, max_first=10**6 if header else 500_000))
+    assert len(scanned) > 100  # many reads, each of one block
+    assert sum(scanned) <= 1_000_000 + 4096  # every byte once, and nothing past the limit

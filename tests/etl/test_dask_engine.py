@@ -271,19 +271,16 @@ NO_BREAK = 16 << 20  # 16 MB of one field, no line break: 27 s on main, where th
 
 @pytest.mark.parametrize("header", [b"", HEADER.encode()], ids=["no-line-break-at-all", "header-then-one-16-MB-row"])
 def test_dask012_a_gzip_without_line_breaks_is_refused_as_it_inflates(cluster, tmp_path, header):
-    """Linear, and the limits counted while the stream inflates: the header's 1 MB, DATAVIZ_MAX_EXPORT_BYTES."""
+    """The limits counted while the stream inflates: the header's 1 MB, DATAVIZ_MAX_EXPORT_BYTES."""
     write_export(tmp_path / "src", activity=header + b"a" * NO_BREAK, gz=True)
     limit = 4_000_000
-    started = time.monotonic()
     dask = run_refresh(str(tmp_path / "src"), tmp_path / "snap-dask", engine=engine(cluster, 4096),
                        max_export_bytes=limit)
-    seconds = time.monotonic() - started
     pandas = run_refresh(str(tmp_path / "src"), tmp_path / "snap-pandas", max_export_bytes=limit)
     message = ("the header line is longer than 1 MB" if not header else
                "more than 4 MB uncompressed, the limit (DATAVIZ_MAX_EXPORT_BYTES)")
     assert dask.outcome == "rejected" and message in dask.message, dask.message
-    assert_same_report(pandas, dask)
-    assert seconds < 5, f"{seconds:.1f}s to refuse {NO_BREAK} bytes without a line break"
+    assert_same_report(pandas, dask)  # linear: tests/etl/test_blocks.py counts the bytes scanned
 
 
 @pytest.mark.services

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.support import services
+from tests.support import credentials, services
 
 pytestmark = pytest.mark.services
 
@@ -30,9 +30,7 @@ def test_gunicorn001_each_instance_has_its_own_control_socket(service_logs, tmp_
     run = tmp_path / "run"
     run.mkdir(mode=0o700)
     env = {"XDG_RUNTIME_DIR": str(run), "DATAVIZ_SNAPSHOT_DIR": str(tmp_path / "snapshots"),
-           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_ACCESS_LOG": "-",
-           "DATAVIZ_EMBED_SECRET": "gunicorn-embed-secret-0123456789abcdefghij",
-           "DATAVIZ_ANALYST_SECRET": "gunicorn-analyst-secret-0123456789abcdefgh"}
+           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_ACCESS_LOG": "-", **credentials.service_env()}
     first = services.start_gunicorn(service_logs, env, workers=1)
     second = services.start_gunicorn(service_logs, env, workers=1)
     try:

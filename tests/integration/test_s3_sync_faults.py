@@ -1,8 +1,8 @@
 """A web host following the snapshots on S3 (moto_server) when S3 holds a damaged version (issue 13).
 
 A real gunicorn follows ``DATAVIZ_SNAPSHOT_URL``; the ETL publishes a good
-snapshot, then the S3 pointer is moved to a copy of it whose ``facts.parquet``
-keeps its size but lost its Parquet footer. On ``main`` before the fix the
+snapshot, then the S3 pointer is moved to a copy of it whose facts frame
+keeps its size but lost its Arrow IPC footer. On ``main`` before the fix the
 download compared sizes only: the host named the damaged version in its local
 ``CURRENT`` (its workers then refused it), and ``/metrics`` said nothing.
 """
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.services
 BUCKET = "sync-faults"
 URL = f"s3://{BUCKET}/dataviz"
 DAMAGED = "20991231T000000Z-dead"
+FACTS_FILE = f"facts{snapshots.FRAME_SUFFIX}"
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -59,12 +60,12 @@ def wait(predicate, what: str, timeout: float = 30.0):
 
 
 def damaged_copy(s3, good: str) -> None:
-    """``good`` copied under ``DAMAGED``: same sizes, but facts.parquet's footer zeroed."""
+    """``good`` copied under ``DAMAGED``: same sizes, but the facts frame's footer zeroed."""
     prefix = "dataviz/"
     for obj in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}{good}/")["Contents"]:
         name = obj["Key"].rsplit("/", 1)[1]
         body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
-        if name == "facts.parquet":
+        if name == FACTS_FILE:
             body = body[:-64] + b"\0" * 64
         if name != "manifest.json":
             s3.put_object(Bucket=BUCKET, Key=f"{prefix}{DAMAGED}/{name}", Body=body)
@@ -112,6 +113,6 @@ def test_sync001_a_damaged_download_never_goes_live_and_the_gauge_says_so(moto, 
 
     sync = SnapshotSync(URL, tmp_path / "other-host", interval=60)  # the same check, directly: the reason
     point(s3, DAMAGED)
-    with pytest.raises(SnapshotError, match="cannot read facts.parquet"):
+    with pytest.raises(SnapshotError, match=f"cannot read {FACTS_FILE}"):
         sync.sync_once()
     assert snapshots.live_version(tmp_path / "other-host") is None
