@@ -102,6 +102,14 @@ class Rows:
     def events(self) -> int:
         return int(self.n.sum())
 
+    def take(self, mask: np.ndarray) -> "Rows":
+        """The rows where ``mask`` is set, the scored ones renumbered."""
+        columns = {name: value[mask] if isinstance(value, np.ndarray) else value
+                   for name, value in vars(self).items() if name not in ("scored", "score")}
+        keep = mask[self.scored]
+        position = np.cumsum(mask, dtype=np.int64) - 1
+        return Rows(**columns, scored=position[self.scored[keep]].astype(np.int32), score=self.score[:, keep])
+
 
 def event_rows(events: Events) -> Rows:
     """Every event as a row of its own."""
