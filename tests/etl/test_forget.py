@@ -1,15 +1,15 @@
 """Erasure in the ETL (``etl.forget``, ``etl.erasure``): real exports, real refreshes, the bytes of every file.
 
 Three exports (September, October, November) of one generated history, each
-with one learner added (activity rows of every event type, a ``users.csv`` row
-and a malformed line that a report quotes). They are refreshed in turn, so the
-snapshot root keeps three versions; September's export is then deleted from the
-source, as an LMS does with old exports.
+with one learner added (``tests.support.exports.add_learner``: activity rows
+of every event type, a ``users.csv`` row and a malformed line that a report
+quotes). They are refreshed in turn, so the snapshot root keeps three versions;
+September's export is then deleted from the source, as an LMS does with old
+exports.
 """
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import logging
 import os
@@ -23,24 +23,18 @@ from distributed import Client, LocalCluster
 
 from app.config import Settings
 from etl import snapshot_format as snapshots
+from etl.dask_engine import DaskEngine
 from etl.erasure import ERASED_FILE, learner_hash
 from etl.forget import forget
 from etl.generate import generate_export
-from etl.dask_engine import DaskEngine
 from etl.refresh import refresh_with_settings, run_refresh
+from tests.support.credentials import ERASURE_KEY
+from tests.support.exports import LEARNER_EVENTS, add_learner
 from tests.support.services import REPO
 
-TENANT, USER = "acme.eu", "erase-me-7f3a9c"
-KEY = "k" * 16 + "0123456789abcdef"  # 32 bytes
+TENANT, USER = "hooli", "erase-me-7f3a9c"  # hooli: a tenant of the generated export
+KEY = ERASURE_KEY
 DATES = ("2026-09-01", "2026-10-01", "2026-11-01")
-LEARNER_ROWS = [
-    f"zz1,2026-08-20T08:00:00Z,{TENANT},{USER},connection,,,300",
-    f"zz2,2026-08-20T09:00:00Z,{TENANT},{USER},enrolment,T-only-{USER},,",
-    f"zz3,2026-08-21T10:00:00Z,{TENANT},{USER},start,T-only-{USER},,600",
-    f"zz4,2026-08-22T11:00:00Z,{TENANT},{USER},completion,T-only-{USER},73.25,900",
-    f"zz5,2026-08-22T12:00:00Z,{TENANT},{USER},connection,,,60",
-]
-MALFORMED = f"zz6,2026-08-22T13:00:00Z,{TENANT},{USER},connection,,,60,one-field-too-many"
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +44,11 @@ def base(tmp_path_factory) -> Path:
     return out / "2026-09-01"
 
 
-def _gz_append(path: Path, lines: list[str]) -> None:
-    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + "".join(f"{x}\n" for x in lines).encode()))
-
-
 def add_export(base: Path, source: Path, date: str, with_learner: bool = True) -> Path:
     folder = source / date
     shutil.copytree(base, folder)
     if with_learner:
-        _gz_append(folder / "activity.csv.gz", [*LEARNER_ROWS, MALFORMED])
-        _gz_append(folder / "users.csv.gz", [f"{TENANT},{USER},Engineering,NL"])
+        add_learner(folder, TENANT, USER)
     return folder
 
 
@@ -104,7 +93,7 @@ def test_forget001_versions_republished_or_deleted_and_nothing_names_the_learner
     assert actions[before[0]]["action"] == "deleted"
     for old in before[1:]:
         entry = actions[old]
-        assert entry["action"] == "republished" and entry["events_removed"] == len(LEARNER_ROWS)
+        assert entry["action"] == "republished" and entry["events_removed"] == LEARNER_EVENTS
         assert entry["users_rows_removed"] == 1
         assert entry["replaced_by"][:16] == old[:16]  # same place in the order: rollback and retention
     assert after == [actions[v]["replaced_by"] for v in before[1:]]
@@ -124,6 +113,7 @@ def test_forget001_versions_republished_or_deleted_and_nothing_names_the_learner
     for name in snapshots.FRAME_NAMES:
         assert ours[name].equals(theirs[name]), name
     manifest = snapshots.read_manifest(root, after[-1])
+    assert TENANT in manifest["tenant_digests"]  # the tenant's other learners are still there
     assert manifest["tenant_digests"] == snapshots.read_manifest(tmp_path / "by-hand" / "snap",
                                                                  reference)["tenant_digests"]
 
@@ -135,7 +125,7 @@ def test_forget002_a_later_refresh_of_the_same_export_keeps_them_out(three_versi
     again = refresh_with_settings(s, force=True)
 
     assert again.outcome == "published"
-    assert again.report["erased"] == {"activity_rows": len(LEARNER_ROWS), "users_rows": 1, "examples": 1}
+    assert again.report["erased"] == {"activity_rows": LEARNER_EVENTS, "users_rows": 1, "examples": 1}
     assert again.report["rows_rejected"] == 1  # the malformed line: counted, no longer quoted
     assert files_naming(root) == []
     users = snapshots.map_frame(root, again.version, "users").column("user_id").to_pylist()
@@ -206,7 +196,7 @@ def test_forget008_the_dask_engine_keeps_them_out_too(three_versions, tmp_path):
         result = run_refresh(s.source, root, force=True, engine=DaskEngine(client=client, block_size=64 << 10),
                              erasure_key=KEY)
     assert (result.outcome, result.report["engine"]) == ("published", "dask")
-    assert result.report["erased"] == {"activity_rows": len(LEARNER_ROWS), "users_rows": 1, "examples": 1}
+    assert result.report["erased"] == {"activity_rows": LEARNER_EVENTS, "users_rows": 1, "examples": 1}
     ours, pandas = frames(root, result.version), frames(root, live)
     for name in snapshots.FRAME_NAMES:
         assert ours[name].equals(pandas[name]), name
