@@ -228,7 +228,8 @@ def check_secrets(settings: Settings) -> None:
     erasure = settings.erasure_key
     if erasure is not None and len(erasure.encode()) < MIN_SECRET_BYTES:
         raise ValueError(f"DATAVIZ_ERASURE_KEY: must be at least {MIN_SECRET_BYTES} bytes (it keys the hashes of "
-                         "erased learners); make one with python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+                         "erased learners); make one with "
+                         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
     if erasure is not None and erasure in set(keys) | set(embed) | set(analyst):
         raise ValueError("DATAVIZ_ERASURE_KEY is also an API key or a signing secret: use a separate value")
     purge = settings.purge_token

@@ -123,7 +123,7 @@ def forget(settings: Settings, tenant: str, user_ids: list[str]) -> tuple[Refres
     except OSError as exc:
         receipt.outcome, receipt.message = "failed", f"erasure failed: {exc.strerror or exc}"
     result = RefreshResult(receipt.outcome, receipt.message, receipt.live, receipt.to_dict())
-    if receipt.outcome != "refused" and receipt.outcome != "busy":
+    if receipt.outcome != "busy":  # a refused erasure is reported too: the route's caller follows the reports
         result.report_path = snapshots.save_report(root, receipt.to_dict())
     log.log(logging.INFO if result.ok else logging.ERROR, "forget %s: %s", result.outcome, result.message)
     return result, receipt

@@ -56,8 +56,9 @@ def test_erase001_delete_route_erases_everywhere_and_purges_varnish_and_redis(se
     store = redis.Redis(port=cache.port)
     web_port, varnish_port = services.free_port(), services.free_port()
     env = {"DATAVIZ_SOURCE": str(src), "DATAVIZ_SNAPSHOT_DIR": str(snap),
-           "DATAVIZ_CACHE_REDIS_URL": f"redis://127.0.0.1:{cache.port}/0", "DATAVIZ_API_KEYS": ",".join(api_keys()),
-           "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}", "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}",
+           "DATAVIZ_CACHE_REDIS_URL": f"redis://127.0.0.1:{cache.port}/0",
+           "DATAVIZ_API_KEYS": ",".join(api_keys()), "DATAVIZ_WEB_URLS": f"http://127.0.0.1:{web_port}",
+           "DATAVIZ_VARNISH_URLS": f"http://127.0.0.1:{varnish_port}",
            "DATAVIZ_PURGE_TOKEN": services.SUITE_PURGE_TOKEN, "DATAVIZ_ERASURE_KEY": ERASURE_KEY}
     web = services.start_gunicorn(service_logs, env, workers=2, port=web_port)
     varnish = services.start_varnish(service_logs, web_port, port=varnish_port)
