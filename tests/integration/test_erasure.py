@@ -1,5 +1,6 @@
 """Erasure end to end, every service real and on loopback: gunicorn (2 workers), Redis app cache, Varnish
-(deploy/varnish/default.vcl), the DELETE route starting a real ``python -m etl forget``.
+(deploy/varnish/default.vcl), the DELETE route starting a real ``python -m etl forget``; and with the
+snapshots on S3 (moto_server).
 
 The export is a generated one with one learner added (``tests.support.exports.add_learner``),
 under an id found nowhere else, so "nothing holds the learner" is a search of bytes.
@@ -8,19 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 import redis
 
 from app import queries
+from app.config import Settings
 from app.store import load_snapshot
 from etl import snapshot_format as snapshots
+from etl.forget import forget
 from etl.generate import generate_export
-from etl.refresh import run_refresh
+from etl.refresh import refresh_with_settings, run_refresh
 from tests.support import services
 from tests.support.credentials import ADMIN_KEY, ALL_KEY, ERASURE_KEY, api_keys
 from tests.support.exports import add_learner, tenants_of
@@ -105,3 +110,36 @@ def test_erase001_delete_route_erases_everywhere_and_purges_varnish_and_redis(se
     finally:
         for service in (varnish, web, cache):
             service.stop()
+
+
+def s3_objects(s3, bucket: str) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def test_erase002_with_snapshots_on_s3_the_replaced_versions_are_gone_from_s3_too(moto, tmp_path):
+    src, snap, bucket = tmp_path / "src", tmp_path / "snap", "erasure-snapshots"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    generate_export(str(src), events=3000, tenants=3, seed=8, end_date=dt.date(2026, 10, 31), days=60)
+    tenant = tenants_of(src / "2026-11-01")[0]
+    add_learner(src / "2026-11-01", tenant, USER)
+    settings = Settings.from_env({}, source=str(src), snapshot_dir=str(snap), snapshot_url=f"s3://{bucket}/dv",
+                                 cache_dir=str(tmp_path / "cache"), erasure_key=ERASURE_KEY,
+                                 snapshot_poll_interval=0.5)  # no web host to wait for
+    assert refresh_with_settings(settings).outcome == "published"
+    shutil.copytree(src / "2026-11-01", src / "2026-11-02")
+    assert refresh_with_settings(settings).outcome == "published"
+    before = s3_objects(s3, bucket)
+    assert [k for k, body in before.items() if USER.encode() in body]
+
+    result, receipt = forget(settings, tenant, [USER])
+
+    assert result.outcome == "erased", result.message
+    assert [v["action"] for v in receipt.versions] == ["republished", "republished"]
+    after = s3_objects(s3, bucket)
+    assert [k for k, body in after.items() if USER.encode() in body] == []
+    assert after["dv/CURRENT"].decode().strip() == receipt.live == receipt.versions[-1]["replaced_by"]
+    assert sorted({k.split("/")[1] for k in after if k != "dv/CURRENT"}) == [v["replaced_by"]
+                                                                           for v in receipt.versions]
+    assert naming(snap) == []
