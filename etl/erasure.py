@@ -92,7 +92,11 @@ class Erased:
         """Whether ``text`` (an example value: one field, or a whole malformed line) holds an erased id."""
         if not text or not self:
             return False
-        tokens = {text.strip(), *(f.strip() for row in csv.reader([text]) for f in row)}
+        try:
+            fields = [f for row in csv.reader([text]) for f in row]
+        except csv.Error:  # a line too broken for csv: its commas still separate the fields
+            fields = text.split(",")
+        tokens = {text.strip(), *(f.strip() for f in fields)}
         return any(self.erased_ids(tenant, list(tokens)) for tenant in self.learners)
 
 
