@@ -21,6 +21,7 @@ import redis
 
 from app import queries
 from app.config import Settings
+from app.snapshot_sync import SnapshotSync
 from app.store import load_snapshot
 from etl import snapshot_format as snapshots
 from etl.forget import forget
@@ -117,7 +118,7 @@ def s3_objects(s3, bucket: str) -> dict[str, bytes]:
     return {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
 
 
-def test_erase002_with_snapshots_on_s3_the_replaced_versions_are_gone_from_s3_too(moto, tmp_path):
+def test_erase002_with_snapshots_on_s3_the_replaced_versions_are_gone_from_s3_and_the_web_hosts(moto, tmp_path):
     src, snap, bucket = tmp_path / "src", tmp_path / "snap", "erasure-snapshots"
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=bucket)
@@ -127,9 +128,13 @@ def test_erase002_with_snapshots_on_s3_the_replaced_versions_are_gone_from_s3_to
     settings = Settings.from_env({}, source=str(src), snapshot_dir=str(snap), snapshot_url=f"s3://{bucket}/dv",
                                  cache_dir=str(tmp_path / "cache"), erasure_key=ERASURE_KEY,
                                  snapshot_poll_interval=0.5)  # no web host to wait for
+    host = SnapshotSync(settings.snapshot_url, tmp_path / "web-host", interval=60)  # a web host's own folder
     assert refresh_with_settings(settings).outcome == "published"
+    host.sync_once()
     shutil.copytree(src / "2026-11-01", src / "2026-11-02")
     assert refresh_with_settings(settings).outcome == "published"
+    host.sync_once()
+    assert len(snapshots.versions(tmp_path / "web-host")) == 2 and naming(tmp_path / "web-host")
     before = s3_objects(s3, bucket)
     assert [k for k, body in before.items() if USER.encode() in body]
 
@@ -143,3 +148,5 @@ def test_erase002_with_snapshots_on_s3_the_replaced_versions_are_gone_from_s3_to
     assert sorted({k.split("/")[1] for k in after if k != "dv/CURRENT"}) == [v["replaced_by"]
                                                                            for v in receipt.versions]
     assert naming(snap) == []
+    assert host.sync_once() == receipt.live
+    assert snapshots.versions(tmp_path / "web-host") == [receipt.live] and naming(tmp_path / "web-host") == []
