@@ -50,15 +50,17 @@ def day_date(number: int) -> dt.date:
 
 @dataclass(frozen=True)
 class TenantSlices:
-    """Row ranges of one tenant in each frame (frames are sorted by tenant)."""
+    """Row ranges of one tenant in each frame (frames are sorted by tenant), its name and time zone."""
 
     facts: slice
     events: tuple[slice, ...]  # facts of each event type (connection, enrolment, start, completion)
     hourly: slice
     users: slice
     trainings: slice
-    first_day: int
+    first_day: int  # local days: those of ``timezone``
     last_day: int
+    name: str
+    timezone: str
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -111,6 +113,11 @@ class Columns(Mapping):
             self._arrays[name] = array
         return array
 
+    def take(self, name: str, rows) -> list:
+        """The values of ``rows`` (frame row numbers) of a column, without making the whole column an array: a
+        learner list reads a page of names and ids, never the millions of them."""
+        return self._table.column(name).take(pa.array(rows, type=pa.int64())).to_pylist()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._table.column_names)
 
@@ -132,7 +139,8 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     t = frames["tenants"].to_pydict()
     tenants = {
         tenant: TenantSlices(**vars(snapshots.row_ranges(t, i)),
-                             first_day=t["first_day"][i], last_day=t["last_day"][i])
+                             first_day=t["first_day"][i], last_day=t["last_day"][i],
+                             name=t["name"][i], timezone=t["timezone"][i])
         for i, tenant in enumerate(t["tenant_id"])
     }
     dictionaries = manifest["dictionaries"]

@@ -53,6 +53,15 @@ class TenantView:
     def theme(self) -> str:
         return self.scope.theme
 
+    @property
+    def timezone(self) -> str:
+        """The tenant's time zone: its days, weeks, months and hours are local to it."""
+        return self.snapshot.tenants[self.tenant].timezone
+
+    @property
+    def tenant_name(self) -> str:
+        return self.snapshot.tenants[self.tenant].name
+
     def tenants(self) -> list[str]:
         """The tenants this viewer may pick from (one, unless an analyst)."""
         return sorted(self.snapshot.tenants) if self.scope.all_tenants else [self.tenant]

@@ -4,7 +4,9 @@ Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFI
 the ETL and query families measure both; long ranges (``ranges``) many-learners at every size; memory the
 default profile's largest and many-learners at every size; the others the default profile's largest);
 ``--quick``: 1M of each only.
-Families run in this order: etl, dask, queries, ranges, memory, http, dashboards, lighthouse, load.
+Families run in this order: etl, dask, queries, ranges, zones, learners, memory, http, dashboards, lighthouse,
+load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
+learners measures many-learners at every size).
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -20,7 +22,8 @@ import traceback
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
-FAMILIES = ("etl", "dask", "queries", "ranges", "memory", "http", "dashboards", "lighthouse", "load")
+FAMILIES = ("etl", "dask", "queries", "ranges", "zones", "learners", "memory", "http", "dashboards", "lighthouse",
+            "load")
 
 
 class Context:
@@ -115,6 +118,29 @@ def run_ranges(ctx: Context):
     return "Long ranges", tables, targets
 
 
+def run_zones(ctx: Context):
+    from bench import zones_bench
+
+    tables, targets = [], []
+    for n in ctx.sizes:
+        t, g = zones_bench.bench_zones(ctx.datasets[n], runs=5 if n < 10_000_000 else 3)
+        tables += t
+        targets += g
+    return "Time zones", tables, targets
+
+
+def run_learners(ctx: Context):
+    from bench import learners_bench
+
+    tables, targets = [], []
+    for n in ctx.sizes:
+        d = ctx.shapes["many-learners", n]
+        t, g = learners_bench.bench_learners(d, ctx.snapshot(d))
+        tables.append(t)
+        targets += g
+    return "Learners", tables, targets
+
+
 def run_memory(ctx: Context):
     from bench import memory_bench
 
@@ -158,8 +184,9 @@ def run_load(ctx: Context):
     return "Refresh under load", [t], g
 
 
-RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "ranges": run_ranges, "memory": run_memory,
-           "http": run_http, "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
+RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "ranges": run_ranges, "zones": run_zones,
+           "learners": run_learners, "memory": run_memory, "http": run_http, "dashboards": run_dashboards,
+           "lighthouse": run_lighthouse, "load": run_load}
 
 
 def main(argv: list[str] | None = None) -> int:

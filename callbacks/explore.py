@@ -24,6 +24,7 @@ from app.views import TenantView
 from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
+from layouts.components import zone_line
 
 log = logging.getLogger("dataviz.dash")
 PAGE = ids.EXPLORE
@@ -52,7 +53,8 @@ def table(view: TenantView, state: ViewState) -> tuple[list[dict], list[dict], l
         rows = [{"period": p["period"], "value": _display(state.metric, p["value"])} for p in points]
         return [{"field": "period", "headerName": i18n.t(loc, "dim.period")}, value_col], rows, points
     records = answers.breakdown(view, state.metric, state.by, MAX_LIMIT)
-    rows = [{"label": r["label"], "key": r["key"], "value": _display(state.metric, r["value"])} for r in records]
+    rows = [{"label": i18n.data_label(r["label"], loc), "key": r["key"], "value": _display(state.metric, r["value"])}
+            for r in records]
     columns = [{"field": "label", "headerName": i18n.dimension_label(loc, state.by)}]
     if not catalog.DIMENSION[state.by].coded:  # its own keys (ids) differ from its labels
         columns.append({"field": "key", "headerName": i18n.t(loc, "dim.key")})
@@ -85,7 +87,7 @@ def explore_outputs(token, search) -> dict:
         view = access.for_state(state)
     except (AuthError, Unavailable, RangeError) as exc:
         text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
-        return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status}
+        return {"figure": figures.message(text), "columns": [], "rows": [], "title": "", "status": status, "zone": ""}
     return content(view, state)
 
 
@@ -108,7 +110,7 @@ def content(view: TenantView, state: ViewState) -> dict:
     title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
              i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
     return {"figure": fig, "columns": columns, "rows": rows, "title": title, "status": unknown_notes(view),
-            "table": figures.data_table(fig, title, loc)}
+            "table": figures.data_table(fig, title, loc), "zone": zone_line(view.tenant_name, view.timezone, loc)}
 
 
 def neutralize(value):
@@ -151,6 +153,7 @@ def register(app) -> None:
         Output(ids.GRID_EXPLORE, "rowData"),
         Output(ids.EXPLORE_STATUS, "children"),
         Output(ids.EXPLORE_TITLE, "children"),
+        Output(ids.EXPLORE_ZONE, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
         prevent_initial_call=True,
@@ -161,7 +164,7 @@ def register(app) -> None:
         Never on load: the page is rendered with this very answer (``callbacks.shell``).
         """
         out = explore_outputs(token, search)
-        return out["figure"], out["columns"], out["rows"], out["status"], out["title"]
+        return out["figure"], out["columns"], out["rows"], out["status"], out["title"], out["zone"]
 
     @app.callback(
         Output(ids.DOWNLOAD_CSV, "data"),

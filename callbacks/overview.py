@@ -18,6 +18,7 @@ from app.views import TenantView
 from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
+from layouts.components import zone_line
 
 PAGE = ids.OVERVIEW
 TITLES = {ids.GRAPH_ACTIVITY: "chart.activity", ids.GRAPH_FUNNEL: "chart.funnel", ids.GRAPH_TRAININGS: "chart.trainings",
@@ -54,7 +55,7 @@ def overview_outputs(token, search) -> dict:
         text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
-                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status}
+                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status, "zone": ""}
     return content(view, state)
 
 
@@ -103,6 +104,7 @@ def content(view: TenantView, state: ViewState) -> dict:
         "figures": figs,
         "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc) for g, fig in figs.items()},
         "status": unknown_notes(view),
+        "zone": zone_line(view.tenant_name, view.timezone, loc),
     }
 
 
@@ -112,6 +114,7 @@ def register(app) -> None:
         Output({"type": ids.KPI_CHANGE, "metric": ALL}, "children"),
         *[Output(g, "figure") for g in ids.OVERVIEW_GRAPHS],
         Output(ids.OVERVIEW_STATUS, "children"),
+        Output(ids.OVERVIEW_ZONE, "children"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
         prevent_initial_call=True,
@@ -125,7 +128,7 @@ def register(app) -> None:
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
-                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"])
+                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"], out["zone"])
 
     @app.callback(
         *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],

@@ -18,7 +18,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from etl.generate import generate_export
 
     summary = generate_export(args.out, events=args.events, tenants=args.tenants, seed=args.seed,
-                              end_date=args.end_date, days=args.days, profile=args.profile)
+                              end_date=args.end_date, days=args.days, profile=args.profile,
+                              zones=not args.utc)
     print(json.dumps(summary))
     return 0
 
@@ -86,6 +87,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=1, help="random seed: same seed and dates, same bytes (default 1)")
     g.add_argument("--end-date", type=_date, default=None, help="last day of activity (default: yesterday, UTC)")
     g.add_argument("--days", type=int, default=730, help="days of history (default 730)")
+    g.add_argument("--utc", action="store_true",
+                   help="no tenants.csv: every tenant on UTC (default: a spread of 10 time zones, with names)")
     g.add_argument("--out", default=None, help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
 
     r = sub.add_parser("refresh", help="load the newest complete export into a new live snapshot")

@@ -14,9 +14,10 @@ checked on a worker with the same functions as the pandas engine
 2. duplicates: each partition sends the event ids of its valid rows to a
    bucket by hash; a bucket lays them out in file order (partition, row) and
    marks the repeats (``etl.duplicates.repeated_ids``): the first valid row in file order wins;
-3. each partition drops its duplicates and groups its events into partial
-   aggregates (``etl.transform.group_rows``), which the client concatenates
-   for ``build_frames``. The dimensions (users, trainings) stay on the client.
+3. each partition drops its duplicates and groups its events, by their
+   tenant's local hour (the tenants' time zones travel with the task), into
+   partial aggregates (``etl.transform.group_rows``), which the client
+   concatenates for ``build_frames``. The dimensions (users, trainings) stay on the client.
 
 The snapshot is the same, bit for bit, as the pandas engine's on the same
 export: partial sums are exact integers (scores too, ``score_parts``).
@@ -31,7 +32,7 @@ import logging
 import operator
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -70,13 +71,14 @@ class DaskEngine:
     client: object | None = field(default=None, repr=False)
     name = "dask"
 
-    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
+    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int,
+                 zones: Mapping[str, str]) -> Validated:
         """The export's activity, read where it lies (not from ``staged``, which serves the dimensions)."""
         name = staged.ref.table_file("activity")
         try:
             with self._client() as client:
                 return _Run(client, f"{staged.ref.location}/{name}", name, staged.ref.date, self.block_size,
-                            max_bytes, self.s3_timeout).validate(max_reject_ratio)
+                            max_bytes, self.s3_timeout).validate(max_reject_ratio, zones)
         except (ExportRejected, OSError):
             raise
         except Exception as exc:  # KilledWorker, a cancelled future...: reported, with the cause logged
@@ -194,11 +196,11 @@ def _bucket_duplicates(*pieces: tuple[pa.Array, np.ndarray]) -> list[np.ndarray]
     return [rows[dup] for (_, rows), dup in zip(pieces, np.split(repeated, bounds))]
 
 
-def _aggregate(part: _Part, index: int, *duplicates: list[np.ndarray]) -> Rows:
+def _aggregate(part: _Part, index: int, zones: Mapping[str, str], *duplicates: list[np.ndarray]) -> Rows:
     keep = part.checked.valid.copy()
     for by_partition in duplicates:
         keep[by_partition[index]] = False
-    return group_rows(event_rows(part.checked.events.take(keep)))
+    return group_rows(event_rows(part.checked.events.take(keep), zones))
 
 
 # --- on the client -----------------------------------------------------------------------------------------
@@ -221,7 +223,7 @@ class _Run:
     def _submit(self, fn, *args):
         return self.client.submit(fn, *args, pure=False)
 
-    def validate(self, max_reject_ratio: float) -> Validated:
+    def validate(self, max_reject_ratio: float, zones: Mapping[str, str]) -> Validated:
         warnings: list[str] = []
         phases: dict[str, float] = {}
         clock = time.perf_counter()
@@ -264,7 +266,7 @@ class _Run:
         duplicates = self._duplicates(splits, buckets) if any(s[4] for s in summaries) else []
         dropped = sum(len(by_partition[k]) for by_partition in self._gather(duplicates) for k in range(len(parts)))
         phase("duplicates")
-        aggregates = [self._submit(_aggregate, part, k, *duplicates) for k, part in enumerate(parts)]
+        aggregates = [self._submit(_aggregate, part, k, zones, *duplicates) for k, part in enumerate(parts)]
         n_parts = len(parts)
         del parts, splits, duplicates  # the workers may drop each partition once its aggregate is done
         rows = self._gather(aggregates, one_by_one=True)

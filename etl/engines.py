@@ -9,6 +9,7 @@ duplicates with ``etl.duplicates``, so they produce the same snapshot
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from etl.sources import StagedExport
@@ -24,7 +25,10 @@ class Engine(Protocol):
 
     name: str
 
-    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated: ...
+    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int,
+                 zones: Mapping[str, str]) -> Validated:
+        """``zones`` (tenant id → time zone, absent: UTC) sets the local hour each event is bucketed in."""
+        ...
 
 
 class PandasEngine:
@@ -32,9 +36,10 @@ class PandasEngine:
 
     name = "pandas"
 
-    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int) -> Validated:
+    def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int,
+                 zones: Mapping[str, str]) -> Validated:
         activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes)
-        return Validated.from_activity(activity)
+        return Validated.from_activity(activity, zones)
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from etl.synthetic import COUNTRIES, FORMATS, GROUPS, PROFILES, World, draw_chunk
+from etl.synthetic import COUNTRIES, FORMATS, GROUPS, PROFILES, TENANT_ZONES, World, draw_chunk
 
 CHUNK_ROWS = 1_000_000
 GZIP_LEVEL = 1  # speed matters more than size
@@ -40,18 +40,20 @@ ACTIVITY_COLUMNS = ["event_id", "occurred_at", "tenant_id", "user_id",
 
 def generate_export(out: str, events: int, tenants: int | None = None, seed: int = 1,
                     end_date: dt.date | None = None, days: int = 730,
-                    profile: str = "default") -> dict:
+                    profile: str = "default", zones: bool = True) -> dict:
     """Write one complete export under `out` (a local folder or s3://bucket/prefix).
 
     `profile` is the shape of the data (``etl.synthetic.PROFILES``): "default", the
     demo's engaged learners, or "many-learners", a long tail of tenants whose learners
     have a handful of events each. `tenants` defaults to the profile's.
 
-    The export is `<out>/<end_date + 1 day>/` with activity, users and trainings
-    (.csv.gz), then an empty `_SUCCESS`. Events fall in the `days` UTC days that end
+    The export is `<out>/<end_date + 1 day>/` with activity, users, trainings and
+    tenants (.csv.gz), then an empty `_SUCCESS`. The tenants file gives each tenant
+    a display name and, in turn, one of ``TENANT_ZONES``; without `zones` it is not
+    written and every tenant is on UTC (the bench's baseline). Events fall in the `days` UTC days that end
     with `end_date` (default: yesterday, UTC). Returns a summary: path, export_date,
     events (activity rows, duplicates included), duplicates, users and trainings
-    (rows of their files), tenants and profile.
+    (rows of their files), tenants, time zones (distinct) and profile.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
@@ -63,13 +65,13 @@ def generate_export(out: str, events: int, tenants: int | None = None, seed: int
         end_date = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     export_date = (end_date + dt.timedelta(days=1)).isoformat()
     if out.startswith("s3://"):
-        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape)
+        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape, zones)
     folder = os.path.join(out, export_date)
-    summary = _write_export(folder, events, tenants, seed, end_date, days, shape)
+    summary = _write_export(folder, events, tenants, seed, end_date, days, shape, zones)
     return {"path": folder, "export_date": export_date, **summary}
 
 
-def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape):
+def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape, zones):
     """Build the export in a temporary folder, then upload it with `_SUCCESS` last."""
     import boto3
     from botocore.exceptions import ClientError
@@ -84,14 +86,14 @@ def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, sha
             raise FileNotFoundError(f"S3 bucket {bucket!r} does not exist") from exc
         raise
     with tempfile.TemporaryDirectory(prefix="dataviz-export-") as tmp:
-        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape)
-        for name in ("activity.csv.gz", "users.csv.gz", "trainings.csv.gz", "_SUCCESS"):
+        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape, zones)
+        for name in sorted(os.listdir(tmp), key=lambda n: n == "_SUCCESS"):  # _SUCCESS last
             client.upload_file(os.path.join(tmp, name), bucket, f"{prefix}/{name}")
     return {"path": f"s3://{bucket}/{prefix}", "export_date": export_date, **summary}
 
 
-def _write_export(folder, events, tenants, seed, end_date, days, shape) -> dict:
-    """Write the three files then `_SUCCESS` into `folder`."""
+def _write_export(folder, events, tenants, seed, end_date, days, shape, zones) -> dict:
+    """Write the files then `_SUCCESS` into `folder`."""
     os.makedirs(folder, exist_ok=True)
     success = os.path.join(folder, "_SUCCESS")
     if os.path.exists(success):  # a rewrite must not look complete before it is
@@ -103,9 +105,10 @@ def _write_export(folder, events, tenants, seed, end_date, days, shape) -> dict:
                                  events, chunk_seqs)
     n_users = _write_users(os.path.join(folder, "users.csv.gz"), world)
     n_trainings = _write_trainings(os.path.join(folder, "trainings.csv.gz"), world)
+    n_zones = _write_tenants(os.path.join(folder, "tenants.csv.gz"), world) if zones else 1
     open(success, "wb").close()
     return {"events": events, "duplicates": duplicates, "users": n_users,
-            "trainings": n_trainings, "tenants": tenants, "profile": shape.name}
+            "trainings": n_trainings, "tenants": tenants, "zones": n_zones, "profile": shape.name}
 
 
 def _write_activity(path: str, world: World, events: int, chunk_seqs) -> int:
@@ -171,10 +174,18 @@ def _write_users(path: str, world: World) -> int:
     tenant_names, user_ids = world.tenant_names, world.user_ids.to_pylist()
     rows = [(tenant_names[world.user_tenant[u]], user_ids[u],
              "" if world.user_empty_group[u] else GROUPS[world.user_group[u]],
-             "" if world.user_empty_country[u] else COUNTRIES[world.user_country[u]][0])
+             "" if world.user_empty_country[u] else COUNTRIES[world.user_country[u]][0], world.user_name(u))
             for u in listed.tolist()]
-    _write_csv_gz(path, ["tenant_id", "user_id", "group", "country"], rows)
+    _write_csv_gz(path, ["tenant_id", "user_id", "group", "country", "name"], rows)
     return len(rows)
+
+
+def _write_tenants(path: str, world: World) -> int:
+    """Each tenant's display name (its id in words) and time zone; returns how many zones."""
+    rows = [(tenant, tenant.replace("-", " ").replace("_", " ").title(), TENANT_ZONES[k % len(TENANT_ZONES)])
+            for k, tenant in enumerate(world.tenant_names)]
+    _write_csv_gz(path, ["tenant_id", "name", "timezone"], rows)
+    return len({zone for _, _, zone in rows})
 
 
 def _write_trainings(path: str, world: World) -> int:

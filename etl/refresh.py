@@ -39,6 +39,7 @@ from etl.snapshot_format import FRAME_NAMES, SnapshotError
 from etl.snapshot_s3 import Published
 from etl.sources import ExportRef, LocalSource, S3Source, StagedExport, latest_export, open_source
 from etl.steps import Steps, refresh_lock
+from etl.tenants import read_tenants
 from etl.transform import Frames, Validated, build_frames
 
 log = logging.getLogger("dataviz.refresh")
@@ -191,25 +192,29 @@ def check_live(published: Published, found: Found) -> LiveCheck:
 
 
 def validate_export(staged: StagedExport, engine: Engine, limits: Limits, erased: Erased) -> Checked:
-    """The activity through ``engine``, the dimensions through ``etl.dimensions``, the ``erased`` learners
-    taken out (``etl.erasure``); raises ``ExportRejected``."""
+    """The tenants file first (its time zones set the events' local hours), then the activity through
+    ``engine``, the dimensions through ``etl.dimensions``, the ``erased`` learners taken out
+    (``etl.erasure``); raises ``ExportRejected``."""
     if staged.ref.table_file("activity") is None:
         raise ExportRejected(f"export {staged.ref.name} has no activity.csv or activity.csv.gz")
-    activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes)
-    warnings = activity.warnings
-    dimensions = read_dimensions(staged, warnings, limits.max_bytes)
+    tenant_warnings: list[str] = []
+    tenants = read_tenants(staged.path("tenants"), tenant_warnings, limits.max_bytes)
+    activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes, tenants.zones)
+    warnings = activity.warnings + tenant_warnings
+    dimensions = read_dimensions(staged, warnings, limits.max_bytes, tenants)
     staged.check_unchanged()
     rejects = activity.rejects.to_dict()
     dropped = drop_erased(activity, dimensions, rejects, erased)
     counts = Counts(rows_read=activity.rows_read, rows_accepted=activity.rows.events,
                     rows_rejected=activity.rejects.total, duplicates_dropped=activity.duplicates_dropped,
                     rejects=rejects, warnings=warnings, engine_details=activity.details,
-                    erased=dropped.to_dict() if erased else None)
+                    tenants_file=tenants.to_report(), erased=dropped.to_dict() if erased else None)
     return Checked(activity, dimensions, counts)
 
 
 def transform(checked: Checked) -> Transformed:
-    frames = build_frames(checked.activity.rows, checked.dimensions.users, checked.dimensions.trainings)
+    dims = checked.dimensions
+    frames = build_frames(checked.activity.rows, dims.users, dims.trainings, dims.tenants)
     return Transformed(frames, tenant_digests(frames))
 
 
@@ -217,8 +222,8 @@ def write_version(root: Path, found: Found, transformed: Transformed, counts: Co
                   version: str | None = None) -> str:
     """A new snapshot folder (not yet live) and its manifest; returns its version (``version``, or a new one)."""
     frames = transformed.frames
-    version = version or snapshots.new_version(root)
-    last_day = min(int(frames.tenants["last_day"].max()), (found.ref.date - dt.date(1970, 1, 1)).days)
+                    rejects=rejects, warnings=warnings, engine_details=activity.details,
+                    tenants_file=tenants.to_report(), erased=dropped.to_dict() if erased else None)
     manifest = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "export": found.export,

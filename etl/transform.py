@@ -2,18 +2,24 @@
 
 The snapshot holds three compact frames, all integer-coded:
 
+Days and hours are the tenant's local ones (its time zone, from ``tenants.csv``;
+UTC when it has none): each event's wall-clock time is found before it is
+bucketed (``local_hours``).
+
 * ``facts``: one row per (tenant, day, user, training, event type) with the
   event count, summed duration, summed score and scored-event count, and for
   enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
 * ``hourly``: connections per (tenant, day, hour, coded user dimension), for the heatmap.
-* ``users`` / ``trainings``: the dimensions, indexed by their global code.
+* ``users`` / ``trainings``: the dimensions, indexed by their global code; the
+  users also carry their display name and its rank in the tenant (``NAME``,
+  ``NAME_RANK``), for learner lists.
 
 Which dimensions there are, on which side, from which column of the dimension
 files, comes from ``etl.snapshot_format.DIMENSIONS``.
 
-Rows are sorted by tenant then day and ``tenants`` records each tenant's row
-range, so one tenant's data is a slice and a date range a binary search.
+Rows are sorted by tenant then day and ``tenants`` records each tenant's name,
+time zone and row range, so one tenant's data is a slice and a date range a binary search.
 Codes are global: users and trainings are numbered in (tenant, id) order.
 
 Both ETL engines feed ``build_frames`` the same input, ``Rows``: events grouped
@@ -25,6 +31,7 @@ split, nor on the order in which they were added.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,11 +41,13 @@ import pyarrow.compute as pc
 
 from etl.entities import coded_labels, entities, side_frame
 from etl.row_rules import Events, RowRejects
-from etl.snapshot_format import (COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING, USER,
-                                 hourly_dimensions, range_columns, side_dimensions)
+from etl.snapshot_format import (ATTRIBUTES, COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING,
+                                 USER, hourly_dimensions, range_columns, side_dimensions)
+from etl.tenants import Tenants
 from etl.validate import Activity
+from etl.zones import UTC, US_PER_HOUR, wall_clock
 
-US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 24 * US_PER_HOUR
 NO_TRAINING = -1
 _LIMB_BITS = 26  # a score is three integers: its bits down to 2^-26, to 2^-52, to 2^-78
 _LIMB_MASK = (1 << _LIMB_BITS) - 1
@@ -88,12 +97,13 @@ class Rows:
     training: np.ndarray  # int32, -1 for none
     training_values: pa.Array
     event: np.ndarray  # int8
-    hour: np.ndarray  # int32 hours since the epoch, UTC
+    hour: np.ndarray  # int32 hours since the epoch, on the wall clock of the tenant's time zone
     n: np.ndarray  # int32 events
     duration: np.ndarray  # int64 seconds, summed
     score_n: np.ndarray  # int32 events with a score
     scored: np.ndarray  # int32 indices of the rows with a score (a small share: completions)...
     score: np.ndarray  # ...and their summed limbs (``score_parts``), (3, len(scored)) int64
+    last_utc_day: int  # the latest event's UTC day (-1 for none): what ``data_as_of`` is read from
 
     def __len__(self) -> int:
         return len(self.event)
@@ -111,15 +121,35 @@ class Rows:
         return Rows(**columns, scored=position[self.scored[keep]].astype(np.int32), score=self.score[:, keep])
 
 
-def event_rows(events: Events) -> Rows:
-    """Every event as a row of its own."""
+def local_hours(events: Events, zones: Mapping[str, str]) -> np.ndarray:
+    """Each event's hour on its tenant's wall clock (``zones``: tenant id → zone; absent: UTC).
+
+    Bucketing happens after the conversion, not before: with a 30- or 45-minute
+    offset one UTC hour spans two local ones.
+    """
+    tenant_zones = [zones.get(t, UTC) for t in events.tenant_values.to_pylist()]
+    names = sorted(set(tenant_zones) - {UTC})
+    if not names:
+        return (events.ts // US_PER_HOUR).astype(np.int32)
+    zone_of_tenant = np.array([names.index(z) + 1 if z != UTC else 0 for z in tenant_zones], dtype=np.int16)
+    zone = zone_of_tenant[events.tenant]
+    local = events.ts.copy()
+    for code, name in enumerate(names, start=1):
+        rows = np.flatnonzero(zone == code)
+        local[rows] = wall_clock(events.ts[rows], name)
+    return (local // US_PER_HOUR).astype(np.int32)
+
+
+def event_rows(events: Events, zones: Mapping[str, str]) -> Rows:
+    """Every event as a row of its own, in its tenant's local hour."""
     scored = np.flatnonzero(~np.isnan(events.score)).astype(np.int32)
     return Rows(tenant=events.tenant, tenant_values=events.tenant_values, user=events.user,
                 user_values=events.user_values, training=events.training, training_values=events.training_values,
-                event=events.event, hour=(events.ts // US_PER_HOUR).astype(np.int32),
+                event=events.event, hour=local_hours(events, zones),
                 n=np.ones(len(events), dtype=np.int32), duration=events.duration,
                 score_n=(~np.isnan(events.score)).astype(np.int32), scored=scored,
-                score=score_parts(events.score[scored]))
+                score=score_parts(events.score[scored]),
+                last_utc_day=int(events.ts.max() // US_PER_DAY) if len(events) else -1)
 
 
 @dataclass
@@ -134,8 +164,8 @@ class Validated:
     details: dict = field(default_factory=dict)  # what the engine tells the report about its run
 
     @classmethod
-    def from_activity(cls, activity: Activity) -> "Validated":
-        return cls(event_rows(activity.events), activity.rows_read, activity.rejects,
+    def from_activity(cls, activity: Activity, zones: Mapping[str, str]) -> "Validated":
+        return cls(event_rows(activity.events, zones), activity.rows_read, activity.rejects,
                    activity.duplicates_dropped, activity.warnings)
 
 
@@ -162,7 +192,8 @@ def group_rows(rows: Rows) -> Rows:
                 user_values=rows.user_values, training=(training - 1).astype(np.int32),
                 training_values=rows.training_values, event=event.astype(np.int8),
                 hour=(hour + hour0).astype(np.int32),
-                n=sums["n"], duration=sums["duration"], score_n=sums["score_n"], scored=scored, score=score)
+                n=sums["n"], duration=sums["duration"], score_n=sums["score_n"], scored=scored, score=score,
+                last_utc_day=rows.last_utc_day)
 
 
 def _unify(values: list[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
@@ -201,6 +232,7 @@ def concat_rows(parts: list[Rows]) -> Rows:
     before = np.cumsum([0] + [len(p) for p in parts[:-1]])
     columns["scored"] = np.concatenate([p.scored + np.int32(b) for p, b in zip(parts, before)]).astype(np.int32)
     columns["score"] = np.concatenate([p.score for p in parts], axis=1)
+    columns["last_utc_day"] = max((p.last_utc_day for p in parts), default=-1)
     return Rows(**columns)
 
 
@@ -214,6 +246,7 @@ class Frames:
     trainings: pd.DataFrame
     tenants: pd.DataFrame
     dictionaries: dict[str, list[str]]
+    last_utc_day: int  # the latest event's UTC day: ``data_as_of`` is one date, whatever the tenants' zones
 
 
 def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None):
@@ -251,8 +284,13 @@ def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.n
     return starts, ends
 
 
-def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.Table | None) -> Frames:
-    """Aggregate valid events (``Rows``: one per event, or partial groups) into snapshot frames."""
+def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.Table | None,
+                 tenants_file: Tenants) -> Frames:
+    """Aggregate valid events (``Rows``: one per event, or partial groups, in local hours) into snapshot frames.
+
+    The tenants frame records each tenant's display name and time zone (``tenants_file``), which its
+    days and hours are in.
+    """
     present = np.flatnonzero(np.bincount(rows.tenant, minlength=len(rows.tenant_values)))
     values = rows.tenant_values.to_pylist()
     tenant_names = sorted(values[i] for i in present)
@@ -262,7 +300,7 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     n_tenants = len(tenant_names)
 
     users, user = entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
-                           KEYS[USER], [d.source for d in side_dimensions(USER)])
+                           KEYS[USER], [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
     has_training = rows.training >= 0
     trainings, training_codes = entities(tenant[has_training], tenant_names, rows.training[has_training],
                                          rows.training_values, trainings_table, KEYS[TRAINING],
@@ -292,6 +330,8 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     spans = [(blocks[4 * t], blocks[4 * t + 4]) for t in range(n_tenants)]
     tenants = pd.DataFrame({
         "tenant_id": tenant_names,
+        "name": [tenants_file.name(t) for t in tenant_names],
+        "timezone": [tenants_file.zone(t) for t in tenant_names],
         **range_columns([blocks[e:4 * n_tenants + e:4] for e in range(5)],
                         {"hourly": (h_start, h_end), "users": (u_start, u_end), "trainings": (t_start, t_end)}),
         "first_day": [int(days[a:b].min()) for a, b in spans],
@@ -304,6 +344,7 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
         trainings=side_frame(trainings, TRAINING, codes),
         tenants=tenants,
         dictionaries={d.name: dictionaries[d.name] for d in DIMENSIONS if d.coded},
+        last_utc_day=rows.last_utc_day,
     )
 
 

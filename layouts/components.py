@@ -20,7 +20,7 @@ class PageView:
     locale: str
     theme: str
     tenant: str
-    tenants: list[str]
+    tenants: list[dict]  # the tenant picker's options: display name, tenant id
     analyst: bool
     locked: dict[str, tuple[str, ...]]
     options: dict[str, list[dict]]  # queries.filter_values of the tenant
@@ -29,23 +29,31 @@ class PageView:
     start: dt.date
     end: dt.date
     as_of: dt.date
+    zone_line: str  # ``zone_line``: the tenant's name and the time zone its days and hours are in
 
 
-def dropdown_options(dim: str, known: dict[str, list[dict]], selected) -> list[dict]:
+def zone_line(name: str, zone: str, locale: str) -> str:
+    """Which tenant the page shows, and in which time zone its days and hours are."""
+    return i18n.t(locale, "timezone", name=name, zone=zone)
+
+
+def dropdown_options(dim: str, known: dict[str, list[dict]], selected, locale: str) -> list[dict]:
     """The tenant's values of ``dim``, plus any selected value it does not know (flagged), so it shows."""
-    options = [{"label": o["label"], "value": o["key"]} for o in known.get(dim, [])]
+    options = [{"label": i18n.data_label(o["label"], locale), "value": o["key"]} for o in known.get(dim, [])]
     present = {o["value"] for o in options}
     return options + [{"label": f"{v} (?)", "value": v} for v in selected or () if v not in present]
 
 
-def page_top(page: str, view: PageView, title: str, as_of_id: str) -> list:
-    """What opens both pages: the token's store, the title with the "data as of" line, the filter bar."""
+def page_top(page: str, view: PageView, title: str, as_of_id: str, zone_id: str) -> list:
+    """What opens both pages: the token's store, the title with the "data as of" line and the tenant's
+    time zone (a callback keeps it in step when an analyst picks another tenant), the filter bar."""
     return [
         dcc.Store(id=ids.token_id(page), data=view.token),
         html.Header([
             html.H1(title),
             html.P(i18n.t(view.locale, "data_as_of", date=i18n.date(view.as_of, view.locale)),
                    id=as_of_id, className="as-of"),
+            html.P(view.zone_line, id=zone_id, className="as-of"),
         ], className="page-head"),
         filter_bar(page, view),
     ]
@@ -89,7 +97,7 @@ def filter_bar(page: str, view: PageView) -> html.Div:
         value = list(view.filters.get(dim, ()))
         fields.append(_field(i18n.dimension_label(loc, dim), dcc.Dropdown(
             id=ids.filter_id(page, dim), multi=True, value=value, disabled=locked,
-            placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value),
+            placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value, loc),
             maxHeight=280, **i18n.dropdown_labels(loc)), locked=locked, locale=loc, name=dim))
     return html.Div(fields, className="filter-bar")
 
@@ -143,7 +151,7 @@ def choice(page: str, name: str, options: list[tuple[str, str]], value: str, lab
 
 def chips(filters: dict[str, tuple[str, ...]], locked: dict, options: dict, locale: str) -> list:
     """One chip per applied filter value: locked ones show a lock, the others a × that removes them."""
-    labels = {dim: {o["key"]: o["label"] for o in opts} for dim, opts in options.items()}
+    labels = {dim: {o["key"]: i18n.data_label(o["label"], locale) for o in opts} for dim, opts in options.items()}
     items = []
     for dim, values in filters.items():
         for value in values:

@@ -33,7 +33,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                i18n.t(loc, "gran")),
     ], className="choice-bar")
     return html.Main([
-        *page_top(PAGE, view, i18n.t(loc, "explore.title"), ids.EXPLORE_AS_OF),
+        *page_top(PAGE, view, i18n.t(loc, "explore.title"), ids.EXPLORE_AS_OF, ids.EXPLORE_ZONE),
         choices,
         html.Div(chips(view.filters, view.locked, view.options, loc), id=ids.chips_id(PAGE), className="chips"),
         html.Div(content.get("status"), id=ids.EXPLORE_STATUS, className="status", role="status"),

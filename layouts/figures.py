@@ -115,7 +115,7 @@ def funnel(values: dict, locale: str, theme: str) -> go.Figure:
 def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: bool = False) -> go.Figure:
     """One bar per row, largest first; the key rides in ``customdata`` for cross-filtering."""
     fmt = _value_format(metric)
-    labels = [data_text(r["label"]) for r in rows]
+    labels = [data_text(i18n.data_label(r["label"], locale)) for r in rows]
     values = [r["value"] for r in rows]
     keys = [r["key"] for r in rows]
     if horizontal:
@@ -139,8 +139,8 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
 
 def pie(rows: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
     fig = _base(theme, locale, showlegend=True, margin={"l": 16, "r": 16, "t": 16, "b": 16})
-    fig.add_pie(labels=[data_text(r["label"]) for r in rows], values=[r["value"] or 0 for r in rows],
-                customdata=[r["key"] for r in rows], hole=0.35, sort=False,
+    fig.add_pie(labels=[data_text(i18n.data_label(r["label"], locale)) for r in rows],
+                values=[r["value"] or 0 for r in rows], customdata=[r["key"] for r in rows], hole=0.35, sort=False,
                 hovertemplate=f"%{{label}}: %{{value:{_value_format(metric)}}} (%{{percent}})<extra></extra>")
     return fig
 
@@ -156,7 +156,7 @@ def line(points: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
 
 
 def heatmap(values: list, locale: str, theme: str) -> go.Figure:
-    """Connections by weekday (rows, Monday on top) and UTC hour (columns)."""
+    """Connections by weekday (rows, Monday on top) and local hour (columns), in the tenant's time zone."""
     z = [values[day * 24:(day + 1) * 24] for day in range(7)]
     fig = _base(theme, locale, margin={"l": 48, "r": 16, "t": 8, "b": 40})
     fig.add_heatmap(z=z, x=list(range(24)), y=i18n.weekdays(locale), colorscale=THEMES[theme]["scale"],

@@ -23,6 +23,8 @@ LABELS: dict[str, dict[str, str]] = {
         "overview.title": "Learning overview",
         "explore.title": "Explore",
         "data_as_of": "Data as of {date}",
+        "timezone": "{name}: days and hours in the {zone} time zone",
+        "unknown": "Unknown",
         "metric.connections": "Connections",
         "metric.active_learners": "Active learners",
         "metric.enrolments": "Enrolments",
@@ -72,7 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
         "chart.funnel": "Enrolment → start → completion",
         "chart.trainings": "Completions by training (top 10)",
         "chart.groups": "Completion rate by group",
-        "chart.heatmap": "Connections by weekday and hour (UTC)",
+        "chart.heatmap": "Connections by weekday and local hour",
         "explore.by": "{metric} by {dim}",
         "explore.over_time": "{metric} over time",
         "empty.range": "No activity between {start} and {end}.",
@@ -101,6 +103,8 @@ LABELS: dict[str, dict[str, str]] = {
         "overview.title": "Vue d’ensemble de la formation",
         "explore.title": "Explorer",
         "data_as_of": "Données au {date}",
+        "timezone": "{name} : jours et heures du fuseau {zone}",
+        "unknown": "Inconnu",
         "metric.connections": "Connexions",
         "metric.active_learners": "Apprenants actifs",
         "metric.enrolments": "Inscriptions",
@@ -150,7 +154,7 @@ LABELS: dict[str, dict[str, str]] = {
         "chart.funnel": "Inscription → démarrage → achèvement",
         "chart.trainings": "Achèvements par formation (top 10)",
         "chart.groups": "Taux d’achèvement par groupe",
-        "chart.heatmap": "Connexions par jour et heure (UTC)",
+        "chart.heatmap": "Connexions par jour et heure locale",
         "explore.by": "{metric} par {dim}",
         "explore.over_time": "{metric} dans le temps",
         "empty.range": "Aucune activité entre le {start} et le {end}.",
@@ -211,6 +215,12 @@ def percent(value: float | None, locale: str, digits: int = 1) -> str:
         return t(locale, "na")
     head, _, tail = Locale.parse(locale).percent_formats[None].pattern.rpartition("0")
     return format_percent(value, format=f"{head}0.{'0' * digits}{tail}", locale=locale)
+
+
+def data_label(label: str, locale: str) -> str:
+    """A label from the data as a page in ``locale`` shows it: the LMS's own text, but the snapshot's
+    ``Unknown`` (an empty or missing value) in the page's language. Filters still take the key."""
+    return t(locale, "unknown") if label == catalog.UNKNOWN else label
 
 
 def metric_label(locale: str, metric: str) -> str:

@@ -14,11 +14,13 @@ PAGE = "div-page"
 RENDERED = "store-rendered"    # the path the server rendered the page for (None: the route callback renders it)
 ROUTE = "store-route"          # a path the route callback still has to render
 
-# Per page: a status line and the "data as of" line.
+# Per page: a status line, the "data as of" line and the line naming the tenant and its time zone.
 OVERVIEW_STATUS = "div-overview-status"
 EXPLORE_STATUS = "div-explore-status"
 OVERVIEW_AS_OF = "p-overview-as-of"
 EXPLORE_AS_OF = "p-explore-as-of"
+OVERVIEW_ZONE = "p-overview-zone"
+EXPLORE_ZONE = "p-explore-zone"
 
 # Overview charts.
 GRAPH_ACTIVITY = "graph-activity"

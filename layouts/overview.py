@@ -26,7 +26,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
     granularity = choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES],
                          view.state.granularity, i18n.t(loc, "gran"))
     return html.Main([
-        *page_top(PAGE, view, i18n.t(loc, "overview.title"), ids.OVERVIEW_AS_OF),
+        *page_top(PAGE, view, i18n.t(loc, "overview.title"), ids.OVERVIEW_AS_OF, ids.OVERVIEW_ZONE),
         html.Div(content.get("status"), id=ids.OVERVIEW_STATUS, className="status", role="status"),
         kpi_cards(loc, content.get("values"), content.get("changes")),
         html.Div([

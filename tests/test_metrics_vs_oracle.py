@@ -1,7 +1,9 @@
 """Every number of app.queries equals the independent DuckDB computation over the raw CSVs.
 
 Random tenants, ranges (empty ones, week and month edges included) and filter
-combinations are drawn by hypothesis over a generated export.
+combinations are drawn by hypothesis over a generated export whose tenants are
+in several time zones (daylight saving, 30- and 45-minute offsets, across the
+date line), so every day, period and heatmap hour compared is a local one.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from hypothesis import event, given, settings, strategies as st
 
 from app import queries
 from app.catalog import USER_DIMENSIONS
-from tests.support.oracle import same_value as same
+from tests.support.oracle import daylight_saving_changes, same_value as same
 
 # The product's dimensions, as its metrics (queries.METRICS): a dimension is compared as soon as it is declared,
 # and the comparisons fail until the oracle defines it too.
@@ -203,3 +205,47 @@ def test_oracle007_refresh_report_matches(generated_snapshot_dir, oracle):
     assert report["rows_read"] == oracle.report["rows_read"]
     assert report["rows_accepted"] == oracle.report["accepted"]
     assert report["duplicates_dropped"] == oracle.report["duplicates"]
+
+
+def test_oracle009_tenant_names_and_zones(snapshot, oracle):
+    """The generated tenants span zones with daylight saving on both hemispheres, 30- and 45-minute offsets and
+    one across the date line; each tenant's name and zone are the oracle's."""
+    zones = {snapshot.tenants[t].timezone for t in snapshot.tenants}
+    assert {"Europe/Paris", "Australia/Adelaide", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Auckland"} <= zones
+    for tenant in oracle.tenants():
+        assert (snapshot.tenants[tenant].name, snapshot.tenants[tenant].timezone) == \
+            (oracle.tenant_name(tenant), oracle.timezone(tenant))
+
+
+def test_oracle010_ranges_across_daylight_saving_changes(snapshot, oracle):
+    """Short ranges that start or end on, or span, a daylight-saving change of the tenant's zone: days,
+    previous-period-sized ranges and the heatmap's local hours (a day with an hour twice, or none)."""
+    changing = {}
+    for tenant, ts in snapshot.tenants.items():
+        first = dt.date(1970, 1, 1) + dt.timedelta(days=ts.first_day)
+        last = dt.date(1970, 1, 1) + dt.timedelta(days=ts.last_day)
+        changes = daylight_saving_changes(ts.timezone, first, last)
+        if changes:
+            changing[tenant] = changes
+    assert len({snapshot.tenants[t].timezone for t in changing}) >= 4, changing
+    share = Share()
+
+    @SETTINGS
+    @given(tenant=st.sampled_from(sorted(changing)), data=st.data(), before=st.integers(0, 3),
+           after=st.integers(0, 3), metric=st.sampled_from(queries.METRICS))
+    def check(tenant, data, before, after, metric):
+        change = data.draw(st.sampled_from(changing[tenant]))
+        start, end = change - dt.timedelta(days=before), change + dt.timedelta(days=after)
+        mine = queries.kpis(snapshot, tenant, start, end, {})
+        theirs = oracle.kpis(tenant, start, end, {})
+        assert {m: mine[m] for m in queries.METRICS if not same(mine[m], theirs[m])} == {}, (mine, theirs)
+        series = queries.timeseries(snapshot, tenant, start, end, {}, metric, "day")
+        expected = oracle.timeseries(tenant, start, end, {}, metric, "day")
+        assert list(series["period"]) == [p for p, _ in expected]
+        assert all(same(a, b) for a, (_, b) in zip(series["value"], expected)), (list(series["value"]), expected)
+        cells = queries.heatmap(snapshot, tenant, start, end, {})
+        assert list(zip(cells["weekday"], cells["hour"], cells["value"])) == oracle.heatmap(tenant, start, end, {})
+        share.count(theirs.values())
+
+    check()
+    share.check(0.5)

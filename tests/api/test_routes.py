@@ -9,7 +9,7 @@ from app import queries
 from tests.support.credentials import ALL_KEY, analyst, bearer, embed, tenant_key
 
 ALL = bearer(ALL_KEY)
-HEAD = ["tenant", "from", "to", "filters", "snapshot", "data_as_of"]
+HEAD = ["tenant", "timezone", "from", "to", "filters", "snapshot", "data_as_of"]
 
 
 def get(client, path, headers=ALL, **query):
@@ -54,7 +54,7 @@ def test_api004_timeseries_each_granularity(client, snapshot, tenants, granulari
     tenant = tenants[2]
     body = get(client, f"/api/v1/tenants/{tenant}/timeseries", metric="active_learners", granularity=granularity,
                **{"from": "2026-10-01", "to": "2026-10-31"}).get_json()
-    assert list(body) == ["tenant", "metric", "granularity", *HEAD[1:], "points"]
+    assert list(body) == ["tenant", "timezone", "metric", "granularity", *HEAD[2:], "points"]
     assert (body["metric"], body["granularity"]) == ("active_learners", granularity)
     assert len(body["points"]) == periods
     frame = queries.timeseries(snapshot, tenant, dt.date(2026, 10, 1), dt.date(2026, 10, 31), {},
@@ -73,7 +73,7 @@ def test_api005_timeseries_week_labels_are_mondays(client, tenants):
 def test_api006_breakdown_by_each_dimension(client, snapshot, tenants, by):
     tenant = tenants[3]
     body = get(client, f"/api/v1/tenants/{tenant}/breakdown", metric="completions", by=by).get_json()
-    assert list(body) == ["tenant", "metric", "by", "limit", *HEAD[1:], "rows"]
+    assert list(body) == ["tenant", "timezone", "metric", "by", "limit", *HEAD[2:], "rows"]
     assert body["limit"] == queries.DEFAULT_LIMIT and len(body["rows"]) <= queries.DEFAULT_LIMIT
     start, end = queries.default_range(snapshot)
     frame = queries.breakdown(snapshot, tenant, start, end, {}, "completions", by)
@@ -129,7 +129,7 @@ def test_api011_every_filter_dimension_is_accepted(client, snapshot, tenants):
 def test_api012_filters_route(client, snapshot, tenants):
     tenant = tenants[4]
     body = get(client, f"/api/v1/tenants/{tenant}/filters").get_json()
-    assert list(body) == ["tenant", "snapshot", "data_as_of", "filters"]
+    assert list(body) == ["tenant", "timezone", "snapshot", "data_as_of", "filters"]
     assert body["filters"] == queries.filter_values(snapshot, tenant)
     assert list(body["filters"]) == list(queries.DIMENSIONS)
 

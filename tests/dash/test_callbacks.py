@@ -296,3 +296,30 @@ def test_i18n001_labels_exist_in_both_locales():
     assert i18n.metric_value("connections", None, "fr") == "n/d"
     assert isinstance(overview.kpi_change("starts", 5, 0, 30, "en"), html.Span)
     assert parse("?token=x").filters == {}
+
+
+def _component(node, component_id):
+    """The component of a rendered tree with this id, or None."""
+    if isinstance(node, (list, tuple)):
+        return next((c for c in (_component(n, component_id) for n in node) if c is not None), None)
+    if getattr(node, "id", None) == component_id:
+        return node
+    children = getattr(node, "children", None)
+    return None if children is None or isinstance(children, str) else _component(children, component_id)
+
+
+def test_zone001_pages_name_the_tenant_and_its_time_zone(server_context, oracle):
+    """Both pages say whose data they show and in which zone its days and hours are, also after an analyst
+    picks another tenant; the analyst's picker shows display names."""
+    for outputs in (overview.overview_outputs, explore.explore_outputs):
+        line = outputs(embed_token(), "")["zone"]
+        assert oracle.tenant_name(TENANT) in line and oracle.timezone(TENANT) in line and oracle.timezone(TENANT) != "UTC"
+        line = outputs(analyst_token(), f"?tenant={OTHER_TENANT}")["zone"]
+        assert oracle.tenant_name(OTHER_TENANT) in line and oracle.timezone(OTHER_TENANT) in line
+    assert "fuseau" in overview.overview_outputs(embed_token(locale="fr"), "")["zone"]
+    page, _ = shell.render("/explore", f"?token={analyst_token()}&tenant={OTHER_TENANT}")
+    assert oracle.timezone(OTHER_TENANT) in texts(_component(page, ids.EXPLORE_ZONE))
+    picker = _component(page, ids.tenant_id(ids.EXPLORE))
+    assert sorted((o["value"], o["label"]) for o in picker.options) == \
+        sorted((t, oracle.tenant_name(t)) for t in oracle.tenants())
+    assert oracle.tenant_name(TENANT) != TENANT

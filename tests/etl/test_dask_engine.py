@@ -29,7 +29,8 @@ from tests.support.exports import (BAD_ROWS, CORPUS, EXPECTED as HOSTILE, GOOD_R
                                    write_export)
 from tests.support.services import REPO
 
-REPORT_FIELDS = ("outcome", "rows_read", "rows_accepted", "rows_rejected", "duplicates_dropped", "warnings")
+REPORT_FIELDS = ("outcome", "rows_read", "rows_accepted", "rows_rejected", "duplicates_dropped", "warnings",
+                 "tenants_file")
 
 
 @pytest.fixture(scope="module")

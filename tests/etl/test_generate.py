@@ -17,7 +17,7 @@ END = dt.date(2026, 11, 26)
 DAYS = 730
 EVENTS = 20_000
 TENANTS = 8
-FILES = ["activity.csv.gz", "users.csv.gz", "trainings.csv.gz", "_SUCCESS"]
+FILES = ["activity.csv.gz", "users.csv.gz", "trainings.csv.gz", "tenants.csv.gz", "_SUCCESS"]
 
 
 def _read(folder, name):
@@ -33,7 +33,7 @@ def export(tmp_path_factory):
     activity["ts"] = pd.to_datetime(activity["occurred_at"], utc=True, format="ISO8601")
     return {"summary": summary, "folder": folder, "activity": activity,
             "users": _read(folder, "users.csv.gz"),
-            "trainings": _read(folder, "trainings.csv.gz")}
+            "trainings": _read(folder, "trainings.csv.gz"), "tenants": _read(folder, "tenants.csv.gz")}
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +215,7 @@ def test_time_patterns(unique_events):
 
 def test_users_dimension(export, unique_events):
     users = export["users"]
-    assert list(users.columns) == ["tenant_id", "user_id", "group", "country"]
+    assert list(users.columns) == ["tenant_id", "user_id", "group", "country", "name"]
     assert not users.duplicated(["tenant_id", "user_id"]).any()
     assert users["country"].str.fullmatch(r"[A-Z]{2}|").all()
     assert (users["group"] == "").any() and (users["country"] == "").any()
@@ -225,6 +225,11 @@ def test_users_dimension(export, unique_events):
     assert 0.9 < listed.mean() < 1.0
     # user ids repeat across tenants: they are unique within a tenant only
     assert users["user_id"].duplicated().any()
+    # learners have a first and a last name; some have none (lists show the user_id), some share one
+    names = users["name"].fillna("")
+    assert names.str.fullmatch(r"[^ ]+ [^ ]+|").all()
+    assert (names == "").any() and names[names != ""].duplicated().any()
+    assert names.str.len().max() <= 200
 
 
 def test_trainings_dimension(export, unique_events):
@@ -267,3 +272,16 @@ def test_tenant_names_stay_valid_and_unique_beyond_the_list(tmp_path):
     names = users["tenant_id"].unique()
     assert len(names) == 60
     assert all(re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", n) for n in names)
+
+
+def test_tenants_have_names_and_a_spread_of_time_zones(export, tmp_path):
+    """Every tenant once, named, in a zone the time zone database knows; ten tenants, ten zones (30- and
+    45-minute offsets, daylight saving on both hemispheres, across the date line, UTC)."""
+    from etl.zones import is_zone
+
+    tenants = export["tenants"]
+    assert sorted(tenants["tenant_id"]) == sorted(export["activity"]["tenant_id"].unique())
+    assert tenants["name"].str.len().min() > 0 and all(is_zone(z) for z in tenants["timezone"])
+    assert tenants["timezone"].nunique() == export["summary"]["zones"] == min(TENANTS, 10)
+    utc = generate_export(str(tmp_path), 500, 3, seed=1, end_date=END, zones=False)
+    assert "tenants.csv.gz" not in os.listdir(utc["path"]) and utc["zones"] == 1

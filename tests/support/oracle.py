@@ -14,7 +14,10 @@ Pipeline (all in :meth:`Oracle.__init__`):
 3. ``events``: the valid rows, minus the duplicates (a non-empty ``event_id``
    already seen on an earlier valid row).
 4. ``facts``: ``events`` joined with the user and training dimensions, with
-   ``Unknown`` / ``training_id`` substituted for missing labels, and the UTC day.
+   ``Unknown`` / ``training_id`` substituted for missing labels, and the local
+   day and time in the tenant's zone (``tenants``: the last valid row of
+   ``tenants.csv``, UTC for a tenant without one), converted by DuckDB's own
+   time zone database (``timezone()``).
 
 Every metric query then goes through :meth:`Oracle._grouped`, whose WHERE clause
 comes from :meth:`Oracle._where` (tenant + filters + day range).
@@ -26,6 +29,8 @@ import datetime as dt
 import math
 import os
 from typing import Any
+
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -44,6 +49,7 @@ DIM_COLUMN = {
 COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions")
 METRICS = COUNT_METRICS + ("completion_rate", "avg_score", "learning_hours")
 GRANULARITIES = ("day", "week", "month")
+LEARNER_COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed")
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
 UNKNOWN = "Unknown"
 
@@ -78,8 +84,9 @@ NUMBER_RE = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 INTEGER_RE = r"^[0-9]+$"
 
 ACTIVITY_COLUMNS = ("event_id", "occurred_at", "tenant_id", "user_id", "event_type", "training_id", "score", "duration_s")
-USER_COLUMNS = ("tenant_id", "user_id", "group", "country")
+USER_COLUMNS = ("tenant_id", "user_id", "group", "country", "name")
 TRAINING_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
+TENANT_COLUMNS = ("tenant_id", "name", "timezone")
 
 
 def _sql_str(value: str) -> str:
@@ -147,9 +154,10 @@ class Oracle:
         self._load_csv("raw_activity", activity, ACTIVITY_COLUMNS)
         self._load_csv("raw_users", _find(export_dir, "users"), USER_COLUMNS)
         self._load_csv("raw_trainings", _find(export_dir, "trainings"), TRAINING_COLUMNS)
+        self._load_csv("raw_tenants", _find(export_dir, "tenants"), TENANT_COLUMNS)
         self._build_parsed(reject_connection_with_training)
-        self._build_events()
         self._build_dimensions()
+        self._build_events()
         self._build_facts()
 
     # ------------------------------------------------------------------ loading
@@ -234,19 +242,35 @@ class Oracle:
                 SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY row_no) AS nth_of_id
                 FROM parsed WHERE reject_reason IS NULL
             )
+            , kept AS (
+                SELECT v.*, timezone(coalesce(t.timezone, 'UTC'), v.occurred_utc AT TIME ZONE 'UTC') AS occurred_local
+                FROM valid v LEFT JOIN tenants t ON t.tenant_id = v.tenant_id
+                WHERE v.event_id IS NULL OR v.nth_of_id = 1
+            )
             SELECT row_no, event_id, tenant_id, user_id, event_type,
                    CASE WHEN event_type = 'connection' THEN NULL ELSE training_id END AS training_id,
-                   score, duration_s, occurred_utc, CAST(occurred_utc AS DATE) AS day
-            FROM valid
-            WHERE event_id IS NULL OR nth_of_id = 1
+                   score, duration_s, occurred_utc, occurred_local, CAST(occurred_local AS DATE) AS day
+            FROM kept
+            ORDER BY row_no
         """)
 
     def _build_dimensions(self) -> None:
-        """One row per (tenant, user) and (tenant, training): the first one in the file."""
+        """One row per (tenant, user) and (tenant, training): the first one in the file. One per tenant:
+        the last row with a good tenant_id and a time zone DuckDB knows (or none: UTC)."""
+        self.con.execute(f"""
+            CREATE TABLE tenants AS
+            SELECT tenant_id, coalesce(name, tenant_id) AS name, coalesce(timezone, 'UTC') AS timezone
+            FROM raw_tenants
+            WHERE regexp_matches(tenant_id, {_sql_str(TENANT_RE)})
+              AND (timezone IS NULL OR timezone IN (SELECT name FROM pg_timezone_names()))
+            QUALIFY row_number() OVER (PARTITION BY tenant_id ORDER BY row_no DESC) = 1
+        """)
         self.con.execute("""
             CREATE TABLE users AS
             SELECT tenant_id, user_id,
-                   coalesce("group", 'Unknown') AS "group", coalesce(country, 'Unknown') AS country
+                   coalesce("group", 'Unknown') AS "group", coalesce(country, 'Unknown') AS country,
+                   -- the display name: at most 200 characters, the user_id when empty or blank
+                   CASE WHEN trim(coalesce(name, '')) = '' THEN user_id ELSE left(name, 200) END AS name
             FROM raw_users
             WHERE tenant_id IS NOT NULL AND user_id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY tenant_id, user_id ORDER BY row_no) = 1
@@ -412,11 +436,11 @@ class Oracle:
 
     def heatmap(self, tenant: str, start: dt.date, end: dt.date,
                 filters: dict[str, list[str]] | None = None) -> list[tuple[int, int, Any]]:
-        """168 ``(weekday Mon=0, UTC hour, connections)`` cells; all None under a training-side filter."""
+        """168 ``(weekday Mon=0, local hour, connections)`` cells; all None under a training-side filter."""
         cells = [(wd, hour) for wd in range(7) for hour in range(24)]
         if self._training_filter_set(filters):
             return [(wd, hour, None) for wd, hour in cells]
-        key_sql = "(isodow(occurred_utc) - 1) * 24 + hour(occurred_utc)"
+        key_sql = "(isodow(occurred_local) - 1) * 24 + hour(occurred_local)"
         values = self._grouped(tenant, start, end, filters, "connections", key_sql,
                                extra_where="event_type = 'connection'")
         return [(wd, hour, values.get(wd * 24 + hour, 0)) for wd, hour in cells]
@@ -445,12 +469,118 @@ class Oracle:
             "format": sorted({(f, f) for _, _, _, f in trainings}),
         }
 
+    # ------------------------------------------------------------------ learners (metrics.md v2)
+
+    def learners(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
+                 cohort: str = "active", sort: str = "last_activity", order: str = "desc") -> list[dict]:
+        """Every learner row of the cohort, in the list's order: ``sort`` in ``order`` with empty values last
+        either way, then user_id ascending (code point order); floats tie to 1e-9, as in a breakdown."""
+        if cohort not in LEARNER_COHORTS:
+            raise ValueError(f"unknown cohort {cohort!r}")
+        in_range, in_range_params = self._where(tenant, filters, start, end)
+        training_filter = self._training_filter_set(filters)
+        rows = self.con.execute(f"""
+            WITH completed_pairs AS (
+                SELECT DISTINCT user_id, training_id FROM events
+                WHERE tenant_id = ? AND event_type = 'completion'
+            ),
+            selected AS (
+                SELECT f.*, (c.user_id IS NOT NULL) AS pair_completed
+                FROM (SELECT * FROM facts WHERE {in_range}) f
+                LEFT JOIN completed_pairs c ON c.user_id = f.user_id AND c.training_id = f.training_id
+            ),
+            per_user AS (
+                SELECT s.user_id,
+                       count(*) FILTER (WHERE event_type = 'connection') AS connections,
+                       count(DISTINCT training_id) FILTER (WHERE event_type = 'enrolment') AS enrolments,
+                       count(DISTINCT training_id) FILTER (WHERE event_type = 'start') AS starts,
+                       count(DISTINCT training_id) FILTER (WHERE event_type = 'completion') AS completions,
+                       avg(score) FILTER (WHERE event_type = 'completion') AS avg_score,
+                       coalesce(sum(duration_s), 0) / 3600.0 AS learning_hours,
+                       max(day) AS last_activity,
+                       count(*) FILTER (WHERE event_type <> 'enrolment') > 0 AS active,
+                       count(*) FILTER (WHERE event_type = 'enrolment' AND NOT pair_completed) > 0 AS not_completed
+                FROM selected s GROUP BY s.user_id
+            )
+            SELECT p.*, coalesce(u.name, p.user_id) AS name, coalesce(u."group", 'Unknown') AS "group",
+                   coalesce(u.country, 'Unknown') AS country
+            FROM per_user p LEFT JOIN users u ON u.tenant_id = ? AND u.user_id = p.user_id
+        """, [tenant] + in_range_params + [tenant]).fetchall()
+        names = [d[0] for d in self.con.description]
+        listed = []
+        for values in rows:
+            row = dict(zip(names, values))
+            keep = {"active": row["active"], "connected": row["connections"] > 0,
+                    "enrolled": row["enrolments"] > 0, "started": row["starts"] > 0,
+                    "completed": row["completions"] > 0, "not_completed": row["not_completed"]}[cohort]
+            if not keep:
+                continue
+            listed.append({
+                "user_id": row["user_id"], "name": row["name"], "group": row["group"], "country": row["country"],
+                "connections": None if training_filter else int(row["connections"]),
+                "enrolments": int(row["enrolments"]), "starts": int(row["starts"]),
+                "completions": int(row["completions"]),
+                "avg_score": None if row["avg_score"] is None else float(row["avg_score"]),
+                "learning_hours": float(row["learning_hours"]), "last_activity": row["last_activity"],
+                "assigned": None, "overdue": None,  # no assignments in these exports
+            })
+        listed.sort(key=lambda r: r["user_id"])
+        value = (lambda r: round(r[sort], 9)) if sort in ("avg_score", "learning_hours") else (lambda r: r[sort])
+        filled = [r for r in listed if r[sort] is not None]
+        filled.sort(key=value, reverse=order == "desc")  # stable: equal values stay in user_id order
+        return filled + [r for r in listed if r[sort] is None]
+
+    def learner_trainings(self, tenant: str, user_id: str,
+                          filters: dict[str, list[str]] | None = None) -> list[dict] | None:
+        """One row per training the learner has an event for (training-side filters apply, the range does not),
+        sorted by training_id; None when the tenant has no such learner or the user-side filters drop them."""
+        user = self.con.execute("""
+            SELECT "group", country FROM users WHERE tenant_id = ? AND user_id = ?
+            UNION ALL SELECT "group", country FROM facts WHERE tenant_id = ? AND user_id = ? LIMIT 1
+        """, [tenant, user_id, tenant, user_id]).fetchone()
+        if user is None:
+            return None
+        group, country = user
+        for dim, value in (("group", group), ("country", country)):
+            if (filters or {}).get(dim) and value not in filters[dim]:
+                return None
+        training_only = {d: v for d, v in (filters or {}).items() if d in TRAINING_DIMS}
+        where, params = self._where(tenant, training_only)
+        rows = self.con.execute(f"""
+            SELECT training_id, any_value(title), any_value(category), any_value(format),
+                   min(day) FILTER (WHERE event_type = 'enrolment'),
+                   min(day) FILTER (WHERE event_type = 'start'),
+                   min(day) FILTER (WHERE event_type = 'completion'),
+                   arg_max(score, occurred_utc) FILTER (WHERE event_type = 'completion' AND score IS NOT NULL),
+                   coalesce(sum(duration_s), 0) / 3600.0
+            FROM facts WHERE {where} AND user_id = ? AND training_id IS NOT NULL
+            GROUP BY training_id ORDER BY training_id
+        """, params + [user_id]).fetchall()
+        out = []
+        for training, title, category, fmt, enrolled, started, completed, score, hours in rows:
+            status = "completed" if completed else "in_progress" if started else "not_started"
+            out.append({"training_id": training, "title": title, "category": category, "format": fmt,
+                        "status": status, "enrolled_on": enrolled, "started_on": started, "completed_on": completed,
+                        "on_time": None, "overdue": False, "score": score, "learning_hours": float(hours),
+                        "assigned_on": None, "due_on": None})
+        return out
+
     def tenants(self) -> list[str]:
         """Tenants with at least one valid event, sorted."""
         return [t for (t,) in self.con.execute("SELECT DISTINCT tenant_id FROM facts ORDER BY 1").fetchall()]
 
+    def timezone(self, tenant: str) -> str:
+        """The tenant's time zone: from tenants.csv, else UTC."""
+        row = self.con.execute("SELECT timezone FROM tenants WHERE tenant_id = ?", [tenant]).fetchone()
+        return "UTC" if row is None else row[0]
+
+    def tenant_name(self, tenant: str) -> str:
+        """The tenant's display name: from tenants.csv, else its id."""
+        row = self.con.execute("SELECT name FROM tenants WHERE tenant_id = ?", [tenant]).fetchone()
+        return tenant if row is None else row[0]
+
     def data_range(self, tenant: str) -> tuple[dt.date, dt.date]:
-        """First and last UTC event day of the tenant; KeyError for a tenant with no event."""
+        """First and last local event day of the tenant; KeyError for a tenant with no event."""
         first, last = self.con.execute("SELECT min(day), max(day) FROM facts WHERE tenant_id = ?",
                                        [tenant]).fetchone()
         if first is None:
@@ -465,3 +595,11 @@ def same_value(a, b) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
     return a == b
+
+
+def daylight_saving_changes(zone: str, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The local days in [first, last] on which the zone's offset changes (from Python's zoneinfo)."""
+    tz = ZoneInfo(zone)
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 2)]
+    offsets = [dt.datetime.combine(d, dt.time(), tz).utcoffset() for d in days]
+    return [days[k] for k in range(len(days) - 1) if offsets[k] != offsets[k + 1]]
