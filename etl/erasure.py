@@ -13,6 +13,11 @@ text (``key_check``), so a refresh or a forget run with another key refuses
 instead of silently letting the erased learners back in. Tenants stay in
 clear: they are customers, not people, and they let a refresh hash only the
 ids of the tenants concerned.
+
+The rows are taken out after the engine has grouped them (``drop_erased``), so
+both engines share this one filter; the one thing the groups no longer tell is
+the UTC day of each event, so ``data_as_of`` (the export's last day with any
+event) still counts the erased learners' events: a date, naming no one.
 """
 from __future__ import annotations
 

@@ -222,8 +222,9 @@ def write_version(root: Path, found: Found, transformed: Transformed, counts: Co
                   version: str | None = None) -> str:
     """A new snapshot folder (not yet live) and its manifest; returns its version (``version``, or a new one)."""
     frames = transformed.frames
-                    rejects=rejects, warnings=warnings, engine_details=activity.details,
-                    tenants_file=tenants.to_report(), erased=dropped.to_dict() if erased else None)
+    version = version or snapshots.new_version(root)
+    # one date for every tenant, whatever its zone: the last UTC day with data, at most the export date
+    last_day = min(frames.last_utc_day, (found.ref.date - dt.date(1970, 1, 1)).days)
     manifest = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "export": found.export,

@@ -73,6 +73,10 @@ def test_erase001_delete_route_erases_everywhere_and_purges_varnish_and_redis(se
         status, headers, cached = call(varnish.url, path)
         assert (status, headers["X-Cache"], cached["snapshot"]) == (200, "MISS", before)
         assert call(varnish.url, path)[1]["X-Cache"] == "HIT"
+        one = f"/api/v1/tenants/{tenant}/learners/{USER}"
+        listed = f"/api/v1/tenants/{tenant}/learners?limit=1000&from=2026-08-01&to=2026-10-31"
+        assert call(varnish.url, one)[0] == 200
+        assert USER in json.dumps(call(varnish.url, listed)[2])
         cache_keys = set(store.keys())
         assert cache_keys and naming(snap)  # the learner is in the snapshot and the report, answers are cached
 
@@ -101,6 +105,9 @@ def test_erase001_delete_route_erases_everywhere_and_purges_varnish_and_redis(se
         expected = queries.kpis(snapshot, tenant, dt.date(2026, 8, 1), dt.date(2026, 10, 31), {})
         assert fresh["metrics"] == pytest.approx(expected)
         assert fresh["metrics"] != cached["metrics"]  # the learner's events no longer count
+        assert call(varnish.url, one)[0] == 404
+        status, _, page = call(varnish.url, listed)
+        assert status == 200 and page["learners"] and USER not in json.dumps(page)
         assert naming(snap) == []
         assert not [k for k in store.keys() if USER.encode() in k + (store.get(k) or b"")]
 
