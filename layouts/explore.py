@@ -45,17 +45,18 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 dcc.Download(id=ids.DOWNLOAD_CSV),
             ], className="card-head"),
             html.Div(dag.AgGrid(
-                id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []), columnSize="responsiveSizeToFit",
-                defaultColDef={"sortable": True, "resizable": True, "filter": False},
+                # Columns share the width by flex from the first render (a size-to-fit after it moved them).
+                id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
+                defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
                 dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
-            ), **{"data-ag-theme-mode": view.theme}),
+            ), className="grid-box", **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
         *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
             id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
             columnDefs=learners.grid_columns(loc),
-            columnSize="autoSize", style={"height": "420px"},  # each column as wide as its content; rows scroll
-            defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
-                           "autoHeaderHeight": True},
+            style={"height": "420px"},  # rows scroll inside (virtualised); columns share the width by flex
+            defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 110,
+                           "wrapHeaderText": True, "autoHeaderHeight": True},
             dashGridOptions={"animateRows": False},
-        ), **{"data-ag-theme-mode": view.theme}))] if view.learners else []),
+        ), className="grid-box", **{"data-ag-theme-mode": view.theme}))] if view.learners else []),
     ], className="page page-explore")
