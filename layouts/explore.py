@@ -54,9 +54,11 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
             id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
             columnDefs=learners.grid_columns(loc),
-            style={"height": "420px"},  # rows scroll inside (virtualised); columns share the width by flex
-            defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 110,
-                           "wrapHeaderText": True, "autoHeaderHeight": True},
+            # Rows scroll inside (virtualised); each column as wide as its content. Not flex in a grid-box as the
+            # grid above: below the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
+            columnSize="autoSize", style={"height": "420px"},
+            defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
+                           "autoHeaderHeight": True},
             dashGridOptions={"animateRows": False},
-        ), className="grid-box", **{"data-ag-theme-mode": view.theme}))] if view.learners else []),
+        ), **{"data-ag-theme-mode": view.theme}))] if view.learners else []),
     ], className="page page-explore")

@@ -113,7 +113,7 @@ def grid_columns(locale: str) -> list[dict]:
     """Explore's learner grid: its columns, headed in the page's language."""
     numeric = {"enrolments", "starts", "completions", "avg_score", "learning_hours"}
     return [{"field": c, "headerName": i18n.t(locale, f"learners.col.{c}"),
-             **({"type": "numericColumn"} if c in numeric else {}), **({"minWidth": 160} if c == "name" else {})}
+             **({"type": "numericColumn"} if c in numeric else {})}
             for c in GRID_COLUMNS]
 
 
