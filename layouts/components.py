@@ -111,9 +111,9 @@ def kpi_card(metric: str, locale: str, value="…", change="") -> html.Div:
 
 
 def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
-    """The KPI cards, with their values and changes when the page is rendered with its data."""
+    """The activity KPI cards, with their values and changes when the page is rendered with its data."""
     return html.Div([kpi_card(m.name, locale, (values or {}).get(m.name, "…"), (changes or {}).get(m.name, ""))
-                     for m in METRICS], className="kpi-grid")
+                     for m in METRICS if not m.compliance], className="kpi-grid")
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,

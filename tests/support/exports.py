@@ -17,7 +17,7 @@ GOOD_ROWS = [
 
 def write_export(root: Path, date: str = "2026-11-01", activity: str | bytes | None = None,
                  users: str | None = None, trainings: str | None = None, tenants: str | None = None, gz: bool = False,
-                 success: bool = True, activity_name: str | None = None) -> Path:
+                 success: bool = True, activity_name: str | None = None, assignments: str | None = None) -> Path:
     folder = root / date
     folder.mkdir(parents=True, exist_ok=True)
     if activity is None:
@@ -31,6 +31,8 @@ def write_export(root: Path, date: str = "2026-11-01", activity: str | bytes | N
         (folder / "trainings.csv").write_text(trainings)
     if tenants is not None:
         (folder / "tenants.csv").write_text(tenants)
+    if assignments is not None:
+        (folder / "assignments.csv").write_text(assignments)
     if success:
         (folder / "_SUCCESS").write_text("")
     return folder
