@@ -22,7 +22,8 @@ from layouts.components import zone_line
 
 PAGE = ids.OVERVIEW
 TITLES = {ids.GRAPH_ACTIVITY: "chart.activity", ids.GRAPH_FUNNEL: "chart.funnel", ids.GRAPH_TRAININGS: "chart.trainings",
-          ids.GRAPH_GROUPS: "chart.groups", ids.GRAPH_HEATMAP: "chart.heatmap"}
+          ids.GRAPH_GROUPS: "chart.groups", ids.GRAPH_HEATMAP: "chart.heatmap",
+          ids.GRAPH_OVERDUE_GROUPS: "chart.overdue_groups", ids.GRAPH_OVERDUE_TRAININGS: "chart.overdue_trainings"}
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
@@ -55,7 +56,7 @@ def overview_outputs(token, search) -> dict:
         text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
-                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status, "zone": ""}
+                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status, "zone": "", "compliance": False}
     return content(view, state)
 
 
@@ -86,13 +87,21 @@ def content(view: TenantView, state: ViewState) -> dict:
         return figures.bars(rows, "completion_rate", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
 
+    def overdue(by: str):
+        def build():
+            rows = [r for r in answers.breakdown(view, "overdue", by, 10) if r["value"]]
+            return figures.bars(rows, "overdue", loc, theme, horizontal=True) if rows else \
+                figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
+        return build
+
     def heatmap():
         if training_side:
             return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
         return figures.heatmap([cell["value"] for cell in answers.heatmap(view)], loc, theme)
 
     builders = {ids.GRAPH_ACTIVITY: activity, ids.GRAPH_FUNNEL: lambda: figures.funnel(values, loc, theme),
-                ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap}
+                ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap,
+                ids.GRAPH_OVERDUE_GROUPS: overdue("group"), ids.GRAPH_OVERDUE_TRAININGS: overdue("training")}
     if reason:
         figs = {g: figures.message(reason, theme, loc) for g in builders}
     else:
@@ -105,6 +114,8 @@ def content(view: TenantView, state: ViewState) -> dict:
         "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc) for g, fig in figs.items()},
         "status": unknown_notes(view),
         "zone": zone_line(view.tenant_name, view.timezone, loc),
+        # a tenant with assignments has them counted (0 or more) whatever the filters; without: null
+        "compliance": bool(values) and values["assignments_due"] is not None,
     }
 
 
@@ -115,6 +126,7 @@ def register(app) -> None:
         *[Output(g, "figure") for g in ids.OVERVIEW_GRAPHS],
         Output(ids.OVERVIEW_STATUS, "children"),
         Output(ids.OVERVIEW_ZONE, "children"),
+        Output(ids.OVERVIEW_COMPLIANCE, "hidden"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
         prevent_initial_call=True,
@@ -128,7 +140,7 @@ def register(app) -> None:
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
-                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"], out["zone"])
+                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"], out["zone"], not out["compliance"])
 
     @app.callback(
         *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],

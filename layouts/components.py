@@ -116,6 +116,15 @@ def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = No
                      for m in METRICS if not m.compliance], className="kpi-grid")
 
 
+COMPLIANCE_CARDS = ("on_time_rate", "overdue", "due_soon", "at_risk_learners")  # the overview's compliance row
+
+
+def compliance_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
+    """The compliance row's KPI cards (filled by the same callback as the others: same pattern ids)."""
+    return html.Div([kpi_card(m, locale, (values or {}).get(m, "…"), (changes or {}).get(m, ""))
+                     for m in COMPLIANCE_CARDS], className="kpi-grid")
+
+
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,
                figure=None, table=None, locale: str = "en") -> html.Section:
     """A titled graph, and its data as a table behind a disclosure anyone can open (WCAG 1.1.1).

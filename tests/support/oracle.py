@@ -194,7 +194,8 @@ class Oracle:
         self._build_dimensions()
         self._build_events()
         self._build_facts()
-        self._build_assignments(dt.date.fromisoformat(os.path.basename(os.path.normpath(export_dir))))
+        folder = os.path.basename(os.path.normpath(export_dir))
+        self._build_assignments(dt.date.fromisoformat(folder) if len(folder) == 10 and folder[4] == "-" else None)
 
     # ------------------------------------------------------------------ loading
 
@@ -348,8 +349,11 @@ class Oracle:
         return (f"CASE WHEN regexp_matches({column}, {_sql_str(DATE_RE)}) THEN {day_edge}"
                 f" ELSE {local} - to_minutes({minutes}) END")
 
-    def _build_assignments(self, export_date: dt.date) -> None:
-        """The valid assignments (last row of each key), with everything the assignment metrics read."""
+    def _build_assignments(self, export_date: dt.date | None) -> None:
+        """The valid assignments (last row of each key), with everything the assignment metrics read.
+
+        ``data_as_of`` is the last UTC day with an event, but not after the export's date (its folder's name).
+        """
         self.con.execute(f"""
             CREATE TABLE parsed_assignments AS
             WITH zoned AS (
@@ -373,9 +377,9 @@ class Oracle:
                 END AS reject_reason
             FROM typed
         """)
-        as_of = self.con.execute("SELECT least(max(CAST(occurred_utc AS DATE)), ?) FROM events",
-                                 [export_date]).fetchone()[0]
-        self.data_as_of = as_of
+        as_of = self.con.execute("SELECT max(CAST(occurred_utc AS DATE)) FROM events").fetchone()[0]
+        if as_of is not None and export_date is not None:
+            as_of = min(as_of, export_date)
         self.con.execute("""
             CREATE TABLE assignments AS
             WITH valid AS (
