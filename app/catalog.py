@@ -60,6 +60,8 @@ class Metric:
     number_format: str = INTEGER
     per: str = "pair"  # DISTINCT: "user" or "pair"; ASSIGNMENT: "assignment" or "user"
     column: str | None = None  # RATE and AVERAGE only
+    lower_is_better: bool = False  # a rise is bad news (overdue assignments): the dashboards colour it so
+    ranged: bool = True  # False: the same whatever the range (due soon, at risk: as of data_as_of)
 
     @property
     def label_key(self) -> str:
@@ -105,11 +107,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("learning_hours", HOURS, EVENT_TYPES, DECIMAL),
     Metric("assignments_due", ASSIGNMENT, (), per="assignment"),
     Metric("completed_on_time", ASSIGNMENT, (), per="assignment"),
-    Metric("completed_late", ASSIGNMENT, (), per="assignment"),
-    Metric("overdue", ASSIGNMENT, (), per="assignment"),
+    Metric("completed_late", ASSIGNMENT, (), per="assignment", lower_is_better=True),
+    Metric("overdue", ASSIGNMENT, (), per="assignment", lower_is_better=True),
     Metric("on_time_rate", ASSIGNMENT, (), PERCENT, per="assignment"),
-    Metric("due_soon", ASSIGNMENT, (), per="assignment"),
-    Metric("at_risk_learners", ASSIGNMENT, (), per="user"),
+    Metric("due_soon", ASSIGNMENT, (), per="assignment", ranged=False),
+    Metric("at_risk_learners", ASSIGNMENT, (), per="user", lower_is_better=True, ranged=False),
 )
 
 GRANULARITIES = ("day", "week", "month")  # a time series has one point per period

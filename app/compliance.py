@@ -15,9 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
+from app import catalog
 from etl.snapshot_format import DUE_SOON, LATE, ON_TIME, OVERDUE
 
-RANGE_FREE = ("due_soon", "at_risk_learners")  # they ignore the range (in a time series, still bucketed by due day)
+RANGE_FREE = tuple(m.name for m in catalog.METRICS if not m.ranged)  # in a time series still bucketed by due day
 
 
 @dataclass

@@ -30,6 +30,8 @@ def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Spa
     """Arrow, change and colour class vs the previous period (points for a share such as the completion rate)."""
     spec = catalog.METRIC[metric]
     share = spec.number_format == catalog.PERCENT
+    if not spec.ranged:  # the same whatever the range: no previous period to compare with
+        return html.Span("", className="kpi-flat")
     if value is None:
         return html.Span(i18n.t(locale, "na.connections") if spec.without_training else "", className="kpi-flat")
     if previous is None or (previous == 0 and not share):
@@ -41,6 +43,8 @@ def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Spa
         delta = (value - previous) / previous
         text = i18n.percent(abs(delta), locale)
     arrow, kind = ("▲", "up") if delta > 0.0005 else ("▼", "down") if delta < -0.0005 else ("→", "flat")
+    if spec.lower_is_better and kind != "flat":  # the colour says good or bad news, the arrow which way
+        kind = "down" if kind == "up" else "up"
     return html.Span([html.Span(arrow, className="kpi-arrow", **{"aria-hidden": "true"}), f" {text} ",
                       html.Span(i18n.t(locale, "change.vs_previous", days=days), className="kpi-period")],
                      className=f"kpi-{kind}")
