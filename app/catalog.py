@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from etl import snapshot_format
-from etl.snapshot_format import EVENT_TYPES, TRAINING, USER
+from etl.snapshot_format import EVENT_TYPES, TRAINING, UNKNOWN, USER  # UNKNOWN: the dashboards translate it
 
 CONNECTION, ENROLMENT, START, COMPLETION = (EVENT_TYPES.index(name)
                                             for name in ("connection", "enrolment", "start", "completion"))

@@ -53,7 +53,8 @@ def table(view: TenantView, state: ViewState) -> tuple[list[dict], list[dict], l
         rows = [{"period": p["period"], "value": _display(state.metric, p["value"])} for p in points]
         return [{"field": "period", "headerName": i18n.t(loc, "dim.period")}, value_col], rows, points
     records = answers.breakdown(view, state.metric, state.by, MAX_LIMIT)
-    rows = [{"label": r["label"], "key": r["key"], "value": _display(state.metric, r["value"])} for r in records]
+    rows = [{"label": i18n.data_label(r["label"], loc), "key": r["key"], "value": _display(state.metric, r["value"])}
+            for r in records]
     columns = [{"field": "label", "headerName": i18n.dimension_label(loc, state.by)}]
     if not catalog.DIMENSION[state.by].coded:  # its own keys (ids) differ from its labels
         columns.append({"field": "key", "headerName": i18n.t(loc, "dim.key")})

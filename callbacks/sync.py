@@ -96,7 +96,8 @@ def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | N
                        start=state.start, end=state.end)
     start, end, applied = view.start, view.end, view.filters  # the locked values included
     values = [list(applied.get(item["id"]["dim"], ())) for item in out["filters"]]
-    opts = [dropdown_options(item["id"]["dim"], options, value) for item, value in zip(out["filters"], values)]
+    opts = [dropdown_options(item["id"]["dim"], options, value, access.locale)
+            for item, value in zip(out["filters"], values)]
     new_search = encode(state, token)
     return {
         "search": no_update if from_url or new_search == (search or "") else new_search,

@@ -37,9 +37,9 @@ def zone_line(name: str, zone: str, locale: str) -> str:
     return i18n.t(locale, "timezone", name=name, zone=zone)
 
 
-def dropdown_options(dim: str, known: dict[str, list[dict]], selected) -> list[dict]:
+def dropdown_options(dim: str, known: dict[str, list[dict]], selected, locale: str) -> list[dict]:
     """The tenant's values of ``dim``, plus any selected value it does not know (flagged), so it shows."""
-    options = [{"label": o["label"], "value": o["key"]} for o in known.get(dim, [])]
+    options = [{"label": i18n.data_label(o["label"], locale), "value": o["key"]} for o in known.get(dim, [])]
     present = {o["value"] for o in options}
     return options + [{"label": f"{v} (?)", "value": v} for v in selected or () if v not in present]
 
@@ -97,7 +97,7 @@ def filter_bar(page: str, view: PageView) -> html.Div:
         value = list(view.filters.get(dim, ()))
         fields.append(_field(i18n.dimension_label(loc, dim), dcc.Dropdown(
             id=ids.filter_id(page, dim), multi=True, value=value, disabled=locked,
-            placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value),
+            placeholder=i18n.t(loc, "all"), options=dropdown_options(dim, view.options, value, loc),
             maxHeight=280, **i18n.dropdown_labels(loc)), locked=locked, locale=loc, name=dim))
     return html.Div(fields, className="filter-bar")
 
@@ -160,7 +160,7 @@ def choice(page: str, name: str, options: list[tuple[str, str]], value: str, lab
 
 def chips(filters: dict[str, tuple[str, ...]], locked: dict, options: dict, locale: str) -> list:
     """One chip per applied filter value: locked ones show a lock, the others a × that removes them."""
-    labels = {dim: {o["key"]: o["label"] for o in opts} for dim, opts in options.items()}
+    labels = {dim: {o["key"]: i18n.data_label(o["label"], locale) for o in opts} for dim, opts in options.items()}
     items = []
     for dim, values in filters.items():
         for value in values:

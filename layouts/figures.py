@@ -115,7 +115,7 @@ def funnel(values: dict, locale: str, theme: str) -> go.Figure:
 def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: bool = False) -> go.Figure:
     """One bar per row, largest first; the key rides in ``customdata`` for cross-filtering."""
     fmt = _value_format(metric)
-    labels = [data_text(r["label"]) for r in rows]
+    labels = [data_text(i18n.data_label(r["label"], locale)) for r in rows]
     values = [r["value"] for r in rows]
     keys = [r["key"] for r in rows]
     if horizontal:
@@ -139,8 +139,8 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
 
 def pie(rows: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
     fig = _base(theme, locale, showlegend=True, margin={"l": 16, "r": 16, "t": 16, "b": 16})
-    fig.add_pie(labels=[data_text(r["label"]) for r in rows], values=[r["value"] or 0 for r in rows],
-                customdata=[r["key"] for r in rows], hole=0.35, sort=False,
+    fig.add_pie(labels=[data_text(i18n.data_label(r["label"], locale)) for r in rows],
+                values=[r["value"] or 0 for r in rows], customdata=[r["key"] for r in rows], hole=0.35, sort=False,
                 hovertemplate=f"%{{label}}: %{{value:{_value_format(metric)}}} (%{{percent}})<extra></extra>")
     return fig
 

@@ -24,6 +24,7 @@ LABELS: dict[str, dict[str, str]] = {
         "explore.title": "Explore",
         "data_as_of": "Data as of {date}",
         "timezone": "{name}: days and hours in the {zone} time zone",
+        "unknown": "Unknown",
         "metric.connections": "Connections",
         "metric.active_learners": "Active learners",
         "metric.enrolments": "Enrolments",
@@ -113,6 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "explore.title": "Explorer",
         "data_as_of": "Données au {date}",
         "timezone": "{name} : jours et heures du fuseau {zone}",
+        "unknown": "Inconnu",
         "metric.connections": "Connexions",
         "metric.active_learners": "Apprenants actifs",
         "metric.enrolments": "Inscriptions",
@@ -233,6 +235,12 @@ def percent(value: float | None, locale: str, digits: int = 1) -> str:
         return t(locale, "na")
     head, _, tail = Locale.parse(locale).percent_formats[None].pattern.rpartition("0")
     return format_percent(value, format=f"{head}0.{'0' * digits}{tail}", locale=locale)
+
+
+def data_label(label: str, locale: str) -> str:
+    """A label from the data as a page in ``locale`` shows it: the LMS's own text, but the snapshot's
+    ``Unknown`` (an empty or missing value) in the page's language. Filters still take the key."""
+    return t(locale, "unknown") if label == catalog.UNKNOWN else label
 
 
 def metric_label(locale: str, metric: str) -> str:

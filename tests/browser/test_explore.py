@@ -64,7 +64,8 @@ def test_explore001_click_to_filter_chip_to_remove(dash_duo, dash_app, artifacts
 def test_explore002_csv_is_the_table_as_shown(dash_duo, dash_app):
     dash_duo.start_server(dash_app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={analyst_token()}&tenant=hooli&by=training")
-    until(lambda: "hooli" in dash_duo.find_element('[data-field="tenant"]').text, timeout=10)
+    until(lambda: "Hooli" in dash_duo.find_element('[data-field="tenant"]').text, timeout=10)  # its display name
+    assert dash_duo.find_element("#p-explore-zone").text.startswith("Hooli: days and hours in the ")
     until(lambda: len(grid_rows(dash_duo)) > 5, timeout=10)
     header = [h.text for h in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-header-cell-text")]
     assert header == ["Training", "Key", "Completions"]

@@ -16,7 +16,8 @@ from tests.support.dash_requests import post_callback, prop_id
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 EXPLORE_OUTPUTS = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.GRID_EXPLORE, "property": "columnDefs"},
                    {"id": ids.GRID_EXPLORE, "property": "rowData"}, {"id": ids.EXPLORE_STATUS, "property": "children"},
-                   {"id": ids.EXPLORE_TITLE, "property": "children"}]
+                   {"id": ids.EXPLORE_TITLE, "property": "children"},
+                   {"id": ids.EXPLORE_ZONE, "property": "children"}]
 
 
 def explore_call(client, dash_app, search):
@@ -46,7 +47,8 @@ def test_dates002_a_range_near_year_one_is_a_message_not_a_500(client, dash_app)
     outputs = [[{"id": ids.kpi_value_id(m), "property": "children"} for m in ("completions",)],
                [{"id": ids.kpi_change_id(m), "property": "children"} for m in ("completions",)],
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
-               {"id": ids.OVERVIEW_STATUS, "property": "children"}]
+               {"id": ids.OVERVIEW_STATUS, "property": "children"},
+               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
     inputs = [{**URL_SEARCH, "value": "?from=0001-01-01&to=0001-01-02"},
               {"id": ids.token_id("overview"), "property": "data", "value": embed_token()}]
     status, body = post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)

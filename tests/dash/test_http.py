@@ -65,7 +65,8 @@ def overview_call(client, dash_app, token, search):
     outputs = [[{"id": ids.kpi_value_id(m), "property": "children"} for m in queries.METRICS],
                [{"id": ids.kpi_change_id(m), "property": "children"} for m in queries.METRICS],
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
-               {"id": ids.OVERVIEW_STATUS, "property": "children"}]
+               {"id": ids.OVERVIEW_STATUS, "property": "children"},
+               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
     inputs = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
     return post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)
 
@@ -87,7 +88,8 @@ def test_http004b_kpi_lists_of_different_lengths_are_answered_not_a_500(client, 
     """The two KPI wildcards come from the client and need not match (found by test_hostile_req012)."""
     outputs = [[], [{"id": ids.kpi_change_id(""), "property": "children"}],
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
-               {"id": ids.OVERVIEW_STATUS, "property": "children"}]
+               {"id": ids.OVERVIEW_STATUS, "property": "children"},
+               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
     inputs = [{**URL_SEARCH, "value": ""}, {"id": ids.token_id("overview"), "property": "data", "value": embed_token()}]
     status, body = post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)
     assert status == 200 and body["response"][compact(ids.kpi_change_id(""))]["children"] == ""
@@ -105,7 +107,8 @@ def test_http005_callback_post_cannot_reach_another_tenant(client, dash_app, sna
     # Explore's table, asked for the other tenant through the URL: still the token's tenant.
     outputs = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.GRID_EXPLORE, "property": "columnDefs"},
                {"id": ids.GRID_EXPLORE, "property": "rowData"}, {"id": ids.EXPLORE_STATUS, "property": "children"},
-               {"id": ids.EXPLORE_TITLE, "property": "children"}]
+               {"id": ids.EXPLORE_TITLE, "property": "children"},
+               {"id": ids.EXPLORE_ZONE, "property": "children"}]
     inputs = [{**URL_SEARCH, "value": f"?tenant={OTHER_TENANT}&by=group"},
               {"id": ids.token_id("explore"), "property": "data", "value": embed_token()}]
     status, body = post_callback(client, dash_app, "grid-explore.rowData", outputs, inputs)

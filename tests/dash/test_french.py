@@ -1,0 +1,77 @@
+"""A French page holds no English: every page and control, in every state a URL can ask for, walked in ``fr``.
+
+Without a browser: the pages as the route renders them and the data callbacks' answers (KPIs, figures,
+tables, status lines), whose every displayed string is checked against the English catalog. Ids, values
+and keys are not shown, so they are not checked (``Unknown`` is a filter key; its label is translated).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+from app.catalog import DIMENSIONS, METRICS
+from app.view_state import CHARTS, GRANULARITY_CHOICES, PRESETS
+from callbacks import explore, overview, shell
+from layouts import i18n
+from tests.support.credentials import OTHER_TENANT, analyst_token, embed_token
+
+NOT_SHOWN = {"id", "value", "customdata", "key", "className", "data-metric", "data-field", "type", "namespace"}
+# Every English text the French catalog says differently, as a pattern: "{date}" matches any date.
+ENGLISH = [re.compile(re.sub(r"\\\{[a-z_]+\\\}", ".+", re.escape(text)))
+           for key, text in i18n.LABELS["en"].items() if i18n.LABELS["fr"].get(key) != text]
+
+
+def shown(node, out: list[str]) -> list[str]:
+    """Every string of a component tree or figure that a viewer reads (not ids, values or keys)."""
+    if hasattr(node, "to_plotly_json"):
+        node = node.to_plotly_json()
+    if isinstance(node, str):
+        out.append(node)
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            shown(child, out)
+    elif isinstance(node, dict):
+        for name, child in node.items():
+            if name not in NOT_SHOWN:
+                shown(child, out)
+    return out
+
+
+def english(strings: list[str]) -> set[str]:
+    """The strings that are, or hold as a part ("Groupe : Unknown"), a text of the English catalog."""
+    parts = {p.strip() for s in strings for p in [s, *re.split(r"\s*[:,(]\s*|\)", s)] if p.strip()}
+    return {p for p in parts if any(pattern.fullmatch(p) for pattern in ENGLISH)}
+
+
+SEARCHES = [
+    "", "&group=Unknown&country=Unknown", "&category=Unknown&format=Unknown", "&training=no-such-training",
+    "&range=custom&from=1990-01-01&to=1990-01-31",  # no data in the range
+    "&range=custom&from=2026-10-31&to=2026-10-01",  # a range the dashboards refuse
+    *(f"&range={p}" for p in PRESETS), *(f"&gran={g}" for g in GRANULARITY_CHOICES),
+    *(f"&metric={m.name}&by={d.name}&chart={c}" for m, d, c in itertools.product(METRICS, DIMENSIONS, CHARTS)),
+]
+
+
+def test_french001_no_english_on_any_french_page(server_context):
+    found = {}
+    tokens = {"/embed/overview": embed_token(locale="fr"), "/explore": analyst_token(locale="fr")}
+    for (path, token), search in itertools.product(tokens.items(), SEARCHES + [f"&tenant={OTHER_TENANT}"]):
+        page, _ = shell.render(path, f"?token={token}{search}")
+        outputs = (overview.overview_outputs if path == "/embed/overview" else explore.explore_outputs)(
+            token, f"?token={token}{search}")
+        for text in english(shown(page, []) + shown(outputs, [])):
+            found.setdefault(text, f"{path}?{search}")
+    for path, token in (("/embed/overview", embed_token("new-customer", locale="fr")),
+                        ("/embed/nothing", embed_token(locale="fr"))):  # the error pages
+        page, _ = shell.render(path, f"?token={token}")
+        for text in english(shown(page, [])):
+            found.setdefault(text, path)
+    assert found == {}
+
+
+def test_french002_the_walk_finds_english_where_there_is_some(server_context):
+    """The check itself: the English page of the same state is caught, "Unknown" and the catalog texts alike."""
+    page, _ = shell.render("/embed/overview", f"?token={embed_token()}&group=Unknown")
+    caught = english(shown(page, []))
+    assert {"Unknown", "Learning overview", "Group"} <= caught
+    assert any(text.startswith("Data as of ") for text in caught)
