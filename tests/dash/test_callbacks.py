@@ -144,6 +144,18 @@ def test_overview009_compliance_row_only_for_a_tenant_with_assignments(server_co
     assert other["compliance"] is False
 
 
+@pytest.mark.parametrize("metric", ["overdue", "on_time_rate", "at_risk_learners"])
+def test_explore009_offers_the_assignment_metrics(server_context, snapshot, metric):
+    start, end = queries.default_range(snapshot)
+    out = explore.explore_outputs(embed_token(), f"?metric={metric}&by=group")
+    rows = queries.breakdown(snapshot, TENANT, start, end, {}, metric, "group", 1000)
+    assert len(rows) and [r["label"] for r in out["rows"]] == list(rows["label"])
+    assert out["title"] == f"{i18n.metric_label('en', metric)} by group"
+    line = explore.explore_outputs(embed_token(), f"?metric={metric}&chart=line")  # 30 days: one point a day
+    series = queries.timeseries(snapshot, TENANT, start, end, {}, metric, "day")
+    assert list(line["figure"].data[0].y) == list(series["value"]) and len(series) == 30
+
+
 def test_explore001_rows_are_the_breakdown(server_context, snapshot):
     start, end = queries.default_range(snapshot)
     out = explore.explore_outputs(embed_token(), "?metric=completion_rate&by=group")
