@@ -117,6 +117,7 @@ def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = No
 
 
 COMPLIANCE_CARDS = ("on_time_rate", "overdue", "due_soon", "at_risk_learners")  # the overview's compliance row
+CARD_METRICS = tuple(m.name for m in METRICS if not m.compliance) + COMPLIANCE_CARDS  # every KPI card, in order
 
 
 def compliance_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
