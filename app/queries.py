@@ -20,7 +20,9 @@ combined codes when the bitmap would be large.
 One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
 period for time series, the dimension value for breakdowns. Which metrics and
 dimensions exist, and how each is computed (its kind, the events it reads),
-comes from ``app.catalog``.
+comes from ``app.catalog``. The assignment metrics read the assignments frame
+instead (``_assigned``: the tenant's rows that pass the filters, sorted by due
+day, so those due in a range are a slice) and are counted by ``app.compliance``.
 """
 from __future__ import annotations
 
@@ -424,8 +426,7 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     if not present:
         return pd.DataFrame({"key": [], "label": [], "value": pd.Series([], dtype=object)})
     if catalog.METRIC[metric].compliance:
-        values = compliance_values(assigned, codes, len(keys), due, ts.users.stop - ts.users.start,
-                                   (metric,))[metric]
+        values = compliance_values(assigned, codes, len(keys), due, _n_users(snapshot, tenant), (metric,))[metric]
     else:
         values = _metrics(selection, lambda b: key_of_block[id(b)], len(keys), (metric,))[metric]
     found = [values[c] for c in present]
