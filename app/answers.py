@@ -19,7 +19,7 @@ from typing import Callable, Mapping, Sequence
 import orjson
 from flask import current_app
 
-from app import queries
+from app import learners, queries
 from app.cache import make_key
 from app.extensions import get_cache, get_settings
 from app.views import TenantView
@@ -52,7 +52,17 @@ QUERIES: dict[str, Callable[..., object]] = {
     "heatmap": lambda view: _records(queries.heatmap(view.snapshot, view.tenant, view.start, view.end,
                                                      view.filters)),
     "filters": lambda view: queries.filter_values(view.snapshot, view.tenant),
+    "learners": lambda view, cohort, sort, order, limit, after: _learner_page(
+        learners.learner_page(view.snapshot, view.tenant, view.start, view.end, view.filters, cohort, sort, order,
+                              limit, None if after is None else learners.Position(*after))),
+    "learner": lambda view, user_id: learners.learner_trainings(view.snapshot, view.tenant, user_id, view.filters),
 }
+
+
+def _learner_page(page: learners.LearnerPage) -> dict:
+    """A page as JSON-ready primitives: its position (``next``) as a list, for the API's cursor."""
+    return {"total": page.total, "learners": _records(page.rows),
+            "next": None if page.next is None else [page.next.empty, page.next.value, page.next.code]}
 
 
 def raw(view: TenantView, query: str, *args) -> bytes:
@@ -66,6 +76,18 @@ def raw(view: TenantView, query: str, *args) -> bytes:
     if not get_settings(current_app).app_cache:
         return payload()
     return get_cache(current_app).get_or_compute(key(view, query, *args), payload)
+
+
+def learner_page(view: TenantView, cohort: str, sort: str, order: str, limit: int,
+                 after: learners.Position | None) -> dict:
+    """``{"total", "learners": [row...], "next": [empty, value, code] | None}`` (``app.learners.learner_page``)."""
+    position = None if after is None else (after.empty, after.value, after.code)
+    return orjson.loads(raw(view, "learners", cohort, sort, order, limit, position))
+
+
+def learner(view: TenantView, user_id: str) -> dict:
+    """One learner and their trainings (``app.learners.learner_trainings``); ``UnknownLearner`` if none."""
+    return orjson.loads(raw(view, "learner", user_id))
 
 
 def kpis(view: TenantView) -> dict:

@@ -8,13 +8,15 @@ cache headers. No metric is computed here.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.routing import Map, Rule
 
-from app import answers, http_cache, openapi, params, problems, queries, refresh_trigger
+from app import (answers, cursors, downloads, http_cache, learners, openapi, params, problems, queries,
+                 refresh_trigger)
 from app.auth import Scope, parse_api_keys, verify_bearer
 from app.extensions import get_settings, get_store
 from app.problems import API_PREFIX, Problem
@@ -70,6 +72,8 @@ def _tenant_view(route: str, tenant: str) -> tuple[TenantView, dict]:
     scope.check_tenant(tenant)
     route_params = params.ROUTES.get(route, ())
     values = params.parse(request.args, route_params)
+    if params.FORMAT_OR_DOWNLOAD in route_params:
+        values["download"] = params.take_download(values)
     ranged = params.FROM in route_params
     try:
         view = resolve(scope, _snapshot(), tenant, filters=params.filters(values) if ranged else None,
@@ -148,6 +152,81 @@ def filters(tenant: str):
         return _head(view) | {"filters": answers.offered_filter_values(view)}
 
     return http_cache.respond(view, "filters", (), build)
+
+
+SNAPSHOT_CHANGED = ("urn:dataviz:problem:snapshot-changed", "The snapshot changed")
+
+
+@blueprint.get("/tenants/<tenant>/learners")
+def learner_list(tenant: str):
+    """A page of learner rows, or with ``format`` the whole list as a file (docs/api.md, learners)."""
+    view, values = _tenant_view("learners", tenant)
+    view.scope.check_learners()
+    cohort = values["cohort"] or learners.DEFAULT_COHORT
+    sort = values["sort"] or learners.DEFAULT_SORT
+    try:
+        order = learners.check_list(cohort, sort, values["order"])
+    except learners.NoAssignments as exc:
+        raise problems.invalid([("cohort", str(exc))]) from None
+    if values["download"]:
+        return _download(view, values["download"], cohort, sort, order, values)
+    limit = values["limit"] or learners.DEFAULT_LIMIT
+    query_key = answers.key(view, "learner-list", cohort, sort, order)
+    after = None
+    if values["cursor"]:
+        try:
+            after = cursors.decode(values["cursor"], view.snapshot.version, query_key)
+        except cursors.CursorError as exc:
+            if exc.snapshot_changed:
+                raise Problem(409, f"cursor {exc}", type_=SNAPSHOT_CHANGED) from None
+            raise problems.invalid([("cursor", str(exc))]) from None
+
+    def build() -> dict:
+        page = answers.learner_page(view, cohort, sort, order, limit, after)
+        position = page["next"]
+        next_cursor = None if position is None else cursors.encode(view.snapshot.version, query_key,
+                                                                   learners.Position(*position))
+        return _head(view, cohort=cohort, sort=sort, order=order, limit=limit) | {
+            "total": page["total"], "learners": page["learners"], "next_cursor": next_cursor}
+
+    return http_cache.respond(view, "learners", (cohort, sort, order, limit, values["cursor"]), build)
+
+
+def _download(view: TenantView, file_format: str, cohort: str, sort: str, order: str, values: dict) -> Response:
+    """The whole list as a CSV or XLSX file, streamed; a page's ``limit`` and ``cursor`` do not apply."""
+    extra = [(name, "does not apply to a download (format): it is the whole list") for name in ("limit", "cursor")
+             if values[name]]
+    if extra:
+        raise problems.invalid(extra)
+    etag, cache_headers = http_cache.headers(view, "learners-file", (file_format, cohort, sort, order))
+    unchanged = http_cache.not_modified(etag, cache_headers)
+    if unchanged:
+        return unchanged
+    chunks = learners.learner_chunks(view.snapshot, view.tenant, view.start, view.end, view.filters, cohort, sort,
+                                     order)
+    write = downloads.csv_stream if file_format == "csv" else downloads.xlsx_stream
+    name = f"learners-{view.tenant}-{view.start}-{view.end}.{file_format}"  # tenant ids are [A-Za-z0-9_.-]
+    return Response(write(learners.COLUMNS, chunks), mimetype=downloads.MEDIA_TYPES[file_format],
+                    headers={**cache_headers, "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/tenants/<tenant>/learners/<user_id>")
+def learner(tenant: str, user_id: str):
+    """One learner's trainings; 404 for a learner the tenant does not have, or the viewer's filters exclude."""
+    view, values = _tenant_view("learners/{user_id}", tenant)
+    view.scope.check_learners()
+    view = replace(view, filters=view.scope.narrow(params.filters(values)))
+    try:
+        found = answers.learner(view, user_id)
+    except learners.UnknownLearner:
+        raise Problem(404, f"tenant {tenant!r} has no learner {user_id[:200]!r} in this view") from None
+
+    def build() -> dict:
+        identity = {k: v for k, v in found.items() if k != "trainings"}
+        return _head(view) | {"filters": {dim: list(v) for dim, v in view.filters.items()}, "learner": identity,
+                              "trainings": found["trainings"]}
+
+    return http_cache.respond(view, "learner", (user_id,), build)
 
 
 @blueprint.get("/meta")

@@ -7,7 +7,8 @@ ask ``scope.check_tenant(tenant)`` and apply ``scope.narrow(filters)``.
   ``t1|t2``) are compared in constant time against every configured key.
 * Embed tokens: HS256 JWTs signed with ``DATAVIZ_EMBED_SECRET`` by the LMS, for
   one tenant, with ``exp`` (30 s leeway, at most ``MAX_TOKEN_LIFETIME`` ahead),
-  optional locked ``filters``, ``locale`` and ``theme``.
+  optional locked ``filters``, ``locale``, ``theme`` and ``learners`` (``true``:
+  it may see learner lists, which name people; docs/embedding.md).
 * Analyst tokens: ``tenant: "*"``, signed with the separate
   ``DATAVIZ_ANALYST_SECRET`` (never with the embed secret).
 """
@@ -58,6 +59,19 @@ class Scope:
     locale: str = "en"
     theme: str = "light"
     expires: float | None = None  # a token's exp (epoch seconds); an API key lasts until it is removed
+    learners_claim: bool = False  # an embed token's "learners": true
+
+    @property
+    def sees_learners(self) -> bool:
+        """Whether learner-level answers (which name people) are allowed: API keys and analyst tokens, and
+        embed tokens only when the LMS said so (``"learners": true``)."""
+        return self.kind != "embed" or self.learners_claim
+
+    def check_learners(self) -> None:
+        """Raise 403 unless this credential may see learners."""
+        if not self.sees_learners:
+            raise AuthError(403, "this embed token does not allow learner lists: the LMS must issue it with "
+                                 "the claim \"learners\": true")
 
     @property
     def credential_tag(self) -> str:
@@ -184,9 +198,13 @@ def verify_token(token: str, settings: Settings, now: float | None = None) -> Sc
         raise AuthError(401, f"token claim 'locale' must be one of {', '.join(LOCALES)}")
     if theme not in THEMES:
         raise AuthError(401, f"token claim 'theme' must be one of {', '.join(THEMES)}")
+    learners = claims.get("learners", False)
+    if not isinstance(learners, bool):
+        raise AuthError(401, "token claim 'learners' must be true or false")
     subject = "tok-" + hashlib.sha256(token.encode()).hexdigest()[:12]
     return Scope(kind, subject, None if tenant == ALL else frozenset([tenant]),
-                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme, expires=float(exp))
+                 filters=_clean_filters(claims.get("filters")), locale=locale, theme=theme, expires=float(exp),
+                 learners_claim=learners)
 
 
 def check_secrets(settings: Settings) -> None:
@@ -263,11 +281,14 @@ def verify_bearer(header: str | None, settings: Settings) -> Scope:
 
 def mint_token(secret: str, tenant: str, *, filters: Mapping[str, Sequence[str]] | None = None,
                locale: str = "en", theme: str = "light", ttl_seconds: int = 3600,
-               now: dt.datetime | None = None) -> str:
-    """Sign an embed token (or, with the analyst secret and tenant ``*``, an analyst token)."""
+               now: dt.datetime | None = None, learners: bool = False) -> str:
+    """Sign an embed token (or, with the analyst secret and tenant ``*``, an analyst token); ``learners`` lets
+    it see learner lists."""
     now = now or dt.datetime.now(dt.timezone.utc)
     claims = {"tenant": tenant, "exp": int(now.timestamp()) + ttl_seconds, "iat": int(now.timestamp()),
               "locale": locale, "theme": theme}
     if filters:
         claims["filters"] = {dim: list(values) for dim, values in filters.items()}
+    if learners:
+        claims["learners"] = True
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -36,15 +36,24 @@ def cache_control(scope: Scope, now: float | None = None) -> str:
             "stale-while-revalidate=0")
 
 
+def headers(view: TenantView, query: str, args: tuple) -> tuple[str, dict]:
+    """The ETag of ``query(args)`` over ``view`` and the cache headers every data answer carries."""
+    etag = answers.key(view, query, *args).rsplit(":", 1)[1]
+    return etag, {"ETag": f'"{etag}"', "Cache-Control": cache_control(view.scope),
+                  "xkey": f"tenant-{view.tenant} snapshot-{view.snapshot.version} {view.scope.credential_tag}"}
+
+
+def not_modified(etag: str, cache_headers: dict) -> Response | None:
+    """A 304 when the client already has this answer (If-None-Match compares weakly, RFC 9110; "*" included)."""
+    return Response(status=304, headers=cache_headers) if request.if_none_match.contains_weak(etag) else None
+
+
 def respond(view: TenantView, query: str, args: tuple, build: Callable[[], dict]) -> Response:
     """The JSON answer ``build()`` to ``query(args)`` over ``view``, or 304 when the client already has it.
 
     ``args`` holds primitives only (the route's options besides range and
     filters); ``build`` runs only when the answer is sent.
     """
-    etag = answers.key(view, query, *args).rsplit(":", 1)[1]
-    headers = {"ETag": f'"{etag}"', "Cache-Control": cache_control(view.scope),
-               "xkey": f"tenant-{view.tenant} snapshot-{view.snapshot.version} {view.scope.credential_tag}"}  # Vary: every API answer gets it
-    if request.if_none_match.contains_weak(etag):  # If-None-Match compares weakly (RFC 9110), "*" included
-        return Response(status=304, headers=headers)
-    return Response(orjson.dumps(build()), mimetype="application/json", headers=headers)
+    etag, cache_headers = headers(view, query, args)  # Vary: every API answer gets it
+    return not_modified(etag, cache_headers) or Response(orjson.dumps(build()), mimetype="application/json",
+                                                         headers=cache_headers)

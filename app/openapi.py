@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from app import catalog, params, queries
+from app import catalog, downloads, learners, params, queries
 
 NUMBER = {"type": ["number", "null"]}
 COUNT_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
@@ -86,6 +86,36 @@ FILTER_VALUES = _envelope(ranged=False, properties={
                     "properties": {"key": {"type": "string"}, "label": {"type": "string"}}}}
                     for dim in queries.DIMENSIONS}},
 })
+_LEARNER_TYPES = {"user_id": {"type": "string"}, "name": {"type": "string"},
+                  **{dim: {"type": "string"} for dim in catalog.USER_DIMENSIONS},
+                  **{m: metric_schema(catalog.METRIC[m]) for m in learners.METRIC_COLUMNS},
+                  "last_activity": {"type": ["string", "null"], "format": "date"},
+                  **{c: {"type": ["integer", "null"], "minimum": 0,
+                         "description": "null: no assignments in this snapshot"} for c in learners.ASSIGNMENT_COLUMNS}}
+LEARNER_ROW = {"type": "object", "required": list(learners.COLUMNS), "additionalProperties": False,
+               "properties": {c: _LEARNER_TYPES[c] for c in learners.COLUMNS}}
+LEARNER_PAGE = _envelope({
+    "cohort": {"type": "string", "enum": list(learners.COHORTS)},
+    "sort": {"type": "string", "enum": list(learners.COLUMNS)},
+    "order": {"type": "string", "enum": list(learners.ORDERS)},
+    "limit": {"type": "integer", "minimum": 1, "maximum": learners.MAX_LIMIT},
+    "total": {"type": "integer", "minimum": 0, "description": "learners in the whole list"},
+    "learners": {"type": "array", "maxItems": learners.MAX_LIMIT, "items": LEARNER_ROW},
+    "next_cursor": {"type": ["string", "null"], "description": "the next page's cursor; null on the last page"},
+})
+DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
+TRAINING_ROW = {"type": "object", "required": list(learners.TRAINING_COLUMNS), "properties": {
+    "training_id": {"type": "string"}, "title": {"type": "string"}, "category": {"type": "string"},
+    "format": {"type": "string"}, "status": {"type": "string", "enum": ["completed", "in_progress", "not_started"]},
+    "enrolled_on": DATE_OR_NULL, "started_on": DATE_OR_NULL, "completed_on": DATE_OR_NULL,
+    "on_time": {"type": ["boolean", "null"]}, "overdue": {"type": "boolean"}, "score": NUMBER,
+    "learning_hours": {"type": "number", "minimum": 0}, "assigned_on": DATE_OR_NULL, "due_on": DATE_OR_NULL}}
+LEARNER = _envelope(ranged=False, properties={
+    "filters": FILTER_MAP,
+    "learner": {"type": "object", "required": ["user_id", "name", *catalog.USER_DIMENSIONS],
+                "properties": {c: _LEARNER_TYPES[c] for c in ("user_id", "name", *catalog.USER_DIMENSIONS)}},
+    "trainings": {"type": "array", "items": TRAINING_ROW},
+})
 META = {"type": "object", "required": ["version", "data_as_of", "created_at", "source_export", "rows", "tenants"],
         "properties": {"version": {"type": "string"}, "data_as_of": DATE, "created_at": {"type": "string"},
                        "source_export": {"type": "object"}, "rows": {"type": "object"},
@@ -116,14 +146,20 @@ ERRORS = {
     "400": "A query parameter is invalid; `invalid_params` names each one.",
     "401": "No credential, or a bad or expired one.",
     "403": "The credential does not cover this tenant, or asks to widen a locked filter.",
+    "403-learners": "The credential does not cover this tenant, asks to widen a locked filter, or is an embed "
+                    "token without `\"learners\": true`.",
     "404": "No data for this tenant in the live snapshot (all-tenant credentials only).",
+    "404-learner": "No data for this tenant in the live snapshot, or no such learner in this view.",
+    "409": "The cursor was issued for an older snapshot (`type` urn:dataviz:problem:snapshot-changed): start "
+           "again from the first page.",
     "503": "No snapshot is loaded yet.",
 }
 
 
 def _problems(*codes: str) -> dict:
-    return {code: {"description": ERRORS[code], "content": {"application/problem+json": {"schema": PROBLEM}}}
-            for code in codes}
+    """Problem answers, by status; ``"403-learners"`` is status 403 with its own description."""
+    return {code.split("-")[0]: {"description": ERRORS[code],
+                                 "content": {"application/problem+json": {"schema": PROBLEM}}} for code in codes}
 
 
 def _json(schema: dict, description: str, headers: dict | None = None) -> dict:
@@ -154,6 +190,26 @@ def _tenant_route(route: str, summary: str, schema: dict) -> dict:
     }}
 
 
+USER_ID = {"name": "user_id", "in": "path", "required": True, "description": "The learner's user_id in the LMS.",
+           "schema": {"type": "string", "minLength": 1}}
+DOWNLOAD_HEADERS = {"Content-Disposition": {"description": "With format=csv or xlsx: `attachment; filename=...`",
+                                            "schema": {"type": "string"}}}
+
+
+def _learner_routes() -> dict:
+    """The learner list (a page, or a file with format=csv or xlsx) and one learner's trainings."""
+    page = _tenant_route("learners", "Learner rows: a page, or the whole list as a file", LEARNER_PAGE)["get"]
+    ok = page["responses"]["200"]
+    ok["content"] |= {media.split(";")[0]: {"schema": {"type": "string"}} for media in downloads.MEDIA_TYPES.values()}
+    ok["headers"] |= DOWNLOAD_HEADERS
+    page["responses"] |= _problems("403-learners", "409")
+    one = _tenant_route("learners/{user_id}", "One learner's trainings", LEARNER)["get"]
+    one["parameters"].insert(1, USER_ID)
+    one["responses"] |= _problems("403-learners", "404-learner")
+    return {"/api/v1/tenants/{tenant}/learners": {"get": page},
+            "/api/v1/tenants/{tenant}/learners/{user_id}": {"get": {**one, "operationId": "learner"}}}
+
+
 @lru_cache(maxsize=1)
 def document() -> dict:
     """The whole document (built once; it only depends on the code)."""
@@ -173,6 +229,7 @@ def document() -> dict:
             f"{tenant}/breakdown": _tenant_route("breakdown", "One metric by the values of a dimension", BREAKDOWN),
             f"{tenant}/heatmap": _tenant_route("heatmap", "Connections by local weekday and hour", HEATMAP),
             f"{tenant}/filters": _tenant_route("filters", "The values each filter can take", FILTER_VALUES),
+            **_learner_routes(),
             "/api/v1/meta": {"get": {
                 "operationId": "meta", "summary": "The live snapshot", "tags": ["service"],
                 "responses": {"200": _json(META, "The live snapshot"), **_problems("400", "401", "503")}}},

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from app import queries
+from app import learners, queries
 from app.dates import MAX_RANGE_DAYS, RangeError, check_day, check_range, parse_day
 from app.problems import invalid
 
@@ -81,12 +81,54 @@ LIMIT = Param("limit", "Number of rows, the largest values first.",
 COMPARE = Param("compare", "`previous`: also answer for the range of the same length that ends the day "
                 "before `from`.", {"type": "string", "enum": list(COMPARE_VALUES)}, _choice(COMPARE_VALUES))
 
+COHORT = Param("cohort", "Which learners: those counted by `active_learners` (default), with a connection, an "
+               "enrolment, a start or a completion in the range, or enrolled in the range and never completed. "
+               "`overdue` and `at_risk` need assignments (a 400 until the snapshot has them).",
+               {"type": "string", "enum": list(learners.COHORTS), "default": learners.DEFAULT_COHORT},
+               _choice(learners.COHORTS))
+SORT = Param("sort", "The column to sort by; ties by `user_id` ascending, empty values last in either order.",
+             {"type": "string", "enum": list(learners.COLUMNS), "default": learners.DEFAULT_SORT},
+             _choice(learners.COLUMNS))
+ORDER = Param("order", "`asc` or `desc`. Default: `asc` for user_id, name, group and country; `desc` for the "
+              "numbers and `last_activity`.", {"type": "string", "enum": list(learners.ORDERS)},
+              _choice(learners.ORDERS))
+MAX_CURSOR = 512
+
+
+def _page_size(text: str) -> int:
+    value = int(text) if _INTEGER.fullmatch(text) else 0
+    if not 1 <= value <= learners.MAX_LIMIT:
+        raise ValueError(f"must be an integer between 1 and {learners.MAX_LIMIT}")
+    return value
+
+
+def _cursor(text: str) -> str:
+    if not 0 < len(text) <= MAX_CURSOR:
+        raise ValueError(f"must be the next_cursor of a previous page (1 to {MAX_CURSOR} characters)")
+    return text
+
+
+PAGE_SIZE = Param("limit", "Learners per page.", {"type": "integer", "minimum": 1, "maximum": learners.MAX_LIMIT,
+                                                  "default": learners.DEFAULT_LIMIT}, _page_size)
+CURSOR = Param("cursor", "The `next_cursor` of the previous page, with the same query: the next page.",
+               {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}, _cursor)
+DOWNLOADS = ("csv", "xlsx")
+# ``format`` is both the training-format filter and, on the learners route, the download's file format
+# (docs/api.md): there the values csv and xlsx ask for a file, and any other value filters (``take_download``).
+FORMAT_OR_DOWNLOAD = next(
+    Param(p.name, "`csv` or `xlsx`: the whole list as a file download instead of a page (no `limit` or "
+          "`cursor`). Any other value keeps only this training format, as everywhere (repeat for several).",
+          p.schema, p.parse, repeatable=True) for p in FILTERS if p.name == "format")
+
 RANGE = (FROM, TO, *FILTERS)
 ROUTES: dict[str, tuple[Param, ...]] = {
     "kpis": (*RANGE, COMPARE),
     "timeseries": (METRIC, GRANULARITY, *RANGE),
     "breakdown": (METRIC, BY, LIMIT, *RANGE),
     "heatmap": RANGE,
+    "learners": (COHORT, SORT, ORDER, PAGE_SIZE, CURSOR,
+                 *(FORMAT_OR_DOWNLOAD if p.name == FORMAT_OR_DOWNLOAD.name else p for p in RANGE)),
+    "learners/{user_id}": FILTERS,  # one learner: training-side filters apply, the range does not
 }
 
 
@@ -130,6 +172,16 @@ def date_range(values: Mapping[str, object], default: tuple[dt.date, dt.date]) -
     except RangeError as exc:
         raise invalid([(name, str(exc)) for name in ("from", "to") if values.get(name)]) from None
     return start, end
+
+
+def take_download(values: dict) -> str | None:
+    """The file format a learners request asks for (``csv``, ``xlsx``) or None, taken out of the ``format``
+    filter's values; a 400 when it asks for both."""
+    asked = [v for v in values.get(FORMAT_OR_DOWNLOAD.name) or [] if v in DOWNLOADS]
+    if len(set(asked)) > 1:
+        raise invalid([(FORMAT_OR_DOWNLOAD.name, "asks for both csv and xlsx; a download has one file format")])
+    values[FORMAT_OR_DOWNLOAD.name] = [v for v in values.get(FORMAT_OR_DOWNLOAD.name) or [] if v not in DOWNLOADS]
+    return asked[0] if asked else None
 
 
 def filters(values: Mapping[str, object]) -> dict[str, list[str]]:

@@ -27,12 +27,13 @@ class Problem(Exception):
     """An error answer: HTTP status, a human ``detail`` and, for 400, the parameters at fault."""
 
     def __init__(self, status: int, detail: str, invalid_params: list[dict] | None = None,
-                 headers: dict | None = None):
+                 headers: dict | None = None, type_: tuple[str, str] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.invalid_params = invalid_params or []
         self.headers = headers or {}
+        self.type = type_  # (type URI, title) when the status alone does not say what happened
 
 
 def invalid(params: list[tuple[str, str]]) -> Problem:
@@ -43,9 +44,11 @@ def invalid(params: list[tuple[str, str]]) -> Problem:
 
 
 def problem_response(status: int, detail: str, invalid_params: list[dict] | None = None,
-                     headers: dict | None = None) -> Response:
-    """``type`` is ``about:blank`` (the status says it all), so ``title`` is the status phrase."""
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+                     headers: dict | None = None, type_: tuple[str, str] | None = None) -> Response:
+    """``type`` is ``about:blank`` (the status says it all, so ``title`` is the status phrase), unless ``type_``
+    gives a type URI and its title."""
+    uri, title = type_ or ("about:blank", HTTPStatus(status).phrase)
+    body = {"type": uri, "title": title, "status": status, "detail": detail}
     if invalid_params:
         body["invalid_params"] = invalid_params
     response = Response(orjson.dumps(body), status=status, mimetype=MEDIA_TYPE)
@@ -56,7 +59,7 @@ def problem_response(status: int, detail: str, invalid_params: list[dict] | None
 
 
 def _from_problem(exc: Problem) -> Response:
-    return problem_response(exc.status, exc.detail, exc.invalid_params, exc.headers)
+    return problem_response(exc.status, exc.detail, exc.invalid_params, exc.headers, exc.type)
 
 
 def _from_query(exc: QueryError) -> Response:

@@ -5,7 +5,7 @@ anywhere else. All of them take the tenant, an inclusive range of the tenant's l
 a filter mapping (dimension → values; OR within, AND across).
 
 Facts are sorted by tenant, event type and day, so one event type of one
-tenant over a range is a slice found by binary search (``_select``): no scan
+tenant over a range is a slice found by binary search (``select``): no scan
 of other tenants, other event types or other days. A distinct count over a
 range counts the rows that are the first of their item in it: each facts row
 carries the day of its item's previous row (``etl.snapshot_format.PREVIOUS_PAIR``
@@ -104,7 +104,7 @@ class _Selection:
         self.first_day = first_day
 
 
-def _tenant(snapshot: Snapshot, tenant: str):
+def tenant_slices(snapshot: Snapshot, tenant: str):
     try:
         return snapshot.tenants[tenant]
     except KeyError:
@@ -124,7 +124,7 @@ def _allowed(codes: np.ndarray, values: Sequence[str], lookup: Mapping[str, int]
     return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
 
 
-def _user_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
+def user_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
     """Which of the tenant's users pass the user-side filters (None: no such filter)."""
     mask = None
     for dim in USER_DIMENSIONS:
@@ -134,7 +134,7 @@ def _user_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
     return mask
 
 
-def _training_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
+def training_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
     """Which of the tenant's trainings pass the training-side filters (None: no such filter)."""
     mask = None
     for dim in TRAINING_DIMENSIONS:
@@ -151,7 +151,7 @@ def _training_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | Non
     return mask
 
 
-def _select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters,
+def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters,
             training_side: bool = False) -> _Selection:
     """The tenant's facts in [start, end] that pass the filters, one block per event type.
 
@@ -159,10 +159,10 @@ def _select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
     which carry no training.
     """
     _check_filters(filters)
-    ts = _tenant(snapshot, tenant)
+    ts = tenant_slices(snapshot, tenant)
     training_side = training_side or any(filters.get(d) for d in TRAINING_DIMENSIONS)
-    users_ok = _user_mask(snapshot, ts, filters)
-    trainings_ok = _training_mask(snapshot, ts, filters)
+    users_ok = user_mask(snapshot, ts, filters)
+    trainings_ok = training_mask(snapshot, ts, filters)
     f = snapshot.facts
     bounds = (day_number(start), day_number(end) + 1)
     blocks = {}
@@ -212,7 +212,7 @@ def _assigned(snapshot: Snapshot, tenant: str, filters: Filters) -> tuple[Assign
     Rows are sorted by due day, so those due in a range are a slice of them.
     """
     _check_filters(filters)
-    ts = _tenant(snapshot, tenant)
+    ts = tenant_slices(snapshot, tenant)
     if ts.assignments.stop == ts.assignments.start:
         return None
     a = snapshot.assignments
@@ -220,8 +220,8 @@ def _assigned(snapshot: Snapshot, tenant: str, filters: Filters) -> tuple[Assign
     assigned = Assigned(local_codes(a["user"][rows], ts.users), local_codes(a["training"][rows], ts.trainings),
                         a["status"][rows], a["at_risk"][rows])
     keep = None
-    for mask, codes in ((_user_mask(snapshot, ts, filters), assigned.user),
-                        (_training_mask(snapshot, ts, filters), assigned.training)):
+    for mask, codes in ((user_mask(snapshot, ts, filters), assigned.user),
+                        (training_mask(snapshot, ts, filters), assigned.training)):
         if mask is not None:
             keep = mask[codes] if keep is None else keep & mask[codes]
     due_day = a["due_day"][rows]
@@ -307,15 +307,15 @@ def _floats(values: np.ndarray) -> list:
     return [None if np.isnan(v) else float(v) for v in values]
 
 
-def _check_range(start: dt.date, end: dt.date) -> None:
+def check_range(start: dt.date, end: dt.date) -> None:
     if start > end:
         raise QueryError(f"from ({start}) is after to ({end})")
 
 
 def kpis(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> dict:
     """Every metric over the range: ``{metric: value}`` (value may be None)."""
-    _check_range(start, end)
-    values = _metrics(_select(snapshot, tenant, start, end, filters), None, 1)
+    check_range(start, end)
+    values = _metrics(select(snapshot, tenant, start, end, filters), None, 1)
     found = _assigned(snapshot, tenant, filters)
     if found is None:
         values.update({m: [None] for m in COMPLIANCE_METRICS})
@@ -352,7 +352,7 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
                metric: str, granularity: str) -> pd.DataFrame:
     """One row per period intersecting the range: ``period`` (its first day) and ``value``."""
     _check_metric(metric)
-    _check_range(start, end)
+    check_range(start, end)
     first = day_number(start)
     period_of_day = _period_starts(np.arange(first, day_number(end) + 1), granularity)
     periods, index_of_day = np.unique(period_of_day, return_inverse=True)
@@ -367,14 +367,14 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
                                        np.ones(int(due.sum()), dtype=bool), _n_users(snapshot, tenant),
                                        (metric,))[metric]
     else:
-        selection = _select(snapshot, tenant, start, end, filters)
+        selection = select(snapshot, tenant, start, end, filters)
         values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,),
                           floors=np.maximum(periods, first))[metric]
     return pd.DataFrame({"period": [day_date(p) for p in periods], "value": pd.Series(values, dtype=object)})
 
 
 def _n_users(snapshot: Snapshot, tenant: str) -> int:
-    ts = _tenant(snapshot, tenant)
+    ts = tenant_slices(snapshot, tenant)
     return ts.users.stop - ts.users.start
 
 
@@ -403,12 +403,12 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     training-side dimension leaves connections out, as filtering by it would.
     """
     _check_metric(metric)
-    _check_range(start, end)
+    check_range(start, end)
     if by not in DIMENSIONS:
         raise QueryError(f"unknown dimension {by!r}; expected one of {', '.join(DIMENSIONS)}")
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
-    ts = _tenant(snapshot, tenant)
+    ts = tenant_slices(snapshot, tenant)
     key_of, keys, labels = _dimension(snapshot, ts, by)
     seen = np.zeros(len(keys), dtype=bool)
     if catalog.METRIC[metric].compliance:
@@ -418,7 +418,7 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
             due, codes = _due_in(due_day, start, end), key_of(assigned)
             seen[codes[counted_rows(assigned, metric, due)]] = True
     else:
-        selection = _select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
+        selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
         key_of_block = {id(block): key_of(block) for block in selection.blocks.values()}  # each gathered once
         for codes in key_of_block.values():
             seen[codes] = True
@@ -444,8 +444,8 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
 def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> pd.DataFrame:
     """Connections by local weekday (Monday = 0) and hour: 168 rows, ``value`` None under a training filter."""
     _check_filters(filters)
-    _check_range(start, end)
-    ts = _tenant(snapshot, tenant)
+    check_range(start, end)
+    ts = tenant_slices(snapshot, tenant)
     h = snapshot.hourly
     days = h["day"][ts.hourly]
     lo, hi = np.searchsorted(days, [day_number(start), day_number(end) + 1])
@@ -467,7 +467,7 @@ def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
 
 def filter_values(snapshot: Snapshot, tenant: str) -> dict[str, list[dict]]:
     """For each filter, the values it can take for this tenant: ``[{"key", "label"}]`` sorted by key."""
-    ts = _tenant(snapshot, tenant)
+    ts = tenant_slices(snapshot, tenant)
     out = {}
     for spec in catalog.DIMENSIONS:
         frame, rows = (snapshot.users, ts.users) if spec.side == catalog.USER else (snapshot.trainings, ts.trainings)

@@ -115,6 +115,11 @@ class Columns(Mapping):
             self._arrays[name] = array
         return array
 
+    def take(self, name: str, rows) -> list:
+        """The values of ``rows`` (frame row numbers) of a column, without making the whole column an array: a
+        learner list reads a page of names and ids, never the millions of them."""
+        return self._table.column(name).take(pa.array(rows, type=pa.int64())).to_pylist()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._table.column_names)
 

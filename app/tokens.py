@@ -31,6 +31,8 @@ def parser() -> argparse.ArgumentParser:
                    help="a locked filter value; repeat for several (group=Sales --filters group=HR)")
     p.add_argument("--locale", choices=LOCALES, default="en")
     p.add_argument("--theme", choices=THEMES, default="light")
+    p.add_argument("--learners", action="store_true",
+                   help="let the token see learner lists (a manager's); without it, learner routes answer 403")
     p.add_argument("--ttl", type=int, default=3600, help=f"lifetime in seconds (at most {MAX_TOKEN_LIFETIME})")
     return p
 
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     for dim, value in args.filters:
         filters.setdefault(dim, []).append(value)
     print(mint_token(secret, ALL if args.analyst else args.tenant, filters=filters, locale=args.locale,
-                     theme=args.theme, ttl_seconds=args.ttl))
+                     theme=args.theme, ttl_seconds=args.ttl, learners=args.learners))
     return 0
 
 

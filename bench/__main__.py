@@ -4,9 +4,10 @@ Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFI
 the ETL and query families measure both; long ranges (``ranges``) many-learners at every size; memory the
 default profile's largest and many-learners at every size; the others the default profile's largest);
 ``--quick``: 1M of each only.
-Families run in this order: etl, dask, queries, ranges, zones, assignments, memory, http, dashboards, lighthouse, load
-(zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC; assignments: the
-default profile's export against the same export without assignments.csv).
+Families run in this order: etl, dask, queries, ranges, zones, learners, assignments, memory, http, dashboards,
+lighthouse, load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
+learners measures many-learners at every size; assignments: the default profile's export against the same export
+without assignments.csv).
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -22,7 +23,8 @@ import traceback
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
-FAMILIES = ("etl", "dask", "queries", "ranges", "zones", "assignments", "memory", "http", "dashboards", "lighthouse", "load")
+FAMILIES = ("etl", "dask", "queries", "ranges", "zones", "learners", "assignments", "memory", "http", "dashboards",
+            "lighthouse", "load")
 
 
 class Context:
@@ -128,6 +130,18 @@ def run_zones(ctx: Context):
     return "Time zones", tables, targets
 
 
+def run_learners(ctx: Context):
+    from bench import learners_bench
+
+    tables, targets = [], []
+    for n in ctx.sizes:
+        d = ctx.shapes["many-learners", n]
+        t, g = learners_bench.bench_learners(d, ctx.snapshot(d))
+        tables.append(t)
+        targets += g
+    return "Learners", tables, targets
+
+
 def run_assignments(ctx: Context):
     from bench import assignments_bench
 
@@ -183,8 +197,8 @@ def run_load(ctx: Context):
 
 
 RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "ranges": run_ranges, "zones": run_zones,
-           "assignments": run_assignments, "memory": run_memory,
-           "http": run_http, "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
+           "learners": run_learners, "assignments": run_assignments, "memory": run_memory, "http": run_http,
+           "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ local to the tenant, dictionary codes replaced by a hash of their label. Two
 snapshots give a tenant the same digest exactly when every query over it
 answers the same (``data_as_of``, which sets default ranges, is compared
 separately by ``etl.purge``). The dimensions hashed are those of
-``etl.snapshot_format.DIMENSIONS``.
+``etl.snapshot_format.DIMENSIONS``, with the learners' names (``ATTRIBUTES``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.snapshot_format import FRAMES, KEYS, SIDES, hourly_dimensions, row_ranges, side_dimensions
+from etl.snapshot_format import ATTRIBUTES, FRAMES, KEYS, SIDES, hourly_dimensions, row_ranges, side_dimensions
 from etl.transform import Frames
 
 # Each column is hashed as one fixed type, whatever width the snapshot stores it in
@@ -57,6 +57,7 @@ def _side_columns(frame: pd.DataFrame, side: str, labels: dict[str, np.ndarray])
     tenants: each tenant then takes slices, with no pandas call per tenant (200 tenants, issue 14)."""
     strings = [frame[KEYS[side]].astype(str).tolist()]
     strings += [frame[dim.label_column].astype(str).tolist() for dim in side_dimensions(side) if not dim.coded]
+    strings += [frame[attribute].astype(str).tolist() for attribute in ATTRIBUTES[side]]  # the learners' names
     coded = {d.name: labels[d.name][frame[d.name].to_numpy()] for d in side_dimensions(side) if d.coded}
     return FRAMES[side], strings, coded
 

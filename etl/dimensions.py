@@ -6,7 +6,9 @@ dimensions' columns optional.
 
 A row without a key, or with a tenant id the contract refuses, is skipped
 with a warning, not rejected: the events still count, under "Unknown"
-labels (``docs/data-contract.md``).
+labels (``docs/data-contract.md``). A learner's name longer than the contract
+allows is cut to ``MAX_NAME_LENGTH`` characters, also with a warning: the
+learner still counts, and lists still show who it is.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pyarrow.compute as pc
 
 from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES, check_columns, read_csv, read_header
 from etl.row_rules import TENANT_ID
-from etl.snapshot_format import FRAMES, TRAINING, USER, file_columns
+from etl.snapshot_format import FRAMES, MAX_NAME_LENGTH, NAME, TRAINING, USER, file_columns
 from etl.sources import StagedExport
 from etl.tenants import Tenants
 
@@ -40,7 +42,21 @@ def read_dimensions(staged: StagedExport, warnings: list[str], max_bytes: int, t
         columns = file_columns(side)
         tables[side] = read_dimension(staged.path(FRAMES[side]), columns[:2], columns[2:], columns[:2],
                                       warnings, max_bytes)
-    return Dimensions(users=tables[USER], trainings=tables[TRAINING], tenants=tenants)
+    return Dimensions(users=_short_names(tables[USER], warnings), trainings=tables[TRAINING],
+                      tenants=tenants)
+
+
+def _short_names(users: pa.Table | None, warnings: list[str]) -> pa.Table | None:
+    """The users with every name cut to ``MAX_NAME_LENGTH`` characters; how many were cut goes to ``warnings``."""
+    if users is None or not users.num_rows:
+        return users
+    names = users.column(NAME)
+    long = pc.sum(pc.cast(pc.greater(pc.utf8_length(names), MAX_NAME_LENGTH), pa.int64())).as_py() or 0
+    if not long:
+        return users
+    warnings.append(f"users: {long} names longer than {MAX_NAME_LENGTH} characters cut to {MAX_NAME_LENGTH}")
+    return users.set_column(users.column_names.index(NAME), NAME,
+                            pc.utf8_slice_codeunits(names, 0, MAX_NAME_LENGTH))
 
 
 def read_dimension(path: Path | None, required: tuple[str, ...], optional: tuple[str, ...],

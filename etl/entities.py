@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.snapshot_format import KEYS, UNKNOWN, Dimension, side_dimensions
+from etl.snapshot_format import ATTRIBUTES, KEYS, NAME, NAME_RANK, UNKNOWN, Dimension, side_dimensions
 
 
 @dataclass
@@ -118,8 +118,28 @@ def own_labels(column: pa.Array, ids: pa.Array) -> list[str]:
             for label, key in zip(column.to_pylist(), ids.to_pylist())]
 
 
+def names(found: Entities) -> tuple[pa.Array, np.ndarray]:
+    """Each user's display name (the ``user_id`` when empty or blank) and its rank among its tenant's names in
+    code-point order: equal names share a rank, so a learner list breaks their tie by user_id whichever way it
+    sorts the names."""
+    name = found.attrs[NAME]
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(name), ""), True)
+    display = pc.if_else(blank, found.ids, name)
+    if not len(display):
+        return display, np.zeros(0, dtype=np.int32)
+    encoded = pc.dictionary_encode(display)
+    rank_of = _string_ranks(encoded.dictionary)
+    n_names = max(len(encoded.dictionary), 1)
+    keys, inverse = np.unique(found.tenant.astype(np.int64) * n_names + rank_of[encoded.indices.to_numpy()],
+                              return_inverse=True)
+    tenant_of = keys // n_names
+    rank = (np.arange(len(keys)) - np.searchsorted(tenant_of, tenant_of))[inverse]  # restarts at each tenant
+    return display, rank
+
+
 def side_frame(found: Entities, side: str, codes: dict[str, np.ndarray]) -> pd.DataFrame:
-    """A side's snapshot frame: its key, then each dimension's code (or, for the entity itself, its label)."""
+    """A side's snapshot frame: its key, then each dimension's code (or, for the entity itself, its label), then
+    for the users their names (``names``)."""
     def strings(values) -> pd.Series:
         return pd.Series(np.asarray(values, dtype=object), dtype=object).astype(str)
 
@@ -129,4 +149,8 @@ def side_frame(found: Entities, side: str, codes: dict[str, np.ndarray]) -> pd.D
             columns[dim.name] = codes[dim.name]
         else:
             columns[dim.source] = strings(own_labels(found.attrs[dim.source], found.ids))
+    if NAME in ATTRIBUTES[side]:
+        display, rank = names(found)
+        columns[NAME] = strings(display.to_numpy(zero_copy_only=False))
+        columns[NAME_RANK] = rank.astype(np.int32)
     return pd.DataFrame(columns)

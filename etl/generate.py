@@ -195,9 +195,9 @@ def _write_users(path: str, world: World) -> int:
     tenant_names, user_ids = world.tenant_names, world.user_ids.to_pylist()
     rows = [(tenant_names[world.user_tenant[u]], user_ids[u],
              "" if world.user_empty_group[u] else GROUPS[world.user_group[u]],
-             "" if world.user_empty_country[u] else COUNTRIES[world.user_country[u]][0])
+             "" if world.user_empty_country[u] else COUNTRIES[world.user_country[u]][0], world.user_name(u))
             for u in listed.tolist()]
-    _write_csv_gz(path, ["tenant_id", "user_id", "group", "country"], rows)
+    _write_csv_gz(path, ["tenant_id", "user_id", "group", "country", "name"], rows)
     return len(rows)
 
 

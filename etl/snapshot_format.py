@@ -51,10 +51,11 @@ import pyarrow.compute as pc
 
 from etl.errors import EtlError
 
-SCHEMA_VERSION = 5  # 5: assignments; 4: local days and hours, each tenant's name and time zone; 3: Arrow IPC; 2: Parquet
+SCHEMA_VERSION = 5  # 5: assignments; 4: local days and hours, tenants' and learners' names; 3: Arrow IPC; 2: Parquet
 SCHEMA_CHANGES = {2: "its frames are Parquet files, read whole by every worker, and its facts have no "
                      "first-occurrence columns",
-                  3: "its days and hours are UTC ones and its tenants have no name or time zone",
+                  3: "its days and hours are UTC ones, its tenants have no name or time zone and its users "
+                     "frame has no learner names",
                   4: "it has no assignments frame"}  # why an older schema is refused: a refresh writes the current one
 KEEP = 3
 KEEP_REPORTS = 50
@@ -144,13 +145,23 @@ DIMENSIONS: tuple[Dimension, ...] = (
 UNKNOWN = "Unknown"  # the label of an empty or missing coded value
 
 
+# Columns of a dimension file shown as they are, not filtered on: the learner's display name (data-contract v1.1).
+# The users frame keeps it in NAME (the user_id when empty, at most MAX_NAME_LENGTH characters) and NAME_RANK:
+# the name's rank among its tenant's names (equal names share one), so a learner list sorts by name without
+# comparing strings.
+NAME, NAME_RANK = "name", "name_rank"
+MAX_NAME_LENGTH = 200
+ATTRIBUTES = {USER: (NAME,), TRAINING: ()}
+
+
 def side_dimensions(side: str) -> tuple[Dimension, ...]:
     return tuple(d for d in DIMENSIONS if d.side == side)
 
 
 def file_columns(side: str) -> tuple[str, ...]:
-    """The columns of a side's dimension file: ``tenant_id`` and the key (required), then the dimensions'."""
-    return ("tenant_id", KEYS[side], *(d.source for d in side_dimensions(side)))
+    """The columns of a side's dimension file: ``tenant_id`` and the key (required), then the dimensions' and the
+    attributes' (optional)."""
+    return ("tenant_id", KEYS[side], *(d.source for d in side_dimensions(side)), *ATTRIBUTES[side])
 
 
 def hourly_dimensions() -> tuple[Dimension, ...]:

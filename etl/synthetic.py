@@ -60,6 +60,14 @@ TENANT_NAMES = [
 # offsets, a zone across the date line, and UTC
 TENANT_ZONES = ["Europe/Paris", "America/New_York", "Asia/Kolkata", "Pacific/Auckland", "Asia/Kathmandu", "UTC",
                 "America/St_Johns", "Australia/Adelaide", "America/Los_Angeles", "Asia/Tokyo"]
+# Learners' names: a first and a last name chosen from the user's number (no draw, so the rest of the world stays
+# what the seed made it); names repeat across learners, and some are left empty (lists show the user_id).
+FIRST_NAMES = ["Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Giulia", "Hugo", "Inès", "Jonas", "Karin",
+               "Léa", "Mohamed", "Nora", "Oscar", "Priya", "Quentin", "Rosa", "Sven", "Yuki"]
+LAST_NAMES = ["Martin", "Bernard", "Dubois", "Schmidt", "García", "Rossi", "Smith", "Nguyen", "Müller", "Janssens",
+              "O'Brien", "Kowalski", "Lefèvre", "Haddad", "Costa", "Novak", "Fischer", "Moreau"]
+NAMES_CYCLE = 97  # users 97 apart have the same name
+EMPTY_NAME_EVERY = 29  # every 29th user has no name
 GROUPS = ["Sales", "Engineering", "Support", "Operations", "Marketing",
           "Finance", "HR", "Legal"]
 GROUP_WEIGHTS = [0.20, 0.18, 0.15, 0.14, 0.10, 0.09, 0.08, 0.06]
@@ -249,6 +257,13 @@ class World:
             self.user_ids = pa.array([f"u{k + 1:06d}" for k in self.user_local.tolist()])
         # users in random order, so that every chunk mixes tenants
         self.user_order = rng.permutation(n)
+
+    def user_name(self, user: int) -> str:
+        """The learner's name in users.csv: empty for every ``EMPTY_NAME_EVERY``-th user."""
+        if user % EMPTY_NAME_EVERY == EMPTY_NAME_EVERY - 1:
+            return ""
+        name = user % NAMES_CYCLE
+        return f"{FIRST_NAMES[name % len(FIRST_NAMES)]} {LAST_NAMES[name % len(LAST_NAMES)]}"
 
     def _trainings(self, rng):
         categories = list(CATALOG)

@@ -11,7 +11,9 @@ bucketed (``local_hours``).
   enrolments whether the pair was ever completed. Every metric of docs/metrics.md,
   distinct counts over any range included, is answered from it.
 * ``hourly``: connections per (tenant, day, hour, coded user dimension), for the heatmap.
-* ``users`` / ``trainings``: the dimensions, indexed by their global code.
+* ``users`` / ``trainings``: the dimensions, indexed by their global code; the
+  users also carry their display name and its rank in the tenant (``NAME``,
+  ``NAME_RANK``), for learner lists.
 * ``assignments``: one row per assignment, with its due day on the tenant's calendar and its completion (the
   earliest completion event: ``Rows.first_ts``, the one column kept at the instant, not the hour).
 
@@ -42,9 +44,9 @@ import pyarrow.compute as pc
 from etl.entities import coded_labels, entities, side_frame
 from etl.row_rules import Events, RowRejects
 from etl.assignments import Assignments
-from etl.snapshot_format import (COMPLETED, COMPLETION, CONNECTION, DIMENSIONS, DUE_SOON, DUE_SOON_DAYS, ENROLMENT,
-                                 INACTIVE_DAYS, KEYS, LATE, NO_DAY, NO_INSTANT, ON_TIME, OPEN, OVERDUE, START,
-                                 TRAINING, USER, hourly_dimensions, range_columns, side_dimensions)
+from etl.snapshot_format import (ATTRIBUTES, COMPLETED, COMPLETION, CONNECTION, DIMENSIONS, DUE_SOON, DUE_SOON_DAYS,
+                                 ENROLMENT, INACTIVE_DAYS, KEYS, LATE, NO_DAY, NO_INSTANT, ON_TIME, OPEN, OVERDUE,
+                                 START, TRAINING, USER, hourly_dimensions, range_columns, side_dimensions)
 from etl.tenants import Tenants
 from etl.validate import Activity
 from etl.zones import UTC, US_PER_HOUR, day_starts, wall_clock
@@ -375,7 +377,8 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
 
     keys = _side_keys(tenant, rows.user, rows.user_values, a_tenant, assignments.user[kept],
                       assignments.user_values)
-    users, user_codes = entities(keys[0], tenant_names, keys[1], keys[2], users_table, KEYS[USER], [d.source for d in side_dimensions(USER)])
+    users, user_codes = entities(keys[0], tenant_names, keys[1], keys[2], users_table, KEYS[USER],
+                                 [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
     user, a_user = user_codes[:n_rows], user_codes[n_rows:]
     has_training = rows.training >= 0
     keys = _side_keys(tenant[has_training], rows.training[has_training], rows.training_values, a_tenant,

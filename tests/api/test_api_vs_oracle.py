@@ -147,3 +147,47 @@ def test_orc009_ranges_across_daylight_saving_changes(client, oracle):
         assert [(c["weekday"], c["hour"], c["value"]) for c in body["cells"]] == theirs, tenant
         compared += 1
     assert compared >= 4
+
+
+@pytest.mark.parametrize("cohort, sort, order, limit", [
+    (None, None, None, "40"), ("completed", "avg_score", "asc", "7"), ("not_completed", "name", "desc", "25"),
+    ("enrolled", "learning_hours", "desc", "1000"), ("connected", "group", "asc", "30")])
+def test_orc010_learner_pages_walked_equal_the_whole_list(client, oracle, cohort, sort, order, limit):
+    for tenant in oracle.tenants()[1:4]:
+        for filters in some_filters(oracle, tenant)[:4]:
+            query = {"from": "2026-08-01", "to": "2026-10-31", "limit": limit, **filters,
+                     **{k: v for k, v in (("cohort", cohort), ("sort", sort), ("order", order)) if v}}
+            rows, cursor, totals = [], None, set()
+            while True:
+                body = get(client, tenant, "learners", **query, **({"cursor": cursor} if cursor else {}))
+                rows += body["learners"]
+                totals.add(body["total"])
+                cursor = body["next_cursor"]
+                if cursor is None:
+                    break
+            theirs = oracle.learners(tenant, day(body["from"]), day(body["to"]), filters, cohort or "active",
+                                     sort or "last_activity", order or "desc")
+            assert totals == {len(theirs)}
+            assert [r["user_id"] for r in rows] == [r["user_id"] for r in theirs], (tenant, filters)
+            for mine, row in zip(rows, theirs):
+                expected = {**row, "last_activity": row["last_activity"] and row["last_activity"].isoformat()}
+                assert all(same(mine[k], expected[k]) for k in expected), (mine, expected)
+
+
+def test_orc011_one_learner(client, oracle):
+    for tenant in oracle.tenants()[:5]:
+        body = get(client, tenant, "learners", limit="5", **{"from": "2026-10-01", "to": "2026-10-31"})
+        for filters in some_filters(oracle, tenant)[:3]:
+            for row in body["learners"]:
+                theirs = oracle.learner_trainings(tenant, row["user_id"], filters)
+                response = client.get(f"/api/v1/tenants/{tenant}/learners/{row['user_id']}", headers=ALL,
+                                      query_string=filters)
+                if theirs is None:
+                    assert response.status_code == 404
+                    continue
+                mine = response.get_json()
+                assert mine["learner"]["user_id"] == row["user_id"] and mine["learner"]["name"] == row["name"]
+                dates = ("enrolled_on", "started_on", "completed_on")
+                expected = [{**t, **{d: t[d] and t[d].isoformat() for d in dates}} for t in theirs]
+                assert [t["training_id"] for t in mine["trainings"]] == [t["training_id"] for t in expected]
+                assert all(same(a[k], b[k]) for a, b in zip(mine["trainings"], expected) for k in b)

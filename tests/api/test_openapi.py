@@ -27,7 +27,7 @@ def test_oas001_document_is_valid_openapi_3_1(document):
 
 
 def test_oas002_every_api_route_is_described_and_nothing_else(server, document):
-    described = {(path.replace("{tenant}", "<tenant>"), method.upper())
+    described = {(path.replace("{tenant}", "<tenant>").replace("{user_id}", "<user_id>"), method.upper())
                  for path, operations in document["paths"].items() for method in operations}
     routed = {(rule.rule, method) for rule in server.url_map.iter_rules() if rule.rule.startswith("/api/")
               for method in rule.methods - {"HEAD", "OPTIONS"}}

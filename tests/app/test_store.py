@@ -71,7 +71,8 @@ def test_store003_an_older_schema_is_refused_saying_why(tmp_path):
     version = run_refresh(str(tmp_path / "src"), tmp_path / "snap").version
     path = tmp_path / "snap" / version / "manifest.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 2}))
-    with pytest.raises(snapshots.SnapshotError, match=f"schema 2, expected {snapshots.SCHEMA_VERSION} .*Parquet.*a refresh writes one"):
+    expected = f"schema 2, expected {snapshots.SCHEMA_VERSION} .*Parquet.*a refresh writes one"
+    with pytest.raises(snapshots.SnapshotError, match=expected):
         store.load_snapshot(tmp_path / "snap", version)
     live = store.SnapshotStore(tmp_path / "snap")
     assert live.current() is None and live.last_error.startswith(f"refused snapshot {version}")

@@ -32,6 +32,13 @@ def test_tok001_embed_token_with_locked_filters(secrets, capsys):
     scope = verify_bearer(f"Bearer {token}", SETTINGS)
     assert (scope.kind, scope.tenants, scope.locale, scope.theme) == ("embed", frozenset({"acme"}), "fr", "dark")
     assert scope.filters == {"group": ("HR", "Sales"), "country": ("FR",)}
+    assert not scope.sees_learners
+
+
+def test_tok006_a_managers_token_sees_learners(secrets, capsys):
+    token = mint(capsys, "--tenant", "acme", "--filters", "group=Sales", "--learners")
+    scope = verify_bearer(f"Bearer {token}", SETTINGS)
+    assert scope.kind == "embed" and scope.sees_learners and scope.filters == {"group": ("Sales",)}
 
 
 def test_tok002_analyst_token(secrets, capsys):

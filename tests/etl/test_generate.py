@@ -216,7 +216,7 @@ def test_time_patterns(unique_events):
 
 def test_users_dimension(export, unique_events):
     users = export["users"]
-    assert list(users.columns) == ["tenant_id", "user_id", "group", "country"]
+    assert list(users.columns) == ["tenant_id", "user_id", "group", "country", "name"]
     assert not users.duplicated(["tenant_id", "user_id"]).any()
     assert users["country"].str.fullmatch(r"[A-Z]{2}|").all()
     assert (users["group"] == "").any() and (users["country"] == "").any()
@@ -226,6 +226,11 @@ def test_users_dimension(export, unique_events):
     assert 0.9 < listed.mean() < 1.0
     # user ids repeat across tenants: they are unique within a tenant only
     assert users["user_id"].duplicated().any()
+    # learners have a first and a last name; some have none (lists show the user_id), some share one
+    names = users["name"].fillna("")
+    assert names.str.fullmatch(r"[^ ]+ [^ ]+|").all()
+    assert (names == "").any() and names[names != ""].duplicated().any()
+    assert names.str.len().max() <= 200
 
 
 def test_trainings_dimension(export, unique_events):

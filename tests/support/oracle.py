@@ -63,6 +63,7 @@ ACTIVITY_METRICS = ("connections", "active_learners", "enrolments", "starts", "c
                     "avg_score", "learning_hours")
 METRICS = ACTIVITY_METRICS + ASSIGNMENT_METRICS
 GRANULARITIES = ("day", "week", "month")
+LEARNER_COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed")
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
 UNKNOWN = "Unknown"
 
@@ -97,7 +98,7 @@ NUMBER_RE = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 INTEGER_RE = r"^[0-9]+$"
 
 ACTIVITY_COLUMNS = ("event_id", "occurred_at", "tenant_id", "user_id", "event_type", "training_id", "score", "duration_s")
-USER_COLUMNS = ("tenant_id", "user_id", "group", "country")
+USER_COLUMNS = ("tenant_id", "user_id", "group", "country", "name")
 TRAINING_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
 TENANT_COLUMNS = ("tenant_id", "name", "timezone")
 ASSIGNMENT_COLUMNS = ("tenant_id", "user_id", "training_id", "assigned_at", "due_at")
@@ -305,7 +306,9 @@ class Oracle:
         self.con.execute("""
             CREATE TABLE users AS
             SELECT tenant_id, user_id,
-                   coalesce("group", 'Unknown') AS "group", coalesce(country, 'Unknown') AS country
+                   coalesce("group", 'Unknown') AS "group", coalesce(country, 'Unknown') AS country,
+                   -- the display name: at most 200 characters, the user_id when empty or blank
+                   CASE WHEN trim(coalesce(name, '')) = '' THEN user_id ELSE left(name, 200) END AS name
             FROM raw_users
             WHERE tenant_id IS NOT NULL AND user_id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY tenant_id, user_id ORDER BY row_no) = 1
@@ -620,6 +623,102 @@ class Oracle:
             "category": sorted({(c, c) for _, _, c, _ in trainings}),
             "format": sorted({(f, f) for _, _, _, f in trainings}),
         }
+
+    # ------------------------------------------------------------------ learners (metrics.md v2)
+
+    def learners(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
+                 cohort: str = "active", sort: str = "last_activity", order: str = "desc") -> list[dict]:
+        """Every learner row of the cohort, in the list's order: ``sort`` in ``order`` with empty values last
+        either way, then user_id ascending (code point order); floats tie to 1e-9, as in a breakdown."""
+        if cohort not in LEARNER_COHORTS:
+            raise ValueError(f"unknown cohort {cohort!r}")
+        in_range, in_range_params = self._where(tenant, filters, start, end)
+        training_filter = self._training_filter_set(filters)
+        rows = self.con.execute(f"""
+            WITH completed_pairs AS (
+                SELECT DISTINCT user_id, training_id FROM events
+                WHERE tenant_id = ? AND event_type = 'completion'
+            ),
+            selected AS (
+                SELECT f.*, (c.user_id IS NOT NULL) AS pair_completed
+                FROM (SELECT * FROM facts WHERE {in_range}) f
+                LEFT JOIN completed_pairs c ON c.user_id = f.user_id AND c.training_id = f.training_id
+            ),
+            per_user AS (
+                SELECT s.user_id,
+                       count(*) FILTER (WHERE event_type = 'connection') AS connections,
+                       count(DISTINCT training_id) FILTER (WHERE event_type = 'enrolment') AS enrolments,
+                       count(DISTINCT training_id) FILTER (WHERE event_type = 'start') AS starts,
+                       count(DISTINCT training_id) FILTER (WHERE event_type = 'completion') AS completions,
+                       avg(score) FILTER (WHERE event_type = 'completion') AS avg_score,
+                       coalesce(sum(duration_s), 0) / 3600.0 AS learning_hours,
+                       max(day) AS last_activity,
+                       count(*) FILTER (WHERE event_type <> 'enrolment') > 0 AS active,
+                       count(*) FILTER (WHERE event_type = 'enrolment' AND NOT pair_completed) > 0 AS not_completed
+                FROM selected s GROUP BY s.user_id
+            )
+            SELECT p.*, coalesce(u.name, p.user_id) AS name, coalesce(u."group", 'Unknown') AS "group",
+                   coalesce(u.country, 'Unknown') AS country
+            FROM per_user p LEFT JOIN users u ON u.tenant_id = ? AND u.user_id = p.user_id
+        """, [tenant] + in_range_params + [tenant]).fetchall()
+        names = [d[0] for d in self.con.description]
+        listed = []
+        for values in rows:
+            row = dict(zip(names, values))
+            keep = {"active": row["active"], "connected": row["connections"] > 0,
+                    "enrolled": row["enrolments"] > 0, "started": row["starts"] > 0,
+                    "completed": row["completions"] > 0, "not_completed": row["not_completed"]}[cohort]
+            if not keep:
+                continue
+            listed.append({
+                "user_id": row["user_id"], "name": row["name"], "group": row["group"], "country": row["country"],
+                "connections": None if training_filter else int(row["connections"]),
+                "enrolments": int(row["enrolments"]), "starts": int(row["starts"]),
+                "completions": int(row["completions"]),
+                "avg_score": None if row["avg_score"] is None else float(row["avg_score"]),
+                "learning_hours": float(row["learning_hours"]), "last_activity": row["last_activity"],
+                "assigned": None, "overdue": None,  # no assignments in these exports
+            })
+        listed.sort(key=lambda r: r["user_id"])
+        value = (lambda r: round(r[sort], 9)) if sort in ("avg_score", "learning_hours") else (lambda r: r[sort])
+        filled = [r for r in listed if r[sort] is not None]
+        filled.sort(key=value, reverse=order == "desc")  # stable: equal values stay in user_id order
+        return filled + [r for r in listed if r[sort] is None]
+
+    def learner_trainings(self, tenant: str, user_id: str,
+                          filters: dict[str, list[str]] | None = None) -> list[dict] | None:
+        """One row per training the learner has an event for (training-side filters apply, the range does not),
+        sorted by training_id; None when the tenant has no such learner or the user-side filters drop them."""
+        user = self.con.execute("""
+            SELECT "group", country FROM users WHERE tenant_id = ? AND user_id = ?
+            UNION ALL SELECT "group", country FROM facts WHERE tenant_id = ? AND user_id = ? LIMIT 1
+        """, [tenant, user_id, tenant, user_id]).fetchone()
+        if user is None:
+            return None
+        group, country = user
+        for dim, value in (("group", group), ("country", country)):
+            if (filters or {}).get(dim) and value not in filters[dim]:
+                return None
+        training_only = {d: v for d, v in (filters or {}).items() if d in TRAINING_DIMS}
+        where, params = self._where(tenant, training_only)
+        rows = self.con.execute(f"""
+            SELECT training_id, any_value(title), any_value(category), any_value(format),
+                   min(day) FILTER (WHERE event_type = 'enrolment'),
+                   min(day) FILTER (WHERE event_type = 'start'),
+                   min(day) FILTER (WHERE event_type = 'completion'),
+                   arg_max(score, occurred_utc) FILTER (WHERE event_type = 'completion' AND score IS NOT NULL),
+                   coalesce(sum(duration_s), 0) / 3600.0
+            FROM facts WHERE {where} AND user_id = ? AND training_id IS NOT NULL
+            GROUP BY training_id ORDER BY training_id
+        """, params + [user_id]).fetchall()
+        out = []
+        for training, title, category, fmt, enrolled, started, completed, score, hours in rows:
+            status = "completed" if completed else "in_progress" if started else "not_started"
+            out.append({"training_id": training, "title": title, "category": category, "format": fmt,
+                        "status": status, "enrolled_on": enrolled, "started_on": started, "completed_on": completed,
+                        "on_time": None, "overdue": False, "score": score, "learning_hours": float(hours),
+                        "assigned_on": None, "due_on": None})
+        return out
 
     def tenants(self) -> list[str]:
         """Tenants with at least one valid event, sorted."""
