@@ -255,6 +255,23 @@ def refresh():
     return response
 
 
+@blueprint.delete("/tenants/<tenant>/learners/<user_id>")
+def forget_learner(tenant: str, user_id: str):
+    """Erasure (``etl.forget``), started like a refresh; its receipt is the next report at ``STATUS_URL``."""
+    _require_admin()
+    params.parse(request.args, ())
+    settings = get_settings(current_app)
+    if not settings.erasure_key:
+        raise Problem(503, "erasure is not configured on this server (DATAVIZ_ERASURE_KEY)")
+    started = refresh_trigger.start_forget(settings, tenant, user_id)
+    if started["status"] != "started":
+        raise Problem(409, "a refresh or an erasure is running; try again once it ends (" + STATUS_URL + ")",
+                      headers={"Location": STATUS_URL})
+    response = _json({"status": "started", "tenant": tenant, "learners": 1, "status_url": STATUS_URL}, status=202)
+    response.headers["Location"] = STATUS_URL
+    return response
+
+
 @blueprint.get("/refresh/status")
 def refresh_status():
     _require_admin()

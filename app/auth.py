@@ -219,7 +219,8 @@ def check_secrets(settings: Settings) -> None:
       would let the LMS mint all-tenant tokens (and, tried first, refuse real
       analyst tokens); an API key that is also a secret lets the key's holder
       mint tokens; a key listed twice has two scopes; the purge token, sent
-      with every purge, must be none of them.
+      with every purge, must be none of them, nor may the erasure key (which
+      must be as long as a signing secret: ``etl.erasure``).
     The messages name the setting, never the value.
     """
     if settings.demo and settings.embed_secret:
@@ -242,6 +243,13 @@ def check_secrets(settings: Settings) -> None:
     if set(keys) & (set(embed) | set(analyst)):
         raise ValueError("DATAVIZ_API_KEYS: a key is also a signing secret (DATAVIZ_EMBED_SECRET or "
                          "DATAVIZ_ANALYST_SECRET): its holder could mint tokens; use separate values")
+    erasure = settings.erasure_key
+    if erasure is not None and len(erasure.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(f"DATAVIZ_ERASURE_KEY: must be at least {MIN_SECRET_BYTES} bytes (it keys the hashes of "
+                         "erased learners); make one with "
+                         "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    if erasure is not None and erasure in set(keys) | set(embed) | set(analyst):
+        raise ValueError("DATAVIZ_ERASURE_KEY is also an API key or a signing secret: use a separate value")
     purge = settings.purge_token
     if purge is not None and len(purge) < MIN_PURGE_TOKEN_LENGTH:
         raise ValueError(f"DATAVIZ_PURGE_TOKEN: must be at least {MIN_PURGE_TOKEN_LENGTH} characters "

@@ -84,6 +84,8 @@ class Settings:
     max_export_bytes: int = setting("DATAVIZ_MAX_EXPORT_BYTES", 20 * 10**9, int)
     # seconds a connection or a read from S3 may stall before it is retried
     s3_timeout: float = setting("DATAVIZ_S3_TIMEOUT", 30.0, float)
+    # keys the hashes of erased learners (etl.erasure); never printed
+    erasure_key: str | None = setting("DATAVIZ_ERASURE_KEY", repr=False)
     demo: bool = setting("DATAVIZ_DEMO", False, _flag_on)
     # off (DATAVIZ_APP_CACHE=0) to benchmark the queries themselves: the API and the dashboards alike
     app_cache: bool = setting("DATAVIZ_APP_CACHE", True, _flag_not_off)

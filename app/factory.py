@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -81,6 +82,8 @@ COMPRESSION = {
 }
 GRID_PAGES = ("/explore",)
 GRID_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash_ag_grid/[^"]*"></script>\s*')
+# Dash names dash_table's bundle in every page (``import dash`` registers it); no page draws a DataTable.
+DATA_TABLE_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/dash_table/[^"]*"></script>\s*')
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -90,12 +93,35 @@ class DatavizDash(Dash):
     Dash puts a script tag in every page for every component library imported in
     the process: the overview would download AG Grid (1.3 MB) although only explore
     draws a grid. Both pages are entry points loaded on their own (a token in the
-    URL, no link between them), so a page without a grid can leave that script out.
+    URL, no link between them), so a page without a grid can leave that script out;
+    and no page draws a DataTable, so none loads dash_table.
     """
 
+    def __init__(self, *args, **kwargs):
+        self._setup_lock = threading.Lock()
+        self._setup_done = False
+        super().__init__(*args, **kwargs)
+
+    def _setup_server(self):
+        """Dash's first-request setup, once per process, with the other threads waiting for its end.
+
+        Dash runs it before every request and marks it done as it starts: in a gthread worker, a
+        request on another thread meanwhile (a fresh worker receives the page's scripts at once)
+        skipped it and found no component library registered yet, and its script got
+        ``"dash" is not a registered library``. Its setup also renders the layout, which, with
+        a page's ``Referer``, is the whole page: a window of tens of milliseconds.
+        """
+        if self._setup_done:
+            return
+        with self._setup_lock:
+            if not self._setup_done:
+                super()._setup_server()
+                self._setup_done = True
+
     def interpolate_index(self, **kwargs) -> str:
+        kwargs["scripts"] = DATA_TABLE_SCRIPT.sub("", kwargs.get("scripts", ""))
         if request.path.rstrip("/") not in GRID_PAGES:
-            kwargs["scripts"] = GRID_SCRIPT.sub("", kwargs.get("scripts", ""))
+            kwargs["scripts"] = GRID_SCRIPT.sub("", kwargs["scripts"])
         index = super().interpolate_index(**kwargs)
         return index.replace("<html>", f'<html lang="{page_locale(self.server)}">', 1)
 

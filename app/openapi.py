@@ -122,6 +122,9 @@ META = {"type": "object", "required": ["version", "data_as_of", "created_at", "s
                        "tenants": {"type": "integer", "minimum": 0}}}
 REFRESH_STARTED = {"type": "object", "required": ["status", "status_url"],
                    "properties": {"status": {"const": "started"}, "status_url": {"type": "string"}}}
+ERASURE_STARTED = {"type": "object", "required": ["status", "tenant", "learners", "status_url"],
+                   "properties": {"status": {"const": "started"}, "tenant": {"type": "string"},
+                                  "learners": {"type": "integer"}, "status_url": {"type": "string"}}}
 REFRESH_STATUS = {"type": "object", "required": ["running", "last_report"],
                   "properties": {"running": {"type": ["boolean", "null"],
                                              "description": "null when the server cannot tell"},
@@ -207,7 +210,29 @@ def _learner_routes() -> dict:
     one["parameters"].insert(1, USER_ID)
     one["responses"] |= _problems("403-learners", "404-learner")
     return {"/api/v1/tenants/{tenant}/learners": {"get": page},
-            "/api/v1/tenants/{tenant}/learners/{user_id}": {"get": {**one, "operationId": "learner"}}}
+            "/api/v1/tenants/{tenant}/learners/{user_id}": {"get": {**one, "operationId": "learner"},
+                                                            "delete": _erasure()}}
+
+
+def _erasure() -> dict:
+    """Erasure of one learner, started like a refresh (admin API key)."""
+    return {
+        "operationId": "forgetLearner", "tags": ["admin"],
+        "summary": "Erase a learner everywhere (admin API key), as python -m etl forget",
+        "description": "Starts the erasure like a refresh; its receipt (no user id) is the next report "
+                       "at /api/v1/refresh/status. See docs/api.md.",
+        "parameters": [TENANT, USER_ID],
+        "responses": {
+            "202": {**_json(ERASURE_STARTED, "Started"),
+                    "headers": {"Location": {"description": "Where to follow it", "required": True,
+                                             "schema": {"type": "string"}}}},
+            "409": {"description": "A refresh or an erasure is running.",
+                    "content": {"application/problem+json": {"schema": PROBLEM}}},
+            **_problems("400", "401"),
+            "403": {"description": "Not an admin API key.",
+                    "content": {"application/problem+json": {"schema": PROBLEM}}},
+            "503": {"description": "Erasure is not configured (DATAVIZ_ERASURE_KEY).",
+                    "content": {"application/problem+json": {"schema": PROBLEM}}}}}
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
-"""Starting a refresh from the API, and telling how refreshes went.
+"""Starting a refresh or an erasure from the API, and telling how they went.
 
-A refresh is ``python -m etl refresh`` started as a detached process (its own
+A refresh is ``python -m etl refresh`` (an erasure ``python -m etl forget``,
+which takes the same locks) started as a detached process (its own
 session, so restarting the web worker does not kill it). One at a time per
 snapshot root, decided before anything is spawned: the request takes a
 ``flock`` on ``<snapshot_dir>/.refresh-trigger.lock`` (across the threads and
@@ -70,6 +71,17 @@ def _claim(root: Path) -> int | None:
 
 def start_refresh(settings: Settings) -> dict:
     """Start ``python -m etl refresh`` in the background: ``{"status": "started" | "running"}``."""
+    return _start(settings, ["refresh", "--source", settings.source, "--snapshot-dir", settings.snapshot_dir])
+
+
+def start_forget(settings: Settings, tenant: str, user_id: str) -> dict:
+    """Start ``python -m etl forget`` for one learner, like a refresh; its receipt is the next report."""
+    return _start(settings, ["forget", f"--tenant={tenant}", f"--user={user_id}", "--source", settings.source,
+                             "--snapshot-dir", settings.snapshot_dir])
+
+
+def _start(settings: Settings, etl_args: list[str]) -> dict:
+    """Start ``python -m etl <etl_args>`` detached, unless a refresh or an erasure runs."""
     root = Path(settings.snapshot_dir)
     root.mkdir(parents=True, exist_ok=True)
     claim = _claim(root)
@@ -79,15 +91,16 @@ def start_refresh(settings: Settings) -> dict:
         if _held(root / LOCK_FILE):  # a watcher tick or a refresh by hand: its process is not ours to add to
             return {"status": "running"}
         env = {**os.environ, "DATAVIZ_MAX_REJECT_RATIO": str(settings.max_reject_ratio),
-               "DATAVIZ_MAX_EXPORT_BYTES": str(settings.max_export_bytes)}
+               "DATAVIZ_MAX_EXPORT_BYTES": str(settings.max_export_bytes),
+               **({"DATAVIZ_ERASURE_KEY": settings.erasure_key} if settings.erasure_key else {})}
         with open(root / LOG_NAME, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "etl", "refresh", "--source", settings.source, "--snapshot-dir", str(root)],
+                [sys.executable, "-m", "etl", *etl_args],
                 cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True, pass_fds=(claim,))  # the child holds the claim
     finally:
         os.close(claim)  # ours only: the child's copy of the descriptor keeps the lock until it exits
-    threading.Thread(target=proc.wait, name=f"reap-refresh-{proc.pid}", daemon=True).start()  # no zombie
+    threading.Thread(target=proc.wait, name=f"reap-{etl_args[0]}-{proc.pid}", daemon=True).start()  # no zombie
     return {"status": "started", "pid": proc.pid}
 
 

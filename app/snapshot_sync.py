@@ -11,7 +11,9 @@ pointer again under the lock, so a slow worker never puts an older version back.
 A download is verified like a local snapshot before it is named in ``CURRENT``
 (``S3Snapshots.download``), S3 is read with ``DATAVIZ_S3_TIMEOUT``, and a
 failing sync shows on ``/metrics`` (``dataviz_snapshot_sync_failing``) and
-``/readyz`` (``last_error``) until a look at S3 succeeds again.
+``/readyz`` (``last_error``) until a look at S3 succeeds again. After a new
+version, the local versions S3 no longer lists are deleted: an erasure
+withdraws the versions that hold erased learners.
 """
 from __future__ import annotations
 
@@ -87,5 +89,15 @@ class SnapshotSync:
             self.remote.download(version, self.root)
             snapshots.publish(self.root, version)
             snapshots.prune(self.root, temp=False)
+            self._drop_withdrawn(version)
         log.info("snapshot %s downloaded from %s", version, self.remote.url)
         return version
+
+    def _drop_withdrawn(self, live: str) -> None:
+        """Delete the local versions S3 no longer has: an erasure (``etl.forget``) replaced or deleted them
+        because they hold erased learners, so no host may keep a copy."""
+        kept = set(self.remote.versions())
+        for version in snapshots.versions(self.root):
+            if version not in kept and version != live:
+                shutil.rmtree(self.root / version, ignore_errors=True)
+                log.info("snapshot %s withdrawn from %s: deleted here too", version, self.remote.url)

@@ -15,7 +15,7 @@ from app.dates import RangeError
 from app.queries import previous_range
 from app.view_state import ViewState, granularity, parse
 from app.views import TenantView
-from callbacks.access import Unavailable, authorize, token_locale
+from callbacks.access import Unavailable, authorize
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 from layouts.components import zone_line
@@ -60,7 +60,8 @@ def overview_outputs(token, search) -> dict:
         text, status = refusal(exc, access.locale if isinstance(exc, RangeError) else "en")
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
-                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "status": status, "zone": "", "compliance": False}
+                "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "tables": {g: "" for g in ids.OVERVIEW_GRAPHS},
+                "status": status, "zone": "", "compliance": False}
     return content(view, state)
 
 
@@ -128,6 +129,7 @@ def register(app) -> None:
         Output({"type": ids.KPI_VALUE, "metric": ALL}, "children"),
         Output({"type": ids.KPI_CHANGE, "metric": ALL}, "children"),
         *[Output(g, "figure") for g in ids.OVERVIEW_GRAPHS],
+        *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
         Output(ids.OVERVIEW_STATUS, "children"),
         Output(ids.OVERVIEW_ZONE, "children"),
         Output(ids.OVERVIEW_COMPLIANCE, "hidden"),
@@ -138,26 +140,14 @@ def register(app) -> None:
     def overview(search, token):
         """One round trip for the whole page when the URL changes: the URL says what to show, the token whose data.
 
-        Never on load: the page is rendered with this very answer (``callbacks.shell``).
+        Never on load: the page is rendered with this very answer (``callbacks.shell``). Each chart's
+        table comes with its figure: a figure set in the browser (a chart drawn as it nears the
+        viewport, assets/deferred-charts.js) asks the server for nothing.
         """
         out = overview_outputs(token, search)
+        tables = [out["tables"][g] for g in ids.OVERVIEW_GRAPHS]
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
-                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], out["status"], out["zone"], not out["compliance"])
-
-    @app.callback(
-        *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
-        *[Input(g, "figure") for g in ids.OVERVIEW_GRAPHS],
-        State(ids.token_id(PAGE), "data"),
-        prevent_initial_call=True,
-    )
-    def tables(*args):
-        """Each chart's data as a table for screen readers, read from the figures the page was sent.
-
-        Only after a change: the page is rendered with its first tables.
-        """
-        *figs, token = args
-        loc = token_locale(token)
-        return [figures.data_table(figures.from_dict(fig), i18n.t(loc, TITLES[g]), loc)
-                for g, fig in zip(ids.OVERVIEW_GRAPHS, figs)]
+                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], *tables, out["status"], out["zone"],
+                not out["compliance"])

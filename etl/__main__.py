@@ -1,4 +1,4 @@
-"""Command line of the ETL: ``python -m etl generate|refresh|watch|rollback ...`` (``--help`` on each)."""
+"""Command line of the ETL: ``python -m etl generate|refresh|watch|rollback|forget ...`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -55,6 +55,17 @@ def _cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
     return result.exit_code
 
 
+def _cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
+    """Erase learners everywhere, then print the receipt (``etl.forget``)."""
+    from etl.forget import forget
+
+    result, receipt = forget(settings, args.tenant, args.user)
+    print(json.dumps(receipt.to_dict(), indent=2))
+    if result.report_path:
+        print(f"report: {result.report_path}")
+    return result.exit_code
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -100,6 +111,13 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("rollback", help="make an earlier snapshot live again")
     b.add_argument("--to", help="the version to make live (default: the one before the live one)")
     b.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
+
+    f = sub.add_parser("forget", help="erase learners from every snapshot, report and cache, and keep them out "
+                                      "of later refreshes (needs DATAVIZ_ERASURE_KEY)")
+    f.add_argument("--tenant", required=True, help="the learners' tenant id")
+    f.add_argument("--user", required=True, action="append", help="a user id to erase (repeat for several)")
+    f.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
+    f.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
     return p
 
 
@@ -118,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_refresh(args, settings)
     if args.command == "watch":
         return _cmd_watch(args, settings)
+    if args.command == "forget":
+        return _cmd_forget(args, settings)
     return _cmd_rollback(args, settings)
 
 

@@ -54,6 +54,11 @@ class Assignments:
     def __len__(self) -> int:
         return len(self.tenant)
 
+    def take(self, mask: np.ndarray) -> "Assignments":
+        """The assignments where ``mask`` is set (the report's counts stay those of the file)."""
+        return Assignments(**{name: value[mask] if isinstance(value, np.ndarray) else value
+                              for name, value in vars(self).items()})
+
     def to_report(self) -> dict:
         return {"rows_read": self.rows_read, "rows_accepted": len(self), "rows_rejected": self.rejects.total,
                 "duplicates": self.duplicates, "rejects": self.rejects.to_dict()}

@@ -16,9 +16,11 @@ EXIT_CODES = {
     "skipped": 0,  # the watcher's: this export was rejected before
     "held": 0,  # this export was rolled back: it waits for a newer one or --force (etl.rollback)
     "rolled_back": 0,
+    "erased": 0,  # python -m etl forget (etl.forget)
     "rejected": 1,
     "failed": 1,
     "busy": 1,
+    "refused": 2,  # erasure without a usable DATAVIZ_ERASURE_KEY (etl.erasure): fix the configuration
 }
 
 

@@ -31,6 +31,7 @@ from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES
 from etl.digest import tenant_digests
 from etl.dimensions import Dimensions, read_dimensions
 from etl.engines import Engine, PandasEngine, engine_for
+from etl.erasure import Erased, drop_erased, erased_rows, load_erased, scrub_examples
 from etl.errors import EtlError, ExportRejected, RefreshBusy
 from etl.propagate import Propagation
 from etl.report import Counts, RefreshReport, RefreshResult
@@ -90,7 +91,7 @@ def refresh_with_settings(settings: Settings, *, force: bool = False, web_timeou
                        max_reject_ratio=settings.max_reject_ratio, max_export_bytes=settings.max_export_bytes,
                        s3_timeout=settings.s3_timeout, skip_export=skip_export,
                        propagation=Propagation(settings, web_timeout), snapshot_url=settings.snapshot_url,
-                       engine=engine_for(settings))
+                       engine=engine_for(settings), erasure_key=settings.erasure_key)
 
 
 def use_lean_arrow_pool() -> None:
@@ -117,7 +118,8 @@ def use_lean_arrow_pool() -> None:
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                 max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
                 s3_timeout: float = 30.0, propagation: Propagation | None = None, skip_export: dict | None = None,
-                snapshot_url: str | None = None, engine: Engine | None = None) -> RefreshResult:
+                snapshot_url: str | None = None, engine: Engine | None = None,
+                erasure_key: str | None = None) -> RefreshResult:
     """Refresh once; never raises for bad input or an unreachable source.
 
     With a ``propagation`` (``etl.propagate.Propagation``), pending Varnish
@@ -128,6 +130,9 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
     published by S3's pointer, which the web hosts follow (``etl.snapshot_s3``).
     ``engine`` validates the activity: ``PandasEngine`` (the default) or
     ``etl.dask_engine.DaskEngine``; both produce the same snapshot.
+    ``erasure_key`` (``DATAVIZ_ERASURE_KEY``) reads the erased learners' list
+    (``etl.erasure``), whose learners are kept out; with a list and no key the
+    refresh is ``refused``.
     """
     use_lean_arrow_pool()
     root = Path(snapshot_dir)
@@ -142,7 +147,7 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
             result = _refresh_locked(Refresh(lambda: open_source(source, s3_timeout),
                                              Published(root, snapshot_url, s3_timeout),
                                              Limits(max_reject_ratio, max_export_bytes), engine or PandasEngine(),
-                                             propagation, steps, report), force, skip_export)
+                                             propagation, steps, report, erasure_key), force, skip_export)
     except RefreshBusy as exc:
         return RefreshResult(exc.outcome, str(exc))
     report.outcome, report.message = result.outcome, result.message
@@ -188,10 +193,11 @@ def check_live(published: Published, found: Found) -> LiveCheck:
         return LiveCheck(False, str(exc))
 
 
-def validate_export(staged: StagedExport, engine: Engine, limits: Limits) -> Checked:
+def validate_export(staged: StagedExport, engine: Engine, limits: Limits, erased: Erased) -> Checked:
     """The tenants file first (its time zones set the events' local hours and the assignments' dates), then the
     activity through ``engine``, the dimensions through ``etl.dimensions``, the assignments through
-    ``etl.assignments``; raises ``ExportRejected``."""
+    ``etl.assignments``, the ``erased`` learners taken out of all of them (``etl.erasure``); raises
+    ``ExportRejected``."""
     if staged.ref.table_file("activity") is None:
         raise ExportRejected(f"export {staged.ref.name} has no activity.csv or activity.csv.gz")
     tenant_warnings: list[str] = []
@@ -202,10 +208,18 @@ def validate_export(staged: StagedExport, engine: Engine, limits: Limits) -> Che
     assignments = read_assignments(staged.path("assignments"), tenants.zones, limits.max_reject_ratio, warnings,
                                    limits.max_bytes)
     staged.check_unchanged()
+    rejects = activity.rejects.to_dict()
+    dropped = drop_erased(activity, dimensions, rejects, erased)
+    if erased:  # an erased learner's assignments go too, and any example naming them
+        assignments = assignments.take(~erased_rows(assignments, erased))
+    assignments_file = assignments.to_report()
+    if erased:
+        scrub_examples(assignments_file["rejects"], erased)
     counts = Counts(rows_read=activity.rows_read, rows_accepted=activity.rows.events,
                     rows_rejected=activity.rejects.total, duplicates_dropped=activity.duplicates_dropped,
-                    rejects=activity.rejects.to_dict(), warnings=warnings, engine_details=activity.details,
-                    tenants_file=tenants.to_report(), assignments_file=assignments.to_report())
+                    rejects=rejects, warnings=warnings, engine_details=activity.details,
+                    tenants_file=tenants.to_report(), assignments_file=assignments_file,
+                    erased=dropped.to_dict() if erased else None)
     return Checked(activity, dimensions, assignments, counts)
 
 
@@ -218,16 +232,18 @@ def transform(checked: Checked, export_date: dt.date) -> Transformed:
     return Transformed(frames, tenant_digests(frames))
 
 
-def write_version(root: Path, found: Found, transformed: Transformed, counts: Counts) -> str:
-    """A new snapshot folder (not yet live) and its manifest; returns its version."""
+def write_version(root: Path, found: Found, transformed: Transformed, counts: Counts,
+                  version: str | None = None) -> str:
+    """A new snapshot folder (not yet live) and its manifest; returns its version (``version``, or a new one)."""
     frames = transformed.frames
-    version = snapshots.new_version(root)
+    version = version or snapshots.new_version(root)
     manifest = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "export": found.export,
         "data_as_of": (dt.date(1970, 1, 1) + dt.timedelta(days=frames.data_as_of)).isoformat(),
         "rows": {"read": counts.rows_read, "accepted": counts.rows_accepted,
                  "rejected": counts.rows_rejected, "duplicates": counts.duplicates_dropped,
+                 **({"erased": counts.erased["activity_rows"]} if counts.erased else {}),
                  **{f"{name}_frame": len(getattr(frames, name)) for name in FRAME_NAMES}},
         "tenants": len(frames.tenants),
         "tenant_digests": transformed.digests,
@@ -250,6 +266,7 @@ class Refresh:
     propagation: Propagation | None
     steps: Steps
     report: RefreshReport
+    erasure_key: str | None = None
 
 
 def _refresh_locked(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult:
@@ -269,6 +286,31 @@ def _refresh_locked(run: Refresh, force: bool, skip_export: dict | None) -> Refr
                                        f"{' '.join(str(exc).split())[:200]})")
 
 
+def derive_version(run: Refresh, found: Found, version: str | None = None) -> str:
+    """The export of ``found`` validated, its erased learners taken out, transformed, written (and uploaded
+    with S3) as a version that is not live yet: ``version``, or a new one. A refresh runs it on the newest
+    export; ``etl.forget`` on the export a version was made from."""
+    steps, report, published = run.steps, run.report, run.published
+    erased = load_erased(published.root, run.erasure_key)
+    report.engine = run.engine.name
+    with StagedExport(found.source, found.ref) as staged:
+        with steps("validate"):
+            checked = validate_export(staged, run.engine, run.limits, erased)
+    report.counts = counts = checked.counts
+    if counts.rows_accepted == 0:
+        raise ExportRejected(f"export {found.ref.name}: no valid event rows")
+    with steps("transform"):
+        transformed = transform(checked, found.ref.date)
+        del checked
+    with steps("write"):
+        version = write_version(published.root, found, transformed, counts, version)
+    del transformed
+    if published.remote:
+        with steps("upload"):
+            published.upload(version)
+    return version
+
+
 def _steps(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult:
     steps, report, published = run.steps, run.report, run.published
     with steps("find"):
@@ -285,22 +327,8 @@ def _steps(run: Refresh, force: bool, skip_export: dict | None) -> RefreshResult
         if found.export in held_exports(published.root):
             return RefreshResult("held", f"held: export {name} was rolled back and {found.live} stays live until a "
                                          f"newer export arrives (or etl refresh --force)", found.live)
-    report.engine = run.engine.name
-    with StagedExport(found.source, found.ref) as staged:
-        with steps("validate"):
-            checked = validate_export(staged, run.engine, run.limits)
-    report.counts = counts = checked.counts
-    if counts.rows_accepted == 0:
-        raise ExportRejected(f"export {name}: no valid event rows")
-    with steps("transform"):
-        transformed = transform(checked, found.ref.date)
-        del checked
-    with steps("write"):
-        version = write_version(published.root, found, transformed, counts)
-    del transformed
-    if published.remote:
-        with steps("upload"):
-            published.upload(version)
+    version = derive_version(run, found)
+    counts = report.counts
     plan = run.propagation.before_publish(published, found.live, version) if run.propagation else None
     with steps("publish"):
         published.publish(version)

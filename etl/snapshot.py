@@ -45,6 +45,15 @@ def new_version(root: Path, now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
+def replacement_version(root: Path, version: str) -> str:
+    """A new version for a snapshot re-derived in place of ``version`` (``etl.forget``): the same time, another
+    suffix, so it sorts where ``version`` did and rollback and retention keep their order."""
+    while True:
+        candidate = f"{version[:16]}-{secrets.token_hex(2)}"
+        if candidate != version and not (root / candidate).exists():
+            return candidate
+
+
 def write_json(path: Path, payload: dict) -> None:
     """Write ``payload`` whole or not at all: a temporary file, fsynced, then renamed over ``path``."""
     tmp = path.with_name(f".{path.name}.tmp")

@@ -158,12 +158,16 @@ class S3Snapshots:
         for version in self.versions()[:-keep]:
             if version == live:
                 continue
-            page = self._call("cannot list a snapshot", "list_objects_v2", Prefix=self._key(version, ""))
-            keys = sorted((o["Key"] for o in page.get("Contents", [])), key=lambda k: not k.endswith(MANIFEST))
-            for key in keys:
-                self._call(f"cannot delete snapshot {version}", "delete_object", Key=key)
+            self.delete(version)
             removed.append(version)
         return removed
+
+    def delete(self, version: str) -> None:
+        """Delete a version, its manifest first, so it is already incomplete to every reader."""
+        page = self._call("cannot list a snapshot", "list_objects_v2", Prefix=self._key(version, ""))
+        keys = sorted((o["Key"] for o in page.get("Contents", [])), key=lambda k: not k.endswith(MANIFEST))
+        for key in keys:
+            self._call(f"cannot delete snapshot {version}", "delete_object", Key=key)
 
 
 class Published:
@@ -209,6 +213,13 @@ class Published:
             self.remote.download(version, self.root)
             self.remote.publish(version)
         snapshots.publish(self.root, version)
+
+    def delete(self, version: str) -> None:
+        """Remove a version that is not live, here and on S3 (``etl.forget``)."""
+        if self.remote:
+            self.remote.delete(version)
+        shutil.rmtree(self.root / version, ignore_errors=True)
+        snapshots.fsync_dir(self.root)
 
     def prune(self) -> None:
         snapshots.prune(self.root)

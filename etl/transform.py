@@ -117,6 +117,14 @@ class Rows:
     def events(self) -> int:
         return int(self.n.sum())
 
+    def take(self, mask: np.ndarray) -> "Rows":
+        """The rows where ``mask`` is set, the scored ones renumbered."""
+        columns = {name: value[mask] if isinstance(value, np.ndarray) else value
+                   for name, value in vars(self).items() if name not in ("scored", "score")}
+        keep = mask[self.scored]
+        position = np.cumsum(mask, dtype=np.int64) - 1
+        return Rows(**columns, scored=position[self.scored[keep]].astype(np.int32), score=self.score[:, keep])
+
 
 def local_hours(events: Events, zones: Mapping[str, str]) -> np.ndarray:
     """Each event's hour on its tenant's wall clock (``zones``: tenant id → zone; absent: UTC).

@@ -9,7 +9,7 @@ from dash import dcc, html
 from app.catalog import DIMENSIONS, METRICS
 from app.view_state import PRESETS, ViewState
 from layouts import i18n, ids
-from layouts.figures import GRAPH_CONFIG, HEIGHT
+from layouts.figures import GRAPH_CONFIG, HEIGHT, placeholder
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def compliance_cards(locale: str, values: dict | None = None, changes: dict | No
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,
-               figure=None, table=None, locale: str = "en") -> html.Section:
+               figure=None, table=None, locale: str = "en", defer: bool = False) -> html.Section:
     """A titled graph, and its data as a table behind a disclosure anyone can open (WCAG 1.1.1).
 
     The chart itself is hidden from screen readers, which read the table instead: the
@@ -135,13 +135,23 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
     low-vision user gets the exact numbers too.
 
     The graph's box has its final height before Plotly draws in it, so nothing moves when it does.
+
+    ``defer`` (a chart that may start below the fold): the figure waits in a store of the page and
+    is handed to the graph when its box nears the viewport (assets/deferred-charts.js), so that
+    drawing the charts nobody sees yet does not hold the main thread while the page loads.
     """
     head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
+    deferred = defer and figure is not None
+    box = {"data-deferred": graph_id} if deferred else {}
     return html.Section([
         html.Div(head, className="card-head"),
+        # The box is the graph's height from the first render: dcc.Graph draws nothing until its chunk loads.
         html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"},
-                                       **({"figure": figure} if figure is not None else {})),
-                             type="dot", delay_show=300), **{"aria-hidden": "true"}),
+                                       **({"figure": placeholder() if deferred else figure}
+                                          if figure is not None else {})),
+                             type="dot", delay_show=300), className="graph-box", style={"minHeight": f"{HEIGHT}px"},
+                 **{"aria-hidden": "true"}, **box),
+        *([dcc.Store(id=ids.deferred_figure_id(graph_id), data=figure)] if deferred else []),
         html.Details([html.Summary(i18n.t(locale, "table.show")),
                       # A wide table scrolls sideways: focusable, so a keyboard can scroll it too (WCAG 2.1.1).
                       html.Div(table, id=ids.table_id(graph_id), className="data-table", tabIndex="0", role="region",

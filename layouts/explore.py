@@ -45,9 +45,10 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 dcc.Download(id=ids.DOWNLOAD_CSV),
             ], className="card-head"),
             html.Div(dag.AgGrid(
-                id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []), columnSize="responsiveSizeToFit",
-                defaultColDef={"sortable": True, "resizable": True, "filter": False},
+                # Columns share the width by flex from the first render (a size-to-fit after it moved them).
+                id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
+                defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
                 dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
-            ), **{"data-ag-theme-mode": view.theme}),
+            ), className="grid-box", **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
     ], className="page page-explore")

@@ -68,6 +68,18 @@ def message(text: str, theme: str = "light", locale: str = "en") -> go.Figure:
     return fig
 
 
+DEFERRED = "dv-deferred"  # the placeholder's layout.meta (assets/deferred-charts.js replaces only that figure)
+
+
+def placeholder() -> dict:
+    """What a chart shows until its figure is handed to it (layouts/components.py chart_card, ``defer``):
+    nothing, drawn at the chart's height, without the empty axes Plotly draws for a graph without a figure."""
+    hidden = {"visible": False}
+    return {"data": [], "layout": {"height": HEIGHT, "meta": DEFERRED, "xaxis": hidden, "yaxis": hidden,
+                                   "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+                                   "margin": {"l": 0, "r": 0, "t": 0, "b": 0}}}
+
+
 def _value_format(metric: str) -> str:
     return D3_FORMATS[catalog.METRIC[metric].number_format]
 

@@ -60,6 +60,11 @@ def table_id(graph_id) -> dict:
     return {"type": "graph-table", "graph": graph_id if isinstance(graph_id, str) else graph_id["page"]}
 
 
+def deferred_figure_id(graph_id: str) -> str:
+    """The store holding a chart's figure until the chart nears the viewport (assets/deferred-charts.js)."""
+    return f"{graph_id}-deferred"
+
+
 def token_id(page: str) -> dict:
     return {"type": TOKEN, "page": page}
 

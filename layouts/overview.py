@@ -32,10 +32,11 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         kpi_cards(loc, content.get("values"), content.get("changes")),
         html.Div([
             chart(ids.GRAPH_ACTIVITY, "chart.activity", extra=granularity, wide=True),
-            chart(ids.GRAPH_FUNNEL, "chart.funnel"),
-            chart(ids.GRAPH_TRAININGS, "chart.trainings"),
-            chart(ids.GRAPH_GROUPS, "chart.groups"),
-            chart(ids.GRAPH_HEATMAP, "chart.heatmap"),
+            # The first chart is drawn with the page; the others when they near the viewport.
+            chart(ids.GRAPH_FUNNEL, "chart.funnel", defer=True),
+            chart(ids.GRAPH_TRAININGS, "chart.trainings", defer=True),
+            chart(ids.GRAPH_GROUPS, "chart.groups", defer=True),
+            chart(ids.GRAPH_HEATMAP, "chart.heatmap", defer=True),
         ], className="chart-grid"),
         html.Section([
             html.H2(i18n.t(loc, "overview.compliance")),

@@ -77,6 +77,8 @@ RULES = (
     Rule(r"^\.venv/bin/python -m etl rollback( +#.*)?$", "run", "two snapshots exist: the older one goes live",
          r"^rolled back: "),
     Rule(r"^\.venv/bin/python -m etl rollback --to \d{8}T\d{6}Z-\w{4}$", "check", "the version is an example"),
+    Rule(r"^DATAVIZ_ERASURE_KEY=\.\.\. \.venv/bin/python -m etl forget ", "check",
+         "erases example learners with a placeholder key; tests/etl/test_forget.py runs the command"),
     Rule(r"^\.venv/bin/python -m etl refresh --engine dask( |$)", "check",
          "a Dask cluster (a LocalCluster, or one at an example address)"),
     Rule(r"^\.venv/bin/dask (scheduler|worker) ", "check", "a cluster on other hosts (example addresses)"),

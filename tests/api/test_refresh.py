@@ -7,18 +7,9 @@ from app import refresh_trigger
 from etl.steps import refresh_lock
 from tests.support.credentials import ADMIN_KEY, ALL_KEY, bearer, embed
 from tests.support.problems import problem
+from tests.support.reports import wait_for_report
 
 ADMIN = bearer(ADMIN_KEY)
-
-
-def wait_for_report(client, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get("/api/v1/refresh/status", headers=ADMIN).get_json()
-        if status["last_report"] is not None and status["running"] is False:
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"no refresh report within {timeout}s")
 
 
 def test_ref001_refresh_publishes_a_first_snapshot(make_server, generated_export, tmp_path):

@@ -81,3 +81,12 @@ def test_secrets005_gunicorn_refuses_to_serve_demo_mode_with_the_real_secret(tmp
                           timeout=120)
     assert done.returncode != 0
     assert "DATAVIZ_DEMO=1 refuses a configured DATAVIZ_EMBED_SECRET" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("erasure_key, says", [("e" * (MIN_SECRET_BYTES - 1), "at least"),
+                                               (EMBED, "also an API key or a signing secret"),
+                                               (KEY, "also an API key or a signing secret")])
+def test_secrets007_a_short_or_shared_erasure_key_refuses_to_start(tmp_path, erasure_key, says):
+    message = refused(tmp_path, erasure_key=erasure_key)
+    assert "DATAVIZ_ERASURE_KEY" in message and says in message
+    assert start(tmp_path, erasure_key="e" * MIN_SECRET_BYTES).server is not None

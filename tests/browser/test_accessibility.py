@@ -72,6 +72,7 @@ def test_a11y002_explore(dash_duo, dash_app, theme, locale):
     token = analyst_token(locale=locale, theme=theme)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={token}&by=group&group=Sales")
     until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-row"), timeout=10)
+    dash_duo.wait_for_element(".grid-box[data-sized]", timeout=10)  # the grid is shown once its columns are sized
     until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, ".page-explore .js-plotly-plot .trace"), timeout=10)
     assert_no_violations(dash_duo, "explore, a filter chip shown")
     open_dropdown(dash_duo, '[data-field="tenant"]')

@@ -67,6 +67,7 @@ def test_explore002_csv_is_the_table_as_shown(dash_duo, dash_app):
     until(lambda: "Hooli" in dash_duo.find_element('[data-field="tenant"]').text, timeout=10)  # its display name
     assert dash_duo.find_element("#p-explore-zone").text.startswith("Hooli: days and hours in the ")
     until(lambda: len(grid_rows(dash_duo)) > 5, timeout=10)
+    dash_duo.wait_for_element(".grid-box[data-sized]", timeout=10)  # shown once its columns are sized
     header = [h.text for h in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-header-cell-text")]
     assert header == ["Training", "Key", "Completions"]
     shown = grid_rows(dash_duo)

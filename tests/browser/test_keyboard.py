@@ -142,6 +142,7 @@ def test_keyboard002_explore(dash_duo, dash_app, theme):
     dash_duo.driver.set_window_size(1300, 1000)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={analyst_token(theme=theme)}&by=group")
     until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-row"), timeout=10)
+    dash_duo.wait_for_element(".grid-box[data-sized]", timeout=10)  # the grid is shown once its columns are sized
     until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, ".page-explore .js-plotly-plot .trace"), timeout=10)
     assert_every_control_reached_with_a_visible_focus(dash_duo)
     choose_with_keys(dash_duo, "tenant")

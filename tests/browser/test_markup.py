@@ -36,6 +36,12 @@ LINKS = "return document.querySelectorAll('a').length"
 def test_markup001_labels_from_data_render_as_text(dash_duo, marked_up_app):
     dash_duo.start_server(marked_up_app)
     dash_duo.driver.get(f"{dash_duo.server_url}/embed/overview?token={embed_token('acme')}")
+    for graph in ("graph-trainings", "graph-groups"):  # drawn as they near the viewport (deferred-charts.js)
+        dash_duo.wait_for_element(f"#{graph}", timeout=15)
+        dash_duo.driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", graph)
+        until(lambda: dash_duo.driver.execute_script(
+            "const p = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');"
+            "return p && p.data && p.data.length > 0", graph), timeout=15)
     until(lambda: LINK in (dash_duo.driver.execute_script(TICKS) or []), timeout=15)
     ticks = dash_duo.driver.execute_script(TICKS)
     assert {LINK, SCRIPT, GROUP} <= set(ticks), ticks  # every character shown, nothing interpreted

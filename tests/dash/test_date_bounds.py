@@ -47,6 +47,7 @@ def test_dates002_a_range_near_year_one_is_a_message_not_a_500(client, dash_app)
     outputs = [[{"id": ids.kpi_value_id(m), "property": "children"} for m in ("completions",)],
                [{"id": ids.kpi_change_id(m), "property": "children"} for m in ("completions",)],
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
+               *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
                {"id": ids.OVERVIEW_ZONE, "property": "children"},
                {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]

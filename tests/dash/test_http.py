@@ -65,6 +65,7 @@ def overview_call(client, dash_app, token, search):
     outputs = [[{"id": ids.kpi_value_id(m), "property": "children"} for m in queries.METRICS],
                [{"id": ids.kpi_change_id(m), "property": "children"} for m in queries.METRICS],
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
+               *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
                {"id": ids.OVERVIEW_ZONE, "property": "children"},
                {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]
@@ -89,6 +90,7 @@ def test_http004b_kpi_lists_of_different_lengths_are_answered_not_a_500(client, 
     """The two KPI wildcards come from the client and need not match (found by test_hostile_req012)."""
     outputs = [[], [{"id": ids.kpi_change_id(""), "property": "children"}],
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
+               *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
                {"id": ids.OVERVIEW_ZONE, "property": "children"},
                {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]

@@ -28,6 +28,15 @@ def test_pw001_overview_loads_no_grid_code_and_explore_does(client):
     assert overview and not [s for s in overview if "dash_ag_grid" in s]
     assert [s for s in explore if "/dash_ag_grid/" in s]
     assert set(overview) < set(explore)
+    assert not [s for s in explore if "/dash_table/" in s]  # no page draws a DataTable
+
+
+def test_pw001b_the_favicon_is_the_projects_not_dashs_15_kb_one(client):
+    page = client.get(f"/embed/overview?token={embed_token()}").get_data(as_text=True)
+    (href,) = re.findall(r'<link rel="icon" type="image/x-icon" href="([^"]+)"', page)
+    icon = client.get(href)
+    assert href.startswith("/assets/favicon.ico?m=") and icon.status_code == 200 and len(icon.data) < 1000
+    assert icon.headers["Cache-Control"] == IMMUTABLE
 
 
 def test_pw002_the_html_element_carries_the_tokens_language(client):

@@ -2,13 +2,16 @@
 gunicorn never listens where a client reaches it without Varnish."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import runpy
 import subprocess
+import threading
 import time
 
 import pytest
+import requests
 
 from tests.support import credentials, services
 
@@ -80,3 +83,42 @@ def test_gunicorn003_loopback_a_unix_socket_and_a_private_address_are_accepted(s
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+# What the overview's HTML asks for first, in the order a browser asks (Dash accepts a path without its fingerprint).
+SUITES = ("dash/deps/polyfill@7.12.1.min.js", "dash/deps/react@18.3.1.min.js", "dash/deps/react-dom@18.3.1.min.js",
+          "dash/deps/prop-types@15.8.1.min.js", "dash/dash-renderer/build/dash_renderer.min.js",
+          "dash/dcc/dash_core_components.js", "dash/dcc/dash_core_components-shared.js",
+          "dash/html/dash_html_components.min.js")
+
+
+def test_gunicorn004_a_fresh_worker_serves_every_script_of_the_page_at_once(service_logs, tmp_path,
+                                                                               generated_snapshot_dir):
+    """Issue 12: a fresh worker's first requests, on its four threads at once, were the page's scripts (its
+    HTML came from another worker); Dash's first-request setup was marked done as it started, so the
+    requests beside it found no library registered and got ``"dash" is not a registered library``
+    (a 500, a 404 since the component-suite handler). Now every one is served. Nothing reaches the
+    worker before them: the test waits for the port alone, not for /healthz."""
+    from tests.support.credentials import embed_token, service_env
+
+    port = services.free_port()
+    env = {"DATAVIZ_BIND": f"127.0.0.1:{port}", "DATAVIZ_WORKERS": "1", "DATAVIZ_ACCESS_LOG": "-",
+           "PYTHONPATH": str(services.REPO), "DATAVIZ_SNAPSHOT_DIR": str(generated_snapshot_dir),
+           "DATAVIZ_CACHE_DIR": str(tmp_path / "cache"), "DATAVIZ_CONTROL_SOCKET": str(tmp_path / "web.ctl"),
+           **service_env()}
+    web = services.Service("gunicorn-fresh", [str(services.BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py",
+                                              "app.wsgi:server"], port, service_logs, env=env, cwd=str(services.REPO))
+    page = f"{web.url}/embed/overview?token={embed_token()}"
+    start = threading.Barrier(len(SUITES) * 2)
+
+    def fetch(path: str) -> tuple[str, int, str]:
+        start.wait()
+        answer = requests.get(f"{web.url}/_dash-component-suites/{path}", headers={"Referer": page}, timeout=60)
+        return path, answer.status_code, answer.text[:200] if answer.status_code != 200 else ""
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(SUITES) * 2) as pool:
+            answers = list(pool.map(fetch, SUITES * 2))
+    finally:
+        web.stop()
+    assert [a for a in answers if a[1] != 200] == []

@@ -15,6 +15,7 @@ ANALYST_SECRET = "analyst-secret-for-tests-0123456789abcdef"
 OTHER_SECRET = "not-the-server-secret-0123456789abcdefg"  # signs tokens the server must refuse
 ADMIN_KEY = "admin-key-0123456789abcdef"
 ALL_KEY = "all-tenants-key-0123456789"
+ERASURE_KEY = "erasure-key-for-tests-0123456789abcdef"  # DATAVIZ_ERASURE_KEY: 32 bytes or more
 
 TENANT = "globex"  # a tenant of the generated export, for the dashboards' tokens
 OTHER_TENANT = "hooli"

@@ -92,3 +92,30 @@ WHOLE_EXPORT_FAILURES = [
 # hand-made exports, each with its expected outcome (tests/data/bad_exports/expected.json)
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_exports"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+
+
+def add_learner(folder: Path, tenant: str, user: str) -> None:
+    """Append one learner to a generated export (gzip files): a row of every event type, a scored completion,
+    a ``users.csv`` row (with a name, when the file has the column), and a malformed line naming them, which the
+    report quotes as an example."""
+    rows = [f"{user}-1,2026-08-20T08:00:00Z,{tenant},{user},connection,,,300",
+            f"{user}-2,2026-08-20T09:00:00Z,{tenant},{user},enrolment,T-only-{user},,",
+            f"{user}-3,2026-08-21T10:00:00Z,{tenant},{user},start,T-only-{user},,600",
+            f"{user}-4,2026-08-22T11:00:00Z,{tenant},{user},completion,T-only-{user},73.25,900",
+            f"{user}-5,2026-08-22T12:00:00Z,{tenant},{user},connection,,,60",
+            f"{user}-6,2026-08-22T13:00:00Z,{tenant},{user},connection,,,60,one-field-too-many"]
+    header = gzip.decompress((folder / "users.csv.gz").read_bytes()).decode().split("\n", 1)[0].split(",")
+    known = {"tenant_id": tenant, "user_id": user, "name": f"Name of {user}", "group": "Engineering", "country": "NL"}
+    listed = ",".join(known.get(column, "") for column in header)
+    for name, lines in (("activity.csv.gz", rows), ("users.csv.gz", [listed])):
+        path = folder / name
+        path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + "".join(f"{x}\n" for x in lines).encode()))
+
+
+LEARNER_EVENTS = 5  # the valid activity rows ``add_learner`` appends
+
+
+def tenants_of(folder: Path) -> list[str]:
+    """The tenants a generated export's ``users.csv.gz`` lists, sorted."""
+    lines = gzip.decompress((folder / "users.csv.gz").read_bytes()).decode().splitlines()[1:]
+    return sorted({line.split(",", 1)[0] for line in lines})

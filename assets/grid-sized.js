@@ -1,0 +1,40 @@
+/* The explore grid is shown once AG Grid has shared the width between its columns (flex): it first
+   draws them at their default width and moves them a frame or two later, a layout shift. Until
+   then its box keeps its place and the grid is laid out but not painted (visibility: hidden,
+   assets/dataviz.css): it is shown once its column widths have held for three frames (or after
+   two seconds whatever they do). A grid drawn again later (new rows) is shown at once. */
+(function () {
+  "use strict";
+  var FRAMES = 3, LIMIT = 2000;
+
+  function widths(box) {
+    return Array.prototype.map.call(box.querySelectorAll(".ag-header-cell"), function (cell) {
+      return Math.round(cell.getBoundingClientRect().width);
+    }).join(",");
+  }
+
+  function watch(box) {
+    if (box.hasAttribute("data-sized") || box.dvWatched) return;
+    box.dvWatched = true;
+    var start = performance.now(), last = null, still = 0;
+    (function frame() {
+      var now = widths(box);
+      still = now && now === last ? still + 1 : 0;
+      last = now;
+      if (still >= FRAMES || performance.now() - start > LIMIT) {
+        box.setAttribute("data-sized", "true");
+      } else {
+        requestAnimationFrame(frame);
+      }
+    })();
+  }
+
+  function scan() {
+    document.querySelectorAll(".grid-box:not([data-sized])").forEach(function (box) {
+      if (box.querySelector(".ag-header-cell")) watch(box);
+    });
+  }
+
+  new MutationObserver(scan).observe(document.documentElement, {subtree: true, childList: true});
+  scan();
+})();

@@ -1,0 +1,56 @@
+"""Overview charts below the fold are drawn as they near the viewport (issue 12, assets/deferred-charts.js):
+the figure the first layout carried, without a request to the server; a figure a filter brought meanwhile
+is kept."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from dash.testing.wait import until
+
+from tests.support.browser import traces
+from tests.support.credentials import embed_token
+
+pytestmark = pytest.mark.browser
+
+CALLBACKS = "return performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update-component')).length"
+FIGURE = """const plot = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+return plot && plot.data ? JSON.stringify({data: plot.data, meta: plot.layout.meta || null}) : null;"""
+SCROLL = "document.getElementById(arguments[0]).scrollIntoView({block: 'center'})"
+
+
+def shown(dash_duo, graph: str) -> dict | None:
+    text = dash_duo.driver.execute_script(FIGURE, graph)
+    return json.loads(text) if text else None
+
+
+def test_dc001_a_chart_below_the_fold_is_drawn_from_the_first_layout_when_scrolled_to(dash_duo, dash_app):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(412, 823)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}")
+    until(lambda: traces(dash_duo, "#graph-activity"), timeout=10)
+    until(lambda: shown(dash_duo, "graph-heatmap"), timeout=10)
+    assert shown(dash_duo, "graph-heatmap") == {"data": [], "meta": "dv-deferred"}  # the blank placeholder
+    dash_duo.driver.execute_script(SCROLL, "graph-heatmap")
+    until(lambda: traces(dash_duo, "#graph-heatmap") == ["heatmap"], timeout=10)
+    assert dash_duo.driver.execute_script(CALLBACKS) == 0  # the figure came with the page
+    assert dash_duo.get_logs() == []
+
+
+def test_dc002_a_figure_a_filter_brought_is_not_replaced_by_the_first_one(dash_duo, dash_app):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(412, 823)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}")
+    until(lambda: traces(dash_duo, "#graph-activity"), timeout=10)
+    until(lambda: shown(dash_duo, "graph-groups"), timeout=10)
+    dash_duo.driver.execute_script("window.history.pushState({}, '', window.location.href + '&range=7d');"
+                                   "window.dispatchEvent(new PopStateEvent('popstate'));")
+    until(lambda: (shown(dash_duo, "graph-groups") or {}).get("meta") != "dv-deferred", timeout=10)
+    filtered = shown(dash_duo, "graph-groups")
+    dash_duo.driver.execute_script(SCROLL, "graph-groups")
+    until(lambda: dash_duo.driver.execute_script(
+        "return document.getElementById('graph-groups').getBoundingClientRect().top < window.innerHeight"), timeout=5)
+    dash_duo.driver.execute_async_script("const done = arguments[0];"  # the observer has had its turn
+                                         "requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 100)))")
+    assert shown(dash_duo, "graph-groups") == filtered
+    assert dash_duo.get_logs() == []
