@@ -23,6 +23,7 @@ from etl.snapshot_format import EVENT_TYPES, TRAINING, UNKNOWN, USER  # UNKNOWN:
 CONNECTION, ENROLMENT, START, COMPLETION = (EVENT_TYPES.index(name)
                                             for name in ("connection", "enrolment", "start", "completion"))
 COUNT, DISTINCT, RATE, AVERAGE, HOURS = "count", "distinct", "rate", "average", "hours"  # how a metric computes
+ASSIGNMENT = "assignment"  # computed from the assignments frame, not the events (``app.compliance``)
 INTEGER, DECIMAL, PERCENT = "integer", "decimal", "percent"  # how a metric's value is written
 
 
@@ -49,15 +50,18 @@ class Metric:
     COUNT sums the ``n`` column; DISTINCT counts distinct users (``per`` "user")
     or (user, training) pairs; RATE is the share of distinct pairs whose
     boolean ``column`` is set; AVERAGE is ``<column>_sum / <column>_n``;
-    HOURS sums ``duration`` in hours.
+    HOURS sums ``duration`` in hours. ASSIGNMENT metrics read no events: ``app.compliance`` computes
+    each from the assignments, per assignment or (``per`` "user") per distinct learner.
     """
 
     name: str
     kind: str
     events: tuple[str, ...]
     number_format: str = INTEGER
-    per: str = "pair"  # DISTINCT only: "user" or "pair"
+    per: str = "pair"  # DISTINCT: "user" or "pair"; ASSIGNMENT: "assignment" or "user"
     column: str | None = None  # RATE and AVERAGE only
+    lower_is_better: bool = False  # a rise is bad news (overdue assignments): the dashboards colour it so
+    ranged: bool = True  # False: the same whatever the range (due soon, at risk: as of data_as_of)
 
     @property
     def label_key(self) -> str:
@@ -70,17 +74,23 @@ class Metric:
     @property
     def counted(self) -> bool:
         """A count of things (events, learners, pairs): an empty range has zero of each."""
-        return self.kind in (COUNT, DISTINCT)
+        return self.kind in (COUNT, DISTINCT) or (self.kind == ASSIGNMENT and self.number_format == INTEGER)
 
     @property
     def additive(self) -> bool:
         """Slices add up to something meaningful, so a pie chart can show it (not a rate or an average)."""
-        return self.kind in (COUNT, DISTINCT, HOURS)
+        return self.kind in (COUNT, DISTINCT, HOURS) or (self.kind == ASSIGNMENT and self.per == "assignment"
+                                                          and self.number_format == INTEGER)
 
     @property
     def without_training(self) -> bool:
         """It reads only events that carry no training: none under a training-side filter or breakdown."""
-        return all(e == EVENT_TYPES[CONNECTION] for e in self.events)
+        return bool(self.events) and all(e == EVENT_TYPES[CONNECTION] for e in self.events)
+
+    @property
+    def compliance(self) -> bool:
+        """An assignment metric: null for a tenant without assignments, its range is one of due dates."""
+        return self.kind == ASSIGNMENT
 
 
 DIMENSIONS: tuple[Dimension, ...] = tuple(Dimension(**{f.name: getattr(d, f.name) for f in fields(d)})
@@ -95,6 +105,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("completion_rate", RATE, ("enrolment",), PERCENT, column="completed"),
     Metric("avg_score", AVERAGE, ("completion",), DECIMAL, column="score"),
     Metric("learning_hours", HOURS, EVENT_TYPES, DECIMAL),
+    Metric("assignments_due", ASSIGNMENT, (), per="assignment"),
+    Metric("completed_on_time", ASSIGNMENT, (), per="assignment"),
+    Metric("completed_late", ASSIGNMENT, (), per="assignment", lower_is_better=True),
+    Metric("overdue", ASSIGNMENT, (), per="assignment", lower_is_better=True),
+    Metric("on_time_rate", ASSIGNMENT, (), PERCENT, per="assignment"),
+    Metric("due_soon", ASSIGNMENT, (), per="assignment", ranged=False),
+    Metric("at_risk_learners", ASSIGNMENT, (), per="user", lower_is_better=True, ranged=False),
 )
 
 GRANULARITIES = ("day", "week", "month")  # a time series has one point per period
@@ -102,6 +119,8 @@ GRANULARITIES = ("day", "week", "month")  # a time series has one point per peri
 METRIC = {m.name: m for m in METRICS}
 DIMENSION = {d.name: d for d in DIMENSIONS}
 METRIC_NAMES = tuple(METRIC)
+ACTIVITY_METRICS = tuple(m.name for m in METRICS if not m.compliance)  # the v1 metrics, from the events
+COMPLIANCE_METRICS = tuple(m.name for m in METRICS if m.compliance)  # from the assignments
 DIMENSION_NAMES = tuple(DIMENSION)
 USER_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.side == USER)
 TRAINING_DIMENSIONS = tuple(d.name for d in DIMENSIONS if d.side == TRAINING)

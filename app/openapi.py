@@ -20,7 +20,7 @@ def metric_schema(metric: catalog.Metric) -> dict:
     """A metric's value as the API writes it: a count, a share between 0 and 1, or any number; null allowed."""
     if metric.counted:
         schema = dict(COUNT_OR_NULL)
-    elif metric.kind == catalog.RATE:
+    elif metric.number_format == catalog.PERCENT:
         schema = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
     else:
         schema = dict(NUMBER)

@@ -20,7 +20,9 @@ combined codes when the bitmap would be large.
 One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
 period for time series, the dimension value for breakdowns. Which metrics and
 dimensions exist, and how each is computed (its kind, the events it reads),
-comes from ``app.catalog``.
+comes from ``app.catalog``. The assignment metrics read the assignments frame
+instead (``_assigned``: the tenant's rows that pass the filters, sorted by due
+day, so those due in a range are a slice) and are counted by ``app.compliance``.
 """
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from app import catalog
-from app.catalog import CONNECTION, GRANULARITIES, TRAINING_DIMENSIONS, USER_DIMENSIONS
+from app.catalog import (ACTIVITY_METRICS, COMPLIANCE_METRICS, CONNECTION, GRANULARITIES, TRAINING_DIMENSIONS,
+                         USER_DIMENSIONS)
+from app.compliance import Assigned, compliance_values, counted_rows
 from app.store import Snapshot, day_date, day_number
 from etl.snapshot_format import ACTIVE_EVENTS, EVENT_TYPES, PREVIOUS_PAIR, PREVIOUS_USER
 
@@ -202,8 +206,37 @@ def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, n_
     return np.bincount(uniques // n_items, minlength=n_keys)
 
 
+def _assigned(snapshot: Snapshot, tenant: str, filters: Filters) -> tuple[Assigned, np.ndarray] | None:
+    """The tenant's assignments that pass the filters, and their due days (None: the tenant has none at all).
+
+    Rows are sorted by due day, so those due in a range are a slice of them.
+    """
+    _check_filters(filters)
+    ts = tenant_slices(snapshot, tenant)
+    if ts.assignments.stop == ts.assignments.start:
+        return None
+    a = snapshot.assignments
+    rows = ts.assignments
+    assigned = Assigned(local_codes(a["user"][rows], ts.users), local_codes(a["training"][rows], ts.trainings),
+                        a["status"][rows], a["at_risk"][rows])
+    keep = None
+    for mask, codes in ((user_mask(snapshot, ts, filters), assigned.user),
+                        (training_mask(snapshot, ts, filters), assigned.training)):
+        if mask is not None:
+            keep = mask[codes] if keep is None else keep & mask[codes]
+    due_day = a["due_day"][rows]
+    return (assigned, due_day) if keep is None else (assigned.take(keep), due_day[keep])
+
+
+def _due_in(due_day: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
+    lo, hi = np.searchsorted(due_day, [day_number(start), day_number(end) + 1])
+    rows = np.zeros(len(due_day), dtype=bool)
+    rows[lo:hi] = True
+    return rows
+
+
 def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
-             wanted: Sequence[str] = METRICS, floors: np.ndarray | None = None) -> dict[str, list]:
+             wanted: Sequence[str] = ACTIVITY_METRICS, floors: np.ndarray | None = None) -> dict[str, list]:
     """The ``wanted`` metrics for each key 0..n_keys-1; ``key_of`` None means one key (KPIs).
 
     ``floors`` is, per key, the first day that key counts distinct items from
@@ -283,6 +316,12 @@ def kpis(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters:
     """Every metric over the range: ``{metric: value}`` (value may be None)."""
     check_range(start, end)
     values = _metrics(select(snapshot, tenant, start, end, filters), None, 1)
+    found = _assigned(snapshot, tenant, filters)
+    if found is None:
+        values.update({m: [None] for m in COMPLIANCE_METRICS})
+    else:
+        assigned, due_day = found
+        values.update(compliance_values(assigned, None, 1, _due_in(due_day, start, end), 0, COMPLIANCE_METRICS))
     return {m: values[m][0] for m in METRICS}
 
 
@@ -317,10 +356,26 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     first = day_number(start)
     period_of_day = _period_starts(np.arange(first, day_number(end) + 1), granularity)
     periods, index_of_day = np.unique(period_of_day, return_inverse=True)
-    selection = select(snapshot, tenant, start, end, filters)
-    values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,),
-                      floors=np.maximum(periods, first))[metric]
+    if catalog.METRIC[metric].compliance:  # by due day: every metric, due_soon included, within the range
+        found = _assigned(snapshot, tenant, filters)
+        if found is None:
+            values = [None] * len(periods)
+        else:
+            assigned, due_day = found
+            due = _due_in(due_day, start, end)
+            values = compliance_values(assigned.take(due), index_of_day[due_day[due] - first], len(periods),
+                                       np.ones(int(due.sum()), dtype=bool), _n_users(snapshot, tenant),
+                                       (metric,))[metric]
+    else:
+        selection = select(snapshot, tenant, start, end, filters)
+        values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,),
+                          floors=np.maximum(periods, first))[metric]
     return pd.DataFrame({"period": [day_date(p) for p in periods], "value": pd.Series(values, dtype=object)})
+
+
+def _n_users(snapshot: Snapshot, tenant: str) -> int:
+    ts = tenant_slices(snapshot, tenant)
+    return ts.users.stop - ts.users.start
 
 
 def _dimension(snapshot: Snapshot, ts, by: str) -> tuple[KeyFunction, list[str], list[str]]:
@@ -354,16 +409,26 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     ts = tenant_slices(snapshot, tenant)
-    selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
     key_of, keys, labels = _dimension(snapshot, ts, by)
-    key_of_block = {id(block): key_of(block) for block in selection.blocks.values()}  # each gathered once
     seen = np.zeros(len(keys), dtype=bool)
-    for codes in key_of_block.values():
-        seen[codes] = True
+    if catalog.METRIC[metric].compliance:
+        found = _assigned(snapshot, tenant, filters)
+        assigned, due_day = found if found is not None else (None, None)
+        if assigned is not None:
+            due, codes = _due_in(due_day, start, end), key_of(assigned)
+            seen[codes[counted_rows(assigned, metric, due)]] = True
+    else:
+        selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
+        key_of_block = {id(block): key_of(block) for block in selection.blocks.values()}  # each gathered once
+        for codes in key_of_block.values():
+            seen[codes] = True
     present = np.flatnonzero(seen).tolist()
     if not present:
         return pd.DataFrame({"key": [], "label": [], "value": pd.Series([], dtype=object)})
-    values = _metrics(selection, lambda b: key_of_block[id(b)], len(keys), (metric,))[metric]
+    if catalog.METRIC[metric].compliance:
+        values = compliance_values(assigned, codes, len(keys), due, _n_users(snapshot, tenant), (metric,))[metric]
+    else:
+        values = _metrics(selection, lambda b: key_of_block[id(b)], len(keys), (metric,))[metric]
     found = [values[c] for c in present]
     # Equal averages summed in a different order can differ in the last bit (74.4 vs 74.39999999999999):
     # rounded, they tie and sort by key, as metrics.md says. A plain sort: a few hundred rows at most.

@@ -57,6 +57,7 @@ class TenantSlices:
     hourly: slice
     users: slice
     trainings: slice
+    assignments: slice
     first_day: int  # local days: those of ``timezone``
     last_day: int
     name: str
@@ -74,6 +75,7 @@ class Snapshot:
     hourly: Columns
     users: Columns
     trainings: Columns
+    assignments: Columns
     dictionaries: dict[str, list[str]]
     codes: dict[str, dict[str, int]]  # dimension → value → code, for filters
 
@@ -147,7 +149,8 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     return Snapshot(
         version=version, manifest=manifest, tenants=tenants,
         facts=Columns(frames["facts"]), hourly=Columns(frames["hourly"]),
-        users=Columns(frames["users"]), trainings=Columns(frames["trainings"]), dictionaries=dictionaries,
+        users=Columns(frames["users"]), trainings=Columns(frames["trainings"]),
+        assignments=Columns(frames["assignments"]), dictionaries=dictionaries,
         codes={dim: {v: i for i, v in enumerate(values)} for dim, values in dictionaries.items()},
     )
 

@@ -4,9 +4,10 @@ Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFI
 the ETL and query families measure both; long ranges (``ranges``) many-learners at every size; memory the
 default profile's largest and many-learners at every size; the others the default profile's largest);
 ``--quick``: 1M of each only.
-Families run in this order: etl, dask, queries, ranges, zones, learners, memory, http, dashboards, lighthouse,
-load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
-learners measures many-learners at every size).
+Families run in this order: etl, dask, queries, ranges, zones, learners, assignments, memory, http, dashboards,
+lighthouse, load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
+learners measures many-learners at every size; assignments: the default profile's export against the same export
+without assignments.csv).
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -22,8 +23,8 @@ import traceback
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
-FAMILIES = ("etl", "dask", "queries", "ranges", "zones", "learners", "memory", "http", "dashboards", "lighthouse",
-            "load")
+FAMILIES = ("etl", "dask", "queries", "ranges", "zones", "learners", "assignments", "memory", "http", "dashboards",
+            "lighthouse", "load")
 
 
 class Context:
@@ -141,6 +142,17 @@ def run_learners(ctx: Context):
     return "Learners", tables, targets
 
 
+def run_assignments(ctx: Context):
+    from bench import assignments_bench
+
+    tables, targets = [], []
+    for n in ctx.sizes:
+        t, g = assignments_bench.bench_assignments(ctx.datasets[n], runs=5 if n < 10_000_000 else 3)
+        tables += t
+        targets += g
+    return "Assignments", tables, targets
+
+
 def run_memory(ctx: Context):
     from bench import memory_bench
 
@@ -185,8 +197,8 @@ def run_load(ctx: Context):
 
 
 RUNNERS = {"etl": run_etl, "dask": run_dask, "queries": run_queries, "ranges": run_ranges, "zones": run_zones,
-           "learners": run_learners, "memory": run_memory, "http": run_http, "dashboards": run_dashboards,
-           "lighthouse": run_lighthouse, "load": run_load}
+           "learners": run_learners, "assignments": run_assignments, "memory": run_memory, "http": run_http,
+           "dashboards": run_dashboards, "lighthouse": run_lighthouse, "load": run_load}
 
 
 def main(argv: list[str] | None = None) -> int:

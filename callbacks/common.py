@@ -13,7 +13,7 @@ from callbacks.access import Unavailable
 from layouts import figures, i18n
 
 log = logging.getLogger("dataviz.dash")
-COUNTS = tuple(m.name for m in catalog.METRICS if m.counted)  # all zero: nothing happened in the range
+COUNTS = tuple(m.name for m in catalog.METRICS if m.counted and not m.compliance)  # all zero: no event in the range
 
 
 def guarded(name: str, build, theme: str, locale: str):

@@ -22,13 +22,16 @@ from layouts.components import zone_line
 
 PAGE = ids.OVERVIEW
 TITLES = {ids.GRAPH_ACTIVITY: "chart.activity", ids.GRAPH_FUNNEL: "chart.funnel", ids.GRAPH_TRAININGS: "chart.trainings",
-          ids.GRAPH_GROUPS: "chart.groups", ids.GRAPH_HEATMAP: "chart.heatmap"}
+          ids.GRAPH_GROUPS: "chart.groups", ids.GRAPH_HEATMAP: "chart.heatmap",
+          ids.GRAPH_OVERDUE_GROUPS: "chart.overdue_groups", ids.GRAPH_OVERDUE_TRAININGS: "chart.overdue_trainings"}
 
 
 def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Span:
     """Arrow, change and colour class vs the previous period (points for a share such as the completion rate)."""
     spec = catalog.METRIC[metric]
     share = spec.number_format == catalog.PERCENT
+    if not spec.ranged:  # the same whatever the range: no previous period to compare with
+        return html.Span("", className="kpi-flat")
     if value is None:
         return html.Span(i18n.t(locale, "na.connections") if spec.without_training else "", className="kpi-flat")
     if previous is None or (previous == 0 and not share):
@@ -40,6 +43,8 @@ def kpi_change(metric: str, value, previous, days: int, locale: str) -> html.Spa
         delta = (value - previous) / previous
         text = i18n.percent(abs(delta), locale)
     arrow, kind = ("▲", "up") if delta > 0.0005 else ("▼", "down") if delta < -0.0005 else ("→", "flat")
+    if spec.lower_is_better and kind != "flat":  # the colour says good or bad news, the arrow which way
+        kind = "down" if kind == "up" else "up"
     return html.Span([html.Span(arrow, className="kpi-arrow", **{"aria-hidden": "true"}), f" {text} ",
                       html.Span(i18n.t(locale, "change.vs_previous", days=days), className="kpi-period")],
                      className=f"kpi-{kind}")
@@ -56,7 +61,7 @@ def overview_outputs(token, search) -> dict:
         blank = figures.message(text)
         return {"values": {m: "—" for m in METRICS}, "changes": {m: "" for m in METRICS},
                 "figures": {g: blank for g in ids.OVERVIEW_GRAPHS}, "tables": {g: "" for g in ids.OVERVIEW_GRAPHS},
-                "status": status, "zone": ""}
+                "status": status, "zone": "", "compliance": False}
     return content(view, state)
 
 
@@ -87,13 +92,21 @@ def content(view: TenantView, state: ViewState) -> dict:
         return figures.bars(rows, "completion_rate", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
 
+    def overdue(by: str):
+        def build():
+            rows = [r for r in answers.breakdown(view, "overdue", by, 10) if r["value"]]
+            return figures.bars(rows, "overdue", loc, theme, horizontal=True) if rows else \
+                figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
+        return build
+
     def heatmap():
         if training_side:
             return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
         return figures.heatmap([cell["value"] for cell in answers.heatmap(view)], loc, theme)
 
     builders = {ids.GRAPH_ACTIVITY: activity, ids.GRAPH_FUNNEL: lambda: figures.funnel(values, loc, theme),
-                ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap}
+                ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap,
+                ids.GRAPH_OVERDUE_GROUPS: overdue("group"), ids.GRAPH_OVERDUE_TRAININGS: overdue("training")}
     if reason:
         figs = {g: figures.message(reason, theme, loc) for g in builders}
     else:
@@ -106,6 +119,8 @@ def content(view: TenantView, state: ViewState) -> dict:
         "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc) for g, fig in figs.items()},
         "status": unknown_notes(view),
         "zone": zone_line(view.tenant_name, view.timezone, loc),
+        # a tenant with assignments has them counted (0 or more) whatever the filters; without: null
+        "compliance": bool(values) and values["assignments_due"] is not None,
     }
 
 
@@ -117,6 +132,7 @@ def register(app) -> None:
         *[Output(ids.table_id(g), "children") for g in ids.OVERVIEW_GRAPHS],
         Output(ids.OVERVIEW_STATUS, "children"),
         Output(ids.OVERVIEW_ZONE, "children"),
+        Output(ids.OVERVIEW_COMPLIANCE, "hidden"),
         Input(ids.URL, "search"),
         Input(ids.token_id(PAGE), "data"),
         prevent_initial_call=True,
@@ -133,4 +149,5 @@ def register(app) -> None:
         # Sent by the client, each wildcard list on its own: they may differ, and name no metric.
         value_ids, change_ids = ([o["id"]["metric"] for o in outputs] for outputs in ctx.outputs_list[:2])
         return ([out["values"].get(m, "—") for m in value_ids], [out["changes"].get(m, "") for m in change_ids],
-                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], *tables, out["status"], out["zone"])
+                *[out["figures"][g] for g in ids.OVERVIEW_GRAPHS], *tables, out["status"], out["zone"],
+                not out["compliance"])

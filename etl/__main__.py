@@ -19,7 +19,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     summary = generate_export(args.out, events=args.events, tenants=args.tenants, seed=args.seed,
                               end_date=args.end_date, days=args.days, profile=args.profile,
-                              zones=not args.utc)
+                              zones=not args.utc, assignments=not args.no_assignments)
     print(json.dumps(summary))
     return 0
 
@@ -89,6 +89,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--days", type=int, default=730, help="days of history (default 730)")
     g.add_argument("--utc", action="store_true",
                    help="no tenants.csv: every tenant on UTC (default: a spread of 10 time zones, with names)")
+    g.add_argument("--no-assignments", action="store_true",
+                   help="no assignments.csv (default: most tenants assign trainings with due dates)")
     g.add_argument("--out", default=None, help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
 
     r = sub.add_parser("refresh", help="load the newest complete export into a new live snapshot")

@@ -25,6 +25,9 @@ from etl.transform import Frames
 # (``etl.transform.narrowest`` follows the data), so that equal numbers give equal digests.
 FACTS_COLUMNS = {"day": np.int32, "user": np.int32, "training": np.int32, "event": np.int8, "n": np.int32,
                  "duration": np.int64, "score_sum": np.float64, "score_n": np.int32, "completed": np.bool_}
+ASSIGNMENT_COLUMNS = {"user": np.int32, "training": np.int32, "assigned_at": np.int64, "due_at": np.int64,
+                      "due_day": np.int32, "completed_at": np.int64, "started": np.bool_,
+                      "status": np.int8, "at_risk": np.bool_}
 HOURLY_COLUMNS = {"day": np.int32, "hour": np.int8, **{d.name: np.int32 for d in hourly_dimensions()}, "n": np.int32}
 
 
@@ -63,6 +66,7 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
     """``{tenant_id: hex digest}`` of everything the queries read for that tenant."""
     labels = {dim: _label_hashes(values) for dim, values in frames.dictionaries.items()}
     facts_all, hourly_all = _numpy(frames.facts, FACTS_COLUMNS), _numpy(frames.hourly, HOURLY_COLUMNS)
+    assignments_all = _numpy(frames.assignments, ASSIGNMENT_COLUMNS)
     sides = [_side_columns(getattr(frames, FRAMES[side]), side, labels) for side in SIDES]
     t = frames.tenants
     out = {}
@@ -85,5 +89,10 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
         for dim in hourly_dimensions():
             hourly_cols[dim.name] = labels[dim.name][hourly_cols[dim.name]]
         _feed(h, "hourly", hourly_cols)
+        assigned = {c: values[ranges.assignments].astype(ASSIGNMENT_COLUMNS[c], copy=False)
+                    for c, values in assignments_all.items()}
+        assigned["user"] = assigned["user"] - np.int32(ranges.users.start)
+        assigned["training"] = assigned["training"] - np.int32(ranges.trainings.start)
+        _feed(h, "assignments", assigned)
         out[str(tenant)] = h.hexdigest()
     return out

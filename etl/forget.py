@@ -219,7 +219,9 @@ def _scrub_reports(root: Path, erased: Erased) -> dict:
             report = json.loads(path.read_text())
         except (OSError, ValueError):
             continue  # pruned meanwhile, or not a report
-        removed = scrub_examples(report.get("rejects") or {}, erased)
+        # the activity's examples, and assignments.csv's (whose broken lines may name a learner too)
+        removed = sum(scrub_examples(rejects or {}, erased)
+                      for rejects in (report.get("rejects"), (report.get("assignments_file") or {}).get("rejects")))
         if removed:
             snapshots.write_json(path, report)
             files, examples = files + 1, examples + removed

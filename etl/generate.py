@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from etl.synthetic import COUNTRIES, FORMATS, GROUPS, PROFILES, TENANT_ZONES, World, draw_chunk
+from etl.synthetic import COUNTRIES, FORMATS, GROUPS, PROFILES, TENANT_ZONES, World, draw_assignments, draw_chunk
 
 CHUNK_ROWS = 1_000_000
 GZIP_LEVEL = 1  # speed matters more than size
@@ -40,7 +40,7 @@ ACTIVITY_COLUMNS = ["event_id", "occurred_at", "tenant_id", "user_id",
 
 def generate_export(out: str, events: int, tenants: int | None = None, seed: int = 1,
                     end_date: dt.date | None = None, days: int = 730,
-                    profile: str = "default", zones: bool = True) -> dict:
+                    profile: str = "default", zones: bool = True, assignments: bool = True) -> dict:
     """Write one complete export under `out` (a local folder or s3://bucket/prefix).
 
     `profile` is the shape of the data (``etl.synthetic.PROFILES``): "default", the
@@ -50,10 +50,11 @@ def generate_export(out: str, events: int, tenants: int | None = None, seed: int
     The export is `<out>/<end_date + 1 day>/` with activity, users, trainings and
     tenants (.csv.gz), then an empty `_SUCCESS`. The tenants file gives each tenant
     a display name and, in turn, one of ``TENANT_ZONES``; without `zones` it is not
-    written and every tenant is on UTC (the bench's baseline). Events fall in the `days` UTC days that end
+    written and every tenant is on UTC (the bench's baseline). With `assignments`, assignments.csv.gz
+    assigns trainings to the learners of most tenants (``etl.synthetic.draw_assignments``). Events fall in the `days` UTC days that end
     with `end_date` (default: yesterday, UTC). Returns a summary: path, export_date,
     events (activity rows, duplicates included), duplicates, users and trainings
-    (rows of their files), tenants, time zones (distinct) and profile.
+    (rows of their files), tenants, time zones (distinct), assignments (rows) and profile.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
@@ -65,13 +66,13 @@ def generate_export(out: str, events: int, tenants: int | None = None, seed: int
         end_date = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     export_date = (end_date + dt.timedelta(days=1)).isoformat()
     if out.startswith("s3://"):
-        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape, zones)
+        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape, zones, assignments)
     folder = os.path.join(out, export_date)
-    summary = _write_export(folder, events, tenants, seed, end_date, days, shape, zones)
+    summary = _write_export(folder, events, tenants, seed, end_date, days, shape, zones, assignments)
     return {"path": folder, "export_date": export_date, **summary}
 
 
-def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape, zones):
+def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape, zones, assignments):
     """Build the export in a temporary folder, then upload it with `_SUCCESS` last."""
     import boto3
     from botocore.exceptions import ClientError
@@ -86,33 +87,42 @@ def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, sha
             raise FileNotFoundError(f"S3 bucket {bucket!r} does not exist") from exc
         raise
     with tempfile.TemporaryDirectory(prefix="dataviz-export-") as tmp:
-        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape, zones)
+        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape, zones, assignments)
         for name in sorted(os.listdir(tmp), key=lambda n: n == "_SUCCESS"):  # _SUCCESS last
             client.upload_file(os.path.join(tmp, name), bucket, f"{prefix}/{name}")
     return {"path": f"s3://{bucket}/{prefix}", "export_date": export_date, **summary}
 
 
-def _write_export(folder, events, tenants, seed, end_date, days, shape, zones) -> dict:
+def _write_export(folder, events, tenants, seed, end_date, days, shape, zones, assignments) -> dict:
     """Write the files then `_SUCCESS` into `folder`."""
     os.makedirs(folder, exist_ok=True)
     success = os.path.join(folder, "_SUCCESS")
     if os.path.exists(success):  # a rewrite must not look complete before it is
         os.remove(success)
     n_chunks = -(-events // CHUNK_ROWS)
-    setup_seq, *chunk_seqs = np.random.SeedSequence(seed).spawn(1 + n_chunks)
+    setup_seq, *chunk_seqs, assignment_seq = np.random.SeedSequence(seed).spawn(2 + n_chunks)
     world = World(np.random.default_rng(setup_seq), events, tenants, end_date, days, shape)
+    funnels: list = []
     duplicates = _write_activity(os.path.join(folder, "activity.csv.gz"), world,
-                                 events, chunk_seqs)
+                                 events, chunk_seqs, funnels)
+    n_assigned = 0
+    if assignments:
+        table = draw_assignments(np.random.default_rng(assignment_seq), world, funnels)
+        _write_table_gz(os.path.join(folder, "assignments.csv.gz"), table)
+        n_assigned = table.num_rows
+    del funnels
     n_users = _write_users(os.path.join(folder, "users.csv.gz"), world)
     n_trainings = _write_trainings(os.path.join(folder, "trainings.csv.gz"), world)
     n_zones = _write_tenants(os.path.join(folder, "tenants.csv.gz"), world) if zones else 1
     open(success, "wb").close()
     return {"events": events, "duplicates": duplicates, "users": n_users,
-            "trainings": n_trainings, "tenants": tenants, "zones": n_zones, "profile": shape.name}
+            "trainings": n_trainings, "tenants": tenants, "zones": n_zones, "assignments": n_assigned,
+            "profile": shape.name}
 
 
-def _write_activity(path: str, world: World, events: int, chunk_seqs) -> int:
-    """Draw the chunks and stream them into one gzip member; returns the duplicates.
+def _write_activity(path: str, world: World, events: int, chunk_seqs, funnels: list) -> int:
+    """Draw the chunks and stream them into one gzip member; returns the duplicates, and
+    appends each chunk's funnels to ``funnels`` (the assignments are drawn from them).
 
     Each chunk takes a contiguous run of (shuffled) users holding about its share of
     the activity weight, so that all the events of a user are in one chunk."""
@@ -146,8 +156,9 @@ def _write_activity(path: str, world: World, events: int, chunk_seqs) -> int:
             rows = int(bounds[i + 1] - bounds[i])
             dups = int(dup_bounds[i + 1] - dup_bounds[i])
             users = order[user_bounds[i]:user_bounds[i + 1]]
-            table = draw_chunk(np.random.default_rng(seq), world, users, rows, dups,
-                                first_id)
+            table, funnel = draw_chunk(np.random.default_rng(seq), world, users, rows, dups,
+                                       first_id)
+            funnels.append(funnel)
             first_id += rows - dups
             if pending is not None:
                 pending.result()
@@ -156,6 +167,16 @@ def _write_activity(path: str, world: World, events: int, chunk_seqs) -> int:
             pending.result()
         f.write(gz.flush())
     return n_dups
+
+
+def _write_table_gz(path: str, table: pa.Table) -> None:
+    """A text table (no value needs quoting) as a gzip-compressed CSV with its header, reproducibly."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    gz = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    with open(path, "wb") as f:
+        f.write(gz.compress((",".join(table.column_names) + "\n").encode()))
+        f.write(gz.compress(sink.getvalue()) + gz.flush())
 
 
 def _write_csv_gz(path: str, header: list[str], rows) -> None:

@@ -26,11 +26,12 @@ from pathlib import Path
 
 from app.config import Settings
 from etl import snapshot as snapshots
+from etl.assignments import Assignments, read_assignments
 from etl.csv_reader import DEFAULT_MAX_EXPORT_BYTES
 from etl.digest import tenant_digests
 from etl.dimensions import Dimensions, read_dimensions
 from etl.engines import Engine, PandasEngine, engine_for
-from etl.erasure import Erased, drop_erased, load_erased
+from etl.erasure import Erased, drop_erased, erased_rows, load_erased, scrub_examples
 from etl.errors import EtlError, ExportRejected, RefreshBusy
 from etl.propagate import Propagation
 from etl.report import Counts, RefreshReport, RefreshResult
@@ -69,6 +70,7 @@ class Checked:
 
     activity: Validated
     dimensions: Dimensions
+    assignments: Assignments
     counts: Counts
 
 
@@ -192,9 +194,10 @@ def check_live(published: Published, found: Found) -> LiveCheck:
 
 
 def validate_export(staged: StagedExport, engine: Engine, limits: Limits, erased: Erased) -> Checked:
-    """The tenants file first (its time zones set the events' local hours), then the activity through
-    ``engine``, the dimensions through ``etl.dimensions``, the ``erased`` learners taken out
-    (``etl.erasure``); raises ``ExportRejected``."""
+    """The tenants file first (its time zones set the events' local hours and the assignments' dates), then the
+    activity through ``engine``, the dimensions through ``etl.dimensions``, the assignments through
+    ``etl.assignments``, the ``erased`` learners taken out of all of them (``etl.erasure``); raises
+    ``ExportRejected``."""
     if staged.ref.table_file("activity") is None:
         raise ExportRejected(f"export {staged.ref.name} has no activity.csv or activity.csv.gz")
     tenant_warnings: list[str] = []
@@ -202,19 +205,30 @@ def validate_export(staged: StagedExport, engine: Engine, limits: Limits, erased
     activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes, tenants.zones)
     warnings = activity.warnings + tenant_warnings
     dimensions = read_dimensions(staged, warnings, limits.max_bytes, tenants)
+    assignments = read_assignments(staged.path("assignments"), tenants.zones, limits.max_reject_ratio, warnings,
+                                   limits.max_bytes)
     staged.check_unchanged()
     rejects = activity.rejects.to_dict()
     dropped = drop_erased(activity, dimensions, rejects, erased)
+    if erased:  # an erased learner's assignments go too, and any example naming them
+        assignments = assignments.take(~erased_rows(assignments, erased))
+    assignments_file = assignments.to_report()
+    if erased:
+        scrub_examples(assignments_file["rejects"], erased)
     counts = Counts(rows_read=activity.rows_read, rows_accepted=activity.rows.events,
                     rows_rejected=activity.rejects.total, duplicates_dropped=activity.duplicates_dropped,
                     rejects=rejects, warnings=warnings, engine_details=activity.details,
-                    tenants_file=tenants.to_report(), erased=dropped.to_dict() if erased else None)
-    return Checked(activity, dimensions, counts)
+                    tenants_file=tenants.to_report(), assignments_file=assignments_file,
+                    erased=dropped.to_dict() if erased else None)
+    return Checked(activity, dimensions, assignments, counts)
 
 
-def transform(checked: Checked) -> Transformed:
+def transform(checked: Checked, export_date: dt.date) -> Transformed:
     dims = checked.dimensions
-    frames = build_frames(checked.activity.rows, dims.users, dims.trainings, dims.tenants)
+    rows = checked.activity.rows
+    # one date for every tenant, whatever its zone: the last UTC day with data, at most the export date
+    data_as_of = min(rows.last_utc_day, (export_date - dt.date(1970, 1, 1)).days)
+    frames = build_frames(rows, dims.users, dims.trainings, dims.tenants, checked.assignments, data_as_of)
     return Transformed(frames, tenant_digests(frames))
 
 
@@ -223,12 +237,10 @@ def write_version(root: Path, found: Found, transformed: Transformed, counts: Co
     """A new snapshot folder (not yet live) and its manifest; returns its version (``version``, or a new one)."""
     frames = transformed.frames
     version = version or snapshots.new_version(root)
-    # one date for every tenant, whatever its zone: the last UTC day with data, at most the export date
-    last_day = min(frames.last_utc_day, (found.ref.date - dt.date(1970, 1, 1)).days)
     manifest = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "export": found.export,
-        "data_as_of": (dt.date(1970, 1, 1) + dt.timedelta(days=last_day)).isoformat(),
+        "data_as_of": (dt.date(1970, 1, 1) + dt.timedelta(days=frames.data_as_of)).isoformat(),
         "rows": {"read": counts.rows_read, "accepted": counts.rows_accepted,
                  "rejected": counts.rows_rejected, "duplicates": counts.duplicates_dropped,
                  **({"erased": counts.erased["activity_rows"]} if counts.erased else {}),
@@ -288,7 +300,7 @@ def derive_version(run: Refresh, found: Found, version: str | None = None) -> st
     if counts.rows_accepted == 0:
         raise ExportRejected(f"export {found.ref.name}: no valid event rows")
     with steps("transform"):
-        transformed = transform(checked)
+        transformed = transform(checked, found.ref.date)
         del checked
     with steps("write"):
         version = write_version(published.root, found, transformed, counts, version)

@@ -27,6 +27,7 @@ class Counts:
     warnings: list[str]
     engine_details: dict  # what the engine tells about its run, under the engine's name when not empty
     tenants_file: dict  # tenants.csv: rows read, rejected (by reason, with examples), duplicates
+    assignments_file: dict  # assignments.csv: rows read, accepted, rejected (by reason, with examples), duplicates
     erased: dict | None = None  # etl.erasure.Dropped: what was kept out for erased learners (None: nobody erased)
 
 
@@ -60,7 +61,7 @@ class RefreshReport:
             c = self.counts
             out.update(rows_read=c.rows_read, rows_accepted=c.rows_accepted, rows_rejected=c.rows_rejected,
                        duplicates_dropped=c.duplicates_dropped, rejects=c.rejects, warnings=c.warnings,
-                       tenants_file=c.tenants_file)
+                       tenants_file=c.tenants_file, assignments_file=c.assignments_file)
             if c.erased is not None:
                 out["erased"] = c.erased
             if c.engine_details:

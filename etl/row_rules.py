@@ -105,7 +105,7 @@ class CheckedRows:
     rows_read: int  # parsed rows, and records with the wrong number of fields
 
 
-def _lenient_cast(array: pa.ChunkedArray, target: pa.DataType, fix=None) -> tuple[pa.Array, np.ndarray]:
+def lenient_cast(array: pa.ChunkedArray, target: pa.DataType, fix=None) -> tuple[pa.Array, np.ndarray]:
     """Cast, turning values that do not parse into nulls, and say which failed.
 
     Casting whole chunks is fast; a chunk that fails is split in halves until the
@@ -140,7 +140,7 @@ def _lenient_cast(array: pa.ChunkedArray, target: pa.DataType, fix=None) -> tupl
     return pa.concat_arrays(pieces), np.concatenate(failed)
 
 
-def _assume_utc(chunk: pa.Array) -> pa.Array:
+def assume_utc(chunk: pa.Array) -> pa.Array:
     """A timestamp with no offset is UTC (contract): make that explicit."""
     has_offset = pc.match_substring_regex(chunk, _HAS_OFFSET)
     return pc.if_else(pc.fill_null(has_offset, True), chunk, pc.binary_join_element_wise(chunk, "Z", ""))
@@ -150,7 +150,7 @@ def _np_bool(array) -> np.ndarray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, pa.Array]:
+def dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray, pa.Array]:
     """Row codes (-1 for null) and values of a dictionary column whose chunks share one dictionary."""
     if column is None or not column.chunks:
         return np.full(n, -1, dtype=np.int32), pa.array([], pa.string())
@@ -201,20 +201,20 @@ def parse_rows(raw: pa.Table, typed: bool, export_date: dt.date) -> Parsed:
             return pa.nulls(n, target), np.zeros(n, dtype=bool)
         if typed:
             return values, np.zeros(n, dtype=bool)
-        return _lenient_cast(values, target, fix)
+        return lenient_cast(values, target, fix)
 
-    ts, ts_failed = parsed("occurred_at", TYPED_COLUMNS["occurred_at"], fix=_assume_utc)
+    ts, ts_failed = parsed("occurred_at", TYPED_COLUMNS["occurred_at"], fix=assume_utc)
     ts_us = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy()
     if isinstance(ts_us, pa.ChunkedArray):
         ts_us = ts_us.to_numpy()
     latest = dt.datetime.combine(export_date + dt.timedelta(days=2), dt.time(), dt.timezone.utc)
     # tenant_id and event_type: check the few distinct values, then look rows up
-    tenant, tenant_values = _dictionary_codes(column("tenant_id"), n)
-    user, user_values = _dictionary_codes(column("user_id"), n)
-    kinds, kind_values = _dictionary_codes(column("event_type"), n)
+    tenant, tenant_values = dictionary_codes(column("tenant_id"), n)
+    user, user_values = dictionary_codes(column("user_id"), n)
+    kinds, kind_values = dictionary_codes(column("event_type"), n)
     lookup = np.array([EVENT_TYPES.index(v.lower()) if v.lower() in EVENT_TYPES else -1
                        for v in kind_values.to_pylist()] + [-1], dtype=np.int8)
-    training, training_values = _dictionary_codes(column("training_id"), n)
+    training, training_values = dictionary_codes(column("training_id"), n)
     score, score_failed = parsed("score", TYPED_COLUMNS["score"])
     score_np = np.asarray(pc.fill_null(score, np.nan).to_numpy(), dtype=np.float64) \
         if isinstance(score, pa.Array) else pc.fill_null(score, np.nan).to_numpy()

@@ -51,16 +51,17 @@ import pyarrow.compute as pc
 
 from etl.errors import EtlError
 
-SCHEMA_VERSION = 4  # 4: local days and hours, tenants' names and zones, learners' names; 3: Arrow IPC frames; 2: Parquet
+SCHEMA_VERSION = 5  # 5: assignments; 4: local days and hours, tenants' and learners' names; 3: Arrow IPC; 2: Parquet
 SCHEMA_CHANGES = {2: "its frames are Parquet files, read whole by every worker, and its facts have no "
                      "first-occurrence columns",
                   3: "its days and hours are UTC ones, its tenants have no name or time zone and its users "
-                     "frame has no learner names"}  # why an older schema is refused: a refresh writes the current one
+                     "frame has no learner names",
+                  4: "it has no assignments frame"}  # why an older schema is refused: a refresh writes the current one
 KEEP = 3
 KEEP_REPORTS = 50
 POINTER = "CURRENT"
 LOCK_FILE = ".refresh.lock"  # under the snapshot root: the refresh's flock; app.refresh_trigger looks for its holder
-FRAME_NAMES = ("facts", "hourly", "users", "trainings", "tenants")
+FRAME_NAMES = ("facts", "hourly", "users", "trainings", "assignments", "tenants")
 VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")  # the code stored in the facts is the index
 CONNECTION, ENROLMENT, START, COMPLETION = range(len(EVENT_TYPES))
@@ -74,6 +75,20 @@ PREVIOUS_PAIR = "previous_pair"  # the previous day of the same (event type, use
 PREVIOUS_USER = "previous_user"  # the previous row's day of the same user among ACTIVE_EVENTS: active learners
 ACTIVE_EVENTS = ("connection", "start", "completion")  # what makes a learner active (docs/metrics.md)
 NO_PREVIOUS = int(np.iinfo(np.int32).min)
+
+# --- the assignments frame ----------------------------------------------------------------------------------------
+# One row per (tenant, user, training) of assignments.csv, sorted by tenant, then due day (local), user, training:
+# ``user`` and ``training`` (global codes), ``assigned_at``, ``due_at`` and ``completed_at`` (microseconds since the
+# epoch, UTC; the earliest completion event at any time), ``due_day`` (the tenant's local day of ``due_at``) and
+# ``started`` (a start event at any time). No deadline, or no completion, is the sentinel below: it sorts last and
+# is never at or before any instant. ``status`` and ``at_risk`` are what the assignment is at ``now``, the end of
+# ``data_as_of`` on the tenant's calendar (docs/metrics.md, Assignment metrics), which is fixed for the snapshot.
+NO_INSTANT = int(np.iinfo(np.int64).max)
+NO_DAY = int(np.iinfo(np.int32).max)
+ASSIGNMENT_STATUSES = ("on_time", "late", "completed", "overdue", "due_soon", "open")  # the code is the index
+ON_TIME, LATE, COMPLETED, OVERDUE, DUE_SOON, OPEN = range(len(ASSIGNMENT_STATUSES))  # COMPLETED: no due date
+DUE_SOON_DAYS = 14  # due after ``now`` and by the end of the 14th local day after ``data_as_of``
+INACTIVE_DAYS = 14  # at risk: no event in the 14 local days ending at ``data_as_of``
 
 
 class SnapshotError(EtlError):
@@ -159,7 +174,7 @@ def hourly_dimensions() -> tuple[Dimension, ...]:
 # start, ``facts_end`` where its last block ends. The other frames carry one start/end pair per tenant.
 FACTS_STARTS = tuple(f"facts_{code}" for code in range(len(EVENT_TYPES)))
 FACTS_END = "facts_end"
-SPANS = {frame: (f"{frame}_start", f"{frame}_end") for frame in ("hourly", "users", "trainings")}
+SPANS = {frame: (f"{frame}_start", f"{frame}_end") for frame in ("hourly", "users", "trainings", "assignments")}
 
 
 @dataclass(frozen=True)
@@ -171,6 +186,7 @@ class RowRanges:
     hourly: slice
     users: slice
     trainings: slice
+    assignments: slice
 
 
 def row_ranges(tenants: Mapping[str, Sequence], i: int) -> RowRanges:

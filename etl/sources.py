@@ -20,7 +20,7 @@ from etl.errors import SourceError
 
 DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SUCCESS_MARKER = "_SUCCESS"
-TABLES = ("activity", "users", "trainings", "tenants")
+TABLES = ("activity", "users", "trainings", "tenants", "assignments")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,17 @@ P_USER_MISSING = 0.03      # from users.csv
 P_EMPTY_GROUP = 0.015
 P_EMPTY_COUNTRY = 0.015
 P_HOME_COUNTRY = 0.4       # users in their tenant's home country
+# assignments.csv: every NO_ASSIGNMENTS_EVERY-th tenant has none; of the others' enrolled pairs P_ASSIGNED were
+# assigned (due around their completion, so some met and some late, or after their enrolment: some overdue), and
+# ASSIGNED_UNTOUCHED more per assigned pair never touched (due around the export's end: overdue, due soon, later)
+NO_ASSIGNMENTS_EVERY = 4
+P_ASSIGNED = 0.35
+ASSIGNED_UNTOUCHED = 0.3
+P_NO_DUE = 0.08
+P_DUE_TIMESTAMP = 0.2      # a due time rather than a day
+P_ASSIGNED_AFTER_DONE = 0.05  # completed before it was assigned
+P_ASSIGNMENT_REPEATED = 0.005  # a key written twice: the later row wins
+P_ASSIGNMENT_BAD = 0.001   # a malformed due date: rejected
 
 TENANT_NAMES = [
     "acme", "northwind-health", "globex", "initech", "contoso", "fabrikam",
@@ -410,10 +421,22 @@ def _draw_funnel(rng, world: World, user: np.ndarray, training: np.ndarray):
     return enrol, start, done, has_start, has_done
 
 
+@dataclass
+class Funnels:
+    """The (user, training) pairs a chunk enrolled, with their enrolment and completion times (UTC seconds
+    from the window's start): what the assignments are drawn from."""
+
+    user: np.ndarray
+    training: np.ndarray
+    enrol: np.ndarray
+    done: np.ndarray
+    has_done: np.ndarray
+
+
 def draw_chunk(rng, world: World, users: np.ndarray, rows: int, duplicates: int,
-                first_id: int) -> pa.Table:
+                first_id: int) -> tuple[pa.Table, Funnels]:
     """`rows` activity rows (`duplicates` of them repeating earlier rows) for `users`,
-    sorted by time; event ids count from `first_id`."""
+    sorted by time, and the chunk's funnels; event ids count from `first_id`."""
     base = rows - duplicates
     pair_user, pair_training = _draw_enrolments(rng, world, users,
                                                 int(round(base * FUNNEL_SHARE)))
@@ -458,8 +481,68 @@ def draw_chunk(rng, world: World, users: np.ndarray, rows: int, duplicates: int,
     at = np.minimum(source + 1 + rng.integers(0, 1000, duplicates), base)
     take = np.insert(order, at, order[source])
     ids = np.insert(ids, at, ids[source])
-    return _format_chunk(world, ids, user[take], utc[take], etype[take], training[take],
-                         score[take], duration[take], offset[take])
+    return (_format_chunk(world, ids, user[take], utc[take], etype[take], training[take],
+                          score[take], duration[take], offset[take]),
+            Funnels(pair_user, pair_training, enrol, done, has_done))
+
+
+def draw_assignments(rng, world: World, funnels: list[Funnels]) -> pa.Table:
+    """assignments.csv rows (text columns) for the tenants that have some: enrolled pairs, due around their
+    completion or after their enrolment, and trainings assigned but never touched, due around the export's
+    end; a few keys repeated and a few bad dates."""
+    user, training, enrol, done, has_done = (np.concatenate([getattr(f, name) for f in funnels])
+                                             for name in ("user", "training", "enrol", "done", "has_done"))
+    with_some = world.user_tenant[user] % NO_ASSIGNMENTS_EVERY != NO_ASSIGNMENTS_EVERY - 1
+    picked = np.flatnonzero(with_some & (rng.random(len(user)) < P_ASSIGNED))
+    user, training, enrol, done, has_done = (a[picked] for a in (user, training, enrol, done, has_done))
+    n = len(user)
+    assigned = np.maximum(enrol - rng.integers(0, 10 * DAY, n), 0)
+    due = np.where(has_done, done + rng.integers(-10 * DAY, 20 * DAY, n),
+                   assigned + rng.integers(7 * DAY, 120 * DAY, n))
+    after = has_done & (rng.random(n) < P_ASSIGNED_AFTER_DONE)
+    assigned = np.where(after, done + rng.integers(DAY, 5 * DAY, n), assigned)
+    due = np.maximum(np.where(after, assigned + 14 * DAY, due), assigned + DAY)
+
+    horizon = world.days * DAY
+    learners = np.flatnonzero((world.user_tenant % NO_ASSIGNMENTS_EVERY != NO_ASSIGNMENTS_EVERY - 1)
+                              & ~world.user_connection_only)
+    m = int(n * ASSIGNED_UNTOUCHED) if len(learners) else 0
+    new_user = learners[rng.integers(0, max(len(learners), 1), m)]
+    new_training = np.searchsorted(world.training_keys,
+                                   world.user_tenant[new_user] + rng.random(m) * (1 - 1e-9), "right")
+    new_assigned = horizon - rng.integers(DAY, 60 * DAY, m)
+    new_due = np.maximum(new_assigned + DAY, horizon + rng.integers(-20 * DAY, 40 * DAY, m))
+    user, training = np.concatenate([user, new_user]), np.concatenate([training, new_training])
+    assigned, due = np.concatenate([assigned, new_assigned]), np.concatenate([due, new_due])
+
+    repeated = np.flatnonzero(rng.random(len(user)) < P_ASSIGNMENT_REPEATED)
+    order = np.concatenate([np.arange(len(user)), repeated])
+    user, training, assigned, due = user[order], training[order], assigned[order], due[order]
+    due[len(order) - len(repeated):] += 7 * DAY  # the repeat, written later, moves the deadline
+    return _format_assignments(rng, world, user, training, assigned, due)
+
+
+def _format_assignments(rng, world: World, user, training, assigned, due) -> pa.Table:
+    """Assignment rows as text: dates alone mostly, sometimes a due time, sometimes no deadline or a bad one."""
+    n = len(user)
+    start = np.datetime64(world.first_day, "s").astype(np.int64)
+
+    def text(seconds: np.ndarray, timestamp: np.ndarray) -> pa.Array:
+        instants = pa.array(start + seconds, pa.timestamp("s"))
+        return pc.if_else(pa.array(timestamp), pc.strftime(instants, "%Y-%m-%dT%H:%M:%SZ"),
+                          pc.strftime(instants, "%Y-%m-%d"))
+
+    due_text = text(due, rng.random(n) < P_DUE_TIMESTAMP)
+    due_text = pc.if_else(pa.array(rng.random(n) < P_NO_DUE), pa.nulls(n, pa.string()), due_text)
+    due_text = pc.if_else(pa.array(_some(rng, n, P_ASSIGNMENT_BAD) if n else np.zeros(0, bool)),
+                          pa.scalar("soon"), due_text)
+    return pa.table({
+        "tenant_id": pa.array(world.tenant_names).take(pa.array(world.user_tenant[user])),
+        "user_id": world.user_ids.take(pa.array(user)),
+        "training_id": world.training_ids.take(pa.array(training)),
+        "assigned_at": text(assigned, np.zeros(n, bool)),
+        "due_at": due_text,
+    })
 
 
 def _format_chunk(world: World, ids, user, utc, etype, training, score, duration,

@@ -14,6 +14,8 @@ bucketed (``local_hours``).
 * ``users`` / ``trainings``: the dimensions, indexed by their global code; the
   users also carry their display name and its rank in the tenant (``NAME``,
   ``NAME_RANK``), for learner lists.
+* ``assignments``: one row per assignment, with its due day on the tenant's calendar and its completion (the
+  earliest completion event: ``Rows.first_ts``, the one column kept at the instant, not the hour).
 
 Which dimensions there are, on which side, from which column of the dimension
 files, comes from ``etl.snapshot_format.DIMENSIONS``.
@@ -41,11 +43,13 @@ import pyarrow.compute as pc
 
 from etl.entities import coded_labels, entities, side_frame
 from etl.row_rules import Events, RowRejects
-from etl.snapshot_format import (ATTRIBUTES, COMPLETION, CONNECTION, DIMENSIONS, ENROLMENT, KEYS, TRAINING,
-                                 USER, hourly_dimensions, range_columns, side_dimensions)
+from etl.assignments import Assignments
+from etl.snapshot_format import (ATTRIBUTES, COMPLETED, COMPLETION, CONNECTION, DIMENSIONS, DUE_SOON, DUE_SOON_DAYS,
+                                 ENROLMENT, INACTIVE_DAYS, KEYS, LATE, NO_DAY, NO_INSTANT, ON_TIME, OPEN, OVERDUE,
+                                 START, TRAINING, USER, hourly_dimensions, range_columns, side_dimensions)
 from etl.tenants import Tenants
 from etl.validate import Activity
-from etl.zones import UTC, US_PER_HOUR, wall_clock
+from etl.zones import UTC, US_PER_HOUR, day_starts, wall_clock
 
 US_PER_DAY = 24 * US_PER_HOUR
 NO_TRAINING = -1
@@ -103,6 +107,7 @@ class Rows:
     score_n: np.ndarray  # int32 events with a score
     scored: np.ndarray  # int32 indices of the rows with a score (a small share: completions)...
     score: np.ndarray  # ...and their summed limbs (``score_parts``), (3, len(scored)) int64
+    first_ts: np.ndarray  # int64 microseconds, UTC: the earliest event of the group (an assignment's completion)
     last_utc_day: int  # the latest event's UTC day (-1 for none): what ``data_as_of`` is read from
 
     def __len__(self) -> int:
@@ -148,7 +153,7 @@ def event_rows(events: Events, zones: Mapping[str, str]) -> Rows:
                 event=events.event, hour=local_hours(events, zones),
                 n=np.ones(len(events), dtype=np.int32), duration=events.duration,
                 score_n=(~np.isnan(events.score)).astype(np.int32), scored=scored,
-                score=score_parts(events.score[scored]),
+                score=score_parts(events.score[scored]), first_ts=events.ts,
                 last_utc_day=int(events.ts.max() // US_PER_DAY) if len(events) else -1)
 
 
@@ -183,7 +188,8 @@ def group_rows(rows: Rows) -> Rows:
     for column, span in zip((rows.tenant, rows.user, rows.training + 1, rows.event, rows.hour - hour0), spans):
         key = key * span + column
     uniques, sums, (scored, score) = _group_sum(key, {"n": rows.n, "duration": rows.duration,
-                                                      "score_n": rows.score_n}, (rows.scored, rows.score))
+                                                      "score_n": rows.score_n}, (rows.scored, rows.score),
+                                                {"first_ts": rows.first_ts})
     rest, hour = np.divmod(uniques, spans[4])
     rest, event = np.divmod(rest, 4)
     rest, training = np.divmod(rest, spans[2])
@@ -193,7 +199,7 @@ def group_rows(rows: Rows) -> Rows:
                 training_values=rows.training_values, event=event.astype(np.int8),
                 hour=(hour + hour0).astype(np.int32),
                 n=sums["n"], duration=sums["duration"], score_n=sums["score_n"], scored=scored, score=score,
-                last_utc_day=rows.last_utc_day)
+                first_ts=sums["first_ts"], last_utc_day=rows.last_utc_day)
 
 
 def _unify(values: list[pa.Array]) -> tuple[pa.Array, list[np.ndarray]]:
@@ -227,7 +233,7 @@ def concat_rows(parts: list[Rows]) -> Rows:
                          else np.full(len(old), -1, dtype=np.int32))
         columns[name] = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
         columns[f"{name}_values"] = unified
-    for name in ("event", "hour", "n", "duration", "score_n"):
+    for name in ("event", "hour", "n", "duration", "score_n", "first_ts"):
         columns[name] = np.concatenate([getattr(p, name) for p in parts])
     before = np.cumsum([0] + [len(p) for p in parts[:-1]])
     columns["scored"] = np.concatenate([p.scored + np.int32(b) for p, b in zip(parts, before)]).astype(np.int32)
@@ -244,27 +250,30 @@ class Frames:
     hourly: pa.Table
     users: pd.DataFrame
     trainings: pd.DataFrame
+    assignments: pa.Table
     tenants: pd.DataFrame
     dictionaries: dict[str, list[str]]
-    last_utc_day: int  # the latest event's UTC day: ``data_as_of`` is one date, whatever the tenants' zones
+    data_as_of: int  # day number: one date for the snapshot, whatever the tenants' zones
 
 
-def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None):
-    """Sorted unique keys, with the sum of each (integer) weight per key.
+def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, least=None):
+    """Sorted unique keys, with the sum of each (integer) weight per key (the minimum for those of ``least``).
 
     One argsort, then ``reduceat`` over the runs: cheaper than hashing on these
     sizes, and integer weights stay exact integers. ``sparse`` is
     ``(rows, values)``: values (k × len(rows)) that only some rows have, summed
     the same way, returned as (the keys' indices that have some, their sums).
     """
+    least = least or {}
     if not len(key):
-        sums = {name: w[:0] for name, w in weights.items()}
+        sums = {name: w[:0] for name, w in {**weights, **least}.items()}
         return (key, sums) if sparse is None else (key, sums, (np.zeros(0, np.int32), sparse[1][:, :0]))
     order = np.argsort(key)
     ordered = key[order]
     is_start = np.concatenate(([True], ordered[1:] != ordered[:-1]))
     starts = np.flatnonzero(is_start)
     sums = {name: np.add.reduceat(w[order], starts) for name, w in weights.items()}
+    sums.update({name: np.minimum.reduceat(w[order], starts) for name, w in least.items()})
     if sparse is None:
         return ordered[starts], sums
     rows, values = sparse
@@ -284,13 +293,83 @@ def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.n
     return starts, ends
 
 
+def _side_keys(rows_tenant: np.ndarray, rows_idx: np.ndarray, rows_values: pa.Array,
+               extra_tenant: np.ndarray, extra_idx: np.ndarray, extra_values: pa.Array):
+    """The events' (tenant, id index) keys followed by the assignments', indexing one unified dictionary."""
+    if not len(extra_idx):
+        return rows_tenant, rows_idx, rows_values
+    values, (of_rows, of_extra) = _unify([rows_values, extra_values])
+    return (np.concatenate([rows_tenant, extra_tenant]),
+            np.concatenate([of_rows[rows_idx] if len(of_rows) else rows_idx, of_extra[extra_idx]]), values)
+
+
+def _first_instant(rows: Rows, event: int, user: np.ndarray, training: np.ndarray,
+                   wanted_user: np.ndarray, wanted_training: np.ndarray) -> np.ndarray:
+    """For each wanted (user, training) pair of global codes, its earliest ``event`` (``NO_INSTANT``: none)."""
+    rows_of = np.flatnonzero(rows.event == event)
+    n_trainings = int(max(training.max(initial=0), wanted_training.max(initial=0))) + 1
+    keys, firsts = _group_sum(user[rows_of].astype(np.int64) * n_trainings + training[rows_of], {}, None,
+                              {"first": rows.first_ts[rows_of]})
+    wanted = wanted_user.astype(np.int64) * n_trainings + wanted_training
+    at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return np.where(found, firsts["first"][at] if len(keys) else 0, NO_INSTANT).astype(np.int64)
+
+
+def _statuses(due_at: np.ndarray, completed_at: np.ndarray, now: np.ndarray, soon: np.ndarray) -> np.ndarray:
+    """Each assignment's ``ASSIGNMENT_STATUSES`` code at ``now`` (``soon``: the end of the due-soon window)."""
+    done, has_due = completed_at != NO_INSTANT, due_at != NO_INSTANT
+    return np.select([done & ~has_due, done & (completed_at <= due_at), done, due_at <= now,
+                      has_due & (due_at <= soon)], [COMPLETED, ON_TIME, LATE, OVERDUE, DUE_SOON], OPEN).astype(np.int8)
+
+
+def _assignments_frame(rows: Rows, tenant_zones: list[str], user: np.ndarray, training: np.ndarray,
+                       active: np.ndarray, data_as_of: int,
+                       assigned: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> pa.Table:
+    """The assignments of the snapshot's tenants (``etl.snapshot_format``, the assignments frame), with a tenant
+    column the caller turns into row ranges: due days on each tenant's calendar, completions and starts from
+    the events (``user``, ``training``: each event row's global codes), and the status each has at the end
+    of ``data_as_of`` in its tenant's zone (``active``: per global user code, an event in the last 14 days)."""
+    a_tenant, a_user, a_training, assigned_at, due_at = assigned
+    due_day = np.full(len(a_tenant), NO_DAY, dtype=np.int64)
+    now, soon = np.zeros(len(a_tenant), np.int64), np.zeros(len(a_tenant), np.int64)
+    for code in np.unique(a_tenant):
+        sel = np.flatnonzero(a_tenant == code)
+        has_due = sel[due_at[sel] != NO_INSTANT]
+        due_day[has_due] = wall_clock(due_at[has_due], tenant_zones[code]) // US_PER_DAY
+        ends = day_starts(np.array([data_as_of + 1, data_as_of + 1 + DUE_SOON_DAYS]), tenant_zones[code]) - 1
+        now[sel], soon[sel] = ends
+    order = np.lexsort((a_training, a_user, due_day, a_tenant))
+    a_user, a_training, due_at = a_user[order], a_training[order], due_at[order]
+    completed_at = _first_instant(rows, COMPLETION, user, training, a_user, a_training)
+    started = _first_instant(rows, START, user, training, a_user, a_training) != NO_INSTANT
+    status = _statuses(due_at, completed_at, now[order], soon[order])
+    return pa.table({
+        "tenant": a_tenant[order].astype(np.int32),
+        "user": a_user.astype(np.int32),
+        "training": a_training.astype(np.int32),
+        "assigned_at": assigned_at[order],
+        "due_at": due_at,
+        "due_day": due_day[order].astype(np.int32),
+        "completed_at": completed_at,
+        "started": started,
+        "status": status,
+        "at_risk": (status == DUE_SOON) & (~started | ~active[a_user]),
+    })
+
+
 def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.Table | None,
-                 tenants_file: Tenants) -> Frames:
+                 tenants_file: Tenants, assignments: Assignments | None = None,
+                 data_as_of: int | None = None) -> Frames:
     """Aggregate valid events (``Rows``: one per event, or partial groups, in local hours) into snapshot frames.
 
     The tenants frame records each tenant's display name and time zone (``tenants_file``), which its
-    days and hours are in.
+    days and hours are in. ``assignments`` (``etl.assignments``) of tenants that have events become the
+    assignments frame; their learners and trainings are entities like those of the events. ``data_as_of``
+    (a day number; by default the last event's UTC day) is the snapshot's one date, the end of which on
+    each tenant's calendar is the assignments' ``now``.
     """
+    data_as_of = rows.last_utc_day if data_as_of is None else data_as_of
     present = np.flatnonzero(np.bincount(rows.tenant, minlength=len(rows.tenant_values)))
     values = rows.tenant_values.to_pylist()
     tenant_names = sorted(values[i] for i in present)
@@ -298,15 +377,32 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     rank[present] = [tenant_names.index(values[i]) for i in present]
     tenant = rank[rows.tenant]
     n_tenants = len(tenant_names)
+    assignments = assignments if assignments is not None else Assignments()
+    a_rank = np.array([tenant_names.index(t) if t in tenant_names else -1
+                       for t in assignments.tenant_values.to_pylist()] + [-1], dtype=np.int64)[assignments.tenant]
+    kept = np.flatnonzero(a_rank >= 0)
+    a_tenant, n_rows = a_rank[kept], len(rows)
 
-    users, user = entities(tenant, tenant_names, rows.user, rows.user_values, users_table,
-                           KEYS[USER], [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
+    keys = _side_keys(tenant, rows.user, rows.user_values, a_tenant, assignments.user[kept],
+                      assignments.user_values)
+    users, user_codes = entities(keys[0], tenant_names, keys[1], keys[2], users_table, KEYS[USER],
+                                 [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
+    user, a_user = user_codes[:n_rows], user_codes[n_rows:]
     has_training = rows.training >= 0
-    trainings, training_codes = entities(tenant[has_training], tenant_names, rows.training[has_training],
-                                         rows.training_values, trainings_table, KEYS[TRAINING],
+    keys = _side_keys(tenant[has_training], rows.training[has_training], rows.training_values, a_tenant,
+                      assignments.training[kept], assignments.training_values)
+    trainings, training_codes = entities(keys[0], tenant_names, keys[1], keys[2], trainings_table, KEYS[TRAINING],
                                          [d.source for d in side_dimensions(TRAINING)])
+    n_trained = int(has_training.sum())
     training = np.full(len(rows), NO_TRAINING, dtype=np.int32)
-    training[has_training] = training_codes
+    training[has_training] = training_codes[:n_trained]
+    tenant_zones = [tenants_file.zone(t) for t in tenant_names]
+    day, hour = np.divmod(rows.hour, 24)
+    active = np.zeros(len(users) + 1, dtype=bool)
+    active[user[(day > data_as_of - INACTIVE_DAYS) & (day <= data_as_of)]] = True
+    assigned = _assignments_frame(rows, tenant_zones, user, training, active, data_as_of,
+                                  assigned=(a_tenant, a_user, training_codes[n_trained:],
+                                            assignments.assigned_at[kept], assignments.due_at[kept]))
 
     codes, dictionaries = {}, {}
     for side, found in ((USER, users), (TRAINING, trainings)):
@@ -314,7 +410,6 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
             if dim.coded:
                 codes[dim.name], dictionaries[dim.name] = coded_labels(found.attrs[dim.source], dim)
 
-    day, hour = np.divmod(rows.hour, 24)
     event = rows.event.astype(np.int64)
     facts = _aggregate_facts(tenant, day, user, training, event, rows)
     hourly = _aggregate_hourly(tenant, day, hour, event, {d.name: (codes[d.name][user], len(dictionaries[d.name]))
@@ -326,14 +421,16 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     facts, hourly = facts.drop_columns(["tenant"]), hourly.drop_columns(["tenant"])
     u_start, u_end = _ranges(users.tenant, n_tenants)
     t_start, t_end = _ranges(trainings.tenant, n_tenants)
+    a_start, a_end = _ranges(assigned.column("tenant").to_numpy(), n_tenants)
     days = facts.column("day").to_numpy()
     spans = [(blocks[4 * t], blocks[4 * t + 4]) for t in range(n_tenants)]
     tenants = pd.DataFrame({
         "tenant_id": tenant_names,
         "name": [tenants_file.name(t) for t in tenant_names],
-        "timezone": [tenants_file.zone(t) for t in tenant_names],
+        "timezone": tenant_zones,
         **range_columns([blocks[e:4 * n_tenants + e:4] for e in range(5)],
-                        {"hourly": (h_start, h_end), "users": (u_start, u_end), "trainings": (t_start, t_end)}),
+                        {"hourly": (h_start, h_end), "users": (u_start, u_end), "trainings": (t_start, t_end),
+                         "assignments": (a_start, a_end)}),
         "first_day": [int(days[a:b].min()) for a, b in spans],
         "last_day": [int(days[a:b].max()) for a, b in spans],
     })
@@ -342,9 +439,10 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
         hourly=hourly,
         users=side_frame(users, USER, codes),
         trainings=side_frame(trainings, TRAINING, codes),
+        assignments=assigned.drop_columns(["tenant"]),
         tenants=tenants,
         dictionaries={d.name: dictionaries[d.name] for d in DIMENSIONS if d.coded},
-        last_utc_day=rows.last_utc_day,
+        data_as_of=data_as_of,
     )
 
 

@@ -60,3 +60,19 @@ def wall_clock(ts: np.ndarray, zone: str) -> np.ndarray:
         before, after = np.where(same, middle, before), np.where(same, after, middle)
     offsets = np.concatenate((offset[:1], offset[changed + 1]))  # before the first change, then after each
     return ts + offsets[np.searchsorted(after, ts, side="right")]
+
+
+def day_starts(days: np.ndarray, zone: str) -> np.ndarray:
+    """The first instant (int64 microseconds since the epoch, UTC) of each local day of ``zone``.
+
+    The inverse of ``wall_clock`` at midnight, through Arrow's copy of the time
+    zone database: where midnight happens twice the day starts at the first,
+    where a daylight-saving change skips it the day starts when the gap ends.
+    ``days`` are day numbers since 1970-01-01 on the zone's calendar.
+    """
+    local = np.asarray(days, dtype=np.int64) * (24 * US_PER_HOUR)
+    if zone == UTC or not len(local):
+        return local
+    instants = pc.assume_timezone(pa.array(local, pa.timestamp("us")), timezone=zone,
+                                  ambiguous="earliest", nonexistent="latest")
+    return instants.cast(pa.int64()).to_numpy(zero_copy_only=False)

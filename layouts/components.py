@@ -122,9 +122,20 @@ def kpi_card(metric: str, locale: str, value="…", change="", opens: bool = Fal
 
 def kpi_cards(locale: str, values: dict | None = None, changes: dict | None = None,
               opens: bool = False) -> html.Div:
-    """The KPI cards, with their values and changes when the page is rendered with its data."""
+    """The activity KPI cards, with their values and changes when the page is rendered with its data; with
+    ``opens``, each a button opening its learners."""
     return html.Div([kpi_card(m.name, locale, (values or {}).get(m.name, "…"), (changes or {}).get(m.name, ""),
-                              opens) for m in METRICS], className="kpi-grid")
+                              opens) for m in METRICS if not m.compliance], className="kpi-grid")
+
+
+COMPLIANCE_CARDS = ("on_time_rate", "overdue", "due_soon", "at_risk_learners")  # the overview's compliance row
+CARD_METRICS = tuple(m.name for m in METRICS if not m.compliance) + COMPLIANCE_CARDS  # every KPI card, in order
+
+
+def compliance_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
+    """The compliance row's KPI cards (filled by the same callback as the others: same pattern ids)."""
+    return html.Div([kpi_card(m, locale, (values or {}).get(m, "…"), (changes or {}).get(m, ""))
+                     for m in COMPLIANCE_CARDS], className="kpi-grid")
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,

@@ -20,6 +20,7 @@ EXPLORE_STATUS = "div-explore-status"
 OVERVIEW_AS_OF = "p-overview-as-of"
 EXPLORE_AS_OF = "p-explore-as-of"
 OVERVIEW_ZONE = "p-overview-zone"
+OVERVIEW_COMPLIANCE = "section-overview-compliance"  # hidden for a tenant without assignments
 EXPLORE_ZONE = "p-explore-zone"
 
 # Overview charts.
@@ -28,7 +29,10 @@ GRAPH_FUNNEL = "graph-funnel"
 GRAPH_TRAININGS = "graph-trainings"
 GRAPH_GROUPS = "graph-groups"
 GRAPH_HEATMAP = "graph-heatmap"
-OVERVIEW_GRAPHS = (GRAPH_ACTIVITY, GRAPH_FUNNEL, GRAPH_TRAININGS, GRAPH_GROUPS, GRAPH_HEATMAP)
+GRAPH_OVERDUE_GROUPS = "graph-overdue-groups"
+GRAPH_OVERDUE_TRAININGS = "graph-overdue-trainings"
+OVERVIEW_GRAPHS = (GRAPH_ACTIVITY, GRAPH_FUNNEL, GRAPH_TRAININGS, GRAPH_GROUPS, GRAPH_HEATMAP, GRAPH_OVERDUE_GROUPS,
+                   GRAPH_OVERDUE_TRAININGS)
 
 # Explore.
 EXPLORE_TITLE = "h2-explore-title"

@@ -1,4 +1,5 @@
-"""The embedded overview: KPI cards, five charts and the filter bar, for one tenant.
+"""The embedded overview: KPI cards, five charts and the filter bar, for one tenant; for a tenant with
+assignments, a compliance row below (its KPI cards, overdue assignments by group and by training).
 
 ``content`` holds what ``callbacks.overview`` computed for the page's view (KPI values and
 changes, figures, their tables, the status line): the page arrives with its numbers.
@@ -9,7 +10,7 @@ from dash import html
 
 from app.view_state import GRANULARITY_CHOICES
 from layouts import i18n, ids, learners
-from layouts.components import PageView, chart_card, choice, kpi_cards, page_top
+from layouts.components import PageView, chart_card, choice, compliance_cards, kpi_cards, page_top
 
 PAGE = ids.OVERVIEW
 
@@ -38,4 +39,12 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
             chart(ids.GRAPH_GROUPS, "chart.groups", defer=True),
             chart(ids.GRAPH_HEATMAP, "chart.heatmap", defer=True),
         ], className="chart-grid"),
+        html.Section([
+            html.H2(i18n.t(loc, "overview.compliance")),
+            compliance_cards(loc, content.get("values"), content.get("changes")),
+            html.Div([
+                chart(ids.GRAPH_OVERDUE_GROUPS, "chart.overdue_groups"),
+                chart(ids.GRAPH_OVERDUE_TRAININGS, "chart.overdue_trainings"),
+            ], className="chart-grid"),
+        ], id=ids.OVERVIEW_COMPLIANCE, hidden=not content.get("compliance"), className="compliance"),
     ], className="page page-overview")

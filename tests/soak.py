@@ -77,13 +77,14 @@ def overview_body(token: str) -> bytes:
                                                                 for g in ids.OVERVIEW_GRAPHS],
                *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
-               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
+               {"id": ids.OVERVIEW_ZONE, "property": "children"},
+               {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]
     output = "..{}..".format("...".join(
         [f'{json.dumps({"metric": ["ALL"], "type": t}, sort_keys=True, separators=(",", ":"))}.children'
          for t in (ids.kpi_value_id("x")["type"], ids.kpi_change_id("x")["type"])]
         + [f"{g}.figure" for g in ids.OVERVIEW_GRAPHS]
         + [f'{json.dumps(ids.table_id(g), sort_keys=True, separators=(",", ":"))}.children' for g in ids.OVERVIEW_GRAPHS]
-        + [f"{ids.OVERVIEW_STATUS}.children", f"{ids.OVERVIEW_ZONE}.children"]))
+        + [f"{ids.OVERVIEW_STATUS}.children", f"{ids.OVERVIEW_ZONE}.children", f"{ids.OVERVIEW_COMPLIANCE}.hidden"]))
     inputs = [{"id": ids.URL, "property": "search", "value": f"?token={token}"},
               {"id": ids.token_id("overview"), "property": "data", "value": token}]
     return json.dumps({"output": output, "outputs": outputs, "inputs": inputs, "state": [],

@@ -3,7 +3,9 @@
 Random tenants, ranges (empty ones, week and month edges included) and filter
 combinations are drawn by hypothesis over a generated export whose tenants are
 in several time zones (daylight saving, 30- and 45-minute offsets, across the
-date line), so every day, period and heatmap hour compared is a local one.
+date line), so every day, period and heatmap hour compared is a local one. The
+assignment metrics have comparisons of their own (``test_oracle011`` on), with
+ranges of due dates around ``data_as_of``: the activity ones' ranges follow the events.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import datetime as dt
 from hypothesis import event, given, settings, strategies as st
 
 from app import queries
-from app.catalog import USER_DIMENSIONS
+from app.catalog import ACTIVITY_METRICS, COMPLIANCE_METRICS, USER_DIMENSIONS
 from tests.support.oracle import daylight_saving_changes, same_value as same
 
 # The product's dimensions, as its metrics (queries.METRICS): a dimension is compared as soon as it is declared,
@@ -104,7 +106,7 @@ def test_oracle004_timeseries(snapshot, oracle):
     share = Share()
 
     @SETTINGS
-    @given(data=st.data(), metric=st.sampled_from(queries.METRICS),
+    @given(data=st.data(), metric=st.sampled_from(ACTIVITY_METRICS),
            granularity=st.sampled_from(queries.GRANULARITIES))
     def check(data, metric, granularity):
         tenant, start, end, filters = data.draw(query_args(snapshot))
@@ -122,7 +124,7 @@ def test_oracle005_breakdown(snapshot, oracle):
     share = Share()
 
     @SETTINGS
-    @given(data=st.data(), metric=st.sampled_from(queries.METRICS), by=st.sampled_from(DIMS),
+    @given(data=st.data(), metric=st.sampled_from(ACTIVITY_METRICS), by=st.sampled_from(DIMS),
            limit=st.sampled_from([1, 3, 10, 1000]))
     def check(data, metric, by, limit):
         # half the draws filter on the user side only: a training-side filter often leaves no row at all
@@ -175,7 +177,7 @@ def test_oracle008_long_ranges_of_whole_months_and_partial_edges(snapshot, oracl
     share = Share()
 
     @SETTINGS
-    @given(data=st.data(), metric=st.sampled_from(queries.METRICS), by=st.sampled_from(DIMS))
+    @given(data=st.data(), metric=st.sampled_from(ACTIVITY_METRICS), by=st.sampled_from(DIMS))
     def check(data, metric, by):
         dims = data.draw(st.sampled_from([USER_DIMS, DIMS]))
         tenant, start, end, filters = data.draw(long_range_args(snapshot, dims))
@@ -246,6 +248,66 @@ def test_oracle010_ranges_across_daylight_saving_changes(snapshot, oracle):
         cells = queries.heatmap(snapshot, tenant, start, end, {})
         assert list(zip(cells["weekday"], cells["hour"], cells["value"])) == oracle.heatmap(tenant, start, end, {})
         share.count(theirs.values())
+
+    check()
+    share.check(0.5)
+
+
+def test_oracle011_the_assignments_cover_the_cases_the_comparisons_need(snapshot, oracle):
+    """Due dates on both sides of data_as_of, due times (not days), completions before the assignment, every
+    status, tenants in several zones with assignments and one without."""
+    as_of = snapshot.data_as_of
+    cases = dict(zip(("before", "after", "due_time", "done_before_assigned", "on_time", "late", "tenants", "zones"),
+                     oracle.con.execute("""
+        SELECT count(*) FILTER (WHERE due_day <= ?), count(*) FILTER (WHERE due_day > ?),
+               count(*) FILTER (WHERE epoch_us(due_utc) % 1000000 = 0),  -- a day ends at .999999
+               count(*) FILTER (WHERE completed_utc < assigned_utc),
+               count(*) FILTER (WHERE completed_utc <= due_utc), count(*) FILTER (WHERE completed_utc > due_utc),
+               count(DISTINCT tenant_id), count(DISTINCT a.tenant_id || coalesce(t.timezone, 'UTC'))
+        FROM assignments a LEFT JOIN tenants t USING (tenant_id)""", [as_of, as_of]).fetchone()))
+    assert all(count > 0 for count in cases.values()), cases
+    assert cases["zones"] >= 4 and cases["tenants"] < len(oracle.tenants()), cases
+    values = [queries.kpis(snapshot, t, as_of, as_of, {}) for t in sorted(snapshot.tenants)]
+    assert any(v["due_soon"] for v in values) and any(v["at_risk_learners"] for v in values)
+    assert any(v["due_soon"] is None for v in values)
+
+
+@st.composite
+def due_date_args(draw, snapshot, dims=DIMS):
+    """A tenant with assignments (now and then one without), a range of due dates around data_as_of, and filters
+    on either side."""
+    assigned = sorted(t for t, ts in snapshot.tenants.items() if ts.assignments.stop > ts.assignments.start)
+    tenant = draw(st.sampled_from(assigned + assigned + assigned + sorted(snapshot.tenants)))
+    as_of = snapshot.data_as_of
+    start = draw(st.dates(as_of - dt.timedelta(days=200), as_of + dt.timedelta(days=20)))
+    end = start + dt.timedelta(days=draw(st.sampled_from([1, 7, 14, 31, 92, 200, 400])) - 1)
+    _, _, _, filters = draw(query_args(snapshot, dims))
+    values = queries.filter_values(snapshot, tenant)
+    filters = {dim: [v for v in vals if v in {o["key"] for o in values[dim]}] or vals for dim, vals in filters.items()}
+    return tenant, start, end, filters
+
+
+def test_oracle012_assignment_metrics(snapshot, oracle):
+    share = Share()
+
+    @SETTINGS
+    @given(data=st.data(), metric=st.sampled_from(COMPLIANCE_METRICS),
+           granularity=st.sampled_from(queries.GRANULARITIES), by=st.sampled_from(DIMS),
+           limit=st.sampled_from([1, 3, 1000]))
+    def check(data, metric, granularity, by, limit):
+        tenant, start, end, filters = data.draw(due_date_args(snapshot, data.draw(st.sampled_from([USER_DIMS, DIMS]))))
+        mine = queries.kpis(snapshot, tenant, start, end, filters)
+        theirs = oracle.kpis(tenant, start, end, filters)
+        assert {m: mine[m] for m in queries.METRICS if not same(mine[m], theirs[m])} == {}, (mine, theirs)
+        series = queries.timeseries(snapshot, tenant, start, end, filters, metric, granularity)
+        expected = oracle.timeseries(tenant, start, end, filters, metric, granularity)
+        assert list(series["period"]) == [p for p, _ in expected]
+        assert all(same(a, b) for a, (_, b) in zip(series["value"], expected)), (list(series["value"]), expected)
+        rows = queries.breakdown(snapshot, tenant, start, end, filters, metric, by, limit)
+        expected_rows = oracle.breakdown(tenant, start, end, filters, metric, by, limit)
+        assert list(zip(rows.get("key", []), rows.get("label", []))) == [(k, l) for k, l, _ in expected_rows]
+        assert all(same(a, c) for a, (_, _, c) in zip(rows.get("value", []), expected_rows))
+        share.count([theirs[m] for m in COMPLIANCE_METRICS])
 
     check()
     share.check(0.5)

@@ -64,9 +64,11 @@ def test_orc002_kpis_whole_history(client, oracle):
 @pytest.mark.parametrize("metric, granularity, span", [
     ("active_learners", "week", ("2026-08-01", "2026-10-31")), ("completion_rate", "month", ("2025-11-15", "2026-10-31")),
     ("connections", "day", None), ("avg_score", "week", ("2026-01-01", "2026-03-31")),
-    ("learning_hours", "month", ("2026-01-01", "2026-10-31")), ("enrolments", "day", ("2026-10-01", "2026-10-14"))])
+    ("learning_hours", "month", ("2026-01-01", "2026-10-31")), ("enrolments", "day", ("2026-10-01", "2026-10-14")),
+    ("overdue", "week", ("2026-08-01", "2026-11-30")), ("on_time_rate", "month", ("2025-11-01", "2026-12-31")),
+    ("due_soon", "day", ("2026-10-25", "2026-11-20")), ("at_risk_learners", "week", ("2026-10-01", "2026-12-31"))])
 def test_orc003_timeseries(client, oracle, metric, granularity, span):
-    for tenant in oracle.tenants()[2:5]:
+    for tenant in oracle.tenants()[2:6]:
         for filters in some_filters(oracle, tenant)[:3]:
             query = {"metric": metric, "granularity": granularity, **filters}
             if span:
@@ -79,9 +81,11 @@ def test_orc003_timeseries(client, oracle, metric, granularity, span):
 
 @pytest.mark.parametrize("metric, by, limit", [
     ("completions", "training", 5), ("active_learners", "group", 10), ("connections", "country", 1000),
-    ("completion_rate", "category", 3), ("learning_hours", "format", 10), ("avg_score", "training", 1000)])
+    ("completion_rate", "category", 3), ("learning_hours", "format", 10), ("avg_score", "training", 1000),
+    ("overdue", "group", 10), ("on_time_rate", "training", 1000), ("due_soon", "category", 5),
+    ("at_risk_learners", "country", 1000), ("completed_late", "format", 3)])
 def test_orc004_breakdown(client, oracle, metric, by, limit):
-    for tenant in oracle.tenants()[4:7]:
+    for tenant in oracle.tenants()[3:7]:
         for filters in some_filters(oracle, tenant)[:3]:
             body = get(client, tenant, "breakdown", metric=metric, by=by, limit=str(limit),
                        **{"from": "2026-07-01", "to": "2026-10-31", **filters})

@@ -13,6 +13,7 @@ from app import queries
 from app.store import SnapshotStore
 from app.view_state import parse, resolve_range
 from layouts import i18n
+from layouts.components import CARD_METRICS
 from tests.support.browser import click_once_settled, wait_for_charts
 from tests.support.credentials import OTHER_SECRET, TENANT, embed_token, expired_token
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.browser
 def expected_kpis(snapshot, search: str, filters: dict, locale: str = "en") -> dict[str, str]:
     start, end = resolve_range(parse(search), snapshot.data_as_of)
     values = queries.kpis(snapshot, TENANT, start, end, filters)
-    return {m: i18n.metric_value(m, values[m], locale) for m in queries.METRICS}
+    return {m: i18n.metric_value(m, values[m], locale) for m in CARD_METRICS}  # TENANT has assignments
 
 
 def wait_for_kpis(dash_duo, expected: dict[str, str]) -> None:

@@ -126,6 +126,36 @@ def test_overview008_locked_filter_always_applies(server_context, snapshot):
     assert out["values"]["active_learners"] == i18n.metric_value("active_learners", locked["active_learners"], "en")
 
 
+def test_overview009_compliance_row_only_for_a_tenant_with_assignments(server_context, snapshot):
+    """globex assigns trainings: its row shows the compliance KPIs and overdue assignments by group and by
+    training; hooli assigns none: the row is hidden and its cards say nothing."""
+    start, end = queries.default_range(snapshot)
+    out = overview.overview_outputs(embed_token(), "")
+    expected = queries.kpis(snapshot, TENANT, start, end, {})
+    assert out["compliance"] is True
+    for metric in ("on_time_rate", "overdue", "due_soon", "at_risk_learners"):
+        assert out["values"][metric] == i18n.metric_value(metric, expected[metric], "en")
+    for graph, by in ((ids.GRAPH_OVERDUE_GROUPS, "group"), (ids.GRAPH_OVERDUE_TRAININGS, "training")):
+        rows = queries.breakdown(snapshot, TENANT, start, end, {}, "overdue", by, 10)
+        shown = [label for label, value in zip(rows["label"], rows["value"]) if value]
+        assert shown and list(out["figures"][graph].data[0].y) == shown[::-1], graph
+    other = overview.overview_outputs(embed_token(tenant=OTHER_TENANT), "")
+    assert queries.kpis(snapshot, OTHER_TENANT, start, end, {})["overdue"] is None
+    assert other["compliance"] is False
+
+
+@pytest.mark.parametrize("metric", ["overdue", "on_time_rate", "at_risk_learners"])
+def test_explore009_offers_the_assignment_metrics(server_context, snapshot, metric):
+    start, end = queries.default_range(snapshot)
+    out = explore.explore_outputs(embed_token(), f"?metric={metric}&by=group")
+    rows = queries.breakdown(snapshot, TENANT, start, end, {}, metric, "group", 1000)
+    assert len(rows) and [r["label"] for r in out["rows"]] == list(rows["label"])
+    assert out["title"] == f"{i18n.metric_label('en', metric)} by group"
+    line = explore.explore_outputs(embed_token(), f"?metric={metric}&chart=line")  # 30 days: one point a day
+    series = queries.timeseries(snapshot, TENANT, start, end, {}, metric, "day")
+    assert list(line["figure"].data[0].y) == list(series["value"]) and len(series) == 30
+
+
 def test_explore001_rows_are_the_breakdown(server_context, snapshot):
     start, end = queries.default_range(snapshot)
     out = explore.explore_outputs(embed_token(), "?metric=completion_rate&by=group")

@@ -49,7 +49,8 @@ def test_dates002_a_range_near_year_one_is_a_message_not_a_500(client, dash_app)
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
                *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
-               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
+               {"id": ids.OVERVIEW_ZONE, "property": "children"},
+               {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]
     inputs = [{**URL_SEARCH, "value": "?from=0001-01-01&to=0001-01-02"},
               {"id": ids.token_id("overview"), "property": "data", "value": embed_token()}]
     status, body = post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)

@@ -67,7 +67,8 @@ def overview_call(client, dash_app, token, search):
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
                *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
-               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
+               {"id": ids.OVERVIEW_ZONE, "property": "children"},
+               {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]
     inputs = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
     return post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)
 
@@ -91,7 +92,8 @@ def test_http004b_kpi_lists_of_different_lengths_are_answered_not_a_500(client, 
                *[{"id": g, "property": "figure"} for g in ids.OVERVIEW_GRAPHS],
                *[{"id": ids.table_id(g), "property": "children"} for g in ids.OVERVIEW_GRAPHS],
                {"id": ids.OVERVIEW_STATUS, "property": "children"},
-               {"id": ids.OVERVIEW_ZONE, "property": "children"}]
+               {"id": ids.OVERVIEW_ZONE, "property": "children"},
+               {"id": ids.OVERVIEW_COMPLIANCE, "property": "hidden"}]
     inputs = [{**URL_SEARCH, "value": ""}, {"id": ids.token_id("overview"), "property": "data", "value": embed_token()}]
     status, body = post_callback(client, dash_app, "graph-activity.figure", outputs, inputs)
     assert status == 200 and body["response"][compact(ids.kpi_change_id(""))]["children"] == ""

@@ -17,7 +17,7 @@ END = dt.date(2026, 11, 26)
 DAYS = 730
 EVENTS = 20_000
 TENANTS = 8
-FILES = ["activity.csv.gz", "users.csv.gz", "trainings.csv.gz", "tenants.csv.gz", "_SUCCESS"]
+FILES = ["activity.csv.gz", "users.csv.gz", "trainings.csv.gz", "tenants.csv.gz", "assignments.csv.gz", "_SUCCESS"]
 
 
 def _read(folder, name):
@@ -33,7 +33,8 @@ def export(tmp_path_factory):
     activity["ts"] = pd.to_datetime(activity["occurred_at"], utc=True, format="ISO8601")
     return {"summary": summary, "folder": folder, "activity": activity,
             "users": _read(folder, "users.csv.gz"),
-            "trainings": _read(folder, "trainings.csv.gz"), "tenants": _read(folder, "tenants.csv.gz")}
+            "trainings": _read(folder, "trainings.csv.gz"), "tenants": _read(folder, "tenants.csv.gz"),
+            "assignments": _read(folder, "assignments.csv.gz")}
 
 
 @pytest.fixture(scope="module")
@@ -285,3 +286,22 @@ def test_tenants_have_names_and_a_spread_of_time_zones(export, tmp_path):
     assert tenants["timezone"].nunique() == export["summary"]["zones"] == min(TENANTS, 10)
     utc = generate_export(str(tmp_path), 500, 3, seed=1, end_date=END, zones=False)
     assert "tenants.csv.gz" not in os.listdir(utc["path"]) and utc["zones"] == 1
+
+
+def test_assignments_for_most_tenants_due_on_both_sides_of_the_end(export):
+    """Most tenants, not all, assign trainings of their own to their own learners; deadlines fall before and
+    after the export's last day, as days or as times, a few rows have none, a few keys repeat."""
+    a, events = export["assignments"], export["activity"]
+    assert export["summary"]["assignments"] == len(a)
+    tenants = set(a["tenant_id"])
+    assert 1 <= len(tenants) < len(set(events["tenant_id"]))
+    known_users = set(zip(events["tenant_id"], events["user_id"]))
+    assert set(zip(a["tenant_id"], a["user_id"])) <= known_users
+    trainings = set(zip(export["trainings"]["tenant_id"], export["trainings"]["training_id"]))
+    trainings |= set(zip(events["tenant_id"], events["training_id"]))
+    assert set(zip(a["tenant_id"], a["training_id"])) <= trainings
+    due = a["due_at"][a["due_at"] != ""]
+    dates = due[due.str.len() == 10]
+    assert (dates < END.isoformat()).any() and (dates > END.isoformat()).any()
+    assert due.str.endswith("Z").any() and (a["due_at"] == "").any()
+    assert a.duplicated(["tenant_id", "user_id", "training_id"]).any()

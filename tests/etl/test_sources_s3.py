@@ -49,7 +49,8 @@ def test_s3002_generator_writes_to_s3(tmp_path, bucket):
     generate_export(f"s3://{name}/gen", events=3000, tenants=3, seed=5, end_date=__import__("datetime").date(2026, 10, 31), days=60)
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=name)["Contents"]]
     assert sorted(keys) == [f"gen/2026-11-01/{f}" for f in
-                            ("_SUCCESS", "activity.csv.gz", "tenants.csv.gz", "trainings.csv.gz", "users.csv.gz")]
+                            ("_SUCCESS", "activity.csv.gz", "assignments.csv.gz", "tenants.csv.gz",
+                                                  "trainings.csv.gz", "users.csv.gz")]
     result = run_refresh(f"s3://{name}/gen", tmp_path / "snap")
     assert result.outcome == "published", result.message
     assert len({s.timezone for s in SnapshotStore(tmp_path / "snap").current().tenants.values()}) == 3

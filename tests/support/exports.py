@@ -17,7 +17,7 @@ GOOD_ROWS = [
 
 def write_export(root: Path, date: str = "2026-11-01", activity: str | bytes | None = None,
                  users: str | None = None, trainings: str | None = None, tenants: str | None = None, gz: bool = False,
-                 success: bool = True, activity_name: str | None = None) -> Path:
+                 success: bool = True, activity_name: str | None = None, assignments: str | None = None) -> Path:
     folder = root / date
     folder.mkdir(parents=True, exist_ok=True)
     if activity is None:
@@ -31,6 +31,8 @@ def write_export(root: Path, date: str = "2026-11-01", activity: str | bytes | N
         (folder / "trainings.csv").write_text(trainings)
     if tenants is not None:
         (folder / "tenants.csv").write_text(tenants)
+    if assignments is not None:
+        (folder / "assignments.csv").write_text(assignments)
     if success:
         (folder / "_SUCCESS").write_text("")
     return folder
@@ -94,8 +96,8 @@ EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
 def add_learner(folder: Path, tenant: str, user: str) -> None:
     """Append one learner to a generated export (gzip files): a row of every event type, a scored completion,
-    a ``users.csv`` row (with a name, when the file has the column), and a malformed line naming them, which the
-    report quotes as an example."""
+    a ``users.csv`` row (with a name, when the file has the column), an assignment of a training only they have
+    (when the export has assignments), and malformed lines naming them, which the report quotes as examples."""
     rows = [f"{user}-1,2026-08-20T08:00:00Z,{tenant},{user},connection,,,300",
             f"{user}-2,2026-08-20T09:00:00Z,{tenant},{user},enrolment,T-only-{user},,",
             f"{user}-3,2026-08-21T10:00:00Z,{tenant},{user},start,T-only-{user},,600",
@@ -105,7 +107,11 @@ def add_learner(folder: Path, tenant: str, user: str) -> None:
     header = gzip.decompress((folder / "users.csv.gz").read_bytes()).decode().split("\n", 1)[0].split(",")
     known = {"tenant_id": tenant, "user_id": user, "name": f"Name of {user}", "group": "Engineering", "country": "NL"}
     listed = ",".join(known.get(column, "") for column in header)
-    for name, lines in (("activity.csv.gz", rows), ("users.csv.gz", [listed])):
+    files = [("activity.csv.gz", rows), ("users.csv.gz", [listed])]
+    if (folder / "assignments.csv.gz").exists():  # a training assigned to them alone, and a broken line naming them
+        files.append(("assignments.csv.gz", [f"{tenant},{user},T-assigned-{user},2026-08-01,2026-09-30",
+                                             f"{tenant},{user},T-assigned-{user},2026-08-01,2026-09-30,extra"]))
+    for name, lines in files:
         path = folder / name
         path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()) + "".join(f"{x}\n" for x in lines).encode()))
 

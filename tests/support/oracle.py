@@ -21,6 +21,15 @@ Pipeline (all in :meth:`Oracle.__init__`):
 
 Every metric query then goes through :meth:`Oracle._grouped`, whose WHERE clause
 comes from :meth:`Oracle._where` (tenant + filters + day range).
+
+5. ``assignments``: the valid rows of ``assignments.csv`` (the last of each
+   (tenant, user, training)), their instants in UTC (a date alone: the start, or
+   the end, of that day in the tenant's zone), their due local day, their
+   earliest completion and whether they were started, the learner's and the
+   training's labels, ``now`` (the end of ``data_as_of`` in the tenant's zone),
+   the end of the due-soon window and whether the learner had no event in the
+   14 local days ending at ``data_as_of``. The assignment metrics are SQL over it
+   (:meth:`Oracle._assignment_values`).
 """
 
 from __future__ import annotations
@@ -46,8 +55,13 @@ DIM_COLUMN = {
     "format": "format",
 }
 
-COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions")
-METRICS = COUNT_METRICS + ("completion_rate", "avg_score", "learning_hours")
+ASSIGNMENT_COUNTS = ("assignments_due", "completed_on_time", "completed_late", "overdue", "due_soon",
+                     "at_risk_learners")
+ASSIGNMENT_METRICS = ASSIGNMENT_COUNTS + ("on_time_rate",)
+COUNT_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions") + ASSIGNMENT_COUNTS
+ACTIVITY_METRICS = ("connections", "active_learners", "enrolments", "starts", "completions", "completion_rate",
+                    "avg_score", "learning_hours")
+METRICS = ACTIVITY_METRICS + ASSIGNMENT_METRICS
 GRANULARITIES = ("day", "week", "month")
 LEARNER_COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed")
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
@@ -87,6 +101,25 @@ ACTIVITY_COLUMNS = ("event_id", "occurred_at", "tenant_id", "user_id", "event_ty
 USER_COLUMNS = ("tenant_id", "user_id", "group", "country", "name")
 TRAINING_COLUMNS = ("tenant_id", "training_id", "title", "category", "format")
 TENANT_COLUMNS = ("tenant_id", "name", "timezone")
+ASSIGNMENT_COLUMNS = ("tenant_id", "user_id", "training_id", "assigned_at", "due_at")
+DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+
+# The assignment metrics over the rows of ``assignments`` (one per assignment); ``in_range``: due in the range.
+DONE = "completed_utc IS NOT NULL"
+SOON = f"NOT ({DONE}) AND due_utc > now_utc AND due_utc <= soon_utc"
+ASSIGNMENT_SQL = {
+    "assignments_due": "count(*) FILTER (WHERE in_range)",
+    "completed_on_time": f"count(*) FILTER (WHERE in_range AND {DONE} AND completed_utc <= due_utc)",
+    "completed_late": f"count(*) FILTER (WHERE in_range AND {DONE} AND completed_utc > due_utc)",
+    "overdue": f"count(*) FILTER (WHERE in_range AND NOT ({DONE}) AND due_utc <= now_utc)",
+    "due_soon": f"count(*) FILTER (WHERE {SOON})",
+    "at_risk_learners": f"count(DISTINCT user_id) FILTER (WHERE {SOON} AND (NOT started OR inactive))",
+}
+ASSIGNMENT_SQL["on_time_rate"] = (
+    f"{ASSIGNMENT_SQL['completed_on_time']} / nullif({ASSIGNMENT_SQL['completed_on_time']}"
+    f" + {ASSIGNMENT_SQL['completed_late']} + {ASSIGNMENT_SQL['overdue']}, 0)")
+# the rows a breakdown row needs: due in the range, or due soon for the two that ignore the range
+ASSIGNMENT_PRESENT = {m: "in_range" for m in ASSIGNMENT_METRICS} | {"due_soon": SOON, "at_risk_learners": SOON}
 
 
 def _sql_str(value: str) -> str:
@@ -132,6 +165,8 @@ def _empty_value(metric: str) -> Any:
     """Value of a metric over no event at all."""
     if metric in COUNT_METRICS:
         return 0
+    if metric in ASSIGNMENT_METRICS:
+        return None  # the rate
     if metric == "learning_hours":
         return 0.0
     return None  # completion_rate, avg_score
@@ -155,10 +190,13 @@ class Oracle:
         self._load_csv("raw_users", _find(export_dir, "users"), USER_COLUMNS)
         self._load_csv("raw_trainings", _find(export_dir, "trainings"), TRAINING_COLUMNS)
         self._load_csv("raw_tenants", _find(export_dir, "tenants"), TENANT_COLUMNS)
+        self._load_csv("raw_assignments", _find(export_dir, "assignments"), ASSIGNMENT_COLUMNS)
         self._build_parsed(reject_connection_with_training)
         self._build_dimensions()
         self._build_events()
         self._build_facts()
+        folder = os.path.basename(os.path.normpath(export_dir))
+        self._build_assignments(dt.date.fromisoformat(folder) if len(folder) == 10 and folder[4] == "-" else None)
 
     # ------------------------------------------------------------------ loading
 
@@ -299,6 +337,104 @@ class Oracle:
             LEFT JOIN trainings t ON t.tenant_id = e.tenant_id AND t.training_id = e.training_id
         """)
 
+    @staticmethod
+    def _instant_sql(column: str, end_of_day: bool) -> str:
+        """A date-or-timestamp text as a UTC TIMESTAMP: a date alone starts (or ends) in the row's ``zone``."""
+        ts = _sql_str(TS_RE)
+        local_day = f"TRY_CAST({column} AS DATE)" + (" + 1" if end_of_day else "")
+        day_edge = (f"timezone('UTC', timezone(zone, CAST({local_day} AS TIMESTAMP)))"
+                    + (" - INTERVAL 1 MICROSECOND" if end_of_day else ""))
+        local = (f"TRY_CAST(regexp_extract({column}, {ts}, 1) || ' ' || regexp_extract({column}, {ts}, 2)"
+                 " AS TIMESTAMP)")
+        offset = f"regexp_extract({column}, {ts}, 3)"
+        minutes = (f"CASE WHEN {offset} IN ('', 'Z') THEN 0 ELSE (CASE WHEN {offset}[1] = '-' THEN -1 ELSE 1 END)"
+                   f" * (CAST({offset}[2:3] AS INTEGER) * 60 + CAST(right({offset}, 2) AS INTEGER)) END")
+        return (f"CASE WHEN regexp_matches({column}, {_sql_str(DATE_RE)}) THEN {day_edge}"
+                f" ELSE {local} - to_minutes({minutes}) END")
+
+    def _build_assignments(self, export_date: dt.date | None) -> None:
+        """The valid assignments (last row of each key), with everything the assignment metrics read.
+
+        ``data_as_of`` is the last UTC day with an event, but not after the export's date (its folder's name).
+        """
+        self.con.execute(f"""
+            CREATE TABLE parsed_assignments AS
+            WITH zoned AS (
+                SELECT a.*, coalesce(t.timezone, 'UTC') AS zone
+                FROM raw_assignments a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id
+            ), typed AS (
+                SELECT *, {self._instant_sql('assigned_at', False)} AS assigned_utc,
+                       {self._instant_sql('due_at', True)} AS due_utc
+                FROM zoned
+            )
+            SELECT *,
+                CASE
+                    WHEN tenant_id IS NULL THEN 'tenant_id: missing'
+                    WHEN NOT regexp_matches(tenant_id, {_sql_str(TENANT_RE)}) THEN 'tenant_id: malformed'
+                    WHEN user_id IS NULL THEN 'user_id: missing'
+                    WHEN training_id IS NULL THEN 'training_id: missing'
+                    WHEN assigned_at IS NULL THEN 'assigned_at: missing'
+                    WHEN assigned_utc IS NULL THEN 'assigned_at: malformed'
+                    WHEN due_at IS NOT NULL AND due_utc IS NULL THEN 'due_at: malformed'
+                    WHEN due_utc < assigned_utc THEN 'due_at: before assigned_at'
+                END AS reject_reason
+            FROM typed
+        """)
+        as_of = self.con.execute("SELECT max(CAST(occurred_utc AS DATE)) FROM events").fetchone()[0]
+        if as_of is not None and export_date is not None:
+            as_of = min(as_of, export_date)
+        self.con.execute("""
+            CREATE TABLE assignments AS
+            WITH valid AS (
+                SELECT * FROM parsed_assignments WHERE reject_reason IS NULL
+                QUALIFY row_number() OVER (PARTITION BY tenant_id, user_id, training_id ORDER BY row_no DESC) = 1
+            ), firsts AS (
+                SELECT tenant_id, user_id, training_id,
+                       min(occurred_utc) FILTER (WHERE event_type = 'completion') AS completed_utc,
+                       count(*) FILTER (WHERE event_type = 'start') > 0 AS started
+                FROM events WHERE training_id IS NOT NULL GROUP BY ALL
+            ), recent AS (
+                SELECT DISTINCT tenant_id, user_id FROM events WHERE day BETWEEN ? - 13 AND ?
+            )
+            SELECT v.tenant_id, v.user_id, v.training_id, v.assigned_utc, v.due_utc,
+                   CAST(timezone(v.zone, v.due_utc AT TIME ZONE 'UTC') AS DATE) AS due_day,
+                   f.completed_utc, coalesce(f.started, false) AS started, r.user_id IS NULL AS inactive,
+                   timezone('UTC', timezone(v.zone, CAST(? + 1 AS TIMESTAMP))) - INTERVAL 1 MICROSECOND AS now_utc,
+                   timezone('UTC', timezone(v.zone, CAST(? + 15 AS TIMESTAMP))) - INTERVAL 1 MICROSECOND AS soon_utc,
+                   coalesce(u."group", 'Unknown') AS "group", coalesce(u.country, 'Unknown') AS country,
+                   coalesce(t.title, v.training_id) AS title, coalesce(t.category, 'Unknown') AS category,
+                   coalesce(t.format, 'Unknown') AS format
+            FROM valid v
+            LEFT JOIN firsts f USING (tenant_id, user_id, training_id)
+            LEFT JOIN recent r USING (tenant_id, user_id)
+            LEFT JOIN users u USING (tenant_id, user_id)
+            LEFT JOIN trainings t USING (tenant_id, training_id)
+        """, [as_of, as_of, as_of, as_of])
+
+    def assignments_report(self) -> dict[str, Any]:
+        """Rows of assignments.csv read, rejected (by reason), kept, and repeated keys dropped."""
+        read = self.con.execute("SELECT count(*) FROM parsed_assignments").fetchone()[0]
+        reasons = dict(self.con.execute("SELECT reject_reason, count(*) FROM parsed_assignments "
+                                        "WHERE reject_reason IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+        kept = self.con.execute("SELECT count(*) FROM assignments").fetchone()[0]
+        return {"rows_read": read, "rejected_by_reason": reasons, "accepted": kept,
+                "duplicates": read - sum(reasons.values()) - kept}
+
+    def _assignment_values(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
+                           metric: str, key_sql: str) -> dict[Any, Any] | None:
+        """``{key: value}`` of an assignment metric (keys with rows it looks at); None: the tenant has none."""
+        if not self.con.execute("SELECT count(*) FROM assignments WHERE tenant_id = ?", [tenant]).fetchone()[0]:
+            return None
+        where, params = self._where(tenant, filters)
+        rows = self.con.execute(f"""
+            WITH selected AS (
+                SELECT *, due_day BETWEEN ? AND ? AS in_range FROM assignments WHERE {where}
+            )
+            SELECT {key_sql} AS k, {ASSIGNMENT_SQL[metric]} AS v FROM selected
+            WHERE {ASSIGNMENT_PRESENT[metric]} GROUP BY k
+        """, [start, end] + params).fetchall()
+        return {k: _python_value(metric, v) for k, v in rows}
+
     @property
     def report(self) -> dict[str, Any]:
         """Rows read, accepted, rejected (by reason) and duplicates dropped."""
@@ -377,6 +513,9 @@ class Oracle:
 
     def _value(self, tenant, start, end, filters, metric) -> Any:
         """One metric over the whole range."""
+        if metric in ASSIGNMENT_METRICS:
+            values = self._assignment_values(tenant, start, end, filters, metric, "'all'")
+            return None if values is None else values.get("all", _empty_value(metric))
         if metric == "connections" and self._training_filter_set(filters):
             return None
         values = self._grouped(tenant, start, end, filters, metric, key_sql="'all'")
@@ -405,6 +544,14 @@ class Oracle:
             period = _next_period(period, granularity)
         if metric == "connections" and self._training_filter_set(filters):
             return [(p, None) for p in periods]
+        if metric in ASSIGNMENT_METRICS:  # bucketed by due day; every one of them within the range
+            key_sql = ("due_day" if granularity == "day"
+                       else f"CAST(date_trunc('{granularity}', due_day) AS DATE)")
+            values = self._assignment_values(tenant, start, end, filters, metric,
+                                             f"CASE WHEN in_range THEN {key_sql} END")
+            if values is None:
+                return [(p, None) for p in periods]
+            return [(p, values.get(p, _empty_value(metric))) for p in periods]
         key_sql = "day" if granularity == "day" else f"CAST(date_trunc('{granularity}', day) AS DATE)"
         values = self._grouped(tenant, start, end, filters, metric, key_sql)
         return [(p, values.get(p, _empty_value(metric))) for p in periods]
@@ -422,12 +569,16 @@ class Oracle:
         training_side = by in TRAINING_DIMS
         extra_where = "event_type <> 'connection'" if training_side else "true"
         no_connections = training_side or self._training_filter_set(filters)
-        values = self._grouped(tenant, start, end, filters, metric, DIM_COLUMN[by], extra_where)
+        if metric in ASSIGNMENT_METRICS:
+            values = self._assignment_values(tenant, start, end, filters, metric, DIM_COLUMN[by]) or {}
+        else:
+            values = self._grouped(tenant, start, end, filters, metric, DIM_COLUMN[by], extra_where)
         if metric == "connections" and no_connections:
             values = {k: None for k in values}
         labels = dict(self.con.execute(
-            "SELECT DISTINCT training_id, title FROM facts WHERE tenant_id = ? AND training_id IS NOT NULL",
-            [tenant],
+            "SELECT DISTINCT training_id, title FROM facts WHERE tenant_id = ? AND training_id IS NOT NULL "
+            "UNION SELECT training_id, title FROM assignments WHERE tenant_id = ?",
+            [tenant, tenant],
         ).fetchall()) if by == "training" else {}
         rows = [(key, labels.get(key, key), value) for key, value in values.items()]
         # Values tie to 1e-9: sums in another order can differ in the last bit.
@@ -449,18 +600,22 @@ class Oracle:
         """Values each filter can take for the tenant: dim -> sorted ``(key, label)``.
 
         Users and trainings from the dimension files plus those seen in the
-        tenant's valid events (with ``Unknown`` where a label is missing).
+        tenant's valid events or assignments (with ``Unknown`` where a label is missing).
         """
         users = self.con.execute("""
             SELECT "group", country FROM users WHERE tenant_id = ?
             UNION ALL
             SELECT "group", country FROM facts WHERE tenant_id = ?
-        """, [tenant, tenant]).fetchall()
+            UNION ALL
+            SELECT "group", country FROM assignments WHERE tenant_id = ?
+        """, [tenant, tenant, tenant]).fetchall()
         trainings = self.con.execute("""
             SELECT training_id, title, category, format FROM trainings WHERE tenant_id = ?
             UNION ALL
             SELECT training_id, title, category, format FROM facts WHERE tenant_id = ? AND training_id IS NOT NULL
-        """, [tenant, tenant]).fetchall()
+            UNION ALL
+            SELECT training_id, title, category, format FROM assignments WHERE tenant_id = ?
+        """, [tenant, tenant, tenant]).fetchall()
         return {
             "group": sorted({(g, g) for g, _ in users}),
             "country": sorted({(c, c) for _, c in users}),
