@@ -132,10 +132,14 @@ def explore_outputs(token, search) -> dict:
 def explore_view(view: TenantView, state: ViewState) -> dict:
     """Explore's learner grid for a resolved view whose token may see learners (and the first layout's)."""
     loc = view.locale
-    cohort = METRIC_COHORTS[state.metric]
+    # A compliance metric has no list here yet (its cohorts need assignments in app.learners): the active
+    # learners of the selection, named as such
+    cohort = METRIC_COHORTS.get(state.metric, learners.DEFAULT_COHORT)
     page = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(learners.DEFAULT_SORT),
                                 GRID_LIMIT, None)
-    values = {"cohort": i18n.metric_label(loc, state.metric), "count": i18n.number(page["total"], loc),
+    named = i18n.metric_label(loc, state.metric) if state.metric in METRIC_COHORTS else \
+        i18n.t(loc, f"learners.cohort.{cohort}")
+    values = {"cohort": named, "count": i18n.number(page["total"], loc),
               "start": i18n.date(view.start, loc, "medium"), "end": i18n.date(view.end, loc, "medium"),
               "shown": i18n.number(len(page["learners"]), loc)}
     key = "learners.explore.capped" if page["total"] > len(page["learners"]) else "learners.explore.summary"
