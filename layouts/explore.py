@@ -16,6 +16,15 @@ from layouts.components import PageView, chart_card, chips, choice, page_top
 PAGE = ids.EXPLORE
 
 
+GRID_ROW_PX, GRID_HEADER_PX = 42, 48
+
+
+def first_grid_height(content: dict) -> int:
+    """The grid's height once drawn (auto height: header, rows, borders), kept for it before its code arrives,
+    so the learners below it do not move when it does (assets/dataviz.css)."""
+    return GRID_HEADER_PX + GRID_ROW_PX * len(content.get("rows") or []) + 2
+
+
 def layout(view: PageView, content: dict | None = None) -> html.Main:
     """``content``: what ``callbacks.explore`` computed for the page's view (chart, table rows, title, status)."""
     loc = view.locale
@@ -48,8 +57,10 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 # Columns share the width by flex from the first render (a size-to-fit after it moved them).
                 id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
                 defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
-                dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
-            ), className="grid-box", **{"data-ag-theme-mode": view.theme}),
+                dashGridOptions={"domLayout": "autoHeight", "animateRows": False, "rowHeight": GRID_ROW_PX,
+                                 "headerHeight": GRID_HEADER_PX},
+            ), className="grid-box", style={"--grid-first-height": f"{first_grid_height(content)}px"},
+                **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
         *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
             id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
