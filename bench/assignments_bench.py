@@ -7,9 +7,7 @@ passes interleave both sides, as in ``bench.zones_bench``.
 """
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 from app.store import load_snapshot
 from bench.common import Stat, Table, Target, fmt_ms, fmt_ratio, fmt_s, fmt_stat, log, median, percentile, run_task
@@ -19,22 +17,11 @@ from bench.query_bench import Product, _pass, draw_workload
 RATIO_TARGET = 1.2  # × without assignments: this branch's own bar, the issue names none
 
 
-def bare_export(data: Dataset) -> Path:
-    """The same export without ``assignments.csv`` (hard links, no copy)."""
-    root = data.work / "no-assignments-export"
-    shutil.rmtree(root, ignore_errors=True)
-    folder = root / data.export_dir.name
-    folder.mkdir(parents=True)
-    for path in data.export_dir.iterdir():
-        if not path.name.startswith("assignments."):
-            os.link(path, folder / path.name)
-    return root
-
 
 def bench_assignments(data: Dataset, runs: int, passes: int = 5, n_cases: int = 200) -> tuple[list[Table], list[Target]]:
     from etl import snapshot_format as snapshots
 
-    sides = {"assignments": data.export_root, "none": bare_export(data)}
+    sides = {"assignments": data.export_root, "none": data.without("assignments")}
     snap = lambda side, i: data.work / f"assignments-{side}-snapshots-{i}"
     refreshes: dict[str, list] = {side: [] for side in sides}
     for i in range(-1, runs):  # round -1 warms up and is not counted

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,18 @@ class Dataset:
         path = CACHE / "work" / f"{_prefix(self.profile)}seed{SEED}-{self.events}"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def without(self, name: str) -> Path:
+        """The same export without one optional file (``name``: ``tenants``, ``assignments``), as hard links:
+        the baseline a bench compares a v1.1 file's cost with."""
+        root = self.work / f"no-{name}-export"
+        shutil.rmtree(root, ignore_errors=True)
+        folder = root / self.export_dir.name
+        folder.mkdir(parents=True)
+        for path in self.export_dir.iterdir():
+            if not path.name.startswith(f"{name}."):
+                os.link(path, folder / path.name)
+        return root
 
 
 def label(events: int) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 from app.store import load_snapshot
 from bench.common import Stat, Table, Target, fmt_ratio, fmt_s, fmt_stat, log, median, run_task, verdict
@@ -21,22 +20,11 @@ from bench.query_bench import FUNCTIONS, Product, _pass, draw_workload
 RATIO_TARGET = 1.1  # × all-UTC (issue 16)
 
 
-def utc_export(data: Dataset) -> Path:
-    """The same export without ``tenants.csv`` (hard links, no copy): every tenant on UTC."""
-    root = data.work / "utc-export"
-    shutil.rmtree(root, ignore_errors=True)
-    folder = root / data.export_dir.name
-    folder.mkdir(parents=True)
-    for path in data.export_dir.iterdir():
-        if not path.name.startswith("tenants."):
-            os.link(path, folder / path.name)
-    return root
-
 
 def bench_zones(data: Dataset, runs: int, passes: int = 5, n_cases: int = 200) -> tuple[list[Table], list[Target]]:
     from etl import snapshot_format as snapshots
 
-    sides = {"zones": data.export_root, "utc": utc_export(data)}
+    sides = {"zones": data.export_root, "utc": data.without("tenants")}
     snap = lambda side, i: data.work / f"zones-{side}-snapshots-{i}"
     refreshes: dict[str, list] = {side: [] for side in sides}
     for i in range(-1, runs):  # round -1 warms up (page cache, bytecode) and is not counted
