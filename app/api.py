@@ -15,8 +15,8 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.routing import Map, Rule
 
-from app import (answers, cursors, downloads, http_cache, learners, openapi, params, problems, queries,
-                 refresh_trigger)
+from app import (answers, cursors, downloads, http_cache, learner_assignments, learners, openapi, params, problems,
+                 queries, refresh_trigger)
 from app.auth import Scope, parse_api_keys, verify_bearer
 from app.extensions import get_settings, get_store
 from app.problems import API_PREFIX, Problem
@@ -165,8 +165,8 @@ def learner_list(tenant: str):
     cohort = values["cohort"] or learners.DEFAULT_COHORT
     sort = values["sort"] or learners.DEFAULT_SORT
     try:
-        order = learners.check_list(cohort, sort, values["order"])
-    except learners.NoAssignments as exc:
+        order = learners.check_list(view.snapshot, view.tenant, cohort, sort, values["order"])
+    except learner_assignments.NoAssignments as exc:
         raise problems.invalid([("cohort", str(exc))]) from None
     if values["download"]:
         return _download(view, values["download"], cohort, sort, order, values)

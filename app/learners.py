@@ -17,8 +17,9 @@ answer a page: a page is the ``limit`` first learners after a ``Position``
 the range's rows and the tenant's users, not the page's depth. A download
 sorts the listed learners once (``learner_chunks``), in the same order.
 
-Assignments are not in the snapshot yet: ``assigned`` and ``overdue`` are
-empty, and the cohorts that need them are refused (``NoAssignments``).
+The columns ``assigned`` and ``overdue``, the cohorts assignments decide and
+a training's assignment fields come from ``app.learner_assignments`` (per-user
+arrays of the tenant's assignments), asked through small hooks here.
 """
 from __future__ import annotations
 
@@ -32,17 +33,18 @@ import pandas as pd
 
 from app import catalog
 from app.catalog import COMPLETION, CONNECTION, ENROLMENT, USER_DIMENSIONS
+from app.learner_assignments import (COHORTS as ASSIGNMENT_COHORTS, COLUMNS as ASSIGNMENT_COLUMNS,
+                                     LearnerAssignments, check_cohort, trainings_of)
 from app.queries import (Filters, QueryError, check_range, local_codes, select, tenant_slices, training_mask,
                          user_mask)
 from app.store import Snapshot, day_date
 from etl.snapshot_format import ACTIVE_EVENTS, EVENT_TYPES, KEYS, NAME, NAME_RANK, PREVIOUS_PAIR, USER
 
 METRIC_COLUMNS = ("connections", "enrolments", "starts", "completions", "avg_score", "learning_hours")
-ASSIGNMENT_COLUMNS = ("assigned", "overdue")
 TEXT_COLUMNS = ("user_id", "name", *USER_DIMENSIONS)
 COLUMNS = (*TEXT_COLUMNS, *METRIC_COLUMNS, "last_activity", *ASSIGNMENT_COLUMNS)
-COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed", "overdue", "at_risk")
-ASSIGNMENT_COHORTS = ("overdue", "at_risk")
+COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed",
+           *ASSIGNMENT_COHORTS)  # overdue, at_risk (docs/metrics.md); due_soon, due (docs/api.md)
 COHORT_EVENTS = {"active": ACTIVE_EVENTS, "connected": ("connection",), "enrolled": ("enrolment",),
                  "started": ("start",), "completed": ("completion",)}  # listed: a selected event of these
 ORDERS = ("asc", "desc")
@@ -51,10 +53,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
 TRAINING_COLUMNS = ("training_id", "title", "category", "format", "status", "enrolled_on", "started_on",
                     "completed_on", "on_time", "overdue", "score", "learning_hours", "assigned_on", "due_on")
 _FIRST_ON = {ENROLMENT: "enrolled_on", catalog.START: "started_on", COMPLETION: "completed_on"}
-
-
-class NoAssignments(QueryError):
-    """A cohort that needs assignments, which this snapshot has none of (a later issue adds them)."""
+NOT_ASSIGNED = {"assigned_on": None, "due_on": None, "on_time": None, "overdue": False}
 
 
 class UnknownLearner(KeyError):
@@ -88,15 +87,12 @@ class LearnerPage:
     next: Position | None  # None on the last page
 
 
-def check_list(cohort: str, sort: str, order: str | None) -> str:
-    """Refuse an unknown cohort, column or order (``QueryError``) and a cohort that needs assignments
-    (``NoAssignments``); the order to use."""
+def check_list(snapshot: Snapshot, tenant: str, cohort: str, sort: str, order: str | None) -> str:
+    """Refuse an unknown cohort, column or order (``QueryError``) and a cohort that needs assignments of a tenant
+    without any (``NoAssignments``); the order to use."""
     if cohort not in COHORTS:
         raise QueryError(f"unknown cohort {cohort!r}; expected one of {', '.join(COHORTS)}")
-    if cohort in ASSIGNMENT_COHORTS:
-        raise NoAssignments(f"cohort {cohort!r} needs assignments, and this snapshot has none (assignments.csv "
-                            "is not loaded yet); use one of " + ", ".join(c for c in COHORTS
-                                                                         if c not in ASSIGNMENT_COHORTS))
+    check_cohort(snapshot, tenant, cohort)
     if sort not in COLUMNS:
         raise QueryError(f"unknown sort column {sort!r}; expected one of {', '.join(COLUMNS)}")
     order = order or default_order(sort)
@@ -136,8 +132,10 @@ class _Learners:
     computes them over those learners' rows alone (``only``).
     """
 
-    def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int):
+    def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int,
+                 assignments: LearnerAssignments, codes: np.ndarray | None = None):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
+        self.assignments, self.codes = assignments, codes  # codes: the users of ``only`` (None: all)
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
 
     @classmethod
@@ -146,7 +144,9 @@ class _Learners:
         ts = tenant_slices(snapshot, tenant)
         selection = select(snapshot, tenant, start, end, filters)
         parts = {event: _Part(block.user, block.column) for event, block in selection.blocks.items()}
-        return cls(snapshot, ts, ts.users.stop - ts.users.start, parts, selection.first_day)
+        n = ts.users.stop - ts.users.start
+        return cls(snapshot, ts, n, parts, selection.first_day,
+                   LearnerAssignments(snapshot, tenant, start, end, filters, n))
 
     def only(self, codes: np.ndarray) -> "_Learners":
         """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
@@ -154,7 +154,7 @@ class _Learners:
         position = np.full(self.n, -1, dtype=np.int32)
         position[codes] = np.arange(len(codes), dtype=np.int32)
         return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(position) for e, p in self.parts.items()},
-                         self.first_day)
+                         self.first_day, self.assignments, codes)
 
     def _sum(self, events, column: str) -> np.ndarray:
         total = np.zeros(self.n)
@@ -170,6 +170,8 @@ class _Learners:
 
     def listed(self, cohort: str) -> np.ndarray:
         """Which users the cohort lists."""
+        if cohort in ASSIGNMENT_COHORTS:
+            return self.assignments.listed(cohort)
         if cohort == "not_completed":  # a pair enrolled in the range and never completed
             return self._present((ENROLMENT,), lambda p: ~p.column("completed"))
         return self._present([EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]])
@@ -211,7 +213,7 @@ class _Learners:
         if name == "last_activity":
             return self.last_day, self.last_day < 0
         if name in ASSIGNMENT_COLUMNS:
-            return np.zeros(self.n, dtype=np.int64), np.ones(self.n, dtype=bool)
+            return self.assignments.column(name, self.codes)
         return self._metric(catalog.METRIC[name])
 
     def _metric(self, metric: catalog.Metric) -> tuple[np.ndarray, np.ndarray | None]:
@@ -301,7 +303,7 @@ def learner_page(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, 
                  limit: int = DEFAULT_LIMIT, after: Position | None = None) -> LearnerPage:
     """The ``limit`` learners of the cohort that follow ``after`` (from the first without it), sorted by
     ``sort`` in ``order`` (empty values last either way), then by ``user_id``."""
-    order = check_list(cohort, sort, order)
+    order = check_list(snapshot, tenant, cohort, sort, order)
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     learners = _Learners.over(snapshot, tenant, start, end, filters)
@@ -325,7 +327,7 @@ def learner_chunks(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date
     The arguments are checked before the first chunk is asked for, so a bad
     one is refused before a response starts.
     """
-    order = check_list(cohort, sort, order)
+    order = check_list(snapshot, tenant, cohort, sort, order)
     learners = _Learners.over(snapshot, tenant, start, end, filters)
     codes = np.flatnonzero(learners.listed(cohort))
     key, empty = _sort_key(learners, sort, order)
@@ -356,7 +358,7 @@ def _user_code(snapshot: Snapshot, ts, user_id: str) -> int:
 
 def learner_trainings(snapshot: Snapshot, tenant: str, user_id: str, filters: Filters) -> dict:
     """One learner (``user_id``, ``name``, user dimensions) and ``trainings``: a dict (``TRAINING_COLUMNS``) per
-    training they have an event for, sorted by ``training_id``.
+    training they have an event or an assignment for, sorted by ``training_id``.
 
     Training-side filters choose the trainings; the range does not apply. A
     learner outside the user-side filters (a manager's locked group) is unknown
@@ -385,10 +387,15 @@ def learner_trainings(snapshot: Snapshot, tenant: str, user_id: str, filters: Fi
             hours[training] = hours.get(training, 0.0) + float(facts["duration"][row])
             if event == COMPLETION and facts["score_n"][row] > 0:  # the latest scored completion wins
                 entry["score"] = float(facts["score_sum"][row]) / float(facts["score_n"][row])
+    assigned = trainings_of(snapshot, ts, code, trainings_ok)
+    for training in assigned:  # a training assigned and never touched is a row too
+        found.setdefault(training, {})
+        hours.setdefault(training, 0.0)
     codes = sorted(found, key=lambda t: snapshot.trainings[KEYS["training"]][ts.trainings.start + t])
     out = []
     for training in codes:
         entry, row = found[training], ts.trainings.start + training
+        due = assigned.get(training, NOT_ASSIGNED)
         status = ("completed" if "completed_on" in entry else "in_progress" if "started_on" in entry
                   else "not_started")
         out.append({"training_id": snapshot.trainings[KEYS["training"]][row],
@@ -397,9 +404,9 @@ def learner_trainings(snapshot: Snapshot, tenant: str, user_id: str, filters: Fi
                     "format": snapshot.dictionaries["format"][snapshot.trainings["format"][row]],
                     "status": status, "enrolled_on": entry.get("enrolled_on"),
                     "started_on": entry.get("started_on"), "completed_on": entry.get("completed_on"),
-                    "on_time": None, "overdue": False,  # no due date without assignments
+                    "on_time": due["on_time"], "overdue": due["overdue"],
                     "score": entry.get("score"), "learning_hours": hours[training] / 3600.0,
-                    "assigned_on": None, "due_on": None})
+                    "assigned_on": due["assigned_on"], "due_on": due["due_on"]})
     return {**_identity(snapshot, ts.users.start + code), "trainings": out}
 
 

@@ -91,7 +91,7 @@ _LEARNER_TYPES = {"user_id": {"type": "string"}, "name": {"type": "string"},
                   **{m: metric_schema(catalog.METRIC[m]) for m in learners.METRIC_COLUMNS},
                   "last_activity": {"type": ["string", "null"], "format": "date"},
                   **{c: {"type": ["integer", "null"], "minimum": 0,
-                         "description": "null: no assignments in this snapshot"} for c in learners.ASSIGNMENT_COLUMNS}}
+                         "description": "null: the tenant has no assignments"} for c in learners.ASSIGNMENT_COLUMNS}}
 LEARNER_ROW = {"type": "object", "required": list(learners.COLUMNS), "additionalProperties": False,
                "properties": {c: _LEARNER_TYPES[c] for c in learners.COLUMNS}}
 LEARNER_PAGE = _envelope({

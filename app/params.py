@@ -82,8 +82,10 @@ COMPARE = Param("compare", "`previous`: also answer for the range of the same le
                 "before `from`.", {"type": "string", "enum": list(COMPARE_VALUES)}, _choice(COMPARE_VALUES))
 
 COHORT = Param("cohort", "Which learners: those counted by `active_learners` (default), with a connection, an "
-               "enrolment, a start or a completion in the range, or enrolled in the range and never completed. "
-               "`overdue` and `at_risk` need assignments (a 400 until the snapshot has them).",
+               "enrolment, a start or a completion in the range, or enrolled in the range and never completed; "
+               "with an overdue assignment (`overdue`, whatever its due date), counted by `at_risk_learners` "
+               "(`at_risk`), with an assignment due soon (`due_soon`) or due in the range (`due`). The last four "
+               "are a 400 for a tenant without assignments.",
                {"type": "string", "enum": list(learners.COHORTS), "default": learners.DEFAULT_COHORT},
                _choice(learners.COHORTS))
 SORT = Param("sort", "The column to sort by; ties by `user_id` ascending, empty values last in either order.",

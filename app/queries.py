@@ -21,8 +21,9 @@ One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
 period for time series, the dimension value for breakdowns. Which metrics and
 dimensions exist, and how each is computed (its kind, the events it reads),
 comes from ``app.catalog``. The assignment metrics read the assignments frame
-instead (``_assigned``: the tenant's rows that pass the filters, sorted by due
-day, so those due in a range are a slice) and are counted by ``app.compliance``.
+instead (``selected_assignments``: the tenant's rows that pass the filters, sorted
+by due day, so those due in a range are a slice) and are counted by
+``app.compliance``; ``app.learner_assignments`` counts the same rows per learner.
 """
 from __future__ import annotations
 
@@ -206,7 +207,8 @@ def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, n_
     return np.bincount(uniques // n_items, minlength=n_keys)
 
 
-def _assigned(snapshot: Snapshot, tenant: str, filters: Filters) -> tuple[Assigned, np.ndarray] | None:
+def selected_assignments(snapshot: Snapshot, tenant: str,
+                         filters: Filters) -> tuple[Assigned, np.ndarray] | None:
     """The tenant's assignments that pass the filters, and their due days (None: the tenant has none at all).
 
     Rows are sorted by due day, so those due in a range are a slice of them.
@@ -228,7 +230,8 @@ def _assigned(snapshot: Snapshot, tenant: str, filters: Filters) -> tuple[Assign
     return (assigned, due_day) if keep is None else (assigned.take(keep), due_day[keep])
 
 
-def _due_in(due_day: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
+def due_in(due_day: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
+    """Which of ``due_day`` (sorted) fall in [start, end]."""
     lo, hi = np.searchsorted(due_day, [day_number(start), day_number(end) + 1])
     rows = np.zeros(len(due_day), dtype=bool)
     rows[lo:hi] = True
@@ -316,12 +319,12 @@ def kpis(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters:
     """Every metric over the range: ``{metric: value}`` (value may be None)."""
     check_range(start, end)
     values = _metrics(select(snapshot, tenant, start, end, filters), None, 1)
-    found = _assigned(snapshot, tenant, filters)
+    found = selected_assignments(snapshot, tenant, filters)
     if found is None:
         values.update({m: [None] for m in COMPLIANCE_METRICS})
     else:
         assigned, due_day = found
-        values.update(compliance_values(assigned, None, 1, _due_in(due_day, start, end), 0, COMPLIANCE_METRICS))
+        values.update(compliance_values(assigned, None, 1, due_in(due_day, start, end), 0, COMPLIANCE_METRICS))
     return {m: values[m][0] for m in METRICS}
 
 
@@ -357,12 +360,12 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     period_of_day = _period_starts(np.arange(first, day_number(end) + 1), granularity)
     periods, index_of_day = np.unique(period_of_day, return_inverse=True)
     if catalog.METRIC[metric].compliance:  # by due day: every metric, due_soon included, within the range
-        found = _assigned(snapshot, tenant, filters)
+        found = selected_assignments(snapshot, tenant, filters)
         if found is None:
             values = [None] * len(periods)
         else:
             assigned, due_day = found
-            due = _due_in(due_day, start, end)
+            due = due_in(due_day, start, end)
             values = compliance_values(assigned.take(due), index_of_day[due_day[due] - first], len(periods),
                                        np.ones(int(due.sum()), dtype=bool), _n_users(snapshot, tenant),
                                        (metric,))[metric]
@@ -412,10 +415,10 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     key_of, keys, labels = _dimension(snapshot, ts, by)
     seen = np.zeros(len(keys), dtype=bool)
     if catalog.METRIC[metric].compliance:
-        found = _assigned(snapshot, tenant, filters)
+        found = selected_assignments(snapshot, tenant, filters)
         assigned, due_day = found if found is not None else (None, None)
         if assigned is not None:
-            due, codes = _due_in(due_day, start, end), key_of(assigned)
+            due, codes = due_in(due_day, start, end), key_of(assigned)
             seen[codes[counted_rows(assigned, metric, due)]] = True
     else:
         selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)

@@ -2,7 +2,8 @@
 
 Random tenants, ranges, filters, cohorts, sort columns, orders and page sizes are drawn by hypothesis over the
 generated export; every page is walked from the first to the last, and the pages together must be the oracle's
-whole list, in its order.
+whole list, in its order. Tenants with assignments (in several zones) are drawn more often, ranges reach past
+``data_as_of`` (due dates on both sides of it), and the assignment cohorts of a tenant without any are refused.
 """
 from __future__ import annotations
 
@@ -12,20 +13,27 @@ import pytest
 from hypothesis import event, given, settings, strategies as st
 
 from app import learners, queries
-from tests.support.oracle import LEARNER_COHORTS, same_value as same
+from app.learner_assignments import NoAssignments
+from tests.support.oracle import ASSIGNMENT_COHORTS, LEARNER_COHORTS, same_value as same
 
 SETTINGS = settings(max_examples=40, deadline=None)
-SORTABLE = tuple(c for c in learners.COLUMNS if c not in learners.ASSIGNMENT_COLUMNS)
+SORTABLE = learners.COLUMNS
+
+
+def assigning(snapshot) -> list[str]:
+    """The tenants with assignments, sorted."""
+    return sorted(t for t, ts in snapshot.tenants.items() if ts.assignments.stop > ts.assignments.start)
 
 
 @st.composite
 def list_args(draw, snapshot):
-    """A tenant, a range mostly over its data, and filters (user side, training side or none)."""
-    tenant = draw(st.sampled_from(sorted(snapshot.tenants)))
+    """A tenant (one with assignments more often than not), a range mostly over its data (now and then after
+    ``data_as_of``, where assignments are due soon), and filters (user side, training side or none)."""
+    tenant = draw(st.sampled_from(assigning(snapshot) * 2 + sorted(snapshot.tenants)))
     ts = snapshot.tenants[tenant]
     first = dt.date(1970, 1, 1) + dt.timedelta(days=ts.first_day)
     last = dt.date(1970, 1, 1) + dt.timedelta(days=ts.last_day)
-    start = draw(st.dates(first - dt.timedelta(days=10), last))
+    start = draw(st.dates(first - dt.timedelta(days=10), max(last, snapshot.data_as_of) + dt.timedelta(days=20)))
     end = start + dt.timedelta(days=draw(st.sampled_from([0, 6, 30, 90, 400])))
     values = queries.filter_values(snapshot, tenant)
     filters = {}
@@ -72,6 +80,11 @@ def test_learners001_every_page_walked_equals_the_oracle(snapshot, oracle):
     def check(data, cohort, sort, order, limit):
         args = data.draw(list_args(snapshot))
         theirs = oracle.learners(*args, cohort=cohort, sort=sort, order=order)
+        if theirs is None:  # an assignment cohort of a tenant without assignments
+            with pytest.raises(NoAssignments, match="has none"):
+                learners.learner_page(snapshot, *args, cohort=cohort, sort=sort, order=order, limit=limit)
+            event("refused")
+            return
         if limit < 7 and len(theirs) > 300:
             limit = 50  # keep the walk short; small pages are walked over short lists
         mine, totals = walk(snapshot, args, cohort, sort, order, limit)
@@ -79,11 +92,39 @@ def test_learners001_every_page_walked_equals_the_oracle(snapshot, oracle):
         assert same_rows(mine, theirs), (args, first_difference(mine, theirs))
         chunks = learners.learner_chunks(snapshot, *args, cohort=cohort, sort=sort, order=order, chunk=limit)
         assert same_rows([r for c in chunks for r in c.to_dict("records")], theirs)
-        event("rows" if theirs else "no row")
+        event(f"{cohort}: {'rows' if theirs else 'no row'}")
         seen["with rows"] += bool(theirs)
+        seen[cohort] = seen.get(cohort, 0) + bool(theirs)
 
     check()
     assert seen["with rows"] >= 10  # most draws list someone; a training filter value may match no one
+
+
+def test_learners006_assignment_cohorts_and_columns(snapshot, oracle):
+    """The cohorts assignments decide, and the ``assigned``/``overdue`` columns, for tenants with assignments:
+    every page walked; ``at_risk`` totals the ``at_risk_learners`` KPI for the same filters."""
+    seen: dict[str, int] = {}
+
+    @SETTINGS
+    @given(data=st.data(), cohort=st.sampled_from(ASSIGNMENT_COHORTS),
+           sort=st.sampled_from(("overdue", "assigned", "last_activity", "name")),
+           order=st.sampled_from(learners.ORDERS), limit=st.sampled_from([1, 7, 50]))
+    def check(data, cohort, sort, order, limit):
+        tenant, start, end, filters = data.draw(list_args(snapshot))
+        if tenant not in assigning(snapshot):
+            tenant = data.draw(st.sampled_from(assigning(snapshot)))
+            filters = {}
+        args = (tenant, start, end, filters)
+        theirs = oracle.learners(*args, cohort=cohort, sort=sort, order=order)
+        mine, totals = walk(snapshot, args, cohort, sort, order, 50 if len(theirs) > 300 else limit)
+        assert totals == {len(theirs)}
+        assert same_rows(mine, theirs), (args, first_difference(mine, theirs))
+        if cohort == "at_risk":
+            assert len(theirs) == queries.kpis(snapshot, *args)["at_risk_learners"]
+        seen[cohort] = seen.get(cohort, 0) + bool(theirs)
+
+    check()
+    assert all(seen.get(c) for c in ASSIGNMENT_COHORTS), seen  # each cohort listed someone at least once
 
 
 def test_learners002_default_order_is_latest_activity_first(snapshot, oracle):
@@ -102,7 +143,9 @@ def test_learners003_one_learners_trainings(snapshot, oracle):
     def check(data):
         tenant, _, _, filters = data.draw(list_args(snapshot))
         ts = snapshot.tenants[tenant]
-        row = data.draw(st.integers(ts.users.start, ts.users.stop - 1))
+        assignees = snapshot.assignments["user"][ts.assignments].tolist()  # learners with assignments, more often
+        row = data.draw(st.one_of(st.integers(ts.users.start, ts.users.stop - 1), st.sampled_from(assignees))
+                        if assignees else st.integers(ts.users.start, ts.users.stop - 1))
         user_id = snapshot.users.take("user_id", [row])[0]
         theirs = oracle.learner_trainings(tenant, user_id, filters)
         if theirs is None:
@@ -116,15 +159,20 @@ def test_learners003_one_learners_trainings(snapshot, oracle):
     check()
 
 
-def test_learners004_unknown_learner_and_assignment_cohorts(snapshot):
+def test_learners004_unknown_learner_and_assignment_cohorts_without_assignments(snapshot):
     tenant = sorted(snapshot.tenants)[0]
     for user_id in ("", "no-such-user", "u", "zzzzzzzz"):
         with pytest.raises(learners.UnknownLearner):
             learners.learner_trainings(snapshot, tenant, user_id, {})
     end = snapshot.data_as_of
+    (without, *_) = sorted(set(snapshot.tenants) - set(assigning(snapshot)))
     for cohort in learners.ASSIGNMENT_COHORTS:
-        with pytest.raises(learners.NoAssignments, match="assignments"):
-            learners.learner_page(snapshot, tenant, end, end, {}, cohort=cohort)
+        with pytest.raises(NoAssignments, match="has none"):
+            learners.learner_page(snapshot, without, end, end, {}, cohort=cohort)
+        with pytest.raises(NoAssignments, match="has none"):
+            learners.learner_chunks(snapshot, without, end, end, {}, cohort=cohort)
+    page = learners.learner_page(snapshot, without, end - dt.timedelta(days=89), end, {})
+    assert page.total and page.rows["assigned"].isna().all() and page.rows["overdue"].isna().all()
     for bad in ({"cohort": "everyone"}, {"sort": "score"}, {"order": "up"}, {"limit": 0}, {"limit": 1001}):
         with pytest.raises(queries.QueryError):
             learners.learner_page(snapshot, tenant, end, end, {}, **bad)

@@ -109,9 +109,12 @@ def test_lrn006_bad_input_is_a_precise_400(client):
                          ({"format": "csv", "limit": "5"}, ["limit"]), ({"from": "2026-13-01"}, ["from"]),
                          ({"page": "2"}, ["page"])]:
         assert invalid_names(client.get(LIST, headers=bearer(ALL_KEY), query_string=query)) == names, query
-    for cohort in ("overdue", "at_risk"):
-        body = problem(client.get(LIST, headers=bearer(ALL_KEY), query_string={"cohort": cohort}), 400)
-        assert "assignments" in body["invalid_params"][0]["reason"]
+    without = f"/api/v1/tenants/{OTHER_TENANT}/learners"  # hooli has no assignments
+    for cohort in ("overdue", "at_risk", "due_soon", "due"):
+        for extra in ({}, {"format": "csv"}):
+            response = client.get(without, headers=bearer(ALL_KEY), query_string={"cohort": cohort, **extra})
+            assert invalid_names(response) == ["cohort"], (cohort, extra)
+            assert f"tenant {OTHER_TENANT!r} has none" in response.get_json()["invalid_params"][0]["reason"]
     problem(client.get(f"{LIST}/no-such-learner", headers=bearer(ALL_KEY)), 404)
     problem(client.get(f"{LIST}/{'u' * 5000}", headers=bearer(ALL_KEY)), 404)
     assert invalid_names(client.get(f"{LIST}/u000001", headers=bearer(ALL_KEY),
@@ -181,3 +184,36 @@ def test_lrn009_xlsx_download_whole_list_neutralised(hostile_server):
         assert [unescape(cell) for cell in row[:4]] == expected_cells(user_id)
         assert row[4:9] == (1, 0, 0, 0, None)
     assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)  # no formula anywhere
+
+
+def test_lrn010_assignment_cohorts_and_columns(client):
+    """globex assigns trainings: its overdue learners each have an overdue assignment, its at-risk list totals the
+    ``at_risk_learners`` KPI (under a manager's locked group too), the columns sort and reach the files, and one
+    learner's trainings carry their due dates and statuses."""
+    kpis = client.get(f"/api/v1/tenants/{TENANT}/kpis", headers=bearer(ALL_KEY), query_string=RANGE).get_json()
+    at_risk = client.get(LIST, headers=bearer(ALL_KEY), query_string={**RANGE, "cohort": "at_risk"}).get_json()
+    assert at_risk["total"] == kpis["metrics"]["at_risk_learners"] > 0
+    overdue = client.get(LIST, headers=bearer(ALL_KEY), query_string={
+        **RANGE, "cohort": "overdue", "sort": "overdue", "limit": "1000"}).get_json()
+    counts = [r["overdue"] for r in overdue["learners"]]
+    assert overdue["total"] == len(counts) > 0 and min(counts) >= 1 and counts == sorted(counts, reverse=True)
+    assert all(r["assigned"] >= r["overdue"] for r in overdue["learners"])
+    for cohort in ("due_soon", "due"):
+        assert client.get(LIST, headers=bearer(ALL_KEY), query_string={**RANGE, "cohort": cohort}).get_json()["total"]
+    group = overdue["learners"][0]["group"]
+    manager = embed(TENANT, learners=True, filters={"group": [group]})
+    locked_kpis = client.get(f"/api/v1/tenants/{TENANT}/kpis", headers=manager, query_string=RANGE).get_json()
+    locked = client.get(LIST, headers=manager, query_string={**RANGE, "cohort": "at_risk"}).get_json()
+    assert locked["total"] == locked_kpis["metrics"]["at_risk_learners"] <= at_risk["total"]
+    rows = list(csv.DictReader(io.StringIO(client.get(LIST, headers=bearer(ALL_KEY), query_string={
+        **RANGE, "cohort": "overdue", "sort": "overdue", "format": "csv"}).get_data(as_text=True))))
+    assert [(r["user_id"], int(r["assigned"]), int(r["overdue"])) for r in rows] == \
+        [(r["user_id"], r["assigned"], r["overdue"]) for r in overdue["learners"]]
+    everyone = client.get(LIST, headers=bearer(ALL_KEY), query_string=RANGE).get_json()
+    assert all(isinstance(r["assigned"], int) for r in everyone["learners"])
+    learner = client.get(f"{LIST}/{overdue['learners'][0]['user_id']}", headers=bearer(ALL_KEY)).get_json()
+    late = [t for t in learner["trainings"] if t["overdue"]]
+    assert len(late) == overdue["learners"][0]["overdue"]
+    assert all(t["due_on"] <= learner["data_as_of"] and t["status"] != "completed" and t["on_time"] is None
+               and t["assigned_on"] <= t["due_on"] for t in late)
+    assert len([t for t in learner["trainings"] if t["assigned_on"]]) == overdue["learners"][0]["assigned"]

@@ -29,7 +29,8 @@ comes from :meth:`Oracle._where` (tenant + filters + day range).
    training's labels, ``now`` (the end of ``data_as_of`` in the tenant's zone),
    the end of the due-soon window and whether the learner had no event in the
    14 local days ending at ``data_as_of``. The assignment metrics are SQL over it
-   (:meth:`Oracle._assignment_values`).
+   (:meth:`Oracle._assignment_values`), and so are the learners' assignment
+   columns, cohorts and trainings (:meth:`Oracle.learners`, :meth:`Oracle.learner_trainings`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ ACTIVITY_METRICS = ("connections", "active_learners", "enrolments", "starts", "c
                     "avg_score", "learning_hours")
 METRICS = ACTIVITY_METRICS + ASSIGNMENT_METRICS
 GRANULARITIES = ("day", "week", "month")
-LEARNER_COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed")
+ASSIGNMENT_COHORTS = ("overdue", "at_risk", "due_soon", "due")  # the last two: docs/api.md's additions
+LEARNER_COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed") + ASSIGNMENT_COHORTS
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")
 UNKNOWN = "Unknown"
 
@@ -626,13 +628,23 @@ class Oracle:
 
     # ------------------------------------------------------------------ learners (metrics.md v2)
 
+    def _has_assignments(self, tenant: str) -> bool:
+        return bool(self.con.execute("SELECT count(*) FROM assignments WHERE tenant_id = ?", [tenant]).fetchone()[0])
+
     def learners(self, tenant: str, start: dt.date, end: dt.date, filters: dict[str, list[str]] | None,
-                 cohort: str = "active", sort: str = "last_activity", order: str = "desc") -> list[dict]:
+                 cohort: str = "active", sort: str = "last_activity", order: str = "desc") -> list[dict] | None:
         """Every learner row of the cohort, in the list's order: ``sort`` in ``order`` with empty values last
-        either way, then user_id ascending (code point order); floats tie to 1e-9, as in a breakdown."""
+        either way, then user_id ascending (code point order); floats tie to 1e-9, as in a breakdown.
+
+        None for a cohort of assignments asked of a tenant without any (the API refuses it).
+        """
         if cohort not in LEARNER_COHORTS:
             raise ValueError(f"unknown cohort {cohort!r}")
+        has_assignments = self._has_assignments(tenant)
+        if cohort in ASSIGNMENT_COHORTS and not has_assignments:
+            return None
         in_range, in_range_params = self._where(tenant, filters, start, end)
+        assigned_where, assigned_params = self._where(tenant, filters)  # every due date: the range does not apply
         training_filter = self._training_filter_set(filters)
         rows = self.con.execute(f"""
             WITH completed_pairs AS (
@@ -656,28 +668,49 @@ class Oracle:
                        count(*) FILTER (WHERE event_type <> 'enrolment') > 0 AS active,
                        count(*) FILTER (WHERE event_type = 'enrolment' AND NOT pair_completed) > 0 AS not_completed
                 FROM selected s GROUP BY s.user_id
+            ),
+            per_assignee AS (
+                SELECT user_id, count(*) AS assigned,
+                       count(*) FILTER (WHERE NOT ({DONE}) AND due_utc <= now_utc) AS overdue,
+                       count(*) FILTER (WHERE {SOON} AND (NOT started OR inactive)) > 0 AS at_risk,
+                       count(*) FILTER (WHERE {SOON}) > 0 AS due_soon,
+                       count(*) FILTER (WHERE due_day BETWEEN ? AND ?) > 0 AS due
+                FROM assignments WHERE {assigned_where} GROUP BY user_id
             )
-            SELECT p.*, coalesce(u.name, p.user_id) AS name, coalesce(u."group", 'Unknown') AS "group",
+            SELECT coalesce(p.user_id, a.user_id) AS user_id, p.user_id IS NOT NULL AS has_events,
+                   p.connections, p.enrolments, p.starts, p.completions, p.avg_score, p.learning_hours,
+                   p.last_activity, coalesce(p.active, false) AS active,
+                   coalesce(p.not_completed, false) AS not_completed,
+                   coalesce(a.assigned, 0) AS assigned, coalesce(a.overdue, 0) AS n_overdue,
+                   coalesce(a.at_risk, false) AS at_risk, coalesce(a.due_soon, false) AS due_soon,
+                   coalesce(a.due, false) AS due,
+                   coalesce(u.name, p.user_id, a.user_id) AS name, coalesce(u."group", 'Unknown') AS "group",
                    coalesce(u.country, 'Unknown') AS country
-            FROM per_user p LEFT JOIN users u ON u.tenant_id = ? AND u.user_id = p.user_id
-        """, [tenant] + in_range_params + [tenant]).fetchall()
+            FROM per_user p FULL JOIN per_assignee a ON a.user_id = p.user_id
+            LEFT JOIN users u ON u.tenant_id = ? AND u.user_id = coalesce(p.user_id, a.user_id)
+        """, [tenant] + in_range_params + [start, end] + assigned_params + [tenant]).fetchall()
         names = [d[0] for d in self.con.description]
         listed = []
         for values in rows:
             row = dict(zip(names, values))
-            keep = {"active": row["active"], "connected": row["connections"] > 0,
-                    "enrolled": row["enrolments"] > 0, "started": row["starts"] > 0,
-                    "completed": row["completions"] > 0, "not_completed": row["not_completed"]}[cohort]
+            keep = {"active": row["active"], "connected": bool(row["connections"]),
+                    "enrolled": bool(row["enrolments"]), "started": bool(row["starts"]),
+                    "completed": bool(row["completions"]), "not_completed": row["not_completed"],
+                    "overdue": row["n_overdue"] > 0, "at_risk": row["at_risk"], "due_soon": row["due_soon"],
+                    "due": row["due"]}[cohort]
             if not keep:
                 continue
+            events = row["has_events"]  # a learner listed for their assignments may have no event in the range
             listed.append({
                 "user_id": row["user_id"], "name": row["name"], "group": row["group"], "country": row["country"],
-                "connections": None if training_filter else int(row["connections"]),
-                "enrolments": int(row["enrolments"]), "starts": int(row["starts"]),
-                "completions": int(row["completions"]),
+                "connections": None if training_filter else int(row["connections"] or 0),
+                "enrolments": int(row["enrolments"] or 0), "starts": int(row["starts"] or 0),
+                "completions": int(row["completions"] or 0),
                 "avg_score": None if row["avg_score"] is None else float(row["avg_score"]),
-                "learning_hours": float(row["learning_hours"]), "last_activity": row["last_activity"],
-                "assigned": None, "overdue": None,  # no assignments in these exports
+                "learning_hours": float(row["learning_hours"]) if events else 0.0,
+                "last_activity": row["last_activity"],
+                "assigned": int(row["assigned"]) if has_assignments else None,
+                "overdue": int(row["n_overdue"]) if has_assignments else None,
             })
         listed.sort(key=lambda r: r["user_id"])
         value = (lambda r: round(r[sort], 9)) if sort in ("avg_score", "learning_hours") else (lambda r: r[sort])
@@ -687,12 +720,14 @@ class Oracle:
 
     def learner_trainings(self, tenant: str, user_id: str,
                           filters: dict[str, list[str]] | None = None) -> list[dict] | None:
-        """One row per training the learner has an event for (training-side filters apply, the range does not),
-        sorted by training_id; None when the tenant has no such learner or the user-side filters drop them."""
+        """One row per training the learner has an event or an assignment for (training-side filters apply, the
+        range does not), sorted by training_id; None when the tenant has no such learner or the user-side
+        filters drop them."""
         user = self.con.execute("""
             SELECT "group", country FROM users WHERE tenant_id = ? AND user_id = ?
-            UNION ALL SELECT "group", country FROM facts WHERE tenant_id = ? AND user_id = ? LIMIT 1
-        """, [tenant, user_id, tenant, user_id]).fetchone()
+            UNION ALL SELECT "group", country FROM facts WHERE tenant_id = ? AND user_id = ?
+            UNION ALL SELECT "group", country FROM assignments WHERE tenant_id = ? AND user_id = ? LIMIT 1
+        """, [tenant, user_id] * 3).fetchone()
         if user is None:
             return None
         group, country = user
@@ -702,22 +737,42 @@ class Oracle:
         training_only = {d: v for d, v in (filters or {}).items() if d in TRAINING_DIMS}
         where, params = self._where(tenant, training_only)
         rows = self.con.execute(f"""
-            SELECT training_id, any_value(title), any_value(category), any_value(format),
-                   min(day) FILTER (WHERE event_type = 'enrolment'),
-                   min(day) FILTER (WHERE event_type = 'start'),
-                   min(day) FILTER (WHERE event_type = 'completion'),
-                   arg_max(score, occurred_utc) FILTER (WHERE event_type = 'completion' AND score IS NOT NULL),
-                   coalesce(sum(duration_s), 0) / 3600.0
-            FROM facts WHERE {where} AND user_id = ? AND training_id IS NOT NULL
-            GROUP BY training_id ORDER BY training_id
-        """, params + [user_id]).fetchall()
+            WITH evented AS (
+                SELECT training_id, any_value(title) AS title, any_value(category) AS category,
+                       any_value(format) AS format,
+                       min(day) FILTER (WHERE event_type = 'enrolment') AS enrolled,
+                       min(day) FILTER (WHERE event_type = 'start') AS started,
+                       min(day) FILTER (WHERE event_type = 'completion') AS completed,
+                       arg_max(score, occurred_utc) FILTER (WHERE event_type = 'completion' AND score IS NOT NULL)
+                           AS score,
+                       coalesce(sum(duration_s), 0) / 3600.0 AS hours
+                FROM facts WHERE {where} AND user_id = ? AND training_id IS NOT NULL
+                GROUP BY training_id
+            ), assigned AS (
+                SELECT training_id, title, category, format, assigned_utc, due_utc, due_day,
+                       CASE WHEN completed_utc IS NULL OR due_utc IS NULL THEN NULL
+                            ELSE completed_utc <= due_utc END AS on_time,
+                       coalesce(completed_utc IS NULL AND due_utc <= now_utc, false) AS overdue
+                FROM assignments WHERE {where} AND user_id = ?
+            )
+            SELECT coalesce(e.training_id, a.training_id), coalesce(e.title, a.title),
+                   coalesce(e.category, a.category), coalesce(e.format, a.format),
+                   e.enrolled, e.started, e.completed, e.score, coalesce(e.hours, 0.0),
+                   a.assigned_utc, a.due_day, a.on_time, coalesce(a.overdue, false)
+            FROM evented e FULL JOIN assigned a ON a.training_id = e.training_id
+            ORDER BY 1
+        """, params + [user_id] + params + [user_id]).fetchall()
+        zone = ZoneInfo(self.timezone(tenant))
         out = []
-        for training, title, category, fmt, enrolled, started, completed, score, hours in rows:
+        for (training, title, category, fmt, enrolled, started, completed, score, hours, assigned_utc, due_day,
+             on_time, overdue) in rows:
             status = "completed" if completed else "in_progress" if started else "not_started"
+            assigned_on = None if assigned_utc is None else \
+                assigned_utc.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
             out.append({"training_id": training, "title": title, "category": category, "format": fmt,
                         "status": status, "enrolled_on": enrolled, "started_on": started, "completed_on": completed,
-                        "on_time": None, "overdue": False, "score": score, "learning_hours": float(hours),
-                        "assigned_on": None, "due_on": None})
+                        "on_time": on_time, "overdue": overdue, "score": score, "learning_hours": float(hours),
+                        "assigned_on": assigned_on, "due_on": due_day})
         return out
 
     def tenants(self) -> list[str]:
