@@ -77,10 +77,14 @@ class LearnerAssignments:
         return out
 
 
+def has_assignments(snapshot: Snapshot, tenant: str) -> bool:
+    ts = tenant_slices(snapshot, tenant)
+    return ts.assignments.stop > ts.assignments.start
+
+
 def check_cohort(snapshot: Snapshot, tenant: str, cohort: str) -> None:
     """Refuse (``NoAssignments``) a cohort that needs assignments of a tenant without any, before a list starts."""
-    ts = tenant_slices(snapshot, tenant)
-    if cohort in COHORTS and ts.assignments.stop == ts.assignments.start:
+    if cohort in COHORTS and not has_assignments(snapshot, tenant):
         raise refuse(cohort, tenant)
 
 

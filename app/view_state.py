@@ -24,12 +24,15 @@ MAX_VALUES = 50  # per filter
 MAX_VALUE_LENGTH = 200
 AUTO_DAY_MAX = 31  # days; ranges up to this are shown per day
 AUTO_WEEK_MAX = 186  # days: any 6 calendar months; longer ranges are shown per month
-# The learner lists a dashboard opens (app.learners.COHORTS without the ones that need assignments), and the
-# list each KPI card opens: who is behind the number (docs/metrics.md, "From a number to its learners").
-COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed")
+# The learner lists a dashboard opens (app.learners.COHORTS), and the list each KPI card opens: who is behind
+# the number (docs/metrics.md, "From a number to its learners"); the compliance row's cards open the cohorts
+# of assignments (a tenant without assignments has no such row).
+COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed", "overdue", "at_risk",
+           "due_soon", "due")
 METRIC_COHORTS = {"connections": "connected", "active_learners": "active", "enrolments": "enrolled",
                   "starts": "started", "completions": "completed", "completion_rate": "not_completed",
-                  "avg_score": "completed", "learning_hours": "active"}
+                  "avg_score": "completed", "learning_hours": "active",
+                  "on_time_rate": "due", "overdue": "overdue", "due_soon": "due_soon", "at_risk_learners": "at_risk"}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from flask import abort
 from app import answers, downloads, learners
 from app.auth import AuthError
 from app.dates import RangeError
+from app.learner_assignments import NoAssignments, has_assignments
 from app.view_state import MAX_VALUE_LENGTH, METRIC_COHORTS, ViewState, encode, parse
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
@@ -99,6 +100,9 @@ def panel_view(view: TenantView, state: ViewState, search, pages=None, move: str
             body = panel.trainings(found, loc)
         return {**CLOSED, "hidden": False, "heading": heading, "body": body, "back_hidden": False,
                 "summary": i18n.t(loc, "learners.trainings.summary")}
+    if state.cohort in learners.ASSIGNMENT_COHORTS and not has_assignments(view.snapshot, view.tenant):
+        return {**CLOSED, "hidden": False, "heading": heading,  # a link crafted for a tenant without a compliance row
+                "body": panel.message(i18n.t(loc, "learners.no_assignments"))}
     after: list = []
     if isinstance(pages, dict) and pages.get("search") == search and _positions(pages.get("after")) is not None:
         after = pages["after"]
@@ -132,12 +136,12 @@ def explore_outputs(token, search) -> dict:
 def explore_view(view: TenantView, state: ViewState) -> dict:
     """Explore's learner grid for a resolved view whose token may see learners (and the first layout's)."""
     loc = view.locale
-    # A compliance metric has no list here yet (its cohorts need assignments in app.learners): the active
-    # learners of the selection, named as such
     cohort = METRIC_COHORTS.get(state.metric, learners.DEFAULT_COHORT)
+    if cohort in learners.ASSIGNMENT_COHORTS and not has_assignments(view.snapshot, view.tenant):
+        cohort = learners.DEFAULT_COHORT  # a compliance metric of a tenant without assignments: named as such
     page = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(learners.DEFAULT_SORT),
                                 GRID_LIMIT, None)
-    named = i18n.metric_label(loc, state.metric) if state.metric in METRIC_COHORTS else \
+    named = i18n.metric_label(loc, state.metric) if METRIC_COHORTS.get(state.metric) == cohort else \
         i18n.t(loc, f"learners.cohort.{cohort}")
     values = {"cohort": named, "count": i18n.number(page["total"], loc),
               "start": i18n.date(view.start, loc, "medium"), "end": i18n.date(view.end, loc, "medium"),
@@ -178,10 +182,10 @@ def download(token, search, file_format: str) -> dict:
         raise PreventUpdate
     try:
         view = learner_access(token, state).for_state(state)
-    except (AuthError, Unavailable, RangeError):
+        chunks = learners.learner_chunks(view.snapshot, view.tenant, view.start, view.end, view.filters,
+                                         state.cohort, learners.DEFAULT_SORT, None)
+    except (AuthError, Unavailable, RangeError, NoAssignments):
         raise PreventUpdate from None  # the panel says why
-    chunks = learners.learner_chunks(view.snapshot, view.tenant, view.start, view.end, view.filters, state.cohort,
-                                     learners.DEFAULT_SORT, None)
     write = downloads.csv_stream if file_format == "csv" else downloads.xlsx_stream
 
     def into(buffer) -> None:  # each piece written as it is made: the rows are never all in memory as rows

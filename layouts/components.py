@@ -132,9 +132,11 @@ COMPLIANCE_CARDS = ("on_time_rate", "overdue", "due_soon", "at_risk_learners")  
 CARD_METRICS = tuple(m.name for m in METRICS if not m.compliance) + COMPLIANCE_CARDS  # every KPI card, in order
 
 
-def compliance_cards(locale: str, values: dict | None = None, changes: dict | None = None) -> html.Div:
-    """The compliance row's KPI cards (filled by the same callback as the others: same pattern ids)."""
-    return html.Div([kpi_card(m, locale, (values or {}).get(m, "…"), (changes or {}).get(m, ""))
+def compliance_cards(locale: str, values: dict | None = None, changes: dict | None = None,
+                     opens: bool = False) -> html.Div:
+    """The compliance row's KPI cards (filled by the same callback as the others: same pattern ids); with
+    ``opens``, each a button opening its learners, as the activity cards."""
+    return html.Div([kpi_card(m, locale, (values or {}).get(m, "…"), (changes or {}).get(m, ""), opens)
                      for m in COMPLIANCE_CARDS], className="kpi-grid")
 
 

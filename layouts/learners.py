@@ -16,7 +16,8 @@ from dash import dcc, html
 from layouts import i18n, ids
 
 LIST_COLUMNS = ("name", "group", "country", "enrolments", "completions", "last_activity")
-TRAINING_COLUMNS = ("title", "status", "enrolled_on", "started_on", "completed_on", "score", "learning_hours")
+TRAINING_COLUMNS = ("title", "status", "due_on", "enrolled_on", "started_on", "completed_on", "score",
+                    "learning_hours")
 
 
 def panel(locale: str, first: dict | None = None) -> html.Section:
@@ -93,12 +94,14 @@ def learner_list(rows: list[dict], caption: str, locale: str) -> html.Div:
 
 
 def trainings(found: dict, locale: str) -> html.Div:
-    """One learner (``app.learners.learner_trainings``): who, then a row per training with status and first dates."""
+    """One learner (``app.learners.learner_trainings``): who, then a row per training with status (overdue or not),
+    due date and first dates."""
     who = [found.get("name") or found["user_id"]] + [i18n.data_label(found[d], locale)
                                                      for d in ("group", "country") if found.get(d)]
     header = [i18n.t(locale, f"learners.col.{c}") for c in TRAINING_COLUMNS]
     body = [[html.Td(t["title"] or t["training_id"])]
-            + [html.Td(i18n.t(locale, f"learners.status.{t['status']}"))]
+            + [html.Td(i18n.t(locale, f"learners.status.{t['status']}")
+                       + (" · " + i18n.t(locale, "learners.status.overdue") if t.get("overdue") else ""))]
             + [html.Td(_cell(t.get(c), locale)) for c in TRAINING_COLUMNS[2:]] for t in found["trainings"]]
     table = _table(i18n.t(locale, "learners.trainings.of", name=who[0]), TRAINING_COLUMNS, header, body) \
         if body else html.P(i18n.t(locale, "learners.trainings.none"), className="message message-info")

@@ -41,7 +41,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         ], className="chart-grid"),
         html.Section([
             html.H2(i18n.t(loc, "overview.compliance")),
-            compliance_cards(loc, content.get("values"), content.get("changes")),
+            compliance_cards(loc, content.get("values"), content.get("changes"), opens=view.learners),
             html.Div([
                 chart(ids.GRAPH_OVERDUE_GROUPS, "chart.overdue_groups"),
                 chart(ids.GRAPH_OVERDUE_TRAININGS, "chart.overdue_trainings"),

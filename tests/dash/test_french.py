@@ -95,7 +95,7 @@ def test_french003_the_learner_panel_holds_no_english(server_context):
     explore_token = analyst_token(locale="fr")
     page, _ = shell.render("/explore", f"?token={explore_token}")
     strings += shown(page, [])
-    for metric in ("completions", "completion_rate"):
+    for metric in ("completions", "completion_rate", "at_risk_learners"):
         strings += shown(panel.explore_outputs(explore_token, f"?token={explore_token}&metric={metric}"), [])
     for learner in (user, "nobody-such"):
         strings += shown(panel.panel_outputs(token, f"?token={token}&cohort=completed&learner={learner}"), [])

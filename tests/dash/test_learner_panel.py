@@ -16,12 +16,12 @@ import json
 import openpyxl
 import pytest
 
-from app import downloads, learners
+from app import downloads, learners, queries
 from app.store import SnapshotStore
 from app.view_state import COHORTS, METRIC_COHORTS, parse, resolve_range
 from callbacks import shell
 from layouts import ids
-from tests.support.credentials import TENANT, analyst_token, embed_token
+from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token
 from tests.support.dash_requests import callback_key, post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
@@ -105,7 +105,7 @@ def test_panel001_each_kpi_card_opens_its_cohort_and_the_panel_lists_learner_pag
         status, url = drill_call(client, dash_app, token, search, ids.kpi_open_id(metric))
         assert status == 200 and parse(url).cohort == cohort and "range=90d" in url, metric
     assert set(METRIC_COHORTS.values()) == set(COHORTS)
-    assert set(COHORTS) == set(learners.COHORTS) - set(learners.ASSIGNMENT_COHORTS)
+    assert set(COHORTS) == set(learners.COHORTS)
     for cohort in COHORTS:
         status, response = panel_call(client, dash_app, token, f"{search}&cohort={cohort}")
         page = expected(snapshot, "?range=90d", {}, cohort)
@@ -241,3 +241,56 @@ def test_panel008_a_link_that_opens_the_panel_arrives_with_it(server_context, sn
     page, _ = shell.render("/explore", f"?token={token}&range=90d&metric=starts")
     text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
     assert all(json.dumps(u) in text for u in rows["user_id"])
+
+
+COMPLIANCE_DRILLS = {"on_time_rate": "due", "overdue": "overdue", "due_soon": "due_soon", "at_risk_learners": "at_risk"}
+
+
+def test_panel009_the_compliance_cards_open_their_learners(client, dash_app, snapshot, server_context):
+    """Issue 17: for a token that may see learners, the compliance row's cards are buttons that open their cohort
+    (the at-risk list as long as the KPI says), whose files are the API's; without the claim they stay cards."""
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d&group=Sales"
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    kpis = queries.kpis(snapshot, TENANT, start, end, {"group": ("Sales",)})
+    for metric, cohort in COMPLIANCE_DRILLS.items():
+        assert METRIC_COHORTS[metric] == cohort
+        status, url = drill_call(client, dash_app, token, search, ids.kpi_open_id(metric))
+        assert status == 200 and parse(url).cohort == cohort and "group=Sales" in url, metric
+        status, response = panel_call(client, dash_app, token, url)
+        page = expected(snapshot, search, {"group": ("Sales",)}, cohort)
+        assert status == 200 and page.total > 0 and listed(response) == list(page.rows["user_id"]), metric
+        assert f"{page.total:,} learners" in response[ids.LEARNERS_SUMMARY]["children"]
+        if cohort == "at_risk":
+            assert page.total == kpis["at_risk_learners"]
+        _, data = file_call(client, dash_app, token, url, ids.LEARNERS_CSV)
+        chunks = learners.learner_chunks(snapshot, TENANT, start, end, {"group": ("Sales",)}, cohort)
+        assert base64.b64decode(data["content"]) == b"".join(downloads.csv_stream(learners.COLUMNS, chunks))
+    for claim, opens in ((True, True), (False, False)):
+        page, _ = shell.render("/embed/overview", f"?token={embed_token(learners=claim)}")
+        text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json())
+        assert all((json.dumps(ids.kpi_open_id(m))[1:-1] in text) is opens for m in COMPLIANCE_DRILLS), claim
+
+
+def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_app, snapshot, server_context):
+    """hooli assigns nothing (no compliance row): a crafted link says there is no such list, its files are not
+    sent, and explore under a compliance metric lists the active learners, named as such."""
+    token = analyst_token()
+    for cohort in COMPLIANCE_DRILLS.values():
+        search = f"?token={token}&tenant={OTHER_TENANT}&cohort={cohort}"
+        status, response = panel_call(client, dash_app, token, search)
+        assert status == 200 and response[ids.LEARNERS_PANEL]["hidden"] is False
+        assert "assigns no trainings" in json.dumps(response[ids.LEARNERS_BODY]["children"])
+        assert file_call(client, dash_app, token, search, ids.LEARNERS_CSV)[0] == 204
+    search = f"?token={token}&tenant={OTHER_TENANT}&range=90d&metric=overdue"
+    status, response = grid_call(client, dash_app, token, search)
+    page = learners.learner_page(snapshot, OTHER_TENANT, *resolve_range(parse(search), snapshot.data_as_of), {},
+                                 "active", limit=500)
+    assert status == 200 and [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == \
+        list(page.rows["user_id"])
+    assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Active learners: ")
+    search = f"?token={token}&tenant={TENANT}&range=90d&metric=overdue"  # globex: its overdue learners
+    status, response = grid_call(client, dash_app, token, search)
+    page = expected(snapshot, search, {}, "overdue", limit=500)
+    assert [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == list(page.rows["user_id"])
+    assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Overdue: ")
