@@ -263,6 +263,9 @@ def forget_learner(tenant: str, user_id: str):
     settings = get_settings(current_app)
     if not settings.erasure_key:
         raise Problem(503, "erasure is not configured on this server (DATAVIZ_ERASURE_KEY)")
+    if "\n" in user_id or "\r" in user_id:  # the id goes to ``etl forget`` as one line of its standard input
+        raise Problem(400, "a user id with a line break cannot be erased through this route; use "
+                           "python -m etl forget --user on the host")
     started = refresh_trigger.start_forget(settings, tenant, user_id)
     if started["status"] != "started":
         raise Problem(409, "a refresh or an erasure is running; try again once it ends (" + STATUS_URL + ")",

@@ -76,12 +76,13 @@ def start_refresh(settings: Settings) -> dict:
 
 def start_forget(settings: Settings, tenant: str, user_id: str) -> dict:
     """Start ``python -m etl forget`` for one learner, like a refresh; its receipt is the next report."""
-    return _start(settings, ["forget", f"--tenant={tenant}", f"--user={user_id}", "--source", settings.source,
-                             "--snapshot-dir", settings.snapshot_dir])
+    return _start(settings, ["forget", f"--tenant={tenant}", "--users-from=-", "--source", settings.source,
+                             "--snapshot-dir", settings.snapshot_dir], stdin=f"{user_id}\n".encode())
 
 
-def _start(settings: Settings, etl_args: list[str]) -> dict:
-    """Start ``python -m etl <etl_args>`` detached, unless a refresh or an erasure runs."""
+def _start(settings: Settings, etl_args: list[str], stdin: bytes = b"") -> dict:
+    """Start ``python -m etl <etl_args>`` detached, unless a refresh or an erasure runs; ``stdin`` is written to
+    its standard input (the learner to forget: arguments are visible to every local user in ``ps``)."""
     root = Path(settings.snapshot_dir)
     root.mkdir(parents=True, exist_ok=True)
     claim = _claim(root)
@@ -96,8 +97,10 @@ def _start(settings: Settings, etl_args: list[str]) -> dict:
         with open(root / LOG_NAME, "wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "etl", *etl_args],
-                cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT, env=env, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True, pass_fds=(claim,))  # the child holds the claim
+        with proc.stdin:  # a few bytes: within the pipe's buffer, so this does not wait for the child
+            proc.stdin.write(stdin)
     finally:
         os.close(claim)  # ours only: the child's copy of the descriptor keeps the lock until it exits
     threading.Thread(target=proc.wait, name=f"reap-{etl_args[0]}-{proc.pid}", daemon=True).start()  # no zombie

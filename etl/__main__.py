@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from app.config import Settings
 
@@ -59,11 +60,27 @@ def _cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
     """Erase learners everywhere, then print the receipt (``etl.forget``)."""
     from etl.forget import forget
 
-    result, receipt = forget(settings, args.tenant, args.user)
+    user_ids = list(args.user or [])
+    if args.users_from:
+        user_ids += _read_user_ids(args.users_from)
+    if not user_ids:
+        print("forget: no user id given (--user U, or --users-from FILE with one id a line)", file=sys.stderr)
+        return 2
+    result, receipt = forget(settings, args.tenant, user_ids)
     print(json.dumps(receipt.to_dict(), indent=2))
     if result.report_path:
         print(f"report: {result.report_path}")
     return result.exit_code
+
+
+def _read_user_ids(path: str) -> list[str]:
+    """User ids, one a line (``-``: standard input), taken as they are (no space trimmed), blank lines skipped.
+
+    The DELETE route passes the id this way: a process's arguments are visible to
+    every local user (``ps``), and an erased learner's id is personal data.
+    """
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    return [line.removesuffix("\r") for line in text.split("\n") if line.removesuffix("\r")]
 
 
 def _date(text: str) -> dt.date:
@@ -115,7 +132,10 @@ def parser() -> argparse.ArgumentParser:
     f = sub.add_parser("forget", help="erase learners from every snapshot, report and cache, and keep them out "
                                       "of later refreshes (needs DATAVIZ_ERASURE_KEY)")
     f.add_argument("--tenant", required=True, help="the learners' tenant id")
-    f.add_argument("--user", required=True, action="append", help="a user id to erase (repeat for several)")
+    f.add_argument("--user", action="append", help="a user id to erase (repeat for several)")
+    f.add_argument("--users-from", metavar="FILE",
+                   help="a file of user ids to erase, one a line; - reads them from standard input (keeps them "
+                        "out of the process list)")
     f.add_argument("--source", help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
     f.add_argument("--snapshot-dir", help="snapshot folder (default: DATAVIZ_SNAPSHOT_DIR)")
     return p

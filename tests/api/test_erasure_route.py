@@ -52,3 +52,12 @@ def test_era003_202_then_the_learner_is_gone_and_the_receipt_is_the_report(make_
     assert user not in tenant_users(snapshot_copy, tenant)
     assert {t: tenant_users(snapshot_copy, t) for t in tenants[1:]} == others
     assert snapshots.versions(snapshot_copy) == [report["live"]]
+
+
+def test_era006_an_id_with_a_line_break_is_refused_before_anything_starts(make_server, snapshot_copy, tenants):
+    client = make_server(snapshot_copy, erasure_key=ERASURE_KEY).test_client()
+    for user in ("u000001%0Au000002", "u000001%0D"):
+        assert "line break" in problem(client.delete(f"/api/v1/tenants/{tenants[0]}/learners/{user}",
+                                                     headers=ADMIN), 400)["detail"]
+    assert snapshots.versions(snapshot_copy) == [snapshots.live_version(snapshot_copy)]
+    assert client.get("/api/v1/refresh/status", headers=ADMIN).get_json()["running"] is False

@@ -16,11 +16,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from distributed import Client, LocalCluster
 
+from app import refresh_trigger
 from app.config import Settings
 from etl import snapshot_format as snapshots
 from etl.dask_engine import DaskEngine
@@ -185,6 +187,24 @@ def test_forget007_the_command_line_refuses_without_the_key_and_prints_a_receipt
     receipt = json.loads(done.stdout[:done.stdout.rindex("}") + 1])
     assert (receipt["outcome"], receipt["tenant"], receipt["learners"]) == ("erased", TENANT, 1)
     assert files_naming(tmp_path / "snap") == []
+    nobody = subprocess.run(args[:-2] + ["--users-from", "-"], input="\n", cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert nobody.returncode == 2 and "no user id given" in nobody.stderr
+
+
+def test_forget009_started_like_the_route_the_learner_is_not_in_the_process_list(three_versions, tmp_path):
+    """The DELETE route's erasure reads the id from its standard input: ``ps`` shows every process's arguments."""
+    s, root = three_versions, tmp_path / "snap"
+    started = refresh_trigger.start_forget(s, TENANT, USER)
+    assert started["status"] == "started"
+    cmdline = Path(f"/proc/{started['pid']}/cmdline").read_bytes()  # the child is still importing: seconds
+    assert b"forget" in cmdline and USER.encode() not in cmdline
+    deadline = time.monotonic() + 300
+    while refresh_trigger.refresh_running(root) is not False and time.monotonic() < deadline:
+        time.sleep(0.2)
+    report = refresh_trigger.last_report(root)
+    assert (report["outcome"], report["learners"], report["learners_found"]) == ("erased", 1, 1)
+    assert files_naming(root) == []
 
 
 def test_forget008_the_dask_engine_keeps_them_out_too(three_versions, tmp_path):
