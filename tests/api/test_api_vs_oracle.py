@@ -187,7 +187,7 @@ def test_orc011_one_learner(client, oracle):
                     continue
                 mine = response.get_json()
                 assert mine["learner"]["user_id"] == row["user_id"] and mine["learner"]["name"] == row["name"]
-                dates = ("enrolled_on", "started_on", "completed_on")
+                dates = ("enrolled_on", "started_on", "completed_on", "assigned_on", "due_on")
                 expected = [{**t, **{d: t[d] and t[d].isoformat() for d in dates}} for t in theirs]
                 assert [t["training_id"] for t in mine["trainings"]] == [t["training_id"] for t in expected]
                 assert all(same(a[k], b[k]) for a, b in zip(mine["trainings"], expected) for k in b)
