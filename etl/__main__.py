@@ -20,7 +20,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     summary = generate_export(args.out, events=args.events, tenants=args.tenants, seed=args.seed,
                               end_date=args.end_date, days=args.days, profile=args.profile,
-                              zones=not args.utc, assignments=not args.no_assignments)
+                              zones=not args.utc, assignments=not args.no_assignments,
+                              assignment_rows=args.assignment_rows)
     print(json.dumps(summary))
     return 0
 
@@ -108,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
                    help="no tenants.csv: every tenant on UTC (default: a spread of 10 time zones, with names)")
     g.add_argument("--no-assignments", action="store_true",
                    help="no assignments.csv (default: most tenants assign trainings with due dates)")
+    g.add_argument("--assignment-rows", type=int, default=None, metavar="N",
+                   help="exactly N rows in assignments.csv, repeated keys and bad dates included "
+                        "(default: about 8%% as many as events)")
     g.add_argument("--out", default=None, help="folder or s3://bucket/prefix (default: DATAVIZ_SOURCE)")
 
     r = sub.add_parser("refresh", help="load the newest complete export into a new live snapshot")

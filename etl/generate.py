@@ -40,7 +40,8 @@ ACTIVITY_COLUMNS = ["event_id", "occurred_at", "tenant_id", "user_id",
 
 def generate_export(out: str, events: int, tenants: int | None = None, seed: int = 1,
                     end_date: dt.date | None = None, days: int = 730,
-                    profile: str = "default", zones: bool = True, assignments: bool = True) -> dict:
+                    profile: str = "default", zones: bool = True, assignments: bool = True,
+                    assignment_rows: int | None = None) -> dict:
     """Write one complete export under `out` (a local folder or s3://bucket/prefix).
 
     `profile` is the shape of the data (``etl.synthetic.PROFILES``): "default", the
@@ -51,8 +52,9 @@ def generate_export(out: str, events: int, tenants: int | None = None, seed: int
     tenants (.csv.gz), then an empty `_SUCCESS`. The tenants file gives each tenant
     a display name and, in turn, one of ``TENANT_ZONES``; without `zones` it is not
     written and every tenant is on UTC (the bench's baseline). With `assignments`, assignments.csv.gz
-    assigns trainings to the learners of most tenants (``etl.synthetic.draw_assignments``). Events fall in the `days` UTC days that end
-    with `end_date` (default: yesterday, UTC). Returns a summary: path, export_date,
+    assigns trainings to the learners of most tenants (``etl.synthetic.draw_assignments``): about 8% as many
+    rows as events, or exactly `assignment_rows` (the bench's 2M beside 10M events). Events fall in the
+    `days` UTC days that end with `end_date` (default: yesterday, UTC). Returns a summary: path, export_date,
     events (activity rows, duplicates included), duplicates, users and trainings
     (rows of their files), tenants, time zones (distinct), assignments (rows) and profile.
     """
@@ -62,17 +64,21 @@ def generate_export(out: str, events: int, tenants: int | None = None, seed: int
     tenants = shape.tenants if tenants is None else tenants
     if events < 1 or tenants < 1 or days < 1:
         raise ValueError("events, tenants and days must be at least 1")
+    if assignment_rows is not None and (assignment_rows < 0 or not assignments):
+        raise ValueError("assignment_rows must be at least 0, and needs assignments")
     if end_date is None:
         end_date = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     export_date = (end_date + dt.timedelta(days=1)).isoformat()
     if out.startswith("s3://"):
-        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape, zones, assignments)
+        return _generate_to_s3(out, export_date, events, tenants, seed, end_date, days, shape, zones, assignments,
+                               assignment_rows)
     folder = os.path.join(out, export_date)
-    summary = _write_export(folder, events, tenants, seed, end_date, days, shape, zones, assignments)
+    summary = _write_export(folder, events, tenants, seed, end_date, days, shape, zones, assignments, assignment_rows)
     return {"path": folder, "export_date": export_date, **summary}
 
 
-def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape, zones, assignments):
+def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, shape, zones, assignments,
+                    assignment_rows):
     """Build the export in a temporary folder, then upload it with `_SUCCESS` last."""
     import boto3
     from botocore.exceptions import ClientError
@@ -87,13 +93,13 @@ def _generate_to_s3(url, export_date, events, tenants, seed, end_date, days, sha
             raise FileNotFoundError(f"S3 bucket {bucket!r} does not exist") from exc
         raise
     with tempfile.TemporaryDirectory(prefix="dataviz-export-") as tmp:
-        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape, zones, assignments)
+        summary = _write_export(tmp, events, tenants, seed, end_date, days, shape, zones, assignments, assignment_rows)
         for name in sorted(os.listdir(tmp), key=lambda n: n == "_SUCCESS"):  # _SUCCESS last
             client.upload_file(os.path.join(tmp, name), bucket, f"{prefix}/{name}")
     return {"path": f"s3://{bucket}/{prefix}", "export_date": export_date, **summary}
 
 
-def _write_export(folder, events, tenants, seed, end_date, days, shape, zones, assignments) -> dict:
+def _write_export(folder, events, tenants, seed, end_date, days, shape, zones, assignments, assignment_rows) -> dict:
     """Write the files then `_SUCCESS` into `folder`."""
     os.makedirs(folder, exist_ok=True)
     success = os.path.join(folder, "_SUCCESS")
@@ -107,7 +113,7 @@ def _write_export(folder, events, tenants, seed, end_date, days, shape, zones, a
                                  events, chunk_seqs, funnels)
     n_assigned = 0
     if assignments:
-        table = draw_assignments(np.random.default_rng(assignment_seq), world, funnels)
+        table = draw_assignments(np.random.default_rng(assignment_seq), world, funnels, assignment_rows)
         _write_table_gz(os.path.join(folder, "assignments.csv.gz"), table)
         n_assigned = table.num_rows
     del funnels

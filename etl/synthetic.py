@@ -486,14 +486,25 @@ def draw_chunk(rng, world: World, users: np.ndarray, rows: int, duplicates: int,
             Funnels(pair_user, pair_training, enrol, done, has_done))
 
 
-def draw_assignments(rng, world: World, funnels: list[Funnels]) -> pa.Table:
+def draw_assignments(rng, world: World, funnels: list[Funnels], rows: int | None = None) -> pa.Table:
     """assignments.csv rows (text columns) for the tenants that have some: enrolled pairs, due around their
     completion or after their enrolment, and trainings assigned but never touched, due around the export's
-    end; a few keys repeated and a few bad dates."""
+    end; a few keys repeated and a few bad dates.
+
+    ``rows``: exactly that many rows (repeats and bad dates included), in the same proportions while the
+    enrolled pairs last, then more untouched trainings; None: about 8% of the activity rows."""
     user, training, enrol, done, has_done = (np.concatenate([getattr(f, name) for f in funnels])
                                              for name in ("user", "training", "enrol", "done", "has_done"))
     with_some = world.user_tenant[user] % NO_ASSIGNMENTS_EVERY != NO_ASSIGNMENTS_EVERY - 1
-    picked = np.flatnonzero(with_some & (rng.random(len(user)) < P_ASSIGNED))
+    if rows is None:
+        picked = np.flatnonzero(with_some & (rng.random(len(user)) < P_ASSIGNED))
+        n_untouched, n_repeated = None, None
+    else:
+        n_repeated = round(rows * P_ASSIGNMENT_REPEATED)
+        eligible = np.flatnonzero(with_some)
+        n_pairs = min(len(eligible), round((rows - n_repeated) / (1 + ASSIGNED_UNTOUCHED)))
+        picked = np.sort(rng.choice(eligible, n_pairs, replace=False))
+        n_untouched = rows - n_repeated - n_pairs
     user, training, enrol, done, has_done = (a[picked] for a in (user, training, enrol, done, has_done))
     n = len(user)
     assigned = np.maximum(enrol - rng.integers(0, 10 * DAY, n), 0)
@@ -506,7 +517,7 @@ def draw_assignments(rng, world: World, funnels: list[Funnels]) -> pa.Table:
     horizon = world.days * DAY
     learners = np.flatnonzero((world.user_tenant % NO_ASSIGNMENTS_EVERY != NO_ASSIGNMENTS_EVERY - 1)
                               & ~world.user_connection_only)
-    m = int(n * ASSIGNED_UNTOUCHED) if len(learners) else 0
+    m = (int(n * ASSIGNED_UNTOUCHED) if n_untouched is None else n_untouched) if len(learners) else 0
     new_user = learners[rng.integers(0, max(len(learners), 1), m)]
     new_training = np.searchsorted(world.training_keys,
                                    world.user_tenant[new_user] + rng.random(m) * (1 - 1e-9), "right")
@@ -515,7 +526,8 @@ def draw_assignments(rng, world: World, funnels: list[Funnels]) -> pa.Table:
     user, training = np.concatenate([user, new_user]), np.concatenate([training, new_training])
     assigned, due = np.concatenate([assigned, new_assigned]), np.concatenate([due, new_due])
 
-    repeated = np.flatnonzero(rng.random(len(user)) < P_ASSIGNMENT_REPEATED)
+    repeated = (np.flatnonzero(rng.random(len(user)) < P_ASSIGNMENT_REPEATED) if n_repeated is None
+                else np.sort(rng.choice(len(user), min(n_repeated, len(user)), replace=False)))
     order = np.concatenate([np.arange(len(user)), repeated])
     user, training, assigned, due = user[order], training[order], assigned[order], due[order]
     due[len(order) - len(repeated):] += 7 * DAY  # the repeat, written later, moves the deadline

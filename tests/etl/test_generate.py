@@ -12,6 +12,7 @@ import pytest
 
 from etl import generate
 from etl.generate import generate_export
+from etl.refresh import run_refresh
 
 END = dt.date(2026, 11, 26)
 DAYS = 730
@@ -305,3 +306,31 @@ def test_assignments_for_most_tenants_due_on_both_sides_of_the_end(export):
     assert (dates < END.isoformat()).any() and (dates > END.isoformat()).any()
     assert due.str.endswith("Z").any() and (a["due_at"] == "").any()
     assert a.duplicated(["tenant_id", "user_id", "training_id"]).any()
+
+
+@pytest.mark.parametrize("rows", [0, 1_000, 12_000])  # none, fewer than the enrolled pairs, more than all of them
+def test_generate001_assignment_rows_exact_and_accepted_by_the_refresh(tmp_path, rows):
+    """``assignment_rows`` (``--assignment-rows``) writes exactly that many rows, and the refresh accepts them
+    (only the few bad dates the generator draws on purpose are rejected)."""
+    summary = generate_export(str(tmp_path / "src"), EVENTS, TENANTS, seed=3, end_date=END, days=DAYS,
+                              assignment_rows=rows)
+    a = _read(summary["path"], "assignments.csv.gz")
+    assert summary["assignments"] == len(a) == rows
+    assert set(a["tenant_id"]) <= set(_read(summary["path"], "activity.csv.gz")["tenant_id"])
+    result = run_refresh(str(tmp_path / "src"), tmp_path / "snap", max_reject_ratio=0.01)
+    assert result.outcome == "published", result.message
+    report = result.report["assignments_file"]
+    assert report["rows_read"] == rows
+    assert report["rows_rejected"] == (a["due_at"] == "soon").sum() <= max(1, rows // 100)
+    assert report["rows_accepted"] + report["rows_rejected"] + report["duplicates"] == rows
+
+
+def test_generate002_assignment_rows_same_bytes_and_refused_without_assignments(tmp_path):
+    """The same arguments give the same bytes; a row count with ``assignments=False`` or below 0 is an error."""
+    first = generate_export(str(tmp_path / "a"), 5_000, 4, seed=5, end_date=END, assignment_rows=2_000)
+    again = generate_export(str(tmp_path / "b"), 5_000, 4, seed=5, end_date=END, assignment_rows=2_000)
+    read = lambda s: open(os.path.join(s["path"], "assignments.csv.gz"), "rb").read()
+    assert read(first) == read(again)
+    for kwargs in ({"assignments": False, "assignment_rows": 10}, {"assignment_rows": -1}):
+        with pytest.raises(ValueError, match="assignment_rows"):
+            generate_export(str(tmp_path / "c"), 500, 2, seed=1, end_date=END, **kwargs)
