@@ -10,8 +10,8 @@ does for the events.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from functools import cached_property
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -19,19 +19,39 @@ from app import catalog
 from etl.snapshot_format import DUE_SOON, LATE, ON_TIME, OVERDUE
 
 RANGE_FREE = tuple(m.name for m in catalog.METRICS if not m.ranged)  # in a time series still bucketed by due day
+RANGED = tuple(m for m in catalog.COMPLIANCE_METRICS if m not in RANGE_FREE)
 
 
-@dataclass
 class Assigned:
-    """A tenant's assignments after the filters: tenant-local user and training codes, and what each is."""
+    """A tenant's assignments after the filters: tenant-local user and training codes, what each is, and its
+    due day. Each column is gathered on first use: the KPIs read only ``status`` of the rows due in the range,
+    which may be a million rows in a big tenant."""
 
-    user: np.ndarray
-    training: np.ndarray
-    status: np.ndarray
-    at_risk: np.ndarray
+    def __init__(self, column: Callable[[str], np.ndarray]):
+        self._column = column  # a column's name -> the selected rows' values
+
+    @cached_property
+    def user(self) -> np.ndarray:
+        return self._column("user")
+
+    @cached_property
+    def training(self) -> np.ndarray:
+        return self._column("training")
+
+    @cached_property
+    def status(self) -> np.ndarray:
+        return self._column("status")
+
+    @cached_property
+    def at_risk(self) -> np.ndarray:
+        return self._column("at_risk")
+
+    @cached_property
+    def due_day(self) -> np.ndarray:
+        return self._column("due_day")
 
     def take(self, rows: np.ndarray | slice) -> "Assigned":
-        return Assigned(self.user[rows], self.training[rows], self.status[rows], self.at_risk[rows])
+        return Assigned(lambda name: getattr(self, name)[rows])
 
 
 def counted_rows(assigned: Assigned, metric: str, due_in_range: np.ndarray) -> np.ndarray:
@@ -39,16 +59,17 @@ def counted_rows(assigned: Assigned, metric: str, due_in_range: np.ndarray) -> n
     return assigned.status == DUE_SOON if metric in RANGE_FREE else due_in_range
 
 
-def compliance_values(assigned: Assigned, key: np.ndarray | None, n_keys: int, due_in_range: np.ndarray,
+def compliance_values(assigned: Assigned, key: np.ndarray | None, n_keys: int, due_in_range: np.ndarray | None,
                       n_users: int, wanted: Sequence[str]) -> dict[str, list]:
-    """The ``wanted`` assignment metrics for each key 0..n_keys-1 (``key`` None: one key, the KPIs)."""
-    def count(rows: np.ndarray) -> np.ndarray:
+    """The ``wanted`` assignment metrics for each key 0..n_keys-1 (``key`` None: one key, the KPIs);
+    ``due_in_range`` None: every row is due in the range."""
+    def count(rows: np.ndarray | None) -> np.ndarray:
         if key is None:
-            return np.array([np.count_nonzero(rows)], dtype=np.int64)
-        return np.bincount(key[rows], minlength=n_keys)
+            return np.array([len(assigned.status) if rows is None else np.count_nonzero(rows)], dtype=np.int64)
+        return np.bincount(key if rows is None else key[rows], minlength=n_keys)
 
     def status(code: int) -> np.ndarray:
-        return count(due_in_range & (assigned.status == code))
+        return count(assigned.status == code if due_in_range is None else due_in_range & (assigned.status == code))
 
     def on_time_rate() -> list:
         on_time, settled = status(ON_TIME), status(ON_TIME) + status(LATE) + status(OVERDUE)
@@ -56,8 +77,8 @@ def compliance_values(assigned: Assigned, key: np.ndarray | None, n_keys: int, d
 
     def at_risk_learners() -> np.ndarray:
         users = assigned.user[assigned.at_risk].astype(np.int64)
-        if key is None:
-            return np.array([len(np.unique(users))], dtype=np.int64)
+        if key is None:  # a count per user code: no sort, no hash (tens of thousands of rows in a big tenant)
+            return np.array([np.count_nonzero(np.bincount(users))], dtype=np.int64)
         pairs = np.unique(key[assigned.at_risk].astype(np.int64) * max(n_users, 1) + users)
         return np.bincount(pairs // max(n_users, 1), minlength=n_keys)
 

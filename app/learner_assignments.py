@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from app.queries import Filters, QueryError, due_in, local_codes, selected_assignments, tenant_slices
-from app.store import Snapshot, day_date
+from app.queries import (Filters, QueryError, due_soon_days, local_codes, selected_assignments,
+                         tenant_slices)
+from app.store import Snapshot, day_date, day_number
 from etl.snapshot_format import DUE_SOON, LATE, NO_DAY, ON_TIME, OVERDUE
 
 COLUMNS = ("assigned", "overdue")
@@ -51,7 +52,7 @@ class LearnerAssignments:
 
     @cached_property
     def _counts(self) -> dict[str, np.ndarray]:
-        assigned, _ = self._selected
+        assigned = self._selected
         return {"assigned": np.bincount(assigned.user, minlength=self.n),
                 "overdue": np.bincount(assigned.user[assigned.status == OVERDUE], minlength=self.n)}
 
@@ -65,13 +66,16 @@ class LearnerAssignments:
         return (values if codes is None else values[codes]).astype(np.int64), None
 
     def listed(self, cohort: str) -> np.ndarray:
-        """Which users the cohort lists (``NoAssignments`` for a tenant without assignments)."""
-        if self._selected is None:
+        """Which users the cohort lists (``NoAssignments`` for a tenant without assignments); all but ``overdue``
+        read only the slice of rows due in the range or due soon."""
+        due_days = {"due": (day_number(self.start), day_number(self.end)),
+                    "due_soon": due_soon_days(self.snapshot), "at_risk": due_soon_days(self.snapshot)}.get(cohort)
+        assigned = self._selected if due_days is None else \
+            selected_assignments(self.snapshot, self.tenant, self.filters, due_days)
+        if assigned is None:
             raise refuse(cohort, self.tenant)
-        assigned, due_day = self._selected
         rows = {"overdue": lambda: assigned.status == OVERDUE, "at_risk": lambda: assigned.at_risk,
-                "due_soon": lambda: assigned.status == DUE_SOON,
-                "due": lambda: due_in(due_day, self.start, self.end)}[cohort]()
+                "due_soon": lambda: assigned.status == DUE_SOON, "due": lambda: slice(None)}[cohort]()
         out = np.zeros(self.n, dtype=bool)
         out[assigned.user[rows]] = True
         return out

@@ -22,7 +22,7 @@ period for time series, the dimension value for breakdowns. Which metrics and
 dimensions exist, and how each is computed (its kind, the events it reads),
 comes from ``app.catalog``. The assignment metrics read the assignments frame
 instead (``selected_assignments``: the tenant's rows that pass the filters, sorted
-by due day, so those due in a range are a slice) and are counted by
+by due day, so those due in a range, or due soon, are a slice) and are counted by
 ``app.compliance``; ``app.learner_assignments`` counts the same rows per learner.
 """
 from __future__ import annotations
@@ -37,9 +37,9 @@ import pandas as pd
 from app import catalog
 from app.catalog import (ACTIVITY_METRICS, COMPLIANCE_METRICS, CONNECTION, GRANULARITIES, TRAINING_DIMENSIONS,
                          USER_DIMENSIONS)
-from app.compliance import Assigned, compliance_values, counted_rows
+from app.compliance import RANGE_FREE, RANGED, Assigned, compliance_values, counted_rows
 from app.store import Snapshot, day_date, day_number
-from etl.snapshot_format import ACTIVE_EVENTS, EVENT_TYPES, PREVIOUS_PAIR, PREVIOUS_USER
+from etl.snapshot_format import ACTIVE_EVENTS, DUE_SOON_DAYS, EVENT_TYPES, PREVIOUS_PAIR, PREVIOUS_USER
 
 METRICS = catalog.METRIC_NAMES
 DIMENSIONS = catalog.DIMENSION_NAMES
@@ -85,6 +85,17 @@ class _Block:
     @cached_property
     def day(self) -> np.ndarray:
         return self.column("day")
+
+
+def day_bounds(days: np.ndarray, first: int, last: int) -> tuple[int, int]:
+    """Where the days ``first``..``last`` (inclusive) lie in ``days`` (sorted).
+
+    The bounds are searched in the column's own type: Python ints (int64) would
+    make numpy convert the whole column first, a copy of millions of rows per search.
+    """
+    limits = np.iinfo(days.dtype)
+    lo, hi = np.searchsorted(days, np.clip([first, last + 1], limits.min, limits.max).astype(days.dtype))
+    return int(lo), int(hi)
 
 
 def local_codes(codes: np.ndarray, rows: slice, mask: np.ndarray | None = None) -> np.ndarray:
@@ -165,12 +176,12 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
     users_ok = user_mask(snapshot, ts, filters)
     trainings_ok = training_mask(snapshot, ts, filters)
     f = snapshot.facts
-    bounds = (day_number(start), day_number(end) + 1)
+    first, last = day_number(start), day_number(end)
     blocks = {}
     for event, events in enumerate(ts.events):
         if event == CONNECTION and training_side:
             continue
-        lo, hi = np.searchsorted(f["day"][events], bounds)
+        lo, hi = day_bounds(f["day"][events], first, last)
         part = slice(events.start + lo, events.start + hi)
         user = None if users_ok is None else local_codes(f["user"][part], ts.users)
         mask = None if users_ok is None else users_ok[user]
@@ -179,7 +190,7 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
             mask = ok if mask is None else mask & ok
         blocks[event] = _Block(snapshot, ts, part, mask, user)
     return _Selection(blocks, ts.users.stop - ts.users.start, ts.trainings.stop - ts.trainings.start, training_side,
-                      bounds[0])
+                      first)
 
 
 DENSE_LIMIT = 1 << 24
@@ -207,11 +218,12 @@ def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, n_
     return np.bincount(uniques // n_items, minlength=n_keys)
 
 
-def selected_assignments(snapshot: Snapshot, tenant: str,
-                         filters: Filters) -> tuple[Assigned, np.ndarray] | None:
-    """The tenant's assignments that pass the filters, and their due days (None: the tenant has none at all).
+def selected_assignments(snapshot: Snapshot, tenant: str, filters: Filters,
+                         due_days: tuple[int, int] | None = None) -> Assigned | None:
+    """The tenant's assignments that pass the filters (None: the tenant has none at all).
 
-    Rows are sorted by due day, so those due in a range are a slice of them.
+    Rows are sorted by due day, so those due in a range are a slice of them: ``due_days`` (the first and last
+    day numbers) takes that slice first, and the filters then read only its rows, not all the tenant's.
     """
     _check_filters(filters)
     ts = tenant_slices(snapshot, tenant)
@@ -219,20 +231,34 @@ def selected_assignments(snapshot: Snapshot, tenant: str,
         return None
     a = snapshot.assignments
     rows = ts.assignments
-    assigned = Assigned(local_codes(a["user"][rows], ts.users), local_codes(a["training"][rows], ts.trainings),
-                        a["status"][rows], a["at_risk"][rows])
+    if due_days is not None:
+        lo, hi = day_bounds(a["due_day"][rows], *due_days)
+        rows = slice(rows.start + lo, rows.start + hi)
     keep = None
-    for mask, codes in ((user_mask(snapshot, ts, filters), assigned.user),
-                        (training_mask(snapshot, ts, filters), assigned.training)):
+    for mask, codes, side in ((user_mask(snapshot, ts, filters), a["user"], ts.users),
+                              (training_mask(snapshot, ts, filters), a["training"], ts.trainings)):
         if mask is not None:
-            keep = mask[codes] if keep is None else keep & mask[codes]
-    due_day = a["due_day"][rows]
-    return (assigned, due_day) if keep is None else (assigned.take(keep), due_day[keep])
+            ok = mask[local_codes(codes[rows], side)]
+            keep = ok if keep is None else keep & ok
+    sides = {"user": ts.users, "training": ts.trainings}
+
+    def column(name: str) -> np.ndarray:
+        values = a[name][rows] if keep is None else a[name][rows][keep]
+        return local_codes(values, sides[name]) if name in sides else values
+
+    return Assigned(column)
+
+
+def due_soon_days(snapshot: Snapshot) -> tuple[int, int]:
+    """The due days of every assignment due soon, and so of every one at risk (``etl.snapshot_format``): the
+    ``DUE_SOON_DAYS`` local days after ``data_as_of``."""
+    last = day_number(snapshot.data_as_of)
+    return last + 1, last + DUE_SOON_DAYS
 
 
 def due_in(due_day: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
     """Which of ``due_day`` (sorted) fall in [start, end]."""
-    lo, hi = np.searchsorted(due_day, [day_number(start), day_number(end) + 1])
+    lo, hi = day_bounds(due_day, day_number(start), day_number(end))
     rows = np.zeros(len(due_day), dtype=bool)
     rows[lo:hi] = True
     return rows
@@ -319,12 +345,13 @@ def kpis(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters:
     """Every metric over the range: ``{metric: value}`` (value may be None)."""
     check_range(start, end)
     values = _metrics(select(snapshot, tenant, start, end, filters), None, 1)
-    found = selected_assignments(snapshot, tenant, filters)
-    if found is None:
+    in_range = selected_assignments(snapshot, tenant, filters, (day_number(start), day_number(end)))
+    if in_range is None:
         values.update({m: [None] for m in COMPLIANCE_METRICS})
-    else:
-        assigned, due_day = found
-        values.update(compliance_values(assigned, None, 1, due_in(due_day, start, end), 0, COMPLIANCE_METRICS))
+    else:  # each metric reads only the rows it counts: those due in the range, or (RANGE_FREE) due soon
+        due_soon = selected_assignments(snapshot, tenant, filters, due_soon_days(snapshot))
+        values.update(compliance_values(in_range, None, 1, None, 0, RANGED))
+        values.update(compliance_values(due_soon, None, 1, None, 0, RANGE_FREE))
     return {m: values[m][0] for m in METRICS}
 
 
@@ -360,15 +387,13 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     period_of_day = _period_starts(np.arange(first, day_number(end) + 1), granularity)
     periods, index_of_day = np.unique(period_of_day, return_inverse=True)
     if catalog.METRIC[metric].compliance:  # by due day: every metric, due_soon included, within the range
-        found = selected_assignments(snapshot, tenant, filters)
-        if found is None:
+        assigned = selected_assignments(snapshot, tenant, filters)
+        if assigned is None:
             values = [None] * len(periods)
         else:
-            assigned, due_day = found
-            due = due_in(due_day, start, end)
-            values = compliance_values(assigned.take(due), index_of_day[due_day[due] - first], len(periods),
-                                       np.ones(int(due.sum()), dtype=bool), _n_users(snapshot, tenant),
-                                       (metric,))[metric]
+            due = due_in(assigned.due_day, start, end)
+            values = compliance_values(assigned.take(due), index_of_day[assigned.due_day[due] - first], len(periods),
+                                       None, _n_users(snapshot, tenant), (metric,))[metric]
     else:
         selection = select(snapshot, tenant, start, end, filters)
         values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,),
@@ -415,10 +440,9 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     key_of, keys, labels = _dimension(snapshot, ts, by)
     seen = np.zeros(len(keys), dtype=bool)
     if catalog.METRIC[metric].compliance:
-        found = selected_assignments(snapshot, tenant, filters)
-        assigned, due_day = found if found is not None else (None, None)
+        assigned = selected_assignments(snapshot, tenant, filters)
         if assigned is not None:
-            due, codes = due_in(due_day, start, end), key_of(assigned)
+            due, codes = due_in(assigned.due_day, start, end), key_of(assigned)
             seen[codes[counted_rows(assigned, metric, due)]] = True
     else:
         selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
@@ -451,7 +475,7 @@ def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
     ts = tenant_slices(snapshot, tenant)
     h = snapshot.hourly
     days = h["day"][ts.hourly]
-    lo, hi = np.searchsorted(days, [day_number(start), day_number(end) + 1])
+    lo, hi = day_bounds(days, day_number(start), day_number(end))
     part = slice(ts.hourly.start + lo, ts.hourly.start + hi)
     keep = np.ones(hi - lo, dtype=bool)
     for dim in USER_DIMENSIONS:

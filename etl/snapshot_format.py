@@ -83,6 +83,8 @@ NO_PREVIOUS = int(np.iinfo(np.int32).min)
 # ``started`` (a start event at any time). No deadline, or no completion, is the sentinel below: it sorts last and
 # is never at or before any instant. ``status`` and ``at_risk`` are what the assignment is at ``now``, the end of
 # ``data_as_of`` on the tenant's calendar (docs/metrics.md, Assignment metrics), which is fixed for the snapshot.
+# Only an assignment due soon can be at risk, so both are due in the DUE_SOON_DAYS local days after ``data_as_of``:
+# a slice of the tenant's rows (``app.queries.due_soon_days``).
 NO_INSTANT = int(np.iinfo(np.int64).max)
 NO_DAY = int(np.iinfo(np.int32).max)
 ASSIGNMENT_STATUSES = ("on_time", "late", "completed", "overdue", "due_soon", "open")  # the code is the index
