@@ -6,8 +6,8 @@ default profile's largest and many-learners at every size; the others the defaul
 ``--quick``: 1M of each only.
 Families run in this order: etl, dask, queries, ranges, zones, learners, assignments, memory, http, dashboards,
 lighthouse, load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
-learners measures many-learners at every size; assignments: the default profile's export against the same export
-without assignments.csv).
+learners measures many-learners at every size; assignments: the default profile with one assignment per five
+events, and a bad shape of 3 tenants, against the same exports without assignments.csv).
 ``--only`` is for working on one family; it writes the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
@@ -147,7 +147,7 @@ def run_assignments(ctx: Context):
 
     tables, targets = [], []
     for n in ctx.sizes:
-        t, g = assignments_bench.bench_assignments(ctx.datasets[n], runs=5 if n < 10_000_000 else 3)
+        t, g = assignments_bench.bench_assignments(n, runs=5 if n < 10_000_000 else 3)
         tables += t
         targets += g
     return "Assignments", tables, targets

@@ -38,6 +38,7 @@ class Dataset:
     profile: str = "default"
     snapshot_root: Path | None = None
     raw_dir: Path | None = None  # events.parquet, users.parquet, trainings.parquet
+    shape: str = ""  # "-<T>tenants-<N>assigned": not the generator's default tenants or assignments
 
     @property
     def label(self) -> str:
@@ -54,7 +55,7 @@ class Dataset:
 
     @property
     def work(self) -> Path:
-        path = CACHE / "work" / f"{_prefix(self.profile)}seed{SEED}-{self.events}"
+        path = CACHE / "work" / f"{_prefix(self.profile)}seed{SEED}-{self.events}{self.shape}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -86,11 +87,14 @@ def _prefix(profile: str) -> str:
     return "" if profile == "default" else f"{profile}-"
 
 
-def export(events: int, profile: str = "default") -> Dataset:
-    """The cached export of ``events`` rows of ``profile``, generated (in a subprocess) if missing."""
-    root = CACHE / "exports" / f"{_prefix(profile)}seed{SEED}-{events}-{generator_digest()}"
+def export(events: int, profile: str = "default", tenants: int | None = None,
+           assignment_rows: int | None = None) -> Dataset:
+    """The cached export of ``events`` rows of ``profile``, generated (in a subprocess) if missing; ``tenants`` and
+    ``assignment_rows`` (``etl.generate.generate_export``) default to the generator's."""
+    shape = (f"-{tenants}tenants" if tenants else "") + (f"-{assignment_rows}assigned" if assignment_rows else "")
+    root = CACHE / "exports" / f"{_prefix(profile)}seed{SEED}-{events}{shape}-{generator_digest()}"
     if not list(root.glob("*/_SUCCESS")):
         shutil.rmtree(root, ignore_errors=True)
-        log(f"generating the {label(events)}-event {profile} export into {root} (cached for later runs)")
-        run_task("generate", root, events, profile)
-    return Dataset(events, root, profile)
+        log(f"generating the {label(events)}-event {profile}{shape} export into {root} (cached for later runs)")
+        run_task("generate", root, events, profile, str(tenants or ""), str(assignment_rows or ""))
+    return Dataset(events, root, profile, shape=shape)

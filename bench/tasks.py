@@ -20,13 +20,16 @@ def _done(started: float, **info) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started, **info}))
 
 
-def generate(out: str, events: str, profile: str = "default") -> None:
+def generate(out: str, events: str, profile: str = "default", tenants: str = "", assignment_rows: str = "") -> None:
+    """The bench's export (``tenants``, ``assignment_rows``: empty for the generator's defaults)."""
     from bench.data import DAYS, END_DATE, SEED
     from etl.generate import generate_export
 
     started = time.perf_counter()
-    summary = generate_export(out, events=int(events), seed=SEED, end_date=END_DATE, days=DAYS, profile=profile)
-    _done(started, events=summary["events"])
+    summary = generate_export(out, events=int(events), seed=SEED, end_date=END_DATE, days=DAYS, profile=profile,
+                              tenants=int(tenants) if tenants else None,
+                              assignment_rows=int(assignment_rows) if assignment_rows else None)
+    _done(started, events=summary["events"], assignments=summary["assignments"])
 
 
 def generate_shifted(out: str, events: str) -> None:
