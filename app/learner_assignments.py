@@ -26,6 +26,7 @@ from etl.snapshot_format import DUE_SOON, LATE, NO_DAY, ON_TIME, OVERDUE
 
 COLUMNS = ("assigned", "overdue")
 COHORTS = ("overdue", "at_risk", "due_soon", "due")
+ALL_DUE_DATES = ("overdue", "at_risk", "due_soon")  # whatever the range: only ``due`` reads its due dates
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 

@@ -25,7 +25,7 @@ from flask import abort
 from app import answers, downloads, learners
 from app.auth import AuthError
 from app.dates import RangeError
-from app.learner_assignments import NoAssignments, has_assignments
+from app.learner_assignments import ALL_DUE_DATES, NoAssignments, has_assignments
 from app.view_state import MAX_VALUE_LENGTH, METRIC_COHORTS, ViewState, encode, parse
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
@@ -114,12 +114,22 @@ def panel_view(view: TenantView, state: ViewState, search, pages=None, move: str
     page = answers.learner_page(view, state.cohort, learners.DEFAULT_SORT, learners.default_order(
         learners.DEFAULT_SORT), PAGE_SIZE, start)
     summary = i18n.t(loc, "learners.summary", count=i18n.number(page["total"], loc), page=len(after) + 1,
-                     start=i18n.date(view.start, loc, "medium"), end=i18n.date(view.end, loc, "medium"))
+                     period=period(view, state.cohort))
     return {"hidden": False, "heading": heading, "summary": summary,
             "body": panel.learner_list(page["learners"], i18n.t(loc, "learners.table", title=heading), loc),
             "back_hidden": True,
             "prev_disabled": not after, "next_disabled": page["next"] is None,
             "pages": {"search": search, "after": after, "next": page["next"]}}
+
+
+def period(view: TenantView, cohort: str) -> str:
+    """A list's dates in its summary: the range; for a cohort of assignments, also when their status is taken
+    (the end of ``data_as_of``) and which due dates count (all of them, or only ``due``'s: those in the range)."""
+    loc = view.locale
+    key = "learners.period.due" if cohort == "due" else \
+        "learners.period.as_of" if cohort in ALL_DUE_DATES else "learners.period"
+    return i18n.t(loc, key, start=i18n.date(view.start, loc, "medium"), end=i18n.date(view.end, loc, "medium"),
+                  as_of=i18n.date(view.snapshot.data_as_of, loc, "medium"))
 
 
 def explore_outputs(token, search) -> dict:
@@ -143,8 +153,7 @@ def explore_view(view: TenantView, state: ViewState) -> dict:
                                 GRID_LIMIT, None)
     named = i18n.metric_label(loc, state.metric) if METRIC_COHORTS.get(state.metric) == cohort else \
         i18n.t(loc, f"learners.cohort.{cohort}")
-    values = {"cohort": named, "count": i18n.number(page["total"], loc),
-              "start": i18n.date(view.start, loc, "medium"), "end": i18n.date(view.end, loc, "medium"),
+    values = {"cohort": named, "count": i18n.number(page["total"], loc), "period": period(view, cohort),
               "shown": i18n.number(len(page["learners"]), loc)}
     key = "learners.explore.capped" if page["total"] > len(page["learners"]) else "learners.explore.summary"
     return {"rows": panel.grid_rows(page["learners"], loc), "summary": i18n.t(loc, key, **values),

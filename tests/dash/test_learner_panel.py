@@ -294,3 +294,36 @@ def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_
     page = expected(snapshot, search, {}, "overdue", limit=500)
     assert [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == list(page.rows["user_id"])
     assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Overdue: ")
+
+
+def test_panel021_the_summary_says_when_a_cohort_of_assignments_is_taken(client, dash_app, snapshot):
+    """Issue 17: overdue, at-risk and due-soon learners are those at the end of data_as_of, whatever their due
+    date, and ``due`` those due in the range: the panel's and explore's summaries say so, in English and French;
+    the other cohorts keep the range alone."""
+    from layouts import i18n
+
+    as_of = snapshot.data_as_of
+    for locale, texts in (("en", ("at the end of {as_of}, all due dates · activity {start} – {end}",
+                                  "due {start} – {end} · status at the end of {as_of}")),
+                          ("fr", ("à la fin du {as_of}, toutes échéances · activité {start} – {end}",
+                                  "échéance {start} – {end} · statut à la fin du {as_of}"))):
+        token = embed_token(learners=True, locale=locale)
+        search = f"?token={token}&range=90d"
+        start, end = resolve_range(parse(search), as_of)
+        dates = {name: i18n.date(day, locale, "medium") for name, day in
+                 (("start", start), ("end", end), ("as_of", as_of))}
+        range_only = "{start} – {end}".format(**dates)
+        for cohort in COHORTS:
+            status, response = panel_call(client, dash_app, token, f"{search}&cohort={cohort}")
+            summary = response[ids.LEARNERS_SUMMARY]["children"]
+            wanted = texts[0] if cohort in ("overdue", "at_risk", "due_soon") else \
+                texts[1] if cohort == "due" else None
+            assert status == 200, cohort
+            if wanted is None:
+                assert summary.endswith(f" · {range_only}") and dates["as_of"] not in summary.replace(
+                    range_only, ""), (cohort, summary)
+            else:
+                assert summary.endswith(" · " + wanted.format(**dates)), (cohort, summary)
+        analyst = analyst_token(locale=locale)
+        _, response = grid_call(client, dash_app, analyst, f"?token={analyst}&tenant={TENANT}&range=90d&metric=due_soon")
+        assert texts[0].format(**dates) in response[ids.EXPLORE_LEARNERS_SUMMARY]["children"]
