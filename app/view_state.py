@@ -29,6 +29,7 @@ AUTO_WEEK_MAX = 186  # days: any 6 calendar months; longer ranges are shown per 
 # of assignments (a tenant without assignments has no such row).
 COHORTS = ("active", "connected", "enrolled", "started", "completed", "not_completed", "overdue", "at_risk",
            "due_soon", "due")
+DEFAULT_METRIC = "completions"
 METRIC_COHORTS = {"connections": "connected", "active_learners": "active", "enrolments": "enrolled",
                   "starts": "started", "completions": "completed", "completion_rate": "not_completed",
                   "avg_score": "completed", "learning_hours": "active",
@@ -42,7 +43,7 @@ class ViewState:
     end: dt.date | None = None
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     granularity: str = "auto"
-    metric: str = "completions"
+    metric: str = DEFAULT_METRIC
     by: str = "training"
     chart: str = "bar"
     tenant: str | None = None  # an analyst's pick, checked against the scope by every callback
@@ -102,7 +103,7 @@ def parse(search: str | None) -> ViewState:
         preset=preset, start=start, end=end,
         filters={d: v for d, v in sorted(filters.items()) if v},
         granularity=_one(params, "gran", GRANULARITY_CHOICES, "auto"),
-        metric=_one(params, "metric", METRICS, "completions"),
+        metric=_one(params, "metric", METRICS, DEFAULT_METRIC),
         by=_one(params, "by", DIMENSIONS, "training"),
         chart=_one(params, "chart", CHARTS, "bar"),
         tenant=tenant if tenant and len(tenant) <= MAX_VALUE_LENGTH else None,

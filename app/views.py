@@ -16,7 +16,8 @@ from typing import Callable, Mapping, Sequence
 from app.auth import Scope
 from app.dates import check_range
 from app.store import Snapshot
-from app.view_state import ViewState, resolve_range
+from app.catalog import ACTIVITY_METRICS, METRIC_NAMES
+from app.view_state import DEFAULT_METRIC, ViewState, resolve_range
 
 DateRange = Callable[[Snapshot], tuple[dt.date, dt.date]]
 
@@ -69,6 +70,17 @@ class TenantView:
     def over(self, start: dt.date, end: dt.date) -> "TenantView":
         """The same view over another range (the previous period of a comparison)."""
         return replace(self, start=start, end=end)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics the tenant has: those of assignments only when it has some (explore's picker)."""
+        rows = self.snapshot.tenants[self.tenant].assignments
+        return METRIC_NAMES if rows.stop > rows.start else ACTIVITY_METRICS
+
+    def offered(self, state: ViewState) -> ViewState:
+        """``state`` with a metric the tenant has: an assignment metric of a tenant without assignments (a
+        crafted link, or the pick of another tenant's page) becomes the default metric."""
+        return state if state.metric in self.metrics else replace(state, metric=DEFAULT_METRIC)
 
     def for_state(self, state: ViewState) -> "TenantView":
         """The view a dashboard state asks for: its range, its filters with every locked dimension at its lock.

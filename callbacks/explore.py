@@ -94,6 +94,7 @@ def explore_outputs(token, search) -> dict:
 def content(view: TenantView, state: ViewState) -> dict:
     """What explore shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
+    state = view.offered(state)
     try:
         columns, rows, records = table(view, state)
     except Exception:
@@ -140,6 +141,7 @@ def csv_download(token, search, shown) -> dict:
         view = authorize(token, state.tenant).for_state(state)
     except (AuthError, Unavailable, RangeError):
         raise PreventUpdate from None
+    state = view.offered(state)
     columns, rows, _ = table(view, state)
     what = f"{state.metric}-{'time' if state.chart == 'line' else state.by}"
     return dcc.send_string(csv_text(columns, rows, shown),

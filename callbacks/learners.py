@@ -146,9 +146,8 @@ def explore_outputs(token, search) -> dict:
 def explore_view(view: TenantView, state: ViewState) -> dict:
     """Explore's learner grid for a resolved view whose token may see learners (and the first layout's)."""
     loc = view.locale
+    state = view.offered(state)  # a tenant without assignments: the default metric's learners
     cohort = METRIC_COHORTS.get(state.metric, learners.DEFAULT_COHORT)
-    if cohort in learners.ASSIGNMENT_COHORTS and not has_assignments(view.snapshot, view.tenant):
-        cohort = learners.DEFAULT_COHORT  # a compliance metric of a tenant without assignments: named as such
     page = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(learners.DEFAULT_SORT),
                                 GRID_LIMIT, None)
     named = i18n.metric_label(loc, state.metric) if METRIC_COHORTS.get(state.metric) == cohort else \

@@ -43,8 +43,9 @@ def page_view(access: TenantView, token: str, search: str | None) -> PageView:
         tenants=sorted(({"label": view.snapshot.tenants[t].name, "value": t} for t in view.tenants()),
                        key=lambda o: (o["label"].casefold(), o["value"])),
         analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.offered_filter_values(view),
-        state=state, filters=view.filters, start=view.start, end=view.end, as_of=view.snapshot.data_as_of,
-        zone_line=zone_line(view.tenant_name, view.timezone, view.locale), learners=view.scope.sees_learners)
+        state=view.offered(state), filters=view.filters, start=view.start, end=view.end,
+        as_of=view.snapshot.data_as_of, zone_line=zone_line(view.tenant_name, view.timezone, view.locale),
+        learners=view.scope.sees_learners, metrics=view.metrics)
 
 
 def render(pathname: str | None, search: str | None):

@@ -25,6 +25,7 @@ from app.views import TenantView
 from callbacks.access import Unavailable, authorize
 from layouts import ids
 from layouts.components import chips, dropdown_options
+from layouts.explore import metric_options
 
 CHOICE_FIELDS = {"gran": "granularity", "metric": "metric", "by": "by", "chart": "chart"}
 CHOICES = {"granularity": GRANULARITY_CHOICES, "metric": METRICS, "by": DIMENSIONS, "chart": CHARTS}  # the URL's
@@ -109,6 +110,8 @@ def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | N
         # the wildcard matches any name: one the page never draws (a crafted request) is left alone
         "choices": [getattr(state, CHOICE_FIELDS[item["id"]["name"]]) if item["id"]["name"] in CHOICE_FIELDS
                     else no_update for item in out["choices"]],
+        "choice_options": [metric_options(access.locale, access.metrics) if item["id"]["name"] == "metric"
+                           else no_update for item in out["choice_options"]],  # the tenant's metrics
         "tenant": [access.tenant for _ in out["tenant"]],
         "chips": [chips(applied, dict(access.scope.filters), options, access.locale) for _ in out["chips"]],
         "click": [None for _ in out["click"]],
@@ -140,6 +143,7 @@ def register(app) -> None:
         output={
             **{name: Output(*where) for name, where in controls.items()},
             "options": Output(_pattern(ids.FILTER, dim=ALL), "options"),
+            "choice_options": Output(_pattern(ids.CHOICE, name=ALL), "options"),
             "chips": Output(_pattern(ids.CHIPS), "children"),
         },
         inputs={
@@ -177,5 +181,5 @@ def register(app) -> None:
                 "click": click[0] if click else None,
             }
             state = state_from_controls(current, access, trigger, controls)
-        state = replace(state, tenant=access.tenant if access.scope.all_tenants else None)
+        state = access.offered(replace(state, tenant=access.tenant if access.scope.all_tenants else None))
         return outputs_for(state, access, ctx.outputs_grouping, search, token[0], from_url)

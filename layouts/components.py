@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from dash import dcc, html
 
-from app.catalog import DIMENSIONS, METRICS
+from app.catalog import DIMENSIONS, METRIC_NAMES, METRICS
 from app.view_state import PRESETS, ViewState
 from layouts import i18n, ids
 from layouts.figures import GRAPH_CONFIG, HEIGHT, placeholder
@@ -31,6 +31,7 @@ class PageView:
     as_of: dt.date
     zone_line: str  # ``zone_line``: the tenant's name and the time zone its days and hours are in
     learners: bool = False  # the token may see learners (``Scope.sees_learners``): KPI cards open their lists
+    metrics: tuple[str, ...] = METRIC_NAMES  # the tenant's (``TenantView.metrics``): explore's picker offers these
 
 
 def zone_line(name: str, zone: str, locale: str) -> str:

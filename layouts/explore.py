@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from app.catalog import DIMENSIONS, METRICS
+from app.catalog import DIMENSIONS, METRIC
 from app.view_state import CHARTS, GRANULARITY_CHOICES
 from layouts import i18n, ids, learners
 from layouts.components import PageView, chart_card, chips, choice, page_top
@@ -25,6 +25,11 @@ def first_grid_height(content: dict) -> int:
     return GRID_HEADER_PX + GRID_ROW_PX * len(content.get("rows") or []) + 2
 
 
+def metric_options(loc: str, metrics: tuple[str, ...]) -> list[dict]:
+    """The metric picker's options: the tenant's metrics (``TenantView.metrics``), in the catalog's order."""
+    return [{"label": i18n.t(loc, METRIC[m].label_key), "value": m} for m in metrics]
+
+
 def layout(view: PageView, content: dict | None = None) -> html.Main:
     """``content``: what ``callbacks.explore`` computed for the page's view (chart, table rows, title, status)."""
     loc = view.locale
@@ -33,7 +38,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
     choices = html.Div([
         html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
             id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric, **i18n.dropdown_labels(loc),
-            options=[{"label": i18n.t(loc, m.label_key), "value": m.name} for m in METRICS])], className="field"),
+            options=metric_options(loc, view.metrics))], className="field"),
         html.Label([html.Div(i18n.t(loc, "by"), className="field-label"), dcc.Dropdown(
             id=ids.choice_id(PAGE, "by"), clearable=False, value=state.by, **i18n.dropdown_labels(loc),
             options=[{"label": i18n.t(loc, d.label_key), "value": d.name} for d in DIMENSIONS])], className="field"),

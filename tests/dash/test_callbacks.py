@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from dash import html
 
-from app import answers, queries
+from app import answers, catalog, queries
 from app.extensions import get_cache
 from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
@@ -15,6 +15,7 @@ from callbacks.access import authorize
 from layouts import i18n, ids
 from tests.support.apps import make_app
 from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
+from tests.support.dash_requests import compact, prop_id, sync_call
 
 
 def texts(component) -> str:
@@ -156,6 +157,39 @@ def test_explore009_offers_the_assignment_metrics(server_context, snapshot, metr
     assert list(line["figure"].data[0].y) == list(series["value"]) and len(series) == 30
 
 
+def test_explore010_the_metric_picker_offers_the_tenants_metrics(server_context, client, dash_app, snapshot):
+    """Issue 17: the picker offers the assignment metrics only to a tenant with assignments; a crafted link asking
+    one of them of a tenant without shows the default metric (never a 500), and a tenant pick does the same."""
+    token, compliance = analyst_token(), set(catalog.COMPLIANCE_METRICS)
+
+    def picker(search):
+        page, _ = shell.render("/explore", f"?token={token}{search}")
+        (found,) = [c for c in page._traverse() if getattr(c, "id", None) == ids.choice_id("explore", "metric")]
+        return {o["value"] for o in found.options}, found.value
+
+    offered, value = picker(f"&tenant={TENANT}&metric=overdue")
+    assert compliance <= offered and value == "overdue"
+    offered, value = picker(f"&tenant={OTHER_TENANT}&metric=overdue")
+    assert offered == set(queries.METRICS) - compliance and value == "completions"
+    start, end = queries.default_range(snapshot)
+    crafted = f"?token={token}&tenant={OTHER_TENANT}&metric=overdue&by=group"
+    out = explore.explore_outputs(token, crafted)
+    rows = queries.breakdown(snapshot, OTHER_TENANT, start, end, {}, "completions", "group", 1000)
+    assert out["title"] == "Completions by group" and [r["label"] for r in out["rows"]] == list(rows["label"])
+    assert "-completions-group-" in explore.csv_download(token, crafted, None)["filename"]
+    metric = ids.choice_id("explore", "metric")
+    for tenant, shown in ((OTHER_TENANT, "completions"), (TENANT, "overdue")):  # the tenant picker
+        status, body = sync_call(client, dash_app, token, choices=(("metric", "overdue"),), tenant=tenant,
+                                 search=f"?token={token}&tenant={TENANT}&metric=overdue",
+                                 changed=[prop_id(ids.tenant_id("explore"), "value")])
+        answer = body["response"]
+        options = {o["value"] for o in answer[compact(metric)]["options"]}
+        assert status == 200 and answer[compact(metric)]["value"] == shown, tenant
+        assert bool(compliance & options) is (tenant == TENANT)
+        if tenant == OTHER_TENANT:  # the URL follows (for the same tenant, it has not changed)
+            assert parse(answer[ids.URL]["search"]).metric == "completions"
+
+
 def test_explore001_rows_are_the_breakdown(server_context, snapshot):
     start, end = queries.default_range(snapshot)
     out = explore.explore_outputs(embed_token(), "?metric=completion_rate&by=group")
@@ -280,7 +314,7 @@ def test_sync005_outputs_keep_the_token_and_skip_unchanged_urls(server_context):
     access = authorize(embed_token())
     out = {"filters": [{"id": ids.filter_id("overview", d)} for d in ("group", "country")], "preset": [{}],
            "start": [{}], "end": [{}], "choices": [{"id": ids.choice_id("overview", "gran")}], "tenant": [{}],
-           "chips": [], "click": []}
+           "chips": [], "click": [], "choice_options": [{"id": ids.choice_id("overview", "gran")}]}
     state = ViewState(filters={"group": ("Sales",)}, granularity="week")
     result = sync.outputs_for(state, access, out, "?token=t", "t", from_url=False)
     assert result["search"] == "?token=t&group=Sales&gran=week"

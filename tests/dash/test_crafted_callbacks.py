@@ -13,33 +13,10 @@ import json
 from app import queries
 from layouts import ids
 from tests.support.credentials import TENANT, embed_token
-from tests.support.dash_requests import post_callback, prop_id
+from tests.support.dash_requests import post_callback, prop_id, sync_call
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
 PAGE = "explore"
-
-
-def sync_call(client, dash_app, token, *, choices=(("metric", "completions"),), start="2026-10-02",
-              end="2026-10-31", changed=None):
-    filters = [{"id": ids.filter_id(PAGE, d), "property": "value", "value": []} for d in queries.DIMENSIONS]
-    choice_ids = [{"id": ids.choice_id(PAGE, n), "property": "value", "value": v} for n, v in choices]
-    outputs = [{**URL_SEARCH}, [dict(f, property="value") for f in filters],
-               [{"id": ids.range_preset_id(PAGE), "property": "value"}],
-               [{"id": ids.range_dates_id(PAGE), "property": "start_date"}],
-               [{"id": ids.range_dates_id(PAGE), "property": "end_date"}],
-               [{"id": c["id"], "property": "value"} for c in choice_ids],
-               [{"id": ids.tenant_id(PAGE), "property": "value"}],
-               [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}],
-               [{"id": f["id"], "property": "options"} for f in filters],
-               [{"id": ids.chips_id(PAGE), "property": "children"}]]
-    inputs = [{**URL_SEARCH, "value": ""}, filters,
-              [{"id": ids.range_preset_id(PAGE), "property": "value", "value": "custom"}],
-              [{"id": ids.range_dates_id(PAGE), "property": "start_date", "value": start}],
-              [{"id": ids.range_dates_id(PAGE), "property": "end_date", "value": end}],
-              choice_ids, [{"id": ids.tenant_id(PAGE), "property": "value", "value": TENANT}],
-              [{"id": ids.GRAPH_EXPLORE, "property": "clickData", "value": None}], []]
-    state = [[{"id": ids.token_id(PAGE), "property": "data", "value": token}]]
-    return post_callback(client, dash_app, "location-url.search", outputs, inputs, state, changed)
 
 
 def test_crafted001_an_unknown_choice_name_or_value_is_ignored_not_a_500(client, dash_app):

@@ -274,7 +274,7 @@ def test_panel009_the_compliance_cards_open_their_learners(client, dash_app, sna
 
 def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_app, snapshot, server_context):
     """hooli assigns nothing (no compliance row): a crafted link says there is no such list, its files are not
-    sent, and explore under a compliance metric lists the active learners, named as such."""
+    sent, and explore under a compliance metric shows the default metric, completions, and lists its learners."""
     token = analyst_token()
     for cohort in COMPLIANCE_DRILLS.values():
         search = f"?token={token}&tenant={OTHER_TENANT}&cohort={cohort}"
@@ -285,10 +285,10 @@ def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_
     search = f"?token={token}&tenant={OTHER_TENANT}&range=90d&metric=overdue"
     status, response = grid_call(client, dash_app, token, search)
     page = learners.learner_page(snapshot, OTHER_TENANT, *resolve_range(parse(search), snapshot.data_as_of), {},
-                                 "active", limit=500)
+                                 METRIC_COHORTS["completions"], limit=500)
     assert status == 200 and [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == \
         list(page.rows["user_id"])
-    assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Active learners: ")
+    assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Completions: ")
     search = f"?token={token}&tenant={TENANT}&range=90d&metric=overdue"  # globex: its overdue learners
     status, response = grid_call(client, dash_app, token, search)
     page = expected(snapshot, search, {}, "overdue", limit=500)
@@ -325,5 +325,6 @@ def test_panel021_the_summary_says_when_a_cohort_of_assignments_is_taken(client,
             else:
                 assert summary.endswith(" · " + wanted.format(**dates)), (cohort, summary)
         analyst = analyst_token(locale=locale)
-        _, response = grid_call(client, dash_app, analyst, f"?token={analyst}&tenant={TENANT}&range=90d&metric=due_soon")
+        _, response = grid_call(client, dash_app, analyst,
+                                f"?token={analyst}&tenant={TENANT}&range=90d&metric=due_soon")
         assert texts[0].format(**dates) in response[ids.EXPLORE_LEARNERS_SUMMARY]["children"]
