@@ -64,27 +64,33 @@ class _Block:
         self._facts = snapshot.facts
         self._ts = ts
         self._part = part
-        self._mask = mask
+        self._rows = kept_rows(mask)
         self._user = user  # the unfiltered local user codes when a user-side filter already made them
 
     def column(self, name: str) -> np.ndarray:
         values = self._facts[name][self._part]
-        return values if self._mask is None else values[self._mask]
+        return values if self._rows is None else values[self._rows]
 
     @cached_property
     def user(self) -> np.ndarray:
         """Tenant-local user codes, as int32 whatever width the snapshot stores (``etl.transform.narrowest``)."""
         if self._user is not None:
-            return self._user if self._mask is None else self._user[self._mask]
-        return local_codes(self._facts["user"][self._part], self._ts.users, self._mask)
+            return self._user if self._rows is None else self._user[self._rows]
+        return local_codes(self._facts["user"][self._part], self._ts.users, self._rows)
 
     @cached_property
     def training(self) -> np.ndarray:
-        return local_codes(self._facts["training"][self._part], self._ts.trainings, self._mask)
+        return local_codes(self._facts["training"][self._part], self._ts.trainings, self._rows)
 
     @cached_property
     def day(self) -> np.ndarray:
         return self.column("day")
+
+
+def kept_rows(mask: np.ndarray | None) -> np.ndarray | None:
+    """The positions a filter mask keeps (None: all): a block's columns are gathered by these, several times
+    faster than by the mask itself (a boolean gather rescans the whole mask, with a branch per row)."""
+    return None if mask is None else np.flatnonzero(mask)
 
 
 def day_bounds(days: np.ndarray, first: int, last: int) -> tuple[int, int]:
@@ -98,10 +104,9 @@ def day_bounds(days: np.ndarray, first: int, last: int) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def local_codes(codes: np.ndarray, rows: slice, mask: np.ndarray | None = None) -> np.ndarray:
-    """Global codes (rows of the users or trainings frame) as the tenant's own, int32."""
-    local = np.subtract(codes, rows.start, dtype=np.int32)
-    return local if mask is None else local[mask]
+def local_codes(codes: np.ndarray, rows: slice, kept: np.ndarray | None = None) -> np.ndarray:
+    """Global codes (rows of the users or trainings frame) as the tenant's own, int32 (``kept``: of those rows)."""
+    return np.subtract(codes if kept is None else codes[kept], rows.start, dtype=np.int32)
 
 
 class _Selection:
@@ -240,10 +245,10 @@ def selected_assignments(snapshot: Snapshot, tenant: str, filters: Filters,
         if mask is not None:
             ok = mask[local_codes(codes[rows], side)]
             keep = ok if keep is None else keep & ok
-    sides = {"user": ts.users, "training": ts.trainings}
+    sides, kept = {"user": ts.users, "training": ts.trainings}, kept_rows(keep)
 
     def column(name: str) -> np.ndarray:
-        values = a[name][rows] if keep is None else a[name][rows][keep]
+        values = a[name][rows] if kept is None else a[name][rows][kept]
         return local_codes(values, sides[name]) if name in sides else values
 
     return Assigned(column)
