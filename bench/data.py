@@ -3,7 +3,9 @@
 Two shapes of data (``PROFILES``, ``python -m etl generate --profile``): "default",
 the demo's (30 tenants, ~120 events per learner), and "many-learners" (200 tenants
 with a long tail, a handful of events per learner), because the refresh's cost follows
-the number of distinct learners, not only the number of events (issue 14).
+the number of distinct learners, not only the number of events (issue 14). A profile
+can be drawn for fewer tenants (``tenants``): many-learners in one tenant is the worst
+shape for a learner list (issue 15), every learner of the export in the one list.
 
 Exports are cached under ``bench/.cache/exports/[<profile>-]seed<S>-<N>-<digest>/`` (gitignored): the
 generator is deterministic for a seed, a size and an end date, so a cached
@@ -36,12 +38,14 @@ class Dataset:
     events: int
     export_root: Path  # what DATAVIZ_SOURCE points at
     profile: str = "default"
+    tenants: int | None = None  # None: the profile's
     snapshot_root: Path | None = None
     raw_dir: Path | None = None  # events.parquet, users.parquet, trainings.parquet
 
     @property
     def label(self) -> str:
-        return label(self.events) + ("" if self.profile == "default" else f" {self.profile}")
+        shape = "" if self.profile == "default" else f" {self.profile}"
+        return label(self.events) + shape + ("" if self.tenants is None else f" in {self.tenants} tenant(s)")
 
     @property
     def export_dir(self) -> Path:
@@ -54,7 +58,7 @@ class Dataset:
 
     @property
     def work(self) -> Path:
-        path = CACHE / "work" / f"{_prefix(self.profile)}seed{SEED}-{self.events}"
+        path = CACHE / "work" / f"{_prefix(self.profile, self.tenants)}seed{SEED}-{self.events}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -81,16 +85,17 @@ def generator_digest() -> str:
     return hashlib.sha256(sources).hexdigest()[:10]
 
 
-def _prefix(profile: str) -> str:
-    """Cache folder prefix: none for the default profile, so its existing caches stay valid."""
-    return "" if profile == "default" else f"{profile}-"
+def _prefix(profile: str, tenants: int | None = None) -> str:
+    """Cache folder prefix: none for the default profile and tenants, so existing caches stay valid."""
+    return ("" if profile == "default" else f"{profile}-") + ("" if tenants is None else f"{tenants}tenants-")
 
 
-def export(events: int, profile: str = "default") -> Dataset:
-    """The cached export of ``events`` rows of ``profile``, generated (in a subprocess) if missing."""
-    root = CACHE / "exports" / f"{_prefix(profile)}seed{SEED}-{events}-{generator_digest()}"
+def export(events: int, profile: str = "default", tenants: int | None = None) -> Dataset:
+    """The cached export of ``events`` rows of ``profile`` (over ``tenants``, None: the profile's), generated (in a
+    subprocess) if missing."""
+    root = CACHE / "exports" / f"{_prefix(profile, tenants)}seed{SEED}-{events}-{generator_digest()}"
     if not list(root.glob("*/_SUCCESS")):
         shutil.rmtree(root, ignore_errors=True)
         log(f"generating the {label(events)}-event {profile} export into {root} (cached for later runs)")
-        run_task("generate", root, events, profile)
-    return Dataset(events, root, profile)
+        run_task("generate", root, events, profile, *([] if tenants is None else [tenants]))
+    return Dataset(events, root, profile, tenants)

@@ -20,12 +20,13 @@ def _done(started: float, **info) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started, **info}))
 
 
-def generate(out: str, events: str, profile: str = "default") -> None:
+def generate(out: str, events: str, profile: str = "default", tenants: str | None = None) -> None:
     from bench.data import DAYS, END_DATE, SEED
     from etl.generate import generate_export
 
     started = time.perf_counter()
-    summary = generate_export(out, events=int(events), seed=SEED, end_date=END_DATE, days=DAYS, profile=profile)
+    summary = generate_export(out, events=int(events), tenants=None if tenants is None else int(tenants), seed=SEED,
+                              end_date=END_DATE, days=DAYS, profile=profile)
     _done(started, events=summary["events"])
 
 
