@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from app.queries import Filters, QueryError, due_in, local_codes, selected_assignments, tenant_slices
+from app.queries import (Filters, QueryError, due_in, local_codes, rows_of_users, selected_assignments,
+                         tenant_slices)
 from app.store import Snapshot, day_date
 from etl.snapshot_format import DUE_SOON, LATE, NO_DAY, ON_TIME, OVERDUE
 
@@ -51,6 +52,7 @@ class LearnerAssignments:
 
     @cached_property
     def _counts(self) -> dict[str, np.ndarray]:
+        """Every user's counts (a download reads every listed learner)."""
         assigned, _ = self._selected
         return {"assigned": np.bincount(assigned.user, minlength=self.n),
                 "overdue": np.bincount(assigned.user[assigned.status == OVERDUE], minlength=self.n)}
@@ -61,8 +63,13 @@ class LearnerAssignments:
         n = self.n if codes is None else len(codes)
         if self._selected is None:
             return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
-        values = self._counts[name]
-        return (values if codes is None else values[codes]).astype(np.int64), None
+        if codes is None:
+            return self._counts[name].astype(np.int64), None
+        assigned, _ = self._selected  # a page's few learners: their rows alone are counted
+        rows, user = rows_of_users(assigned.user, codes, self.n)
+        if name == "overdue":
+            user = user[assigned.status[rows] == OVERDUE]
+        return np.bincount(user, minlength=n).astype(np.int64), None
 
     def listed(self, cohort: str) -> np.ndarray:
         """Which users the cohort lists (``NoAssignments`` for a tenant without assignments)."""

@@ -35,8 +35,8 @@ from app import catalog
 from app.catalog import COMPLETION, CONNECTION, ENROLMENT, USER_DIMENSIONS
 from app.learner_assignments import (COHORTS as ASSIGNMENT_COHORTS, COLUMNS as ASSIGNMENT_COLUMNS,
                                      LearnerAssignments, check_cohort, trainings_of)
-from app.queries import (Filters, QueryError, check_range, local_codes, select, tenant_slices, training_mask,
-                         user_mask)
+from app.queries import (Filters, QueryError, check_range, local_codes, rows_of_users, select, tenant_slices,
+                         training_mask, user_mask)
 from app.store import Snapshot, day_date
 from etl.snapshot_format import ACTIVE_EVENTS, EVENT_TYPES, KEYS, NAME, NAME_RANK, PREVIOUS_PAIR, USER
 
@@ -117,11 +117,11 @@ class _Part:
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def only(self, position: np.ndarray) -> "_Part":
-        """The rows of the users with a ``position`` (-1: none), still in day order, users renumbered by it."""
-        renumbered = position[self.user]
-        keep = np.flatnonzero(renumbered >= 0)
-        return _Part(renumbered[keep], self.column, keep)
+    def only(self, codes: np.ndarray, n: int) -> "_Part":
+        """The rows of the users ``codes`` (of ``n``), still in day order, users renumbered by their position in
+        ``codes``."""
+        keep, renumbered = rows_of_users(self.user, codes, n)
+        return _Part(renumbered, self.column, keep)
 
 
 class _Learners:
@@ -137,6 +137,7 @@ class _Learners:
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
         self.assignments, self.codes = assignments, codes  # codes: the users of ``only`` (None: all)
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._last_days: dict[int, np.ndarray] = {}
 
     @classmethod
     def over(cls, snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> "_Learners":
@@ -151,9 +152,7 @@ class _Learners:
     def only(self, codes: np.ndarray) -> "_Learners":
         """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
         long as a page, not as the tenant's users)."""
-        position = np.full(self.n, -1, dtype=np.int32)
-        position[codes] = np.arange(len(codes), dtype=np.int32)
-        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(position) for e, p in self.parts.items()},
+        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(codes, self.n) for e, p in self.parts.items()},
                          self.first_day, self.assignments, codes)
 
     def _sum(self, events, column: str) -> np.ndarray:
@@ -162,38 +161,37 @@ class _Learners:
             total += np.bincount(part.user, weights=part.column(column), minlength=self.n)
         return total
 
-    def _present(self, events, rows=None) -> np.ndarray:
-        present = np.zeros(self.n, dtype=bool)
-        for part in (self.parts[e] for e in events if e in self.parts):
-            present[part.user if rows is None else part.user[rows(part)]] = True
-        return present
+    def _last_day_of(self, event: int) -> np.ndarray:
+        """The last day of the event type's selected rows per user, -1 for none: one pass of maxima over the rows,
+        made once, as both the cohorts (who has a row) and the last activity read it."""
+        if event not in self._last_days:
+            part = self.parts[event]
+            last = np.full(self.n, -1, dtype=np.int32)
+            np.maximum.at(last, part.user, part.day.astype(np.int32, copy=False))
+            self._last_days[event] = last
+        return self._last_days[event]
 
     def listed(self, cohort: str) -> np.ndarray:
         """Which users the cohort lists."""
         if cohort in ASSIGNMENT_COHORTS:
             return self.assignments.listed(cohort)
+        present = np.zeros(self.n, dtype=bool)
         if cohort == "not_completed":  # a pair enrolled in the range and never completed
-            return self._present((ENROLMENT,), lambda p: ~p.column("completed"))
-        return self._present([EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]])
+            if ENROLMENT in self.parts:
+                part = self.parts[ENROLMENT]
+                present[part.user[~part.column("completed")]] = True
+            return present
+        for event in (EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]):
+            if event in self.parts:
+                present |= self._last_day_of(event) >= 0
+        return present
 
     @cached_property
     def last_day(self) -> np.ndarray:
-        """The last day of any selected event per user, -1 for none.
-
-        A part's rows are in day order: writing each day's users that day, day
-        after day, leaves each user its last day (every write within one day
-        writes the same value, so repeated users do not matter).
-        """
-        last = np.full(self.n, -1, dtype=np.int64)
-        for part in self.parts.values():
-            days = part.day
-            if not len(days):
-                continue
-            mine = np.full(self.n, -1, dtype=np.int64)
-            bounds = np.concatenate(([0], np.flatnonzero(days[1:] != days[:-1]) + 1, [len(days)]))
-            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-                mine[part.user[lo:hi]] = days[lo]
-            np.maximum(last, mine, out=last)
+        """The last day of any selected event per user, -1 for none."""
+        last = np.full(self.n, -1, dtype=np.int32)
+        for event in self.parts:
+            np.maximum(last, self._last_day_of(event), out=last)
         return last
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -242,17 +240,16 @@ class _Learners:
         users, rows = self.snapshot.users, self.ts.users.start + codes
         out = {"user_id": users.take(KEYS[USER], rows), "name": users.take(NAME, rows)}
         for dim in USER_DIMENSIONS:
-            labels = self.snapshot.dictionaries[dim]
-            out[dim] = [labels[c] for c in users[dim][rows].tolist()]
-        theirs, at = (self, codes) if whole else (self.only(codes), np.arange(len(codes)))
+            out[dim] = np.asarray(self.snapshot.dictionaries[dim], dtype=object)[users[dim][rows]].tolist()
+        theirs, at = (self, codes) if whole else (self.only(codes), slice(None))
         for name in (*METRIC_COLUMNS, "last_activity", *ASSIGNMENT_COLUMNS):
             values, empty = theirs.column(name)
-            picked = values[at].tolist()
-            if name == "last_activity":
-                picked = [day_date(v) for v in picked]
+            picked = values[at]
+            # Python ints, floats and dates (a day number as datetime64[D] is its date), None where empty.
+            picked = (picked.astype("datetime64[D]") if name == "last_activity" else picked).astype(object)
             if empty is not None:
-                picked = [None if e else v for v, e in zip(picked, empty[at].tolist())]
-            out[name] = pd.Series(picked, dtype=object)
+                picked[empty[at]] = None
+            out[name] = picked
         return pd.DataFrame(out, columns=list(COLUMNS))
 
 

@@ -93,6 +93,18 @@ def local_codes(codes: np.ndarray, rows: slice, mask: np.ndarray | None = None) 
     return local if mask is None else local[mask]
 
 
+def rows_of_users(user: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows whose ``user`` (of ``n``) is one of ``codes`` (a page's few learners), and those rows' users
+    renumbered by their position in ``codes``: one lookup in a table of ``n`` booleans per row (a byte each, so
+    it stays in cache where an int32 table of positions would not), then positions for the few rows found."""
+    chosen = np.zeros(n, dtype=bool)
+    chosen[codes] = True
+    rows = np.flatnonzero(chosen[user])
+    position = np.zeros(n, dtype=np.int32)
+    position[codes] = np.arange(len(codes), dtype=np.int32)
+    return rows, position[user[rows]]
+
+
 class _Selection:
     """A tenant's facts in a range after the filters, as one block per event type."""
 
@@ -165,13 +177,12 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
     users_ok = user_mask(snapshot, ts, filters)
     trainings_ok = training_mask(snapshot, ts, filters)
     f = snapshot.facts
-    bounds = (day_number(start), day_number(end) + 1)
     blocks = {}
     for event, events in enumerate(ts.events):
         if event == CONNECTION and training_side:
             continue
-        lo, hi = np.searchsorted(f["day"][events], bounds)
-        part = slice(events.start + lo, events.start + hi)
+        rows = day_rows(f["day"][events], start, end)
+        part = slice(events.start + rows.start, events.start + rows.stop)
         user = None if users_ok is None else local_codes(f["user"][part], ts.users)
         mask = None if users_ok is None else users_ok[user]
         if trainings_ok is not None:
@@ -179,7 +190,14 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
             mask = ok if mask is None else mask & ok
         blocks[event] = _Block(snapshot, ts, part, mask, user)
     return _Selection(blocks, ts.users.stop - ts.users.start, ts.trainings.stop - ts.trainings.start, training_side,
-                      bounds[0])
+                      day_number(start))
+
+
+def day_rows(days: np.ndarray, start: dt.date, end: dt.date) -> slice:
+    """The rows of ``days`` (sorted) in [start, end]: a binary search with bounds of the column's own type, as
+    Python ints would make numpy copy the whole column to int64 first (milliseconds per million rows)."""
+    lo, hi = np.searchsorted(days, np.array([day_number(start), day_number(end) + 1], dtype=days.dtype))
+    return slice(int(lo), int(hi))
 
 
 DENSE_LIMIT = 1 << 24
@@ -232,9 +250,8 @@ def selected_assignments(snapshot: Snapshot, tenant: str,
 
 def due_in(due_day: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
     """Which of ``due_day`` (sorted) fall in [start, end]."""
-    lo, hi = np.searchsorted(due_day, [day_number(start), day_number(end) + 1])
     rows = np.zeros(len(due_day), dtype=bool)
-    rows[lo:hi] = True
+    rows[day_rows(due_day, start, end)] = True
     return rows
 
 
@@ -451,13 +468,13 @@ def heatmap(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filte
     ts = tenant_slices(snapshot, tenant)
     h = snapshot.hourly
     days = h["day"][ts.hourly]
-    lo, hi = np.searchsorted(days, [day_number(start), day_number(end) + 1])
-    part = slice(ts.hourly.start + lo, ts.hourly.start + hi)
-    keep = np.ones(hi - lo, dtype=bool)
+    rows = day_rows(days, start, end)
+    part = slice(ts.hourly.start + rows.start, ts.hourly.start + rows.stop)
+    keep = np.ones(rows.stop - rows.start, dtype=bool)
     for dim in USER_DIMENSIONS:
         if filters.get(dim):
             keep &= _allowed(h[dim][part], filters[dim], snapshot.codes[dim])
-    weekday = (days[lo:hi][keep].astype(np.int64) + 3) % 7
+    weekday = (days[rows][keep].astype(np.int64) + 3) % 7
     cell = weekday * 24 + h["hour"][part][keep]
     counts = np.bincount(cell, weights=h["n"][part][keep], minlength=168)
     training_side = any(filters.get(d) for d in TRAINING_DIMENSIONS)
