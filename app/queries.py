@@ -45,6 +45,7 @@ METRICS = catalog.METRIC_NAMES
 DIMENSIONS = catalog.DIMENSION_NAMES
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 1000
+FEW_VALUES = 8  # a filter of at most this many values compares codes one value at a time (``_allowed``)
 
 Filters = Mapping[str, Sequence[str]]
 
@@ -131,10 +132,20 @@ def _check_filters(filters: Filters) -> None:
 
 
 def _allowed(codes: np.ndarray, values: Sequence[str], lookup: Mapping[str, int]) -> np.ndarray:
-    """Which ``codes`` stand for one of ``values``; a code too wide for the column's type matches none."""
+    """Which ``codes`` stand for one of ``values``; a code too wide for the column's type matches none.
+
+    A filter usually selects a few values: one vectorised comparison per value
+    is many times faster than ``np.isin`` over millions of codes; more values
+    than ``FEW_VALUES`` go through ``np.isin``.
+    """
     bounds = np.iinfo(codes.dtype)
     wanted = [code for code in (lookup[v] for v in values if v in lookup) if bounds.min <= code <= bounds.max]
-    return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
+    if len(wanted) > FEW_VALUES:
+        return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
+    ok = np.zeros(len(codes), dtype=bool)
+    for code in wanted:
+        ok |= codes == code
+    return ok
 
 
 def user_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None:
