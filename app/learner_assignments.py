@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from app.queries import (Filters, QueryError, due_in, local_codes, rows_of_users, selected_assignments,
-                         tenant_slices)
+                         tenant_slices, training_mask)
 from app.store import Snapshot, day_date
 from etl.snapshot_format import DUE_SOON, LATE, NO_DAY, ON_TIME, OVERDUE
 
@@ -61,15 +61,26 @@ class LearnerAssignments:
         """A column's values for every user (or ``codes``), and which are empty: all of them for a tenant
         without assignments (null), none otherwise (a learner without any has 0)."""
         n = self.n if codes is None else len(codes)
-        if self._selected is None:
+        if not has_assignments(self.snapshot, self.tenant):
             return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
         if codes is None:
             return self._counts[name].astype(np.int64), None
-        assigned, _ = self._selected  # a page's few learners: their rows alone are counted
-        rows, user = rows_of_users(assigned.user, codes, self.n)
+        return self._counts_of(name, codes), None
+
+    def _counts_of(self, name: str, codes: np.ndarray) -> np.ndarray:
+        """A page's counts: its learners' rows found among the tenant's assignments (global user codes, so no copy
+        of the column is made), then the training-side filters on those rows alone. A page lists learners who
+        pass the user-side filters, so those need no check here."""
+        ts, frame = tenant_slices(self.snapshot, self.tenant), self.snapshot.assignments
+        rows, user = rows_of_users(frame["user"][ts.assignments], ts.users.start + codes, ts.users.stop)
+        rows += ts.assignments.start
+        trainings_ok = training_mask(self.snapshot, ts, self.filters)
+        if trainings_ok is not None:
+            ok = trainings_ok[local_codes(frame["training"][rows], ts.trainings)]
+            rows, user = rows[ok], user[ok]
         if name == "overdue":
-            user = user[assigned.status[rows] == OVERDUE]
-        return np.bincount(user, minlength=n).astype(np.int64), None
+            user = user[frame["status"][rows] == OVERDUE]
+        return np.bincount(user, minlength=len(codes)).astype(np.int64)
 
     def listed(self, cohort: str) -> np.ndarray:
         """Which users the cohort lists (``NoAssignments`` for a tenant without assignments)."""

@@ -95,9 +95,10 @@ def local_codes(codes: np.ndarray, rows: slice, mask: np.ndarray | None = None) 
 
 
 def rows_of_users(user: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The rows whose ``user`` (of ``n``) is one of ``codes`` (a page's few learners), and those rows' users
-    renumbered by their position in ``codes``: one lookup in a table of ``n`` booleans per row (a byte each, so
-    it stays in cache where an int32 table of positions would not), then positions for the few rows found."""
+    """The rows whose ``user`` (a code below ``n``) is one of ``codes`` (a page's few learners), and those rows'
+    users renumbered by their position in ``codes``: one lookup per row in a table of ``n`` booleans (a byte
+    each, so more of it stays in cache than of an int32 table of positions), then positions for the few rows
+    found."""
     chosen = np.zeros(n, dtype=bool)
     chosen[codes] = True
     rows = np.flatnonzero(chosen[user])
