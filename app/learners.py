@@ -50,6 +50,7 @@ COHORT_EVENTS = {"active": ACTIVE_EVENTS, "connected": ("connection",), "enrolle
 ORDERS = ("asc", "desc")
 DEFAULT_COHORT, DEFAULT_SORT = "active", "last_activity"
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+DOWNLOAD_BLOCK = 20_000  # learners whose columns a download computes at once (``learner_chunks``)
 TRAINING_COLUMNS = ("training_id", "title", "category", "format", "status", "enrolled_on", "started_on",
                     "completed_on", "on_time", "overdue", "score", "learning_hours", "assigned_on", "due_on")
 _FIRST_ON = {ENROLMENT: "enrolled_on", catalog.START: "started_on", COMPLETION: "completed_on"}
@@ -128,8 +129,9 @@ class _Learners:
     """Per-user columns of one tenant over a selection: arrays indexed by local user code, made on first use.
 
     A list needs two columns for every user (whom the cohort lists, the sort
-    key); the other columns are only read for a page's learners, so ``rows``
-    computes them over those learners' rows alone (``only``).
+    key); the other columns are only read for a page's (or a download block's)
+    learners, so ``rows`` computes them over those learners' rows alone
+    (``only``).
     """
 
     def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int,
@@ -234,21 +236,19 @@ class _Learners:
             return self._sum(events, "duration") / 3600.0, None
         raise QueryError(f"metric {metric.name!r} has no learner column")
 
-    def rows(self, codes: np.ndarray, whole: bool = False) -> pd.DataFrame:
-        """The learner rows of local ``codes``, in that order: their columns computed over their own rows (a
-        page), or with ``whole`` taken from every user's columns, computed once (a download's chunks)."""
+    def rows(self, codes: np.ndarray) -> pd.DataFrame:
+        """The learner rows of local ``codes``, in that order, their columns computed over their own rows alone."""
         users, rows = self.snapshot.users, self.ts.users.start + codes
         out = {"user_id": users.take(KEYS[USER], rows), "name": users.take(NAME, rows)}
         for dim in USER_DIMENSIONS:
             out[dim] = np.asarray(self.snapshot.dictionaries[dim], dtype=object)[users[dim][rows]].tolist()
-        theirs, at = (self, codes) if whole else (self.only(codes), slice(None))
+        theirs = self.only(codes)
         for name in (*METRIC_COLUMNS, "last_activity", *ASSIGNMENT_COLUMNS):
             values, empty = theirs.column(name)
-            picked = values[at]
             # Python ints, floats and dates (a day number as datetime64[D] is its date), None where empty.
-            picked = (picked.astype("datetime64[D]") if name == "last_activity" else picked).astype(object)
+            picked = (values.astype("datetime64[D]") if name == "last_activity" else values).astype(object)
             if empty is not None:
-                picked[empty[at]] = None
+                picked[empty] = None
             out[name] = picked
         return pd.DataFrame(out, columns=list(COLUMNS))
 
@@ -322,7 +322,10 @@ def learner_chunks(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date
     """The whole list, in the pages' order, as frames of at most ``chunk`` rows (a download streams them).
 
     The arguments are checked before the first chunk is asked for, so a bad
-    one is refused before a response starts.
+    one is refused before a response starts. Columns are computed for
+    ``DOWNLOAD_BLOCK`` learners at a time, over their rows alone: memory
+    follows the block, not the tenant's learners (a tenant of millions would
+    otherwise hold every column of every learner for the whole download).
     """
     order = check_list(snapshot, tenant, cohort, sort, order)
     learners = _Learners.over(snapshot, tenant, start, end, filters)
@@ -331,8 +334,10 @@ def learner_chunks(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date
     codes = codes[np.lexsort((codes, key[codes], empty[codes]))]
 
     def chunks() -> Iterator[pd.DataFrame]:
-        for i in range(0, len(codes), chunk):
-            yield learners.rows(codes[i:i + chunk], whole=True)
+        for i in range(0, len(codes), DOWNLOAD_BLOCK):
+            rows = learners.rows(codes[i:i + DOWNLOAD_BLOCK])
+            for j in range(0, len(rows), chunk):
+                yield rows.iloc[j:j + chunk].reset_index(drop=True)
 
     return chunks()
 
