@@ -37,13 +37,13 @@ def _column_cells(values: pd.Series) -> list:
 
     Arrow reads the column's type once: only text can start a formula, so only a
     text column is checked (one vectorised match), numbers are left as they are
-    and dates become ISO text; no cell goes through Python on its own.
+    and dates become ISO text; no cell is checked in Python on its own.
     """
     array = pa.array(values, from_pandas=True)  # None and NaN: null
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         formula = pc.fill_null(pc.match_substring_regex(array, FORMULA_PATTERN), False)
-        array = pc.if_else(formula, pc.binary_join_element_wise(pa.scalar("'", array.type), array, pa.scalar("", array.type)),
-                           array)
+        quote, nothing = pa.scalar("'", array.type), pa.scalar("", array.type)
+        array = pc.if_else(formula, pc.binary_join_element_wise(quote, array, nothing), array)
     elif pa.types.is_date(array.type):
         array = array.cast(pa.string())
     return array.to_pylist()
