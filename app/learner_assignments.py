@@ -52,7 +52,7 @@ class LearnerAssignments:
 
     @cached_property
     def _counts(self) -> dict[str, np.ndarray]:
-        """Every user's counts (a download reads every listed learner)."""
+        """Every user's counts (a list sorted by them)."""
         assigned, _ = self._selected
         return {"assigned": np.bincount(assigned.user, minlength=self.n),
                 "overdue": np.bincount(assigned.user[assigned.status == OVERDUE], minlength=self.n)}
@@ -68,9 +68,9 @@ class LearnerAssignments:
         return self._counts_of(name, codes), None
 
     def _counts_of(self, name: str, codes: np.ndarray) -> np.ndarray:
-        """A page's counts: its learners' rows found among the tenant's assignments (global user codes, so no copy
-        of the column is made), then the training-side filters on those rows alone. A page lists learners who
-        pass the user-side filters, so those need no check here."""
+        """The counts of a page's (or a download block's) learners: their rows found among the tenant's assignments
+        (global user codes, so no copy of the column is made), then the training-side filters on those rows
+        alone. A list holds learners who pass the user-side filters, so those need no check here."""
         ts, frame = tenant_slices(self.snapshot, self.tenant), self.snapshot.assignments
         rows, user = rows_of_users(frame["user"][ts.assignments], ts.users.start + codes, ts.users.stop)
         rows += ts.assignments.start

@@ -165,7 +165,7 @@ class _Learners:
 
     def _last_day_of(self, event: int) -> np.ndarray:
         """The last day of the event type's selected rows per user, -1 for none: one pass of maxima over the rows,
-        made once, as both the cohorts (who has a row) and the last activity read it."""
+        made once; a cohort reads it when the last activity has made it (``listed``)."""
         if event not in self._last_days:
             part = self.parts[event]
             last = np.full(self.n, -1, dtype=np.int32)
@@ -174,7 +174,9 @@ class _Learners:
         return self._last_days[event]
 
     def listed(self, cohort: str) -> np.ndarray:
-        """Which users the cohort lists."""
+        """Which users the cohort lists: who has a row of its event types, read from their last days when the sort
+        by last activity has made them (no second pass over the rows), else one scatter of the rows' users (no
+        array of days as long as the tenant's users)."""
         if cohort in ASSIGNMENT_COHORTS:
             return self.assignments.listed(cohort)
         present = np.zeros(self.n, dtype=bool)
@@ -184,8 +186,10 @@ class _Learners:
                 present[part.user[~part.column("completed")]] = True
             return present
         for event in (EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]):
-            if event in self.parts:
-                present |= self._last_day_of(event) >= 0
+            if event in self._last_days:
+                present |= self._last_days[event] >= 0
+            elif event in self.parts:
+                present[self.parts[event].user] = True
         return present
 
     @cached_property
@@ -304,8 +308,8 @@ def learner_page(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, 
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     learners = _Learners.over(snapshot, tenant, start, end, filters)
+    key, empty = _sort_key(learners, sort, order)  # first: a sort by last activity makes what ``listed`` reads
     listed = learners.listed(cohort)
-    key, empty = _sort_key(learners, sort, order)
     wanted = listed if after is None else listed & _after(key, empty, order, after)
     filled = wanted & ~empty
     page = _first(key[filled], np.flatnonzero(filled), limit)
@@ -329,8 +333,8 @@ def learner_chunks(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date
     """
     order = check_list(snapshot, tenant, cohort, sort, order)
     learners = _Learners.over(snapshot, tenant, start, end, filters)
+    key, empty = _sort_key(learners, sort, order)  # first: a sort by last activity makes what ``listed`` reads
     codes = np.flatnonzero(learners.listed(cohort))
-    key, empty = _sort_key(learners, sort, order)
     codes = codes[np.lexsort((codes, key[codes], empty[codes]))]
 
     def chunks() -> Iterator[pd.DataFrame]:

@@ -207,9 +207,16 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
 
 def day_rows(days: np.ndarray, start: dt.date, end: dt.date) -> slice:
     """The rows of ``days`` (sorted) in [start, end]: a binary search with bounds of the column's own type, as
-    Python ints would make numpy copy the whole column to int64 first (milliseconds per million rows)."""
-    lo, hi = np.searchsorted(days, np.array([day_number(start), day_number(end) + 1], dtype=days.dtype))
-    return slice(int(lo), int(hi))
+    Python ints would make numpy copy the whole column to int64 first (milliseconds per million rows). A bound
+    the type cannot hold is before or after every row."""
+    bounds = np.iinfo(days.dtype)
+
+    def first_row_from(day: int) -> int:
+        if day < bounds.min or day > bounds.max:
+            return 0 if day < bounds.min else len(days)
+        return int(np.searchsorted(days, days.dtype.type(day)))
+
+    return slice(first_row_from(day_number(start)), first_row_from(day_number(end) + 1))
 
 
 DENSE_LIMIT = 1 << 24
