@@ -7,7 +7,7 @@ the number of distinct learners, not only the number of events (issue 14). A pro
 can be drawn for fewer tenants (``tenants``): many-learners in one tenant is the worst
 shape for a learner list (issue 15), every learner of the export in the one list.
 
-Exports are cached under ``bench/.cache/exports/[<profile>-]seed<S>-<N>-<digest>/`` (gitignored): the
+Exports are cached under ``bench/.cache/exports/[<profile>-][<T>tenants-]seed<S>-<N>-<digest>/`` (gitignored): the
 generator is deterministic for a seed, a size and an end date, so a cached
 export is byte-for-byte the one a fresh run would write (the digest of
 ``etl/generate.py`` and ``etl/synthetic.py`` is part of the key). The snapshot and the
