@@ -126,6 +126,7 @@ LEARNERS_CLOSE = "button-learners-close"
 LEARNERS_BACK = "button-learners-back"     # from one learner's trainings back to the list
 KPI_OPEN = "kpi-open"          # {"type", "metric"}: a KPI card that opens its learner list
 LEARNER_OPEN = "learner-open"  # {"type", "user"}: a learner's name in the list, opens their trainings
+CHART_OPEN = "chart-open"      # {"type", "graph", "metric", "kind", "value"}: a chart table's value, opens its learners
 
 
 def kpi_open_id(metric: str) -> dict:
@@ -134,6 +135,11 @@ def kpi_open_id(metric: str) -> dict:
 
 def learner_open_id(user_id: str) -> dict:
     return {"type": LEARNER_OPEN, "user": user_id}
+
+
+def chart_open_id(graph_id: str, metric: str, kind: str | None, value: str | None) -> dict:
+    """A value in a chart's table that opens the learners behind its point (``layouts.figures.point``)."""
+    return {"type": CHART_OPEN, "graph": graph_id, "metric": metric, "kind": kind or "", "value": value or ""}
 
 # Explore's learner table (issue 15): the learners behind the chosen metric, for the current selection.
 GRID_LEARNERS = "grid-learners"
