@@ -177,7 +177,8 @@ def bars(rows: list[dict], metric: str, by: str, locale: str, theme: str, horizo
 def pie(rows: list[dict], metric: str, by: str, locale: str, theme: str) -> go.Figure:
     fig = _base(theme, locale, showlegend=True, margin={"l": 16, "r": 16, "t": 16, "b": 16})
     fig.add_pie(labels=[data_text(i18n.data_label(r["label"], locale)) for r in rows],
-                values=[r["value"] or 0 for r in rows], customdata=[point(metric, by, r["key"]) for r in rows], hole=0.35, sort=False,
+                values=[r["value"] or 0 for r in rows], customdata=[point(metric, by, r["key"]) for r in rows],
+                hole=0.35, sort=False,
                 hovertemplate=f"%{{label}}: %{{value:{_value_format(metric)}}} (%{{percent}})<extra></extra>")
     return fig
 

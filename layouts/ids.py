@@ -118,7 +118,6 @@ LEARNERS_SUMMARY = "p-learners-summary"
 LEARNERS_BODY = "div-learners-body"
 LEARNERS_PREV = "button-learners-prev"
 LEARNERS_NEXT = "button-learners-next"
-LEARNERS_PAGES = "store-learners-pages"   # the positions the shown page starts after (a stack, for "previous")
 LEARNERS_CSV = "button-learners-csv"
 LEARNERS_XLSX = "button-learners-xlsx"
 LEARNERS_DOWNLOAD = "download-learners"

@@ -5,7 +5,7 @@ it the page has no panel, and its KPI cards are not buttons. The panel is a
 region with a heading, the list's exports (CSV, XLSX), a page of learners as a
 table whose names open their trainings, a pager and a close button (Escape
 closes it too: assets/learner-panel.js). ``callbacks.learners`` fills it from
-the URL (``cohort``, ``learner``), so back and forward reopen what was shown.
+the URL (``cohort``, ``cohort_<kind>``, ``page``, ``learner``), so back and forward reopen what was shown.
 """
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ def panel(locale: str, first: dict | None = None) -> html.Section:
             html.Button(t("learners.next"), id=ids.LEARNERS_NEXT, n_clicks=0, type="button", className="button",
                         disabled=first.get("next_disabled", True)),
         ], className="learners-pager", **{"aria-label": t("learners.pager")}),
-        dcc.Store(id=ids.LEARNERS_PAGES, data=first.get("pages")),
         dcc.Download(id=ids.LEARNERS_DOWNLOAD),
     ], id=ids.LEARNERS_PANEL, className="card learners-panel", hidden=first.get("hidden", True),
         **{"aria-labelledby": ids.LEARNERS_HEADING})

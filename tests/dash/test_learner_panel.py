@@ -21,6 +21,7 @@ from app.store import SnapshotStore
 from app.view_state import COHORTS, METRIC_COHORTS, parse, resolve_range
 from callbacks import shell
 from layouts import ids
+from layouts.overview import CHART_COHORTS
 from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token
 from tests.support.dash_requests import callback_key, post_callback, prop_id
 
@@ -28,7 +29,7 @@ URL_SEARCH = {"id": ids.URL, "property": "search"}
 PANEL_OUTPUTS = [{"id": ids.LEARNERS_PANEL, "property": "hidden"}, {"id": ids.LEARNERS_HEADING, "property": "children"},
                  {"id": ids.LEARNERS_SUMMARY, "property": "children"}, {"id": ids.LEARNERS_BODY, "property": "children"},
                  {"id": ids.LEARNERS_BACK, "property": "hidden"}, {"id": ids.LEARNERS_PREV, "property": "disabled"},
-                 {"id": ids.LEARNERS_NEXT, "property": "disabled"}, {"id": ids.LEARNERS_PAGES, "property": "data"}]
+                 {"id": ids.LEARNERS_NEXT, "property": "disabled"}]
 
 
 @pytest.fixture
@@ -36,30 +37,31 @@ def snapshot(generated_snapshot_dir):
     return SnapshotStore(generated_snapshot_dir).current()
 
 
-def panel_call(client, dash_app, token, search, pages=None, pressed=None):
-    inputs = [{**URL_SEARCH, "value": search},
-              {"id": ids.LEARNERS_PREV, "property": "n_clicks", "value": 1 if pressed == ids.LEARNERS_PREV else 0},
-              {"id": ids.LEARNERS_NEXT, "property": "n_clicks", "value": 1 if pressed == ids.LEARNERS_NEXT else 0}]
-    state = [{"id": ids.token_id("overview"), "property": "data", "value": token},
-             {"id": ids.LEARNERS_PAGES, "property": "data", "value": pages}]
-    changed = [prop_id(pressed, "n_clicks")] if pressed else None
-    status, body = post_callback(client, dash_app, f"{ids.LEARNERS_PANEL}.hidden", PANEL_OUTPUTS, inputs, state,
-                                 changed)
+def panel_call(client, dash_app, token, search):
+    inputs = [{**URL_SEARCH, "value": search}]
+    state = [{"id": ids.token_id("overview"), "property": "data", "value": token}]
+    status, body = post_callback(client, dash_app, f"{ids.LEARNERS_PANEL}.hidden", PANEL_OUTPUTS, inputs, state)
     return status, (body or {}).get("response")
 
 
-def drill_call(client, dash_app, token, search, trigger):
-    kpis = [{"id": ids.kpi_open_id(m), "property": "n_clicks", "value": int(trigger == ids.kpi_open_id(m))}
-            for m in METRIC_COHORTS]
-    names = [{"id": trigger, "property": "n_clicks", "value": 1}] if isinstance(trigger, dict) and \
-        trigger.get("type") == ids.LEARNER_OPEN else []
-    inputs = [kpis, names, {"id": ids.LEARNERS_CLOSE, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_CLOSE)},
-              {"id": ids.LEARNERS_BACK, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_BACK)}]
+def drill_call(client, dash_app, token, search, trigger, click=None):
+    """The drill callback as the renderer posts it: ``trigger`` pressed (a button's id), or a chart's graph id
+    with its ``click`` (clickData)."""
+    def pressed(component_id):
+        return {"id": component_id, "property": "n_clicks", "value": int(trigger == component_id)}
+
+    def of_type(kind):
+        return [pressed(trigger)] if isinstance(trigger, dict) and trigger.get("type") == kind else []
+
+    kpis = [pressed(ids.kpi_open_id(m)) for m in METRIC_COHORTS]
+    charts = [{"id": g, "property": "clickData", "value": click if trigger == g else None} for g in CHART_COHORTS]
+    inputs = [kpis, of_type(ids.LEARNER_OPEN), pressed(ids.LEARNERS_CLOSE), pressed(ids.LEARNERS_BACK),
+              pressed(ids.LEARNERS_PREV), pressed(ids.LEARNERS_NEXT), of_type(ids.CHART_OPEN), *charts]
     state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
     key = callback_key(dash_app, "location-url.search@")  # the renderer names a second writer's output so
     output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # "search@<hash>"
     status, body = post_callback(client, dash_app, "location-url.search@", output, inputs, state,
-                                 [prop_id(trigger, "n_clicks")])
+                                 [prop_id(trigger, "clickData" if click is not None else "n_clicks")])
     return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
 
 
@@ -115,22 +117,28 @@ def test_panel001_each_kpi_card_opens_its_cohort_and_the_panel_lists_learner_pag
 
 
 def test_panel002_the_pager_walks_the_pages_learner_page_gives(client, dash_app, snapshot):
+    """The page is URL state (``page``): Next and Previous write it, a link opens it, past the end is the last."""
     token = analyst_token()
     search = f"?token={token}&tenant={TENANT}&range=90d&cohort=enrolled"
     _, first = panel_call(client, dash_app, token, search)
-    pages = first[ids.LEARNERS_PAGES]["data"]
     assert first[ids.LEARNERS_PREV]["disabled"] is True and first[ids.LEARNERS_NEXT]["disabled"] is False
-    _, second = panel_call(client, dash_app, token, search, pages, ids.LEARNERS_NEXT)
+    status, url = drill_call(client, dash_app, token, search, ids.LEARNERS_NEXT)
+    assert status == 200 and url == f"{search}&page=2"
+    _, second = panel_call(client, dash_app, token, url)
     page1 = expected(snapshot, search, {}, "enrolled")
     page2 = expected(snapshot, search, {}, "enrolled", page1.next)
     assert listed(second) == list(page2.rows["user_id"]) and not set(listed(first)) & set(listed(second))
-    assert second[ids.LEARNERS_PREV]["disabled"] is False
-    _, back = panel_call(client, dash_app, token, search, second[ids.LEARNERS_PAGES]["data"], ids.LEARNERS_PREV)
-    assert listed(back) == listed(first)
-    # a crafted position is not a 500: the list starts again
-    status, again = panel_call(client, dash_app, token, search, {"search": search, "after": [["x", {}, -1]]},
-                               ids.LEARNERS_NEXT)
-    assert status == 200 and listed(again) == listed(first)
+    assert second[ids.LEARNERS_PREV]["disabled"] is False and "page 2" in second[ids.LEARNERS_SUMMARY]["children"]
+    status, url = drill_call(client, dash_app, token, url, ids.LEARNERS_PREV)
+    assert url == search
+    whole = expected(snapshot, search, {}, "enrolled", limit=1000)
+    last = -(-whole.total // 25)
+    for asked in (last, last + 1, 200, 9999):  # past the end (or the bound): the last page, never a 500
+        status, response = panel_call(client, dash_app, token, f"{search}&page={asked}")
+        assert status == 200 and listed(response) == list(whole.rows["user_id"])[(last - 1) * 25:last * 25], asked
+        assert response[ids.LEARNERS_NEXT]["disabled"] is True
+    status, response = panel_call(client, dash_app, token, f"{search}&page=-1")
+    assert status == 200 and listed(response) == listed(first)
 
 
 def test_panel003_a_learner_opens_their_trainings_and_back_closes_them(client, dash_app, snapshot):
