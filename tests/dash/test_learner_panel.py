@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import json
 
@@ -20,6 +21,7 @@ from app import downloads, learners, queries
 from app.store import SnapshotStore
 from app.view_state import COHORTS, METRIC_COHORTS, parse, resolve_range
 from callbacks import shell
+from callbacks.overview import overview_outputs
 from layouts import ids
 from layouts.overview import CHART_COHORTS
 from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token
@@ -302,3 +304,200 @@ def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_
     page = expected(snapshot, search, {}, "overdue", limit=500)
     assert [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == list(page.rows["user_id"])
     assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Overdue: ")
+
+
+def points_of(token, search) -> dict[str, list[list]]:
+    """Each drillable overview chart's points (``customdata``: metric, kind, value), as the page draws them."""
+    figs = overview_outputs(token, search)["figures"]
+    return {g: [list(p) for trace in figs[g].data for p in (trace.customdata or ())] for g in CHART_COHORTS}
+
+
+def narrowed(snapshot, search, filters, kind, value):
+    """Range and filters a chart point narrows the view to, computed here from docs/metrics.md on its own."""
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    day = dt.date.fromisoformat(value) if kind in ("day", "week", "month") else None
+    if kind == "day":
+        start = end = day
+    elif kind == "week":
+        start, end = max(start, day - dt.timedelta(days=day.weekday())), \
+            min(end, day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=6))
+    elif kind == "month":
+        following = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        start, end = max(start, day.replace(day=1)), min(end, following - dt.timedelta(days=1))
+    elif kind:
+        filters = {**filters, kind: (value,)}
+    return start, end, filters
+
+
+def test_panel011_a_click_on_each_chart_opens_its_cohort_narrowed_to_the_point(client, dash_app, snapshot,
+                                                                              server_context):
+    """A bar of a day, week or month, a funnel step, a training or a group: the list is ``learner_page`` of the
+    chart's cohort over the clicked period, or with the clicked value as a filter."""
+    token = embed_token(learners=True)
+    seen = set()
+    for search, grain in ((f"?token={token}", "day"), (f"?token={token}&range=90d", "week"),
+                          (f"?token={token}&range=12m", "month")):
+        for graph, points in points_of(token, search).items():
+            if grain != "day" and graph != ids.GRAPH_ACTIVITY:
+                continue  # the other charts do not change with the granularity
+            assert points, graph
+            for metric, kind, value in (points[0], points[-1]) if graph != ids.GRAPH_FUNNEL else points:
+                click = {"points": [{"curveNumber": 0, "pointNumber": 0, "customdata": [metric, kind, value]}]}
+                status, url = drill_call(client, dash_app, token, search, graph, click)
+                cohort = CHART_COHORTS[graph][metric]
+                assert status == 200 and parse(url).cohort == cohort, (graph, metric)
+                assert parse(url).drill == ((kind, value) if kind else None)
+                assert (kind is None or f"cohort_{kind}=" in url) and (kind != "day" or grain == "day")
+                _, response = panel_call(client, dash_app, token, url)
+                start, end, filters = narrowed(snapshot, search, {}, kind, value)
+                page = learners.learner_page(snapshot, TENANT, start, end, filters, cohort, learners.DEFAULT_SORT,
+                                             None, 25)
+                assert listed(response) == list(page.rows["user_id"]), (graph, metric, kind, value)
+                assert f"{page.total:,} learners" in response[ids.LEARNERS_SUMMARY]["children"]
+                seen.add((graph, kind))
+    assert {kind for _, kind in seen} >= {"day", "week", "month", "training", "group", None}
+    assert {graph for graph, _ in seen} == set(CHART_COHORTS)
+
+
+def chart_buttons(token, search) -> list[dict]:
+    """The ids of the buttons in the overview's chart tables (what a keyboard reaches)."""
+    tables = overview_outputs(token, search)["tables"]
+    found = []
+
+    def walk(node):
+        if hasattr(node, "to_plotly_json"):
+            node = node.to_plotly_json()
+        if isinstance(node, dict):
+            props = node.get("props", node)
+            if isinstance(props.get("id"), dict) and props["id"].get("type") == ids.CHART_OPEN:
+                found.append(props["id"])
+            for value in props.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+
+    walk(list(tables.values()))
+    return found
+
+
+def test_panel012_a_chart_tables_values_open_the_same_lists_titled_with_what_was_clicked(client, dash_app, snapshot,
+                                                                                          server_context):
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d"
+    buttons = chart_buttons(token, search)
+    assert {b["graph"] for b in buttons} == set(CHART_COHORTS)
+    points = points_of(token, search)
+    assert sorted((b["graph"], b["metric"], b["kind"], b["value"]) for b in buttons) == sorted(
+        (g, m, k or "", v or "") for g, found in points.items() for m, k, v in found)
+    for graph in CHART_COHORTS:
+        button = next(b for b in buttons if b["graph"] == graph)
+        metric, kind, value = button["metric"], button["kind"] or None, button["value"] or None
+        click = {"points": [{"customdata": [metric, kind, value]}]}
+        assert drill_call(client, dash_app, token, search, button) == \
+            drill_call(client, dash_app, token, search, graph, click), graph
+    sales = {"points": [{"customdata": ["completion_rate", "group", "Sales"]}]}
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, sales)
+    _, response = panel_call(client, dash_app, token, url)
+    assert response[ids.LEARNERS_HEADING]["children"] == "Learners who have not completed — Sales"
+    week = next(p for p in points[ids.GRAPH_ACTIVITY] if p[0] == "connections")
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_ACTIVITY, {"points": [{"customdata": week}]})
+    _, response = panel_call(client, dash_app, token, url)
+    day = dt.date.fromisoformat(week[2])
+    assert response[ids.LEARNERS_HEADING]["children"] == \
+        f"Learners who connected — week of {day:%b} {day.day}, {day.year}"
+    training = next(p for p in points[ids.GRAPH_TRAININGS])
+    title = queries.filter_values(snapshot, TENANT)["training"]
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_TRAININGS, {"points": [{"customdata": training}]})
+    _, response = panel_call(client, dash_app, token, url)
+    named = next(o["label"] for o in title if o["key"] == training[2])
+    assert response[ids.LEARNERS_HEADING]["children"] == f"Learners who completed a training — {named}"
+    french = embed_token(learners=True, locale="fr")
+    _, response = panel_call(client, dash_app, french, url.replace(token, french))
+    assert response[ids.LEARNERS_HEADING]["children"] == f"Apprenants qui ont terminé une formation — {named}"
+    month = f"?token={french}&range=12m&cohort=active&cohort_month=2026-03-01"
+    _, response = panel_call(client, dash_app, french, month)
+    assert response[ids.LEARNERS_HEADING]["children"] == "Apprenants actifs — mars 2026"
+
+
+def test_panel013_a_click_never_widens_the_filters_or_the_locks(client, dash_app, snapshot, server_context):
+    """Locked to one group: a crafted click on another group's bar (or a period outside the range) shows no
+    learner, its file is not sent; a click within the lock lists the lock's learners only."""
+    everyone = expected(snapshot, "?range=90d", {}, "not_completed", limit=1000).rows
+    groups = sorted(set(everyone["group"]))
+    locked, other = groups[0], groups[1]
+    token = embed_token(learners=True, filters={"group": [locked]})
+    search = f"?token={token}&range=90d"
+    outside = {"points": [{"customdata": ["completion_rate", "group", other]}]}
+    status, url = drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, outside)
+    assert status == 200 and parse(url).drill == ("group", other)
+    _, response = panel_call(client, dash_app, token, url)
+    assert listed(response) == [] and "outside the current range or filters" in json.dumps(
+        response[ids.LEARNERS_BODY]["children"])
+    assert file_call(client, dash_app, token, url, ids.LEARNERS_CSV)[0] == 204
+    inside = {"points": [{"customdata": ["completion_rate", "group", locked]}]}
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, inside)
+    _, response = panel_call(client, dash_app, token, url)
+    page = expected(snapshot, search, {"group": (locked,)}, "not_completed")
+    assert listed(response) == list(page.rows["user_id"]) and set(page.rows["group"]) == {locked}
+    _, data = file_call(client, dash_app, token, url, ids.LEARNERS_CSV)
+    rows = list(csv.DictReader(io.StringIO(base64.b64decode(data["content"]).decode())))
+    assert len(rows) == page.total and {r["group"] for r in rows} == {locked}
+    # another dimension narrows within the lock: still the locked group only
+    country = sorted(set(everyone["country"]))[0]
+    _, response = panel_call(client, dash_app, token, f"{search}&cohort=active&cohort_country={country}")
+    page = expected(snapshot, search, {"group": (locked,), "country": (country,)}, "active")
+    assert listed(response) == list(page.rows["user_id"])
+    # a user's own filter is not widened either, nor is the range
+    analyst = analyst_token()
+    mine = f"?token={analyst}&tenant={TENANT}&range=90d&group={locked}"
+    _, url = drill_call(client, dash_app, analyst, mine, ids.GRAPH_GROUPS, outside)
+    assert listed(panel_call(client, dash_app, analyst, url)[1]) == []
+    start, _ = resolve_range(parse(search), snapshot.data_as_of)
+    before = (start - dt.timedelta(days=40)).isoformat()
+    _, response = panel_call(client, dash_app, token, f"{search}&cohort=active&cohort_week={before}")
+    assert listed(response) == [] and "outside" in json.dumps(response[ids.LEARNERS_BODY]["children"])
+    # a malformed point, or a chart that opens nothing: no new URL (never the whole list instead)
+    for graph, data in ((ids.GRAPH_ACTIVITY, ["connections", "week", "not-a-day"]),
+                        (ids.GRAPH_GROUPS, ["completions", "group", locked]),
+                        (ids.GRAPH_GROUPS, ["completion_rate", "planet", "Mars"]), (ids.GRAPH_FUNNEL, ["x", None, None])):
+        status, url = drill_call(client, dash_app, token, search, graph, {"points": [{"customdata": data}]})
+        assert status == 204 and url is None, data
+    crafted = ids.chart_open_id(ids.GRAPH_HEATMAP, "connections", None, None)
+    assert drill_call(client, dash_app, token, search, crafted)[0] == 204
+
+
+def test_panel014_without_the_learners_claim_charts_open_nothing(client, dash_app, server_context):
+    token = embed_token()
+    search = f"?token={token}&range=90d"
+    assert chart_buttons(token, search) == []
+    assert chart_buttons(embed_token(learners=True), search)
+    click = {"points": [{"customdata": ["completion_rate", "group", "Sales"]}]}
+    assert drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, click)[0] == 403
+    assert drill_call(client, dash_app, token, search,
+                      ids.chart_open_id(ids.GRAPH_FUNNEL, "starts", None, None))[0] == 403
+    assert panel_call(client, dash_app, token, f"{search}&cohort=started&cohort_group=Sales")[0] == 403
+
+
+def test_panel015_the_drill_down_round_trips_through_the_url(client, dash_app, snapshot, server_context):
+    """A link with the cohort, the clicked point, the page and a learner opens the page with the panel filled in;
+    a KPI card drops the point and the page; Close drops them all."""
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d&cohort=enrolled&cohort_group=Sales&page=2"
+    filters = {"group": ("Sales",)}
+    page1 = expected(snapshot, search, filters, "enrolled")
+    page2 = expected(snapshot, search, filters, "enrolled", page1.next)
+    assert page2.total > 25
+    page, _ = shell.render("/embed/overview", search)
+    text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json(), ensure_ascii=False)
+    assert all(json.dumps(u) in text for u in page2.rows["user_id"])
+    assert not any(json.dumps(u) in text for u in page1.rows["user_id"])
+    assert "Learners who enrolled — Sales" in text
+    status, url = drill_call(client, dash_app, token, search, ids.learner_open_id(page2.rows["user_id"].iloc[0]))
+    assert url == f"{search}&learner={page2.rows['user_id'].iloc[0]}"
+    status, back = drill_call(client, dash_app, token, url, ids.LEARNERS_BACK)
+    assert back == search
+    status, url = drill_call(client, dash_app, token, search, ids.kpi_open_id("starts"))
+    assert url == f"?token={token}&range=90d&cohort=started"
+    status, url = drill_call(client, dash_app, token, search, ids.LEARNERS_CLOSE)
+    assert url == f"?token={token}&range=90d"
