@@ -167,6 +167,7 @@ def test_learners008_no_axe_violation_with_a_drilled_panel_open(dash_duo, dash_a
         dash_duo.driver.execute_script("arguments[0].parentElement.open = true;", summary)  # the tables' buttons
     violations, report = axe_violations(dash_duo.driver)
     assert violations == [], f"drilled panel: {report}"
+    dash_duo.driver.set_window_size(1300, 3400)  # the whole page: the panel, the charts and their tables' buttons
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")
     dash_duo.driver.save_screenshot(str(artifacts / f"overview-drilled-{theme}-{locale}.png"))
     assert dash_duo.get_logs() == []
