@@ -52,7 +52,7 @@ class ViewState:
     chart: str = "bar"
     tenant: str | None = None  # an analyst's pick, checked against the scope by every callback
     cohort: str | None = None  # the learner list open in the panel (None: closed)
-    learner: str | None = None  # the learner whose trainings the panel shows (only with a cohort)
+    learner: str | None = None  # the learner whose trainings are shown (the panel's, or explore's grid's)
     drill: tuple[str, str] | None = None  # (kind, value): the chart point the list is narrowed to (with a cohort)
     page: int = 1  # the panel's page of the list (with a cohort)
 
@@ -104,7 +104,7 @@ def parse(search: str | None) -> ViewState:
     filters = {dim: _clean_values(params[dim]) for dim in DIMENSIONS if params.get(dim)}
     tenant = (params.get("tenant") or [None])[0]
     cohort = _one(params, "cohort", COHORTS, None)
-    learner = (params.get("learner") or [None])[0] if cohort else None
+    learner = (params.get("learner") or [None])[0]
     return ViewState(
         preset=preset, start=start, end=end,
         filters={d: v for d, v in sorted(filters.items()) if v},
@@ -179,8 +179,8 @@ def encode(state: ViewState, token: str | None) -> str:
             pairs.append((f"cohort_{state.drill[0]}", state.drill[1]))
         if state.page > 1:
             pairs.append(("page", str(state.page)))
-        if state.learner:
-            pairs.append(("learner", state.learner))
+    if state.learner:
+        pairs.append(("learner", state.learner))
     return "?" + urlencode(pairs) if pairs else ""
 
 

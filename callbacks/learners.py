@@ -42,7 +42,8 @@ from layouts.overview import CHART_COHORTS
 PAGE = ids.OVERVIEW
 PAGE_SIZE = 25
 GRID_LIMIT = 500  # explore's grid: the most recently active learners of the selection
-FORMATS = {ids.LEARNERS_CSV: "csv", ids.LEARNERS_XLSX: "xlsx"}
+FORMATS = {ids.LEARNERS_CSV: "csv", ids.LEARNERS_XLSX: "xlsx", ids.EXPLORE_LEARNERS_CSV: "csv",
+           ids.EXPLORE_LEARNERS_XLSX: "xlsx"}
 
 
 def learner_access(token, state: ViewState) -> TenantView:
@@ -119,14 +120,8 @@ def panel_view(view: TenantView, state: ViewState) -> dict:
             return {**CLOSED, "hidden": False, "heading": heading_text,
                     "body": panel.message(i18n.t(loc, "learners.drill.outside"))}
     if state.learner:
-        try:
-            found = answers.learner(view, state.learner)
-        except learners.UnknownLearner:
-            body = panel.message(i18n.t(loc, "learners.unknown"))
-        else:
-            body = panel.trainings(found, loc)
-        return {**CLOSED, "hidden": False, "heading": heading_text, "body": body, "back_hidden": False,
-                "summary": i18n.t(loc, "learners.trainings.summary")}
+        return {**CLOSED, "hidden": False, "heading": heading_text, "body": learner_body(view, state.learner),
+                "back_hidden": False, "summary": i18n.t(loc, "learners.trainings.summary")}
     if state.cohort in learners.ASSIGNMENT_COHORTS and not has_assignments(view.snapshot, view.tenant):
         return {**CLOSED, "hidden": False, "heading": heading_text,  # crafted for a tenant without a compliance row
                 "body": panel.message(i18n.t(loc, "learners.no_assignments"))}
@@ -151,16 +146,32 @@ def explore_outputs(token, search) -> dict:
     try:
         view = learner_access(token, state).for_state(state)
     except (AuthError, Unavailable, RangeError):
-        return {"rows": [], "summary": "", "heading": no_update}  # the page's status line says why
+        return {"rows": [], "summary": "", "heading": no_update, "learner": None}  # the status line says why
     return explore_view(view, state)
 
 
-def explore_view(view: TenantView, state: ViewState) -> dict:
-    """Explore's learner grid for a resolved view whose token may see learners (and the first layout's)."""
-    loc = view.locale
+def explore_cohort(view: TenantView, state: ViewState) -> str:
+    """The list explore's grid shows: the cohort of its metric (its KPI card's)."""
     cohort = METRIC_COHORTS.get(state.metric, learners.DEFAULT_COHORT)
     if cohort in learners.ASSIGNMENT_COHORTS and not has_assignments(view.snapshot, view.tenant):
         cohort = learners.DEFAULT_COHORT  # a compliance metric of a tenant without assignments: named as such
+    return cohort
+
+
+def learner_body(view: TenantView, user_id: str):
+    """One learner's trainings as the panel and explore show them (or that they are not in the view)."""
+    try:
+        found = answers.learner(view, user_id)
+    except learners.UnknownLearner:
+        return panel.message(i18n.t(view.locale, "learners.unknown"))
+    return panel.trainings(found, view.locale)
+
+
+def explore_view(view: TenantView, state: ViewState) -> dict:
+    """Explore's learner grid for a resolved view whose token may see learners (and the first layout's), and the
+    trainings of the learner a row opened."""
+    loc = view.locale
+    cohort = explore_cohort(view, state)
     page = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(learners.DEFAULT_SORT),
                                 GRID_LIMIT, None)
     named = i18n.metric_label(loc, state.metric) if METRIC_COHORTS.get(state.metric) == cohort else \
@@ -170,7 +181,8 @@ def explore_view(view: TenantView, state: ViewState) -> dict:
               "shown": i18n.number(len(page["learners"]), loc)}
     key = "learners.explore.capped" if page["total"] > len(page["learners"]) else "learners.explore.summary"
     return {"rows": panel.grid_rows(page["learners"], loc), "summary": i18n.t(loc, key, **values),
-            "heading": i18n.t(loc, f"learners.cohort.{cohort}")}
+            "heading": i18n.t(loc, f"learners.cohort.{cohort}"),
+            "learner": learner_body(view, state.learner) if state.learner else None}
 
 
 def first(path: str, view: TenantView, state: ViewState) -> dict | None:
@@ -218,16 +230,20 @@ def drilled(state: ViewState, trigger, value=None) -> ViewState | None:
     return None
 
 
-def download(token, search, file_format: str) -> dict:
-    """The cohort's whole list as ``dcc.Download`` data: the API's chunks and writers, the file built once."""
+def download(token, search, file_format: str, page: str = PAGE) -> dict:
+    """The list's whole as ``dcc.Download`` data: the API's chunks and writers, the file built once. The list is
+    the overview panel's (its cohort, narrowed to a chart's point) or explore's grid's (``page``: its metric's)."""
     state = parse(search)
-    if not state.cohort or file_format not in downloads.MEDIA_TYPES:
+    if (page == PAGE and not state.cohort) or file_format not in downloads.MEDIA_TYPES:
         raise PreventUpdate
     try:
         view = learner_access(token, state).for_state(state)
-        view = view.drilled(*state.drill) if state.drill else view
+        if page == PAGE:
+            cohort, view = state.cohort, view.drilled(*state.drill) if state.drill else view
+        else:
+            cohort = explore_cohort(view, state)
         chunks = learners.learner_chunks(view.snapshot, view.tenant, view.start, view.end, view.filters,
-                                         state.cohort, learners.DEFAULT_SORT, None)
+                                         cohort, learners.DEFAULT_SORT, None)
     except (AuthError, Unavailable, RangeError, NoAssignments, EmptyDrill):
         raise PreventUpdate from None  # the panel says why
     write = downloads.csv_stream if file_format == "csv" else downloads.xlsx_stream
@@ -236,7 +252,7 @@ def download(token, search, file_format: str) -> dict:
         for piece in write(learners.COLUMNS, chunks):
             buffer.write(piece)
 
-    name = f"learners-{view.tenant}-{state.cohort}-{view.start}-{view.end}.{file_format}"
+    name = f"learners-{view.tenant}-{cohort}-{view.start}-{view.end}.{file_format}"
     return dcc.send_bytes(into, name, type=downloads.MEDIA_TYPES[file_format])
 
 
@@ -293,6 +309,8 @@ def register(app) -> None:
         Output(ids.GRID_LEARNERS, "rowData"),
         Output(ids.EXPLORE_LEARNERS_SUMMARY, "children"),
         Output(ids.EXPLORE_LEARNERS_HEADING, "children"),
+        Output(ids.EXPLORE_LEARNER, "hidden"),
+        Output(ids.EXPLORE_LEARNER_BODY, "children"),
         Input(ids.URL, "search"),
         State(ids.token_id(ids.EXPLORE), "data"),
         prevent_initial_call=True,
@@ -300,7 +318,43 @@ def register(app) -> None:
     def explore_learners(search, token):
         """Explore's learners for the URL, after a change: the page arrives with its first answer (``first``)."""
         out = explore_outputs(token, search)
-        return out["rows"], out["summary"], out["heading"]
+        return out["rows"], out["summary"], out["heading"], out["learner"] is None, out["learner"]
+
+    @app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Input(ids.GRID_LEARNERS, "cellClicked"),
+        Input(ids.EXPLORE_LEARNER_CLOSE, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.token_id(ids.EXPLORE), "data"),
+        prevent_initial_call=True,
+    )
+    def explore_learner(cell, _close, search, token):
+        """A row of explore's grid (a click, or Enter: assets/learner-panel.js) opens that learner's trainings,
+        Close closes them: the URL that shows it (pushed to the history)."""
+        if len(ctx.triggered) != 1 or not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        state = parse(search)
+        try:
+            view = learner_access(token, state)
+        except (AuthError, Unavailable):
+            raise PreventUpdate from None
+        user = cell.get("rowId") if ctx.triggered_id == ids.GRID_LEARNERS and isinstance(cell, dict) else None
+        if ctx.triggered_id == ids.GRID_LEARNERS and not (isinstance(user, str) and 0 < len(user) <= MAX_VALUE_LENGTH):
+            raise PreventUpdate
+        return encode(replace(state, learner=user, tenant=view.tenant if view.scope.all_tenants else None), token)
+
+    @app.callback(
+        Output(ids.EXPLORE_LEARNERS_DOWNLOAD, "data"),
+        Input(ids.EXPLORE_LEARNERS_CSV, "n_clicks"),
+        Input(ids.EXPLORE_LEARNERS_XLSX, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.token_id(ids.EXPLORE), "data"),
+        prevent_initial_call=True,
+    )
+    def explore_file(_csv, _xlsx, search, token):
+        if not ctx.triggered or not ctx.triggered[0]["value"]:
+            raise PreventUpdate
+        return download(token, search, FORMATS.get(ctx.triggered_id, ""), ids.EXPLORE)
 
     @app.callback(
         Output(ids.LEARNERS_DOWNLOAD, "data"),

@@ -164,6 +164,9 @@ LABELS: dict[str, dict[str, str]] = {
         "learners.drill": "{cohort} — {point}",
         "learners.drill.week": "week of {day}",
         "learners.drill.open": "See the learners behind this value",
+        "learners.grid.open": "A row (a click, or Enter) opens that learner's trainings below the table.",
+        "learners.trainings.close": "Close this learner's trainings",
+        "learners.trainings.region": "The chosen learner's trainings",
         "learners.drill.outside": "What was clicked is outside the current range or filters: no learner to show.",
     },
     "fr": {
@@ -313,6 +316,9 @@ LABELS: dict[str, dict[str, str]] = {
         "learners.drill": "{cohort} — {point}",
         "learners.drill.week": "semaine du {day}",
         "learners.drill.open": "Voir les apprenants derrière cette valeur",
+        "learners.grid.open": "Une ligne (un clic, ou Entrée) ouvre les formations de cet apprenant sous le tableau.",
+        "learners.trainings.close": "Fermer les formations de cet apprenant",
+        "learners.trainings.region": "Les formations de l’apprenant choisi",
         "learners.drill.outside": "Ce qui a été cliqué est hors de la période ou des filtres actuels : aucun apprenant à afficher.",
     },
 }

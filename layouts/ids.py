@@ -144,3 +144,9 @@ def chart_open_id(graph_id: str, metric: str, kind: str | None, value: str | Non
 GRID_LEARNERS = "grid-learners"
 EXPLORE_LEARNERS_HEADING = "h2-explore-learners"
 EXPLORE_LEARNERS_SUMMARY = "p-explore-learners-summary"
+EXPLORE_LEARNERS_CSV = "button-explore-learners-csv"
+EXPLORE_LEARNERS_XLSX = "button-explore-learners-xlsx"
+EXPLORE_LEARNERS_DOWNLOAD = "download-explore-learners"
+EXPLORE_LEARNER = "div-explore-learner"              # a learner's trainings, opened from a row of the grid
+EXPLORE_LEARNER_BODY = "div-explore-learner-body"
+EXPLORE_LEARNER_CLOSE = "button-explore-learner-close"

@@ -134,14 +134,32 @@ def grid_rows(rows: list[dict], locale: str) -> list[dict]:
 
 
 def explore_section(locale: str, first: dict | None, grid) -> html.Section:
-    """Explore's learners: a heading, a summary line (count, what is shown) and the grid (``grid``: built by
-    the explore layout, which owns AG Grid; ``first``: the page's first answer, ``callbacks.learners``)."""
+    """Explore's learners: a heading with the list's exports (CSV, XLSX), a summary line (count, what is shown),
+    the grid (``grid``: built by the explore layout, which owns AG Grid; a row opens that learner) and the opened
+    learner's trainings (``first``: the page's first answer, ``callbacks.learners``)."""
+    t = lambda key: i18n.t(locale, key)  # noqa: E731
     first = first or {}
-    heading = first.get("heading") if isinstance(first.get("heading"), str) else i18n.t(locale, "learners.title")
+    heading = first.get("heading") if isinstance(first.get("heading"), str) else t("learners.title")
     return html.Section([
-        html.Div(html.H2(heading, id=ids.EXPLORE_LEARNERS_HEADING), className="card-head"),
+        html.Div([
+            html.H2(heading, id=ids.EXPLORE_LEARNERS_HEADING),
+            html.Div([
+                html.Button(t("learners.csv"), id=ids.EXPLORE_LEARNERS_CSV, n_clicks=0, type="button",
+                            className="button"),
+                html.Button(t("learners.xlsx"), id=ids.EXPLORE_LEARNERS_XLSX, n_clicks=0, type="button",
+                            className="button"),
+            ], className="learners-actions"),
+        ], className="card-head"),
         html.P(first.get("summary", ""), id=ids.EXPLORE_LEARNERS_SUMMARY, className="as-of", role="status"),
+        html.P(t("learners.grid.open"), className="as-of"),
         grid,
+        html.Div([
+            html.Div(first.get("learner"), id=ids.EXPLORE_LEARNER_BODY),
+            html.Button(t("learners.trainings.close"), id=ids.EXPLORE_LEARNER_CLOSE, n_clicks=0, type="button",
+                        className="button"),
+        ], id=ids.EXPLORE_LEARNER, className="learners-body", tabIndex="-1", role="region",
+            hidden=first.get("learner") is None, **{"aria-label": t("learners.trainings.region")}),
+        dcc.Download(id=ids.EXPLORE_LEARNERS_DOWNLOAD),
     ], className="card card-wide learners-explore", **{"aria-labelledby": ids.EXPLORE_LEARNERS_HEADING})
 
 

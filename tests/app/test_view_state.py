@@ -86,8 +86,9 @@ def test_state009_a_malformed_drill_or_page_is_ignored_or_clamped_never_an_error
     assert parse("?cohort=active&cohort_planet=Mars").drill is None
     assert parse("?cohort=active&cohort_group=" + "x" * 201).drill is None
     assert parse("?cohort=active&cohort_group=Sales&cohort_week=2026-11-02").drill == ("group", "Sales")
-    closed = parse("?cohort_group=Sales&page=4&learner=u1")  # without a cohort: nothing of the panel
-    assert (closed.cohort, closed.drill, closed.page, closed.learner) == (None, None, 1, None)
+    closed = parse("?cohort_group=Sales&page=4")  # without a cohort: nothing of the panel
+    assert (closed.cohort, closed.drill, closed.page) == (None, None, 1)
+    assert parse("?learner=u1").learner == "u1"  # explore's grid opens a learner without a cohort
     assert drill_of("week", "2026-11-02") == ("week", "2026-11-02") and drill_of("week", 3) is None
     assert drill_of("group", "") is None and drill_of("score", "1") is None
 

@@ -60,9 +60,9 @@ def drill_call(client, dash_app, token, search, trigger, click=None):
     inputs = [kpis, of_type(ids.LEARNER_OPEN), pressed(ids.LEARNERS_CLOSE), pressed(ids.LEARNERS_BACK),
               pressed(ids.LEARNERS_PREV), pressed(ids.LEARNERS_NEXT), of_type(ids.CHART_OPEN), *charts]
     state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
-    key = callback_key(dash_app, "location-url.search@")  # the renderer names a second writer's output so
-    output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # "search@<hash>"
-    status, body = post_callback(client, dash_app, "location-url.search@", output, inputs, state,
+    key = callback_key(dash_app, "location-url.search@", ids.LEARNERS_CLOSE)  # the renderer names a second
+    output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # writer's output so: "search@<hash>"
+    status, body = post_callback(client, dash_app, key, output, inputs, state,
                                  [prop_id(trigger, "clickData" if click is not None else "n_clicks")])
     return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
 
@@ -218,7 +218,8 @@ def test_panel006_files_hold_what_the_apis_writers_write(client, dash_app, snaps
 def grid_call(client, dash_app, token, search):
     outputs = [{"id": ids.GRID_LEARNERS, "property": "rowData"},
                {"id": ids.EXPLORE_LEARNERS_SUMMARY, "property": "children"},
-               {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"}]
+               {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"},
+               {"id": ids.EXPLORE_LEARNER, "property": "hidden"}, {"id": ids.EXPLORE_LEARNER_BODY, "property": "children"}]
     status, body = post_callback(client, dash_app, f"{ids.GRID_LEARNERS}.rowData", outputs, [{**URL_SEARCH,
                                  "value": search}], [{"id": ids.token_id("explore"), "property": "data",
                                                       "value": token}])
