@@ -219,7 +219,8 @@ def grid_call(client, dash_app, token, search):
     outputs = [{"id": ids.GRID_LEARNERS, "property": "rowData"},
                {"id": ids.EXPLORE_LEARNERS_SUMMARY, "property": "children"},
                {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"},
-               {"id": ids.EXPLORE_LEARNER, "property": "hidden"}, {"id": ids.EXPLORE_LEARNER_BODY, "property": "children"}]
+               {"id": ids.EXPLORE_LEARNER, "property": "hidden"},
+               {"id": ids.EXPLORE_LEARNER_BODY, "property": "children"}]
     status, body = post_callback(client, dash_app, f"{ids.GRID_LEARNERS}.rowData", outputs, [{**URL_SEARCH,
                                  "value": search}], [{"id": ids.token_id("explore"), "property": "data",
                                                       "value": token}])
@@ -461,7 +462,8 @@ def test_panel013_a_click_never_widens_the_filters_or_the_locks(client, dash_app
     # a malformed point, or a chart that opens nothing: no new URL (never the whole list instead)
     for graph, data in ((ids.GRAPH_ACTIVITY, ["connections", "week", "not-a-day"]),
                         (ids.GRAPH_GROUPS, ["completions", "group", locked]),
-                        (ids.GRAPH_GROUPS, ["completion_rate", "planet", "Mars"]), (ids.GRAPH_FUNNEL, ["x", None, None])):
+                        (ids.GRAPH_GROUPS, ["completion_rate", "planet", "Mars"]),
+                        (ids.GRAPH_FUNNEL, ["x", None, None])):
         status, url = drill_call(client, dash_app, token, search, graph, {"points": [{"customdata": data}]})
         assert status == 204 and url is None, data
     crafted = ids.chart_open_id(ids.GRAPH_HEATMAP, "connections", None, None)
@@ -502,3 +504,76 @@ def test_panel015_the_drill_down_round_trips_through_the_url(client, dash_app, s
     assert url == f"?token={token}&range=90d&cohort=started"
     status, url = drill_call(client, dash_app, token, search, ids.LEARNERS_CLOSE)
     assert url == f"?token={token}&range=90d"
+
+
+def explore_learner_call(client, dash_app, token, search, cell=None):
+    """Explore's row click (``cell``: AG Grid's cellClicked) or, without one, its Close."""
+    inputs = [{"id": ids.GRID_LEARNERS, "property": "cellClicked", "value": cell},
+              {"id": ids.EXPLORE_LEARNER_CLOSE, "property": "n_clicks", "value": 0 if cell else 1}]
+    state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("explore"), "property": "data", "value": token}]
+    key = callback_key(dash_app, "location-url.search@", ids.GRID_LEARNERS)
+    status, body = post_callback(client, dash_app, key, {"id": ids.URL, "property": key.split(".", 1)[1]}, inputs,
+                                 state, [prop_id(ids.GRID_LEARNERS if cell else ids.EXPLORE_LEARNER_CLOSE,
+                                                 "cellClicked" if cell else "n_clicks")])
+    return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
+
+
+def explore_file_call(client, dash_app, token, search, button):
+    inputs = [{"id": b, "property": "n_clicks", "value": int(button == b)}
+              for b in (ids.EXPLORE_LEARNERS_CSV, ids.EXPLORE_LEARNERS_XLSX)]
+    state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("explore"), "property": "data", "value": token}]
+    status, body = post_callback(client, dash_app, f"{ids.EXPLORE_LEARNERS_DOWNLOAD}.data",
+                                 {"id": ids.EXPLORE_LEARNERS_DOWNLOAD, "property": "data"}, inputs, state,
+                                 [prop_id(button, "n_clicks")])
+    return status, (body or {}).get("response", {}).get(ids.EXPLORE_LEARNERS_DOWNLOAD, {}).get("data")
+
+
+def test_panel016_a_row_of_explores_grid_opens_that_learners_trainings(client, dash_app, snapshot, server_context):
+    """As the panel's name does: the URL gets ``learner``, the trainings are ``learner_trainings`` (filters applied),
+    Close takes it off; a learner outside a lock is not shown; without the claim, a crafted row click is a 403."""
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d&metric=starts"
+    _, response = grid_call(client, dash_app, token, search)
+    assert response[ids.EXPLORE_LEARNER]["hidden"] is True
+    user = response[ids.GRID_LEARNERS]["rowData"][0]["user_id"]
+    cell = {"rowId": user, "rowIndex": 0, "colId": "name", "value": "x", "timestamp": 1}
+    status, url = explore_learner_call(client, dash_app, token, search, cell)
+    assert status == 200 and url == f"{search}&learner={user}"
+    _, opened = grid_call(client, dash_app, token, url)
+    found = learners.learner_trainings(snapshot, TENANT, user, {})
+    text = json.dumps(opened[ids.EXPLORE_LEARNER_BODY]["children"], ensure_ascii=False)
+    assert opened[ids.EXPLORE_LEARNER]["hidden"] is False and found["trainings"]
+    assert all(t["title"] in text for t in found["trainings"])
+    page, _ = shell.render("/explore", url)  # a link arrives with them
+    assert all(t["title"] in json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json(),
+                                        ensure_ascii=False) for t in found["trainings"])
+    status, url = explore_learner_call(client, dash_app, token, url)
+    assert status == 200 and url == search
+    for crafted in ({"rowId": None}, {"rowId": "x" * 201}, "u1"):
+        assert explore_learner_call(client, dash_app, token, search, crafted)[0] == 204
+    everyone = expected(snapshot, "?range=90d", {}, "started", limit=1000).rows
+    locked, other = sorted(set(everyone["group"]))[:2]
+    outsider = everyone[everyone["group"] == other]["user_id"].iloc[0]
+    token = embed_token(learners=True, filters={"group": [locked]})
+    _, opened = grid_call(client, dash_app, token, f"?token={token}&learner={outsider}")
+    assert "not in the current view" in json.dumps(opened[ids.EXPLORE_LEARNER_BODY]["children"])
+    plain = embed_token()
+    assert explore_learner_call(client, dash_app, plain, f"?token={plain}", cell)[0] == 403
+
+
+def test_panel017_explores_exports_hold_the_grids_whole_list(client, dash_app, snapshot, server_context):
+    """The grid shows the 500 most recently active; its files hold the whole list (the metric's cohort over the
+    selection), written by the API's writers; without the claim, a 403."""
+    token = analyst_token()
+    search = f"?token={token}&tenant={TENANT}&range=90d&metric=completion_rate&group=Sales"
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    chunks = learners.learner_chunks(snapshot, TENANT, start, end, {"group": ("Sales",)}, "not_completed")
+    status, data = explore_file_call(client, dash_app, token, search, ids.EXPLORE_LEARNERS_CSV)
+    assert status == 200 and data["filename"] == f"learners-{TENANT}-not_completed-{start}-{end}.csv"
+    assert base64.b64decode(data["content"]) == b"".join(downloads.csv_stream(learners.COLUMNS, chunks))
+    _, data = explore_file_call(client, dash_app, token, search, ids.EXPLORE_LEARNERS_XLSX)
+    table = list(openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"])), read_only=True).active.values)
+    page = expected(snapshot, search, {"group": ("Sales",)}, "not_completed", limit=1000)
+    assert table[0] == learners.COLUMNS and len(table) - 1 == page.total > 0
+    plain = embed_token()
+    assert explore_file_call(client, dash_app, plain, f"?token={plain}", ids.EXPLORE_LEARNERS_CSV)[0] == 403
