@@ -153,10 +153,10 @@ def explore_section(locale: str, first: dict | None, grid) -> html.Section:
         html.P(first.get("summary", ""), id=ids.EXPLORE_LEARNERS_SUMMARY, className="as-of", role="status"),
         html.P(t("learners.grid.open"), className="as-of"),
         grid,
-        html.Div([
-            html.Div(first.get("learner"), id=ids.EXPLORE_LEARNER_BODY),
+        html.Div([  # Close first: a learner's trainings may be a long table
             html.Button(t("learners.trainings.close"), id=ids.EXPLORE_LEARNER_CLOSE, n_clicks=0, type="button",
                         className="button"),
+            html.Div(first.get("learner"), id=ids.EXPLORE_LEARNER_BODY),
         ], id=ids.EXPLORE_LEARNER, className="learners-body", tabIndex="-1", role="region",
             hidden=first.get("learner") is None, **{"aria-label": t("learners.trainings.region")}),
         dcc.Download(id=ids.EXPLORE_LEARNERS_DOWNLOAD),

@@ -171,3 +171,44 @@ def test_learners008_no_axe_violation_with_a_drilled_panel_open(dash_duo, dash_a
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")
     dash_duo.driver.save_screenshot(str(artifacts / f"overview-drilled-{theme}-{locale}.png"))
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize(("theme", "locale"), [("light", "en"), ("dark", "fr")])
+def test_learners009_a_row_of_explores_grid_opens_the_learners_trainings_by_click_or_enter(
+        dash_duo, dash_app, generated_snapshot_dir, theme, locale, artifacts):
+    """A click on a row shows that learner's trainings below the grid (focus moves there), Close gives focus back to
+    the cell; Enter on a cell does the same; axe finds nothing with them shown."""
+    snapshot = SnapshotStore(generated_snapshot_dir).current()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1300, 1400)
+    token = embed_token(learners=True, theme=theme, locale=locale)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={token}&range=90d&metric=starts")
+    until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-learners .ag-row"), timeout=10)
+    cell = dash_duo.find_element('#grid-learners .ag-row[row-index="0"] .ag-cell[col-id="name"]')
+    user = cell.find_element(By.XPATH, "..").get_attribute("row-id")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    click_once_settled(cell)
+    until(lambda: f"learner={user}" in dash_duo.driver.current_url, timeout=10)
+    dash_duo.wait_for_element("#div-explore-learner .learner-trainings table", timeout=10)
+    found = learners.learner_trainings(snapshot, TENANT, user, {})
+    rows = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#div-explore-learner tbody tr")
+    assert len(rows) == len(found["trainings"])
+    until(lambda: focused_id(dash_duo) == "div-explore-learner", timeout=5)
+    violations, report = axe_violations(dash_duo.driver)
+    assert violations == [], f"explore, one learner: {report}"
+    dash_duo.driver.save_screenshot(str(artifacts / f"explore-learner-{theme}-{locale}.png"))
+    click_once_settled(dash_duo.find_element("#button-explore-learner-close"))
+    until(lambda: "learner=" not in dash_duo.driver.current_url, timeout=10)
+    until(lambda: dash_duo.driver.execute_script(
+        "return document.activeElement.closest && !!document.activeElement.closest('#grid-learners .ag-cell');"),
+        timeout=5)
+    second = dash_duo.find_element('#grid-learners .ag-row[row-index="1"] .ag-cell[col-id="name"]')
+    other = second.find_element(By.XPATH, "..").get_attribute("row-id")
+    dash_duo.driver.execute_script("arguments[0].focus();", second)
+    dash_duo.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    until(lambda: f"learner={other}" in dash_duo.driver.current_url, timeout=10)
+    dash_duo.wait_for_element("#div-explore-learner .learner-trainings", timeout=10)
+    dash_duo.driver.back()
+    until(lambda: "learner=" not in dash_duo.driver.current_url and
+          dash_duo.find_element("#div-explore-learner").get_attribute("hidden") is not None, timeout=10)
+    assert dash_duo.get_logs() == []
