@@ -256,6 +256,38 @@ def download(token, search, file_format: str, page: str = PAGE) -> dict:
     return dcc.send_bytes(into, name, type=downloads.MEDIA_TYPES[file_format])
 
 
+def explore_opened(state: ViewState, trigger, cell) -> ViewState | None:
+    """The state a row of explore's grid (its ``cellClicked``: the row's id is the learner's) or the trainings'
+    Close asks for (None: not a row)."""
+    if trigger == ids.EXPLORE_LEARNER_CLOSE:
+        return replace(state, learner=None)
+    user = cell.get("rowId") if isinstance(cell, dict) else None
+    return replace(state, learner=user) if isinstance(user, str) and 0 < len(user) <= MAX_VALUE_LENGTH else None
+
+
+def pushed(search, token, step) -> str:
+    """The URL a click asks for (``step``: the new state of the URL's, None for nothing), for a token that may
+    see learners; an analyst's tenant kept."""
+    if len(ctx.triggered) != 1 or not ctx.triggered[0]["value"]:
+        raise PreventUpdate  # buttons just drawn, not pressed
+    state = parse(search)
+    try:
+        view = learner_access(token, state)
+    except (AuthError, Unavailable):
+        raise PreventUpdate from None
+    new = step(state)
+    if new is None:
+        raise PreventUpdate
+    return encode(replace(new, tenant=view.tenant if view.scope.all_tenants else None), token)
+
+
+def pressed_file(token, search, page: str) -> dict:
+    """The file of the export button pressed (``download``)."""
+    if not ctx.triggered or not ctx.triggered[0]["value"]:
+        raise PreventUpdate
+    return download(token, search, FORMATS.get(ctx.triggered_id, ""), page)
+
+
 def register(app) -> None:
     @app.callback(
         Output(ids.URL, "search", allow_duplicate=True),
@@ -275,17 +307,7 @@ def register(app) -> None:
         """A KPI card, a chart's point or its table value, a learner's name, Back, Close, a page: the URL that
         shows it (pushed to the history)."""
         *_, search, token = clicks_search_token
-        if len(ctx.triggered) != 1 or not ctx.triggered[0]["value"]:
-            raise PreventUpdate  # buttons just drawn, not pressed
-        state = parse(search)
-        try:
-            view = learner_access(token, state)
-        except (AuthError, Unavailable):
-            raise PreventUpdate from None
-        new = drilled(state, ctx.triggered_id, ctx.triggered[0]["value"])
-        if new is None:
-            raise PreventUpdate
-        return encode(replace(new, tenant=view.tenant if view.scope.all_tenants else None), token)
+        return pushed(search, token, lambda state: drilled(state, ctx.triggered_id, ctx.triggered[0]["value"]))
 
     @app.callback(
         Output(ids.LEARNERS_PANEL, "hidden"),
@@ -331,17 +353,7 @@ def register(app) -> None:
     def explore_learner(cell, _close, search, token):
         """A row of explore's grid (a click, or Enter: assets/learner-panel.js) opens that learner's trainings,
         Close closes them: the URL that shows it (pushed to the history)."""
-        if len(ctx.triggered) != 1 or not ctx.triggered[0]["value"]:
-            raise PreventUpdate
-        state = parse(search)
-        try:
-            view = learner_access(token, state)
-        except (AuthError, Unavailable):
-            raise PreventUpdate from None
-        user = cell.get("rowId") if ctx.triggered_id == ids.GRID_LEARNERS and isinstance(cell, dict) else None
-        if ctx.triggered_id == ids.GRID_LEARNERS and not (isinstance(user, str) and 0 < len(user) <= MAX_VALUE_LENGTH):
-            raise PreventUpdate
-        return encode(replace(state, learner=user, tenant=view.tenant if view.scope.all_tenants else None), token)
+        return pushed(search, token, lambda state: explore_opened(state, ctx.triggered_id, cell))
 
     @app.callback(
         Output(ids.EXPLORE_LEARNERS_DOWNLOAD, "data"),
@@ -352,9 +364,7 @@ def register(app) -> None:
         prevent_initial_call=True,
     )
     def explore_file(_csv, _xlsx, search, token):
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
-            raise PreventUpdate
-        return download(token, search, FORMATS.get(ctx.triggered_id, ""), ids.EXPLORE)
+        return pressed_file(token, search, ids.EXPLORE)
 
     @app.callback(
         Output(ids.LEARNERS_DOWNLOAD, "data"),
@@ -365,6 +375,4 @@ def register(app) -> None:
         prevent_initial_call=True,
     )
     def learner_file(_csv, _xlsx, search, token):
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
-            raise PreventUpdate
-        return download(token, search, FORMATS.get(ctx.triggered_id, ""))
+        return pressed_file(token, search, PAGE)
