@@ -103,6 +103,8 @@ def _after(view: TenantView, cohort: str, skipped: int) -> learners.Position | N
         step = min(skipped, learners.MAX_LIMIT)
         found = answers.learner_page(view, cohort, learners.DEFAULT_SORT, learners.default_order(
             learners.DEFAULT_SORT), step, position)["next"]
+        if found is None:  # the list ends first: the caller clamps the page, so only a list that shrank
+            break
         position, skipped = learners.Position(*found), skipped - step
     return position
 
