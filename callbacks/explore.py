@@ -76,8 +76,8 @@ def figure(view: TenantView, state: ViewState, records: list[dict]):
     if state.chart == "pie":
         if not catalog.METRIC[state.metric].additive:
             return figures.message(i18n.t(loc, "empty.pie_rate"), theme, loc)
-        return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, loc, theme)
-    return figures.bars(shown[:BAR_LIMIT], state.metric, loc, theme)
+        return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, state.by, loc, theme)
+    return figures.bars(shown[:BAR_LIMIT], state.metric, state.by, loc, theme)
 
 
 def explore_outputs(token, search) -> dict:
