@@ -25,10 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xlsxwriter
 
-FORMULA_PATTERN = "^[=+\\-@\t\r]"  # text a spreadsheet may run: starts with = + - @, a tab or a carriage return
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # text a spreadsheet may run starts with one of these
+FORMULA_PATTERN = "^[=+\\-@\t\r]"  # the same starts, for Arrow's vectorised match
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 FILE_CHUNK = 64 * 1024
+
+
+def neutralise(value):
+    """One cell a spreadsheet would not run as a formula (formula-like text gets a leading ``'``)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def _column_cells(values: pd.Series) -> list:

@@ -94,3 +94,11 @@ def test_dl002_xlsx_column_wise_equals_the_reference_writer(tmp_path):
         assert sorted(n for n in ours.namelist() if n != "docProps/core.xml") == sorted(names)
         for name in names:
             assert ours.read(name) == theirs.read(name), name
+
+
+def test_dl003_one_cell_and_a_column_neutralise_the_same_starts():
+    """Explore's small tables neutralise cell by cell, the learner files column-wise: both quote every start."""
+    texts = [start + "1" for start in downloads.FORMULA_STARTS] + ["plain", "a=b"]
+    column = b"".join(downloads.csv_stream(["x"], [pd.DataFrame({"x": texts})]))
+    assert list(csv.reader(io.StringIO(column.decode())))[1:] == [[downloads.neutralise(t)] for t in texts]
+    assert [downloads.neutralise(t) for t in texts] == ["'" + t for t in texts[:-2]] + ["plain", "a=b"]
