@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from app.queries import (Filters, QueryError, due_soon_days, local_codes, selected_assignments,
-                         tenant_slices)
+from app.queries import (Filters, QueryError, due_soon_days, local_codes, rows_of_users, selected_assignments,
+                         tenant_slices, training_mask)
 from app.store import Snapshot, day_date, day_number
 from etl.snapshot_format import DUE_SOON, LATE, NO_DAY, ON_TIME, OVERDUE
 
@@ -53,6 +53,7 @@ class LearnerAssignments:
 
     @cached_property
     def _counts(self) -> dict[str, np.ndarray]:
+        """Every user's counts (a list sorted by them)."""
         assigned = self._selected
         return {"assigned": np.bincount(assigned.user, minlength=self.n),
                 "overdue": np.bincount(assigned.user[assigned.status == OVERDUE], minlength=self.n)}
@@ -61,10 +62,26 @@ class LearnerAssignments:
         """A column's values for every user (or ``codes``), and which are empty: all of them for a tenant
         without assignments (null), none otherwise (a learner without any has 0)."""
         n = self.n if codes is None else len(codes)
-        if self._selected is None:
+        if not has_assignments(self.snapshot, self.tenant):
             return np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
-        values = self._counts[name]
-        return (values if codes is None else values[codes]).astype(np.int64), None
+        if codes is None:
+            return self._counts[name].astype(np.int64), None
+        return self._counts_of(name, codes), None
+
+    def _counts_of(self, name: str, codes: np.ndarray) -> np.ndarray:
+        """The counts of a page's (or a download block's) learners: their rows found among the tenant's assignments
+        (global user codes, so no copy of the column is made), then the training-side filters on those rows
+        alone. A list holds learners who pass the user-side filters, so those need no check here."""
+        ts, frame = tenant_slices(self.snapshot, self.tenant), self.snapshot.assignments
+        rows, user = rows_of_users(frame["user"][ts.assignments], ts.users.start + codes, ts.users.stop)
+        rows += ts.assignments.start
+        trainings_ok = training_mask(self.snapshot, ts, self.filters)
+        if trainings_ok is not None:
+            ok = trainings_ok[local_codes(frame["training"][rows], ts.trainings)]
+            rows, user = rows[ok], user[ok]
+        if name == "overdue":
+            user = user[frame["status"][rows] == OVERDUE]
+        return np.bincount(user, minlength=len(codes)).astype(np.int64)
 
     def listed(self, cohort: str) -> np.ndarray:
         """Which users the cohort lists (``NoAssignments`` for a tenant without assignments); all but ``overdue``

@@ -35,8 +35,8 @@ from app import catalog
 from app.catalog import COMPLETION, CONNECTION, ENROLMENT, USER_DIMENSIONS
 from app.learner_assignments import (COHORTS as ASSIGNMENT_COHORTS, COLUMNS as ASSIGNMENT_COLUMNS,
                                      LearnerAssignments, check_cohort, trainings_of)
-from app.queries import (Filters, QueryError, check_range, local_codes, select, tenant_slices, training_mask,
-                         user_mask)
+from app.queries import (Filters, QueryError, check_range, local_codes, rows_of_users, select, tenant_slices,
+                         training_mask, user_mask)
 from app.store import Snapshot, day_date
 from etl.snapshot_format import ACTIVE_EVENTS, EVENT_TYPES, KEYS, NAME, NAME_RANK, PREVIOUS_PAIR, USER
 
@@ -50,6 +50,7 @@ COHORT_EVENTS = {"active": ACTIVE_EVENTS, "connected": ("connection",), "enrolle
 ORDERS = ("asc", "desc")
 DEFAULT_COHORT, DEFAULT_SORT = "active", "last_activity"
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+DOWNLOAD_BLOCK = 20_000  # learners whose columns a download computes at once (``learner_chunks``)
 TRAINING_COLUMNS = ("training_id", "title", "category", "format", "status", "enrolled_on", "started_on",
                     "completed_on", "on_time", "overdue", "score", "learning_hours", "assigned_on", "due_on")
 _FIRST_ON = {ENROLMENT: "enrolled_on", catalog.START: "started_on", COMPLETION: "completed_on"}
@@ -117,19 +118,20 @@ class _Part:
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def only(self, position: np.ndarray) -> "_Part":
-        """The rows of the users with a ``position`` (-1: none), still in day order, users renumbered by it."""
-        renumbered = position[self.user]
-        keep = np.flatnonzero(renumbered >= 0)
-        return _Part(renumbered[keep], self.column, keep)
+    def only(self, codes: np.ndarray, n: int) -> "_Part":
+        """The rows of the users ``codes`` (of ``n``), still in day order, users renumbered by their position in
+        ``codes``."""
+        keep, renumbered = rows_of_users(self.user, codes, n)
+        return _Part(renumbered, self.column, keep)
 
 
 class _Learners:
     """Per-user columns of one tenant over a selection: arrays indexed by local user code, made on first use.
 
     A list needs two columns for every user (whom the cohort lists, the sort
-    key); the other columns are only read for a page's learners, so ``rows``
-    computes them over those learners' rows alone (``only``).
+    key); the other columns are only read for a page's (or a download block's)
+    learners, so ``rows`` computes them over those learners' rows alone
+    (``only``).
     """
 
     def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int,
@@ -137,6 +139,7 @@ class _Learners:
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
         self.assignments, self.codes = assignments, codes  # codes: the users of ``only`` (None: all)
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._last_days: dict[int, np.ndarray] = {}
 
     @classmethod
     def over(cls, snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> "_Learners":
@@ -151,9 +154,7 @@ class _Learners:
     def only(self, codes: np.ndarray) -> "_Learners":
         """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
         long as a page, not as the tenant's users)."""
-        position = np.full(self.n, -1, dtype=np.int32)
-        position[codes] = np.arange(len(codes), dtype=np.int32)
-        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(position) for e, p in self.parts.items()},
+        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(codes, self.n) for e, p in self.parts.items()},
                          self.first_day, self.assignments, codes)
 
     def _sum(self, events, column: str) -> np.ndarray:
@@ -162,38 +163,41 @@ class _Learners:
             total += np.bincount(part.user, weights=part.column(column), minlength=self.n)
         return total
 
-    def _present(self, events, rows=None) -> np.ndarray:
-        present = np.zeros(self.n, dtype=bool)
-        for part in (self.parts[e] for e in events if e in self.parts):
-            present[part.user if rows is None else part.user[rows(part)]] = True
-        return present
+    def _last_day_of(self, event: int) -> np.ndarray:
+        """The last day of the event type's selected rows per user, -1 for none: one pass of maxima over the rows,
+        made once; a cohort reads it when the last activity has made it (``listed``)."""
+        if event not in self._last_days:
+            part = self.parts[event]
+            last = np.full(self.n, -1, dtype=np.int32)
+            np.maximum.at(last, part.user, part.day.astype(np.int32, copy=False))
+            self._last_days[event] = last
+        return self._last_days[event]
 
     def listed(self, cohort: str) -> np.ndarray:
-        """Which users the cohort lists."""
+        """Which users the cohort lists: who has a row of its event types, read from their last days when the sort
+        by last activity has made them (no second pass over the rows), else one scatter of the rows' users (no
+        array of days as long as the tenant's users)."""
         if cohort in ASSIGNMENT_COHORTS:
             return self.assignments.listed(cohort)
+        present = np.zeros(self.n, dtype=bool)
         if cohort == "not_completed":  # a pair enrolled in the range and never completed
-            return self._present((ENROLMENT,), lambda p: ~p.column("completed"))
-        return self._present([EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]])
+            if ENROLMENT in self.parts:
+                part = self.parts[ENROLMENT]
+                present[part.user[~part.column("completed")]] = True
+            return present
+        for event in (EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]):
+            if event in self._last_days:
+                present |= self._last_days[event] >= 0
+            elif event in self.parts:
+                present[self.parts[event].user] = True
+        return present
 
     @cached_property
     def last_day(self) -> np.ndarray:
-        """The last day of any selected event per user, -1 for none.
-
-        A part's rows are in day order: writing each day's users that day, day
-        after day, leaves each user its last day (every write within one day
-        writes the same value, so repeated users do not matter).
-        """
-        last = np.full(self.n, -1, dtype=np.int64)
-        for part in self.parts.values():
-            days = part.day
-            if not len(days):
-                continue
-            mine = np.full(self.n, -1, dtype=np.int64)
-            bounds = np.concatenate(([0], np.flatnonzero(days[1:] != days[:-1]) + 1, [len(days)]))
-            for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-                mine[part.user[lo:hi]] = days[lo]
-            np.maximum(last, mine, out=last)
+        """The last day of any selected event per user, -1 for none."""
+        last = np.full(self.n, -1, dtype=np.int32)
+        for event in self.parts:
+            np.maximum(last, self._last_day_of(event), out=last)
         return last
 
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -236,23 +240,20 @@ class _Learners:
             return self._sum(events, "duration") / 3600.0, None
         raise QueryError(f"metric {metric.name!r} has no learner column")
 
-    def rows(self, codes: np.ndarray, whole: bool = False) -> pd.DataFrame:
-        """The learner rows of local ``codes``, in that order: their columns computed over their own rows (a
-        page), or with ``whole`` taken from every user's columns, computed once (a download's chunks)."""
+    def rows(self, codes: np.ndarray) -> pd.DataFrame:
+        """The learner rows of local ``codes``, in that order, their columns computed over their own rows alone."""
         users, rows = self.snapshot.users, self.ts.users.start + codes
         out = {"user_id": users.take(KEYS[USER], rows), "name": users.take(NAME, rows)}
         for dim in USER_DIMENSIONS:
-            labels = self.snapshot.dictionaries[dim]
-            out[dim] = [labels[c] for c in users[dim][rows].tolist()]
-        theirs, at = (self, codes) if whole else (self.only(codes), np.arange(len(codes)))
+            out[dim] = np.asarray(self.snapshot.dictionaries[dim], dtype=object)[users[dim][rows]].tolist()
+        theirs = self.only(codes)
         for name in (*METRIC_COLUMNS, "last_activity", *ASSIGNMENT_COLUMNS):
             values, empty = theirs.column(name)
-            picked = values[at].tolist()
-            if name == "last_activity":
-                picked = [day_date(v) for v in picked]
+            # Python ints, floats and dates (a day number as datetime64[D] is its date), None where empty.
+            picked = (values.astype("datetime64[D]") if name == "last_activity" else values).astype(object)
             if empty is not None:
-                picked = [None if e else v for v, e in zip(picked, empty[at].tolist())]
-            out[name] = pd.Series(picked, dtype=object)
+                picked[empty] = None
+            out[name] = picked
         return pd.DataFrame(out, columns=list(COLUMNS))
 
 
@@ -307,8 +308,8 @@ def learner_page(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, 
     if not 1 <= limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
     learners = _Learners.over(snapshot, tenant, start, end, filters)
+    key, empty = _sort_key(learners, sort, order)  # first: a sort by last activity makes what ``listed`` reads
     listed = learners.listed(cohort)
-    key, empty = _sort_key(learners, sort, order)
     wanted = listed if after is None else listed & _after(key, empty, order, after)
     filled = wanted & ~empty
     page = _first(key[filled], np.flatnonzero(filled), limit)
@@ -325,17 +326,22 @@ def learner_chunks(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date
     """The whole list, in the pages' order, as frames of at most ``chunk`` rows (a download streams them).
 
     The arguments are checked before the first chunk is asked for, so a bad
-    one is refused before a response starts.
+    one is refused before a response starts. Columns are computed for
+    ``DOWNLOAD_BLOCK`` learners at a time, over their rows alone: memory
+    follows the block, not the tenant's learners (a tenant of millions would
+    otherwise hold every column of every learner for the whole download).
     """
     order = check_list(snapshot, tenant, cohort, sort, order)
     learners = _Learners.over(snapshot, tenant, start, end, filters)
+    key, empty = _sort_key(learners, sort, order)  # first: a sort by last activity makes what ``listed`` reads
     codes = np.flatnonzero(learners.listed(cohort))
-    key, empty = _sort_key(learners, sort, order)
     codes = codes[np.lexsort((codes, key[codes], empty[codes]))]
 
     def chunks() -> Iterator[pd.DataFrame]:
-        for i in range(0, len(codes), chunk):
-            yield learners.rows(codes[i:i + chunk], whole=True)
+        for i in range(0, len(codes), DOWNLOAD_BLOCK):
+            rows = learners.rows(codes[i:i + DOWNLOAD_BLOCK])
+            for j in range(0, len(rows), chunk):
+                yield rows.iloc[j:j + chunk].reset_index(drop=True)
 
     return chunks()
 

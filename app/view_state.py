@@ -1,6 +1,7 @@
 """What a dashboard shows, as a value that round-trips through the URL query string.
 
-Both pages keep their whole state (range, filters, choices) in the query string
+Both pages keep their whole state (range, filters, choices, the overview's open learner list: its cohort,
+the chart point it was narrowed to, its page and learner) in the query string
 next to the token, so a link reopens the same view and back/forward walk
 through the history. Parsing is forgiving: anything malformed falls back to its
 default rather than failing the page (but a well-formed range outside the
@@ -34,6 +35,10 @@ METRIC_COHORTS = {"connections": "connected", "active_learners": "active", "enro
                   "starts": "started", "completions": "completed", "completion_rate": "not_completed",
                   "avg_score": "completed", "learning_hours": "active",
                   "on_time_rate": "due", "overdue": "overdue", "due_soon": "due_soon", "at_risk_learners": "at_risk"}
+# A list opened from a chart is narrowed to what was clicked (``TenantView.drilled``): a dimension's value
+# (``cohort_<dim>``) or a period of the time series (``cohort_day``, ``cohort_week``, ``cohort_month``).
+DRILL_KINDS = DIMENSIONS + GRANULARITIES
+MAX_PAGE = 200  # the panel's pages a URL may open (25 learners each)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,9 @@ class ViewState:
     chart: str = "bar"
     tenant: str | None = None  # an analyst's pick, checked against the scope by every callback
     cohort: str | None = None  # the learner list open in the panel (None: closed)
-    learner: str | None = None  # the learner whose trainings the panel shows (only with a cohort)
+    learner: str | None = None  # the learner whose trainings are shown (the panel's, or explore's grid's)
+    drill: tuple[str, str] | None = None  # (kind, value): the chart point the list is narrowed to (with a cohort)
+    page: int = 1  # the panel's page of the list (with a cohort)
 
     def with_filter(self, dim: str, values) -> "ViewState":
         filters = {d: v for d, v in self.filters.items() if d != dim}
@@ -98,7 +105,7 @@ def parse(search: str | None) -> ViewState:
     filters = {dim: _clean_values(params[dim]) for dim in DIMENSIONS if params.get(dim)}
     tenant = (params.get("tenant") or [None])[0]
     cohort = _one(params, "cohort", COHORTS, None)
-    learner = (params.get("learner") or [None])[0] if cohort else None
+    learner = (params.get("learner") or [None])[0]
     return ViewState(
         preset=preset, start=start, end=end,
         filters={d: v for d, v in sorted(filters.items()) if v},
@@ -108,7 +115,36 @@ def parse(search: str | None) -> ViewState:
         chart=_one(params, "chart", CHARTS, "bar"),
         tenant=tenant if tenant and len(tenant) <= MAX_VALUE_LENGTH else None,
         cohort=cohort, learner=learner if learner and len(learner) <= MAX_VALUE_LENGTH else None,
+        drill=_drill(params) if cohort else None, page=_page(params) if cohort else 1,
     )
+
+
+def _drill(params: dict) -> tuple[str, str] | None:
+    """The first well-formed ``cohort_<kind>`` of the URL."""
+    for kind in DRILL_KINDS:
+        found = drill_of(kind, (params.get(f"cohort_{kind}") or [None])[0])
+        if found:
+            return found
+    return None
+
+
+def drill_of(kind, value) -> tuple[str, str] | None:
+    """``(kind, value)`` checked: a dimension and one of its values, or a granularity and a day (ISO); else None."""
+    if kind in GRANULARITIES:
+        day = _date(value) if isinstance(value, str) else None
+        return (kind, day.isoformat()) if day else None
+    if kind in DIMENSIONS and isinstance(value, str) and 0 < len(value) <= MAX_VALUE_LENGTH:
+        return kind, value
+    return None
+
+
+def _page(params: dict) -> int:
+    """The panel's page: a whole number, clamped to 1..``MAX_PAGE`` (malformed: the first)."""
+    try:
+        page = int((params.get("page") or ["1"])[0])
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
 
 
 def token_of(search: str | None) -> str | None:
@@ -140,8 +176,12 @@ def encode(state: ViewState, token: str | None) -> str:
             pairs.append(("gran" if name == "granularity" else name, getattr(state, name)))
     if state.cohort:
         pairs.append(("cohort", state.cohort))
-        if state.learner:
-            pairs.append(("learner", state.learner))
+        if state.drill:
+            pairs.append((f"cohort_{state.drill[0]}", state.drill[1]))
+        if state.page > 1:
+            pairs.append(("page", str(state.page)))
+    if state.learner:
+        pairs.append(("learner", state.learner))
     return "?" + urlencode(pairs) if pairs else ""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Sequence
 
 from app.auth import Scope
+from app.catalog import GRANULARITIES
 from app.dates import check_range
 from app.store import Snapshot
 from app.catalog import ACTIVITY_METRICS, METRIC_NAMES
@@ -24,6 +25,10 @@ DateRange = Callable[[Snapshot], tuple[dt.date, dt.date]]
 
 class NoSnapshot(Exception):
     """No snapshot is published yet (or, for an all-tenant scope, it holds no tenant)."""
+
+
+class EmptyDrill(Exception):
+    """A chart's point outside the view: a period outside its range, a value outside its filters or locks."""
 
 
 class NoTenantData(Exception):
@@ -93,6 +98,38 @@ class TenantView:
         check_range(start, end)
         requested = {dim: values for dim, values in state.filters.items() if dim not in self.scope.filters}
         return replace(self, start=start, end=end, filters=self.scope.narrow(requested))
+
+    def drilled(self, kind: str, value: str) -> "TenantView":
+        """The view narrowed to a clicked chart point, never wider (``EmptyDrill`` when nothing is left).
+
+        ``kind`` a granularity: the period holding the day ``value`` (a day, its ISO week, its month), clamped
+        to the view's range. ``kind`` a dimension: ``value`` as that filter, within the filter already applied
+        (the user's or a lock's): a value outside it would show learners the view does not.
+        """
+        if kind in GRANULARITIES:
+            first, last = period(dt.date.fromisoformat(value), kind)
+            start, end = max(first, self.start), min(last, self.end)
+            if start > end:
+                raise EmptyDrill(f"the {kind} of {value} is outside {self.start} to {self.end}")
+            return replace(self, start=start, end=end)
+        applied = self.filters.get(kind)
+        if applied is not None and value not in applied:
+            raise EmptyDrill(f"{kind} {value!r} is outside the filter {', '.join(applied)}")
+        return replace(self, filters={**self.filters, kind: (value,)})
+
+
+def period(day: dt.date, granularity: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the period (day, ISO week, month) that ``day`` falls in."""
+    if granularity == "week":
+        first = day - dt.timedelta(days=day.weekday())
+        return first, first + dt.timedelta(days=6)
+    if granularity == "month":
+        first = day.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return first, following - dt.timedelta(days=1)
+    if granularity == "day":
+        return day, day
+    raise ValueError(f"no period {granularity!r}")
 
 
 def resolve(scope: Scope, snapshot: Snapshot | None, tenant: str | None, *, pick: bool = False,

@@ -1,6 +1,8 @@
 /* The learner panel (layouts/learners.py): Escape closes it (through its Close button, so the URL says so),
-   opening it moves focus to its heading, and closing it gives focus back to the KPI card that opened it.
-   Focus lost to the page body when the panel redraws after a press in it (a learner, Back) goes to the heading. */
+   opening it moves focus to its heading, and closing it gives focus back to what opened it: a KPI card, a chart
+   or a value in a chart's table (a table is drawn again when the URL changes: its button is found by its id).
+   Focus lost to the page body when the panel redraws after a press in it (a learner, Back) goes to the heading.
+   Explore's learner grid opens a learner's trainings below it from the keyboard too. */
 (function () {
   "use strict";
   var opener = null;
@@ -9,10 +11,18 @@
   function panel() { return document.getElementById("section-learners"); }
   function isOpen(p) { return p && !p.hidden; }
 
+  function giveBack() {
+    var target = document.contains(opener) ? opener : (opener.id && document.getElementById(opener.id));
+    if (!target) return;
+    if (target.tagName !== "BUTTON") target.tabIndex = -1;  // a chart: focusable by script only
+    target.focus();
+  }
+
   document.addEventListener("click", function (event) {
-    var card = event.target.closest && event.target.closest(".kpi-button");
-    if (card) opener = card;
+    var plot = event.target.closest && event.target.closest(".js-plotly-plot");
+    var found = plot ? plot.parentElement : event.target.closest && event.target.closest(".kpi-button, .chart-open");
     var p = panel();
+    if (found && !(p && p.contains(found))) opener = found;
     if (p && p.contains(event.target) && event.target.closest("button")) refocus = true;
   }, true);
 
@@ -24,15 +34,46 @@
     if (close) { event.preventDefault(); close.click(); }
   });
 
+  // Explore's learner grid: Enter on a cell opens its row's learner as a click does (AG Grid's cellClicked); the
+  // trainings shown take focus, and closing them gives it back to that cell (found again by row and column).
+  var cell = null;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter") return;
+    var found = event.target.closest && event.target.closest("#grid-learners .ag-cell");
+    if (found) { event.preventDefault(); found.click(); }
+  });
+  document.addEventListener("click", function (event) {
+    var found = event.target.closest && event.target.closest("#grid-learners .ag-cell");
+    if (found) {
+      var row = found.closest(".ag-row");
+      cell = {row: row && row.getAttribute("row-id"), col: found.getAttribute("col-id")};
+    }
+  }, true);
+
+  var trainingsWereShown = false;
+  function checkExplore() {
+    var region = document.getElementById("div-explore-learner");
+    var shown = !!region && !region.hidden;
+    if (shown && !trainingsWereShown && cell) {
+      region.focus();
+    } else if (!shown && trainingsWereShown && cell) {
+      var again = document.querySelector('#grid-learners .ag-row[row-id="' + CSS.escape(cell.row || "") +
+                                         '"] .ag-cell[col-id="' + CSS.escape(cell.col || "") + '"]');
+      if (again) again.focus();
+    }
+    trainingsWereShown = shown;
+  }
+
   var wasOpen = false;
   function check() {
+    checkExplore();
     var p = panel();
     var open = isOpen(p);
     var heading = document.getElementById("h2-learners");
-    if (open && !wasOpen && heading && opener) {  // opened by a card, not by a link that arrives open
+    if (open && !wasOpen && heading && opener) {  // opened by a click, not by a link that arrives open
       heading.focus();
-    } else if (!open && wasOpen && opener && document.contains(opener)) {
-      opener.focus();
+    } else if (!open && wasOpen && opener) {
+      giveBack();
     } else if (open && refocus && heading && (document.activeElement === document.body || !document.activeElement)) {
       refocus = false;
       heading.focus();

@@ -3,9 +3,11 @@
 Two shapes of data (``PROFILES``, ``python -m etl generate --profile``): "default",
 the demo's (30 tenants, ~120 events per learner), and "many-learners" (200 tenants
 with a long tail, a handful of events per learner), because the refresh's cost follows
-the number of distinct learners, not only the number of events (issue 14).
+the number of distinct learners, not only the number of events (issue 14). A profile
+can be drawn for fewer tenants (``tenants``): many-learners in one tenant is the worst
+shape for a learner list (issue 15), every learner of the export in the one list.
 
-Exports are cached under ``bench/.cache/exports/[<profile>-]seed<S>-<N>-<digest>/`` (gitignored): the
+Exports are cached under ``bench/.cache/exports/[<profile>-][<T>tenants-][<N>assigned-]seed<S>-<N>-<digest>/`` (gitignored): the
 generator is deterministic for a seed, a size and an end date, so a cached
 export is byte-for-byte the one a fresh run would write (the digest of
 ``etl/generate.py`` and ``etl/synthetic.py`` is part of the key). The snapshot and the
@@ -36,13 +38,16 @@ class Dataset:
     events: int
     export_root: Path  # what DATAVIZ_SOURCE points at
     profile: str = "default"
+    tenants: int | None = None  # None: the profile's
+    assignment_rows: int | None = None  # None: the generator's
     snapshot_root: Path | None = None
     raw_dir: Path | None = None  # events.parquet, users.parquet, trainings.parquet
-    shape: str = ""  # "-<T>tenants-<N>assigned": not the generator's default tenants or assignments
 
     @property
     def label(self) -> str:
-        return label(self.events) + ("" if self.profile == "default" else f" {self.profile}")
+        shape = "" if self.profile == "default" else f" {self.profile}"
+        return label(self.events) + shape + ("" if self.tenants is None else f" in {self.tenants} tenant(s)") + (
+            "" if self.assignment_rows is None else f" with {self.assignment_rows:,} assignment rows")
 
     @property
     def export_dir(self) -> Path:
@@ -55,7 +60,7 @@ class Dataset:
 
     @property
     def work(self) -> Path:
-        path = CACHE / "work" / f"{_prefix(self.profile)}seed{SEED}-{self.events}{self.shape}"
+        path = CACHE / "work" / f"{_prefix(self.profile, self.tenants, self.assignment_rows)}seed{SEED}-{self.events}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -82,19 +87,19 @@ def generator_digest() -> str:
     return hashlib.sha256(sources).hexdigest()[:10]
 
 
-def _prefix(profile: str) -> str:
-    """Cache folder prefix: none for the default profile, so its existing caches stay valid."""
-    return "" if profile == "default" else f"{profile}-"
+def _prefix(profile: str, tenants: int | None = None, assignment_rows: int | None = None) -> str:
+    """Cache folder prefix: none for the default profile, tenants and assignments, so existing caches stay valid."""
+    return ("" if profile == "default" else f"{profile}-") + ("" if tenants is None else f"{tenants}tenants-") + (
+        "" if assignment_rows is None else f"{assignment_rows}assigned-")
 
 
 def export(events: int, profile: str = "default", tenants: int | None = None,
            assignment_rows: int | None = None) -> Dataset:
     """The cached export of ``events`` rows of ``profile``, generated (in a subprocess) if missing; ``tenants`` and
-    ``assignment_rows`` (``etl.generate.generate_export``) default to the generator's."""
-    shape = (f"-{tenants}tenants" if tenants else "") + (f"-{assignment_rows}assigned" if assignment_rows else "")
-    root = CACHE / "exports" / f"{_prefix(profile)}seed{SEED}-{events}{shape}-{generator_digest()}"
+    ``assignment_rows`` (``etl.generate.generate_export``): None for the profile's and the generator's."""
+    root = CACHE / "exports" / f"{_prefix(profile, tenants, assignment_rows)}seed{SEED}-{events}-{generator_digest()}"
     if not list(root.glob("*/_SUCCESS")):
         shutil.rmtree(root, ignore_errors=True)
-        log(f"generating the {label(events)}-event {profile}{shape} export into {root} (cached for later runs)")
+        log(f"generating the {label(events)}-event {profile} export into {root} (cached for later runs)")
         run_task("generate", root, events, profile, str(tenants or ""), str(assignment_rows or ""))
-    return Dataset(events, root, profile, shape=shape)
+    return Dataset(events, root, profile, tenants=tenants, assignment_rows=assignment_rows)

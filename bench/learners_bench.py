@@ -4,14 +4,16 @@
 Pages are ``app.learners.learner_page`` calls as the API makes them (first pages, and pages deep in the list
 through their positions), over the dashboards' default range (30 days ending at data_as_of) and the last year,
 with and without a filter, by several sort columns. Downloads are what ``format=csv`` / ``xlsx`` streams
-(``app.downloads`` over ``learner_chunks``) for the first 100,000 learners of the longest list, timed end to end;
-peak memory is what tracemalloc sees allocated (numpy arrays included) while it streams, above what the
-snapshot maps.
+(``app.downloads`` over ``learner_chunks``) for the first 100,000 learners of the longest list, timed end to end
+without tracemalloc (it slows numpy's allocations many times over); peak memory is what tracemalloc sees
+allocated (numpy arrays included) in a second, traced run of the same download, above what the snapshot maps.
+The load average beside each table: other engineers share the machine.
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 import time
 import tracemalloc
 from pathlib import Path
@@ -22,6 +24,7 @@ from bench.common import Table, Target, fmt_bytes, fmt_s, log, median, percentil
 from bench.data import Dataset
 
 PAGE_TARGET_P99 = 0.050  # s, issue 15: a page of 50 of the largest tenant
+CSV_TARGET = 3.0  # s, issue 15: a CSV of 100,000 learners
 DOWNLOAD_ROWS = 100_000
 CASES = (  # (what, days ending at data_as_of, filters, sort, order, depth: pages walked before the timed one)
     ("default: last activity, 30 days", 30, {}, "last_activity", None, 0),
@@ -40,8 +43,8 @@ def bench_learners(data: Dataset, snapshot_root: Path, passes: int = 30) -> tupl
     tenant = max(snap.tenants, key=lambda t: snap.tenants[t].users.stop - snap.tenants[t].users.start)
     n_users = snap.tenants[tenant].users.stop - snap.tenants[tenant].users.start
     end = snap.data_as_of
-    table = Table(f"Learners, {data.label} events: tenant {tenant} ({n_users:,} learners)",
-                  ["case", "listed", "calls", "p50", "p99", "target", "result"])
+    table = Table(f"Learners, {data.label} events: tenant {tenant} ({n_users:,} learners), load "
+                  f"{_load()} at start", ["case", "listed", "calls", "p50", "p99", "target", "result"])
     targets = []
     all_times = []
     for what, days, filters, sort, order, depth in CASES:
@@ -67,22 +70,33 @@ def bench_learners(data: Dataset, snapshot_root: Path, passes: int = 30) -> tupl
                           p99 < PAGE_TARGET_P99))
     start = end - dt.timedelta(days=364)
     for file_format, write in (("csv", downloads.csv_stream), ("xlsx", downloads.xlsx_stream)):
-        tracemalloc.start()
+
+        def download() -> int:
+            chunks = learners.learner_chunks(snap, tenant, start, end, {}, "active", "last_activity", None)
+            rows = itertools.islice(chunks, -(-DOWNLOAD_ROWS // 5000))  # chunks of 5,000 learners
+            return sum(len(piece) for piece in write(learners.COLUMNS, rows))
+
         t0 = time.perf_counter()
-        chunks = learners.learner_chunks(snap, tenant, start, end, {}, "active", "last_activity", None)
-        rows = itertools.islice(chunks, -(-DOWNLOAD_ROWS // 5000))  # chunks of 5,000 learners
-        size = sum(len(piece) for piece in write(learners.COLUMNS, rows))
+        size = download()
         seconds = time.perf_counter() - t0
+        tracemalloc.start()
+        download()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         table.add(f"{file_format.upper()} of the first {DOWNLOAD_ROWS:,} learners (365 days): {fmt_bytes(size)}",
-                  "", 1, fmt_s(seconds), "", f"peak allocated {fmt_bytes(peak)}", "")
-        targets.append(Target(f"learners {file_format} of {DOWNLOAD_ROWS:,}, {data.label}", "time, peak memory",
-                              f"{fmt_s(seconds)}, {fmt_bytes(peak)}", None))
+                  "", 1, fmt_s(seconds), "", f"peak allocated {fmt_bytes(peak)}", f"load {_load()}")
+        csv = file_format == "csv"  # issue 15: a CSV of 100,000 learners in < 3 s with flat memory
+        targets.append(Target(f"learners {file_format} of {DOWNLOAD_ROWS:,}, {data.label}",
+                              f"< {fmt_s(CSV_TARGET)}, peak memory" if csv else "time, peak memory",
+                              f"{fmt_s(seconds)}, {fmt_bytes(peak)}", seconds < CSV_TARGET if csv else None))
         log(f"learners {data.label} {file_format}: {fmt_s(seconds)}, peak {fmt_bytes(peak)}")
     table.notes.append("Pages: one warm-up call, then the passes; `listed` is the list's length (the cohort "
                        "`active`). Page 21 starts after the position where page 20 ended, as a cursor does. "
-                       "Downloads: tracemalloc's peak (Python objects and numpy arrays) while the file is written; "
-                       "the snapshot's mapped pages are not allocations. A tenant with fewer learners than "
-                       f"{DOWNLOAD_ROWS:,} in the year downloads all of them.")
+                       "Downloads: the time of an untraced run; the peak is tracemalloc's (Python objects and numpy "
+                       "arrays) in a second, traced run; the snapshot's mapped pages are not allocations. A tenant "
+                       f"with fewer learners than {DOWNLOAD_ROWS:,} in the year downloads all of them.")
     return table, targets
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())

@@ -14,7 +14,7 @@ import logging
 from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
-from app import answers, catalog
+from app import answers, catalog, downloads
 from app.auth import AuthError
 from app.catalog import TRAINING_DIMENSIONS
 from app.dates import RangeError
@@ -30,7 +30,6 @@ log = logging.getLogger("dataviz.dash")
 PAGE = ids.EXPLORE
 BAR_LIMIT = 30  # bars drawn; the table holds every row
 PIE_LIMIT = 10
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _display(metric: str, value):
@@ -76,8 +75,8 @@ def figure(view: TenantView, state: ViewState, records: list[dict]):
     if state.chart == "pie":
         if not catalog.METRIC[state.metric].additive:
             return figures.message(i18n.t(loc, "empty.pie_rate"), theme, loc)
-        return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, loc, theme)
-    return figures.bars(shown[:BAR_LIMIT], state.metric, loc, theme)
+        return figures.pie([r for r in shown if r["value"]][:PIE_LIMIT], state.metric, state.by, loc, theme)
+    return figures.bars(shown[:BAR_LIMIT], state.metric, state.by, loc, theme)
 
 
 def explore_outputs(token, search) -> dict:
@@ -114,13 +113,6 @@ def content(view: TenantView, state: ViewState) -> dict:
             "table": figures.data_table(fig, title, loc), "zone": zone_line(view.tenant_name, view.timezone, loc)}
 
 
-def neutralize(value):
-    """A cell a spreadsheet would not run as a formula (a leading = + - @ gets a quote)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) -> str:
     """The table as CSV, in the order the grid shows it (``shown``: its virtualRowData)."""
     if shown and isinstance(shown, list):  # from the browser: anything that is not a row is left out
@@ -129,9 +121,9 @@ def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) ->
         rows = sorted((r for r in rows if r[key] in position), key=lambda r: position[r[key]])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralize(c["headerName"]) for c in columns])
+    writer.writerow([downloads.neutralise(c["headerName"]) for c in columns])
     for row in rows:
-        writer.writerow([neutralize("" if row.get(c["field"]) is None else row.get(c["field"])) for c in columns])
+        writer.writerow([downloads.neutralise("" if row.get(c["field"]) is None else row.get(c["field"])) for c in columns])
     return out.getvalue()
 
 

@@ -19,6 +19,7 @@ from callbacks.access import Unavailable, authorize
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
 from layouts import figures, i18n, ids
 from layouts.components import zone_line
+from layouts.overview import CHART_COHORTS
 
 PAGE = ids.OVERVIEW
 TITLES = {ids.GRAPH_ACTIVITY: "chart.activity", ids.GRAPH_FUNNEL: "chart.funnel", ids.GRAPH_TRAININGS: "chart.trainings",
@@ -78,24 +79,24 @@ def content(view: TenantView, state: ViewState) -> dict:
     def activity():
         learners = answers.timeseries(view, "active_learners", gran)
         connections = None if training_side else answers.timeseries(view, "connections", gran)
-        return figures.activity(connections, learners, loc, theme)
+        return figures.activity(connections, learners, gran, loc, theme)
 
     def trainings():
         rows = answers.breakdown(view, "completions", "training", 10)
         rows = [r for r in rows if r["value"]]
-        return figures.bars(rows, "completions", loc, theme, horizontal=True) if rows else \
+        return figures.bars(rows, "completions", "training", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
 
     def groups():
         rows = answers.breakdown(view, "completion_rate", "group", 50)
         rows = [r for r in rows if r["value"] is not None]
-        return figures.bars(rows, "completion_rate", loc, theme, horizontal=True) if rows else \
+        return figures.bars(rows, "completion_rate", "group", loc, theme, horizontal=True) if rows else \
             figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
 
     def overdue(by: str):
         def build():
             rows = [r for r in answers.breakdown(view, "overdue", by, 10) if r["value"]]
-            return figures.bars(rows, "overdue", loc, theme, horizontal=True) if rows else \
+            return figures.bars(rows, "overdue", by, loc, theme, horizontal=True) if rows else \
                 figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)
         return build
 
@@ -116,7 +117,9 @@ def content(view: TenantView, state: ViewState) -> dict:
         "changes": {m: kpi_change(m, values[m], (previous or {}).get(m), days, loc) if values else ""
                     for m in METRICS},
         "figures": figs,
-        "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc) for g, fig in figs.items()},
+        # for a token that may see learners, a chart's table opens the lists its points open (keyboard access)
+        "tables": {g: figures.data_table(fig, i18n.t(loc, TITLES[g]), loc, opens=g if view.scope.sees_learners
+                                         and g in CHART_COHORTS else None) for g, fig in figs.items()},
         "status": unknown_notes(view),
         "zone": zone_line(view.tenant_name, view.timezone, loc),
         # a tenant with assignments has them counted (0 or more) whatever the filters; without: null

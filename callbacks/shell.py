@@ -73,7 +73,7 @@ def render(pathname: str | None, search: str | None):
         view = page_view(access, token, search)
         resolved = access.for_state(state)
         data = content(resolved, state)
-        data = {**data, "learners": learner_data.first(pathname.rstrip("/"), resolved, state, search)}
+        data = {**data, "learners": learner_data.first(pathname.rstrip("/"), resolved, state)}
     except RangeError as exc:
         return message_page(i18n.t(access.locale, "error.range", detail=str(exc))), f"dv-root theme-{access.theme}"
     return layout(view, data), f"dv-root theme-{access.theme}"

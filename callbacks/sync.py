@@ -23,7 +23,7 @@ from app.view_state import (CHARTS, DEFAULT_PRESET, DIMENSIONS, GRANULARITY_CHOI
                             parse, resolve_range)
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
-from layouts import ids
+from layouts import figures, ids
 from layouts.components import chips, dropdown_options
 from layouts.explore import metric_options
 
@@ -64,7 +64,8 @@ def state_from_controls(current: ViewState, access: TenantView, trigger, control
     if trigger_type == ids.TENANT and access.scope.all_tenants and controls.get("tenant") != current.tenant:
         state = replace(state, filters={})  # another tenant's values mean nothing
     if trigger_type == ids.GRAPH_CLICK:
-        key = clicked_key(controls.get("click"))
+        at = figures.clicked(controls.get("click"))
+        key = at[2] if at and at[1] == state.by else None  # a bar or slice of the chosen breakdown
         if key is not None and state.by not in access.scope.filters:
             values = state.filters.get(state.by, ())
             state = state.with_filter(state.by, values + (key,) if key not in values else values)
@@ -72,18 +73,6 @@ def state_from_controls(current: ViewState, access: TenantView, trigger, control
         dim, value = trigger.get("dim"), trigger.get("value")
         state = state.with_filter(dim, [v for v in state.filters.get(dim, ()) if v != value])
     return state
-
-
-def clicked_key(click_data) -> str | None:
-    """The key of the clicked bar or slice (carried in ``customdata``)."""
-    try:
-        point = click_data["points"][0]
-    except (TypeError, KeyError, IndexError):
-        return None
-    key = point.get("customdata")
-    if isinstance(key, list):
-        key = key[0] if key else None
-    return key if isinstance(key, str) and key else None
 
 
 def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | None, token: str,

@@ -72,7 +72,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
             columnDefs=learners.grid_columns(loc),
             # Rows scroll inside (virtualised); each column as wide as its content. Not flex in a grid-box as the
             # grid above: below the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
-            columnSize="autoSize", style={"height": "420px"},
+            columnSize="autoSize", style={"height": "420px"}, getRowId="params.data.user_id",
             defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
                            "autoHeaderHeight": True},
             dashGridOptions={"animateRows": False},

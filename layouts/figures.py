@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from app import catalog
-from layouts import i18n
+from layouts import i18n, ids
 
 HEIGHT = 300
 THEMES = {
@@ -34,6 +34,25 @@ def data_text(label: str) -> str:
     chart. Escaped, Plotly shows the characters themselves.
     """
     return escape(label, quote=False)
+
+
+def point(metric: str, kind: str | None = None, value: str | None = None) -> list:
+    """What a chart's point is, carried in its ``customdata``: the metric it measures and, when it is one, the
+    period (``kind`` a granularity, ``value`` its first day) or the dimension value (``kind`` the dimension) it
+    is for. A click on it opens that metric's learners narrowed to it (``callbacks.learners``)."""
+    return [metric, kind, value]
+
+
+def clicked(click_data) -> tuple[str, str | None, str | None] | None:
+    """The ``point`` of a ``clickData`` as the browser sends it back (None: not one of ours)."""
+    try:
+        data = click_data["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if not (isinstance(data, list) and len(data) == 3 and isinstance(data[0], str)
+            and all(part is None or isinstance(part, str) for part in data[1:])):
+        return None
+    return data[0], data[1] or None, data[2] or None
 
 
 def _base(theme: str, locale: str, **layout) -> go.Figure:
@@ -89,16 +108,20 @@ def _axis_format(metric: str) -> str | None:
     return ".0%" if catalog.METRIC[metric].number_format == catalog.PERCENT else None
 
 
-def activity(connections: list[dict] | None, learners: list[dict], locale: str, theme: str) -> go.Figure:
-    """Connections (bars) and active learners (line, right axis) per period; ``connections`` None: n/a."""
+def activity(connections: list[dict] | None, learners: list[dict], granularity: str, locale: str,
+             theme: str) -> go.Figure:
+    """Connections (bars) and active learners (line, right axis) per period (of ``granularity``);
+    ``connections`` None: n/a."""
     colours = THEMES[theme]
     fig = _base(theme, locale, showlegend=True, legend={"orientation": "h", "y": 1.12, "x": 0},
                 margin={"l": 48, "r": 48, "t": 32, "b": 40})
     if connections is not None:
         fig.add_bar(x=[p["period"] for p in connections], y=[p["value"] for p in connections],
+                    customdata=[point("connections", granularity, p["period"]) for p in connections],
                     name=i18n.metric_label(locale, "connections"), marker_color=colours["primary"], opacity=0.75,
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     fig.add_scatter(x=[p["period"] for p in learners], y=[p["value"] for p in learners], mode="lines+markers",
+                    customdata=[point("active_learners", granularity, p["period"]) for p in learners],
                     name=i18n.metric_label(locale, "active_learners"), yaxis="y2" if connections is not None else "y",
                     line={"color": colours["secondary"], "width": 2}, marker={"size": 5},
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
@@ -118,18 +141,20 @@ def funnel(values: dict, locale: str, theme: str) -> go.Figure:
     steps = ("enrolments", "starts", "completions")
     fig = _base(theme, locale, margin={"l": 110, "r": 16, "t": 16, "b": 24})
     fig.add_funnel(y=[i18n.metric_label(locale, s) for s in steps], x=[values[s] for s in steps],
+                   customdata=[point(s) for s in steps],
                    texttemplate="%{value:,d}<br>%{percentInitial:.0%}", marker={"color": THEMES[theme]["funnel"]},
                    connector={"fillcolor": THEMES[theme]["grid"]},
                    hovertemplate="%{y}: %{x:,d}<extra></extra>")
     return fig
 
 
-def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: bool = False) -> go.Figure:
-    """One bar per row, largest first; the key rides in ``customdata`` for cross-filtering."""
+def bars(rows: list[dict], metric: str, by: str, locale: str, theme: str, horizontal: bool = False) -> go.Figure:
+    """One bar per row (a value of dimension ``by``), largest first; its key rides in ``customdata`` (``point``)
+    for cross-filtering and drilling."""
     fmt = _value_format(metric)
     labels = [data_text(i18n.data_label(r["label"], locale)) for r in rows]
     values = [r["value"] for r in rows]
-    keys = [r["key"] for r in rows]
+    keys = [point(metric, by, r["key"]) for r in rows]
     if horizontal:
         fig = _base(theme, locale, margin={"l": 16, "r": 16, "t": 8, "b": 32})
         fig.add_bar(y=labels[::-1], x=values[::-1], customdata=keys[::-1], orientation="h",
@@ -149,10 +174,11 @@ def bars(rows: list[dict], metric: str, locale: str, theme: str, horizontal: boo
     return fig
 
 
-def pie(rows: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
+def pie(rows: list[dict], metric: str, by: str, locale: str, theme: str) -> go.Figure:
     fig = _base(theme, locale, showlegend=True, margin={"l": 16, "r": 16, "t": 16, "b": 16})
     fig.add_pie(labels=[data_text(i18n.data_label(r["label"], locale)) for r in rows],
-                values=[r["value"] or 0 for r in rows], customdata=[r["key"] for r in rows], hole=0.35, sort=False,
+                values=[r["value"] or 0 for r in rows], customdata=[point(metric, by, r["key"]) for r in rows],
+                hole=0.35, sort=False,
                 hovertemplate=f"%{{label}}: %{{value:{_value_format(metric)}}} (%{{percent}})<extra></extra>")
     return fig
 
@@ -186,11 +212,14 @@ def from_dict(fig) -> go.Figure:
         return go.Figure()
 
 
-def data_table(fig: go.Figure, title: str, locale: str) -> html.Table | html.P:
+def data_table(fig: go.Figure, title: str, locale: str, opens: str | None = None) -> html.Table | html.P:
     """The chart's numbers as a table a screen reader reaches (WCAG 1.1.1: a text alternative for each chart).
 
     Built from the figure itself, so it always says what is drawn: one row per bar,
     slice, period or heatmap row, one column per trace; a message figure reads as its text.
+    ``opens`` (the graph's id, for a viewer who may see learners): each value of a point that
+    carries a ``point`` is a button opening its learners, as a click on the point does, so a
+    keyboard or screen-reader user can drill down too.
     """
     traces = list(fig.data)
     if not traces:
@@ -216,15 +245,25 @@ def data_table(fig: go.Figure, title: str, locale: str) -> html.Table | html.P:
     else:
         funnel_chart = traces[0].type == "funnel"  # horizontal unless told otherwise, drawn top-down
         horizontal = traces[0].orientation == "h" or (funnel_chart and traces[0].orientation != "v")
-        columns = {}
+        columns, points = {}, {}
         for trace in traces:
             keys, values = (trace.y, trace.x) if horizontal else (trace.x, trace.y)
-            columns[trace.name or i18n.t(locale, "table.value")] = dict(zip(keys or (), values or ()))
+            name = trace.name or i18n.t(locale, "table.value")
+            columns[name] = dict(zip(keys or (), values or ()))
+            points[name] = dict(zip(keys or (), trace.customdata if opens and trace.customdata is not None else ()))
         order = list(dict.fromkeys(k for col in columns.values() for k in col))
         if horizontal and not funnel_chart:
             order.reverse()  # bars are drawn bottom-up: read largest first, as seen
+
+        def opening(name, key):
+            text, at = cell(columns[name].get(key)), points[name].get(key)
+            if at is None:
+                return text
+            return html.Button(text, id=ids.chart_open_id(opens, *at), n_clicks=0, type="button",
+                               className="link-button chart-open", title=i18n.t(locale, "learners.drill.open"))
+
         head += list(columns)
-        rows = [[str(k), *[cell(col.get(k)) for col in columns.values()]] for k in order]
+        rows = [[str(k), *[opening(name, k) for name in columns]] for k in order]
     return html.Table([
         html.Caption(i18n.t(locale, "table.of", title=title)),
         html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),

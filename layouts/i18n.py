@@ -164,6 +164,13 @@ LABELS: dict[str, dict[str, str]] = {
         "learners.trainings.of": "Trainings of {name}",
         "learners.trainings.none": "No training for this learner under the current filters.",
         "learners.trainings.summary": "One learner's trainings: statuses, due dates and first dates (all dates)",
+        "learners.drill": "{cohort} — {point}",
+        "learners.drill.week": "week of {day}",
+        "learners.drill.open": "See the learners behind this value",
+        "learners.grid.open": "A row (a click, or Enter) opens that learner's trainings below the table.",
+        "learners.trainings.close": "Close this learner's trainings",
+        "learners.trainings.region": "The chosen learner's trainings",
+        "learners.drill.outside": "What was clicked is outside the current range or filters: no learner to show.",
     },
     "fr": {
         "overview.title": "Vue d’ensemble de la formation",
@@ -312,6 +319,13 @@ LABELS: dict[str, dict[str, str]] = {
         "learners.trainings.of": "Formations de {name}",
         "learners.trainings.none": "Aucune formation pour cet apprenant avec les filtres choisis.",
         "learners.trainings.summary": "Les formations d’un apprenant : statuts, échéances et premières dates (toutes dates)",
+        "learners.drill": "{cohort} — {point}",
+        "learners.drill.week": "semaine du {day}",
+        "learners.drill.open": "Voir les apprenants derrière cette valeur",
+        "learners.grid.open": "Une ligne (un clic, ou Entrée) ouvre les formations de cet apprenant sous le tableau.",
+        "learners.trainings.close": "Fermer les formations de cet apprenant",
+        "learners.trainings.region": "Les formations de l’apprenant choisi",
+        "learners.drill.outside": "Ce qui a été cliqué est hors de la période ou des filtres actuels : aucun apprenant à afficher.",
     },
 }
 

@@ -118,7 +118,6 @@ LEARNERS_SUMMARY = "p-learners-summary"
 LEARNERS_BODY = "div-learners-body"
 LEARNERS_PREV = "button-learners-prev"
 LEARNERS_NEXT = "button-learners-next"
-LEARNERS_PAGES = "store-learners-pages"   # the positions the shown page starts after (a stack, for "previous")
 LEARNERS_CSV = "button-learners-csv"
 LEARNERS_XLSX = "button-learners-xlsx"
 LEARNERS_DOWNLOAD = "download-learners"
@@ -126,6 +125,7 @@ LEARNERS_CLOSE = "button-learners-close"
 LEARNERS_BACK = "button-learners-back"     # from one learner's trainings back to the list
 KPI_OPEN = "kpi-open"          # {"type", "metric"}: a KPI card that opens its learner list
 LEARNER_OPEN = "learner-open"  # {"type", "user"}: a learner's name in the list, opens their trainings
+CHART_OPEN = "chart-open"      # {"type", "graph", "metric", "kind", "value"}: a chart table's value, opens its learners
 
 
 def kpi_open_id(metric: str) -> dict:
@@ -135,7 +135,18 @@ def kpi_open_id(metric: str) -> dict:
 def learner_open_id(user_id: str) -> dict:
     return {"type": LEARNER_OPEN, "user": user_id}
 
+
+def chart_open_id(graph_id: str, metric: str, kind: str | None, value: str | None) -> dict:
+    """A value in a chart's table that opens the learners behind its point (``layouts.figures.point``)."""
+    return {"type": CHART_OPEN, "graph": graph_id, "metric": metric, "kind": kind or "", "value": value or ""}
+
 # Explore's learner table (issue 15): the learners behind the chosen metric, for the current selection.
 GRID_LEARNERS = "grid-learners"
 EXPLORE_LEARNERS_HEADING = "h2-explore-learners"
 EXPLORE_LEARNERS_SUMMARY = "p-explore-learners-summary"
+EXPLORE_LEARNERS_CSV = "button-explore-learners-csv"
+EXPLORE_LEARNERS_XLSX = "button-explore-learners-xlsx"
+EXPLORE_LEARNERS_DOWNLOAD = "download-explore-learners"
+EXPLORE_LEARNER = "div-explore-learner"              # a learner's trainings, opened from a row of the grid
+EXPLORE_LEARNER_BODY = "div-explore-learner-body"
+EXPLORE_LEARNER_CLOSE = "button-explore-learner-close"

@@ -5,7 +5,7 @@ it the page has no panel, and its KPI cards are not buttons. The panel is a
 region with a heading, the list's exports (CSV, XLSX), a page of learners as a
 table whose names open their trainings, a pager and a close button (Escape
 closes it too: assets/learner-panel.js). ``callbacks.learners`` fills it from
-the URL (``cohort``, ``learner``), so back and forward reopen what was shown.
+the URL (``cohort``, ``cohort_<kind>``, ``page``, ``learner``), so back and forward reopen what was shown.
 """
 from __future__ import annotations
 
@@ -47,7 +47,6 @@ def panel(locale: str, first: dict | None = None) -> html.Section:
             html.Button(t("learners.next"), id=ids.LEARNERS_NEXT, n_clicks=0, type="button", className="button",
                         disabled=first.get("next_disabled", True)),
         ], className="learners-pager", **{"aria-label": t("learners.pager")}),
-        dcc.Store(id=ids.LEARNERS_PAGES, data=first.get("pages")),
         dcc.Download(id=ids.LEARNERS_DOWNLOAD),
     ], id=ids.LEARNERS_PANEL, className="card learners-panel", hidden=first.get("hidden", True),
         **{"aria-labelledby": ids.LEARNERS_HEADING})
@@ -135,14 +134,32 @@ def grid_rows(rows: list[dict], locale: str) -> list[dict]:
 
 
 def explore_section(locale: str, first: dict | None, grid) -> html.Section:
-    """Explore's learners: a heading, a summary line (count, what is shown) and the grid (``grid``: built by
-    the explore layout, which owns AG Grid; ``first``: the page's first answer, ``callbacks.learners``)."""
+    """Explore's learners: a heading with the list's exports (CSV, XLSX), a summary line (count, what is shown),
+    the grid (``grid``: built by the explore layout, which owns AG Grid; a row opens that learner) and the opened
+    learner's trainings (``first``: the page's first answer, ``callbacks.learners``)."""
+    t = lambda key: i18n.t(locale, key)  # noqa: E731
     first = first or {}
-    heading = first.get("heading") if isinstance(first.get("heading"), str) else i18n.t(locale, "learners.title")
+    heading = first.get("heading") if isinstance(first.get("heading"), str) else t("learners.title")
     return html.Section([
-        html.Div(html.H2(heading, id=ids.EXPLORE_LEARNERS_HEADING), className="card-head"),
+        html.Div([
+            html.H2(heading, id=ids.EXPLORE_LEARNERS_HEADING),
+            html.Div([
+                html.Button(t("learners.csv"), id=ids.EXPLORE_LEARNERS_CSV, n_clicks=0, type="button",
+                            className="button"),
+                html.Button(t("learners.xlsx"), id=ids.EXPLORE_LEARNERS_XLSX, n_clicks=0, type="button",
+                            className="button"),
+            ], className="learners-actions"),
+        ], className="card-head"),
         html.P(first.get("summary", ""), id=ids.EXPLORE_LEARNERS_SUMMARY, className="as-of", role="status"),
+        html.P(t("learners.grid.open"), className="as-of"),
         grid,
+        html.Div([  # Close first: a learner's trainings may be a long table
+            html.Button(t("learners.trainings.close"), id=ids.EXPLORE_LEARNER_CLOSE, n_clicks=0, type="button",
+                        className="button"),
+            html.Div(first.get("learner"), id=ids.EXPLORE_LEARNER_BODY),
+        ], id=ids.EXPLORE_LEARNER, className="learners-body", tabIndex="-1", role="region",
+            hidden=first.get("learner") is None, **{"aria-label": t("learners.trainings.region")}),
+        dcc.Download(id=ids.EXPLORE_LEARNERS_DOWNLOAD),
     ], className="card card-wide learners-explore", **{"aria-labelledby": ids.EXPLORE_LEARNERS_HEADING})
 
 

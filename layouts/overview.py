@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from dash import html
 
-from app.view_state import GRANULARITY_CHOICES
+from app.view_state import GRANULARITY_CHOICES, METRIC_COHORTS
 from layouts import i18n, ids, learners
 from layouts.components import PageView, chart_card, choice, compliance_cards, kpi_cards, page_top
 
 PAGE = ids.OVERVIEW
+# What a chart's points open, for a token that may see learners (docs/metrics.md, "From a chart to its
+# learners"): by the metric a point measures (``layouts.figures.point``), the list its KPI card opens, narrowed
+# to the point. The heatmap (hours of a typical week) opens none: an hour is not a range of days.
+CHART_COHORTS = {graph: {metric: METRIC_COHORTS[metric] for metric in metrics} for graph, metrics in {
+    ids.GRAPH_ACTIVITY: ("connections", "active_learners"), ids.GRAPH_FUNNEL: ("enrolments", "starts", "completions"),
+    ids.GRAPH_TRAININGS: ("completions",), ids.GRAPH_GROUPS: ("completion_rate",),
+    ids.GRAPH_OVERDUE_GROUPS: ("overdue",), ids.GRAPH_OVERDUE_TRAININGS: ("overdue",)}.items()}
 
 
 def layout(view: PageView, content: dict | None = None) -> html.Main:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from dash.testing.wait import until
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -102,4 +103,112 @@ def test_learners004_explore_shows_the_learners_behind_its_metric_without_axe_vi
     violations, report = axe_violations(dash_duo.driver)
     assert violations == [], f"explore, learners: {report}"
     dash_duo.driver.save_screenshot(str(artifacts / f"explore-learners-{theme}-{locale}.png"))
+    assert dash_duo.get_logs() == []
+
+
+def focused_id(dash_duo) -> str:
+    return dash_duo.driver.execute_script("return document.activeElement && document.activeElement.id;")
+
+
+def test_learners007_a_click_on_a_real_bar_opens_its_learners_and_escape_gives_focus_back(
+        dash_duo, dash_app, generated_snapshot_dir):
+    """Issue 15: a bar of the completion-rate chart opens its group's not-completed learners (the URL says so),
+    focus goes to the heading, Escape gives it back to the chart; a value of the chart's table does the same from
+    the keyboard, and focus comes back to that value."""
+    snapshot = SnapshotStore(generated_snapshot_dir).current()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1300, 1400)
+    token = embed_token(learners=True)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={token}&range=90d")
+    wait_for_charts(dash_duo)
+    bar = dash_duo.find_element("#graph-groups .bars .point path")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", bar)
+    ActionChains(dash_duo.driver).move_to_element(bar).click().perform()
+    until(lambda: panel_open(dash_duo) and names(dash_duo), timeout=10)
+    state = parse(dash_duo.driver.current_url.split("?", 1)[1])
+    assert state.cohort == "not_completed" and state.drill[0] == "group"
+    group = state.drill[1]
+    start, end = resolve_range(state, snapshot.data_as_of)
+    page = learners.learner_page(snapshot, TENANT, start, end, {"group": (group,)}, "not_completed",
+                                 learners.DEFAULT_SORT, None, 25)
+    until(lambda: names(dash_duo) == [n or u for n, u in zip(page.rows["name"], page.rows["user_id"])], timeout=10)
+    assert dash_duo.find_element("#h2-learners").text.endswith(f" — {group}")
+    until(lambda: focused_id(dash_duo) == "h2-learners", timeout=5)
+    dash_duo.find_element("body").send_keys(Keys.ESCAPE)
+    until(lambda: not panel_open(dash_duo) and "cohort=" not in dash_duo.driver.current_url, timeout=10)
+    until(lambda: focused_id(dash_duo) == "graph-groups", timeout=5)
+
+    summary = dash_duo.find_element("#graph-funnel ~ * summary, section:has(#graph-funnel) summary")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.send_keys(Keys.ENTER)  # the chart's table opens
+    step = dash_duo.find_element("section:has(#graph-funnel) .chart-open")
+    opener = step.get_attribute("id")
+    step.send_keys(Keys.ENTER)
+    until(lambda: panel_open(dash_duo) and "cohort=enrolled" in dash_duo.driver.current_url, timeout=10)
+    until(lambda: focused_id(dash_duo) == "h2-learners", timeout=5)
+    dash_duo.find_element("body").send_keys(Keys.ESCAPE)
+    until(lambda: not panel_open(dash_duo), timeout=10)
+    until(lambda: focused_id(dash_duo) == opener, timeout=5)
+    dash_duo.driver.back()  # the history holds the drill-downs: back opens the funnel's list again
+    until(lambda: panel_open(dash_duo) and "cohort=enrolled" in dash_duo.driver.current_url, timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize(("theme", "locale"), [("light", "en"), ("dark", "fr")])
+def test_learners008_no_axe_violation_with_a_drilled_panel_open(dash_duo, dash_app, theme, locale, artifacts):
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1300, 1400)
+    token = embed_token(learners=True, theme=theme, locale=locale)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={token}&range=90d&cohort=not_completed"
+                           "&cohort_group=Sales")
+    wait_for_charts(dash_duo)
+    until(lambda: panel_open(dash_duo) and names(dash_duo), timeout=10)
+    for summary in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".chart-data summary"):
+        dash_duo.driver.execute_script("arguments[0].parentElement.open = true;", summary)  # the tables' buttons
+    violations, report = axe_violations(dash_duo.driver)
+    assert violations == [], f"drilled panel: {report}"
+    dash_duo.driver.set_window_size(1300, 3400)  # the whole page: the panel, the charts and their tables' buttons
+    dash_duo.driver.execute_script("window.scrollTo(0, 0);")
+    dash_duo.driver.save_screenshot(str(artifacts / f"overview-drilled-{theme}-{locale}.png"))
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.parametrize(("theme", "locale"), [("light", "en"), ("dark", "fr")])
+def test_learners009_a_row_of_explores_grid_opens_the_learners_trainings_by_click_or_enter(
+        dash_duo, dash_app, generated_snapshot_dir, theme, locale, artifacts):
+    """A click on a row shows that learner's trainings below the grid (focus moves there), Close gives focus back to
+    the cell; Enter on a cell does the same; axe finds nothing with them shown."""
+    snapshot = SnapshotStore(generated_snapshot_dir).current()
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1300, 1400)
+    token = embed_token(learners=True, theme=theme, locale=locale)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={token}&range=90d&metric=starts")
+    until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-learners .ag-row"), timeout=10)
+    cell = dash_duo.find_element('#grid-learners .ag-row[row-index="0"] .ag-cell[col-id="name"]')
+    user = cell.find_element(By.XPATH, "..").get_attribute("row-id")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    click_once_settled(cell)
+    until(lambda: f"learner={user}" in dash_duo.driver.current_url, timeout=10)
+    dash_duo.wait_for_element("#div-explore-learner .learner-trainings table", timeout=10)
+    found = learners.learner_trainings(snapshot, TENANT, user, {})
+    rows = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#div-explore-learner tbody tr")
+    assert len(rows) == len(found["trainings"])
+    until(lambda: focused_id(dash_duo) == "div-explore-learner", timeout=5)
+    violations, report = axe_violations(dash_duo.driver)
+    assert violations == [], f"explore, one learner: {report}"
+    dash_duo.driver.save_screenshot(str(artifacts / f"explore-learner-{theme}-{locale}.png"))
+    click_once_settled(dash_duo.find_element("#button-explore-learner-close"))
+    until(lambda: "learner=" not in dash_duo.driver.current_url, timeout=10)
+    until(lambda: dash_duo.driver.execute_script(
+        "return document.activeElement.closest && !!document.activeElement.closest('#grid-learners .ag-cell');"),
+        timeout=5)
+    second = dash_duo.find_element('#grid-learners .ag-row[row-index="1"] .ag-cell[col-id="name"]')
+    other = second.find_element(By.XPATH, "..").get_attribute("row-id")
+    dash_duo.driver.execute_script("arguments[0].focus();", second)
+    dash_duo.driver.switch_to.active_element.send_keys(Keys.ENTER)
+    until(lambda: f"learner={other}" in dash_duo.driver.current_url, timeout=10)
+    dash_duo.wait_for_element("#div-explore-learner .learner-trainings", timeout=10)
+    dash_duo.driver.back()
+    until(lambda: "learner=" not in dash_duo.driver.current_url and
+          dash_duo.find_element("#div-explore-learner").get_attribute("hidden") is not None, timeout=10)
     assert dash_duo.get_logs() == []

@@ -12,7 +12,7 @@ from app.extensions import get_cache
 from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
 from callbacks.access import authorize
-from layouts import i18n, ids
+from layouts import figures, i18n, ids
 from tests.support.apps import make_app
 from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 from tests.support.dash_requests import compact, prop_id, sync_call
@@ -197,7 +197,8 @@ def test_explore001_rows_are_the_breakdown(server_context, snapshot):
     assert [r["label"] for r in out["rows"]] == list(rows["label"])
     assert [r["value"] for r in out["rows"]] == [None if v is None else round(v * 100, 1) for v in rows["value"]]
     assert [c["headerName"] for c in out["columns"]] == ["Group", "Completion rate (%)"]
-    assert list(out["figure"].data[0].customdata) == [r["key"] for r in out["rows"] if r["value"] is not None]
+    assert [tuple(p) for p in out["figure"].data[0].customdata] == [
+        ("completion_rate", "group", r["key"]) for r in out["rows"] if r["value"] is not None]
     assert out["title"] == "Completion rate by group"
 
 
@@ -266,7 +267,7 @@ def test_route002_analyst_pick_is_checked_against_the_snapshot(server_context):
 def test_sync001_controls_to_state(server_context):
     access = authorize(embed_token(filters={"group": ["Sales"]}))
     now = ViewState(by="country", filters={"group": ("Sales",)})
-    click = {"points": [{"customdata": "FR", "label": "FR"}]}
+    click = {"points": [{"customdata": ["completions", "country", "FR"], "label": "FR"}]}
     state = sync.state_from_controls(now, access, ids.GRAPH_EXPLORE, {"click": click})
     assert state.filters == {"country": ("FR",), "group": ("Sales",)}
     state = sync.state_from_controls(state, access, ids.chip_remove_id("country", "FR"), {})
@@ -277,7 +278,7 @@ def test_sync001_controls_to_state(server_context):
     assert locked.filters == now.filters
     by_group = ViewState(by="group")
     assert sync.state_from_controls(by_group, access, ids.GRAPH_EXPLORE, {"click": {"points": [
-        {"customdata": "HR"}]}}).filters == {}
+        {"customdata": ["completions", "group", "HR"]}]}}).filters == {}
     assert sync.state_from_controls(now, access, ids.chip_remove_id("group", "Sales"), {}).filters == now.filters
 
 
@@ -303,11 +304,14 @@ def test_sync003_analyst_tenant_switch_clears_filters(server_context):
     assert state.filters == {}
 
 
-def test_sync004_clicked_key():
-    assert sync.clicked_key({"points": [{"customdata": ["k1"]}]}) == "k1"
-    assert sync.clicked_key({"points": []}) is None
-    assert sync.clicked_key(None) is None
-    assert sync.clicked_key({"points": [{"customdata": 3}]}) is None
+def test_sync004_clicked_point():
+    assert figures.clicked({"points": [{"customdata": ["starts", "group", "k1"]}]}) == ("starts", "group", "k1")
+    assert figures.clicked({"points": [{"customdata": ["starts", None, None]}]}) == ("starts", None, None)
+    assert figures.clicked({"points": []}) is None
+    assert figures.clicked(None) is None
+    assert figures.clicked({"points": [{"customdata": 3}]}) is None
+    assert figures.clicked({"points": [{"customdata": ["k1"]}]}) is None
+    assert figures.clicked({"points": [{"customdata": ["starts", "group", {"$ne": 1}]}]}) is None
 
 
 def test_sync005_outputs_keep_the_token_and_skip_unchanged_urls(server_context):

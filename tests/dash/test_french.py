@@ -38,8 +38,9 @@ def shown(node, out: list[str]) -> list[str]:
 
 
 def english(strings: list[str]) -> set[str]:
-    """The strings that are, or hold as a part ("Groupe : Unknown"), a text of the English catalog."""
-    parts = {p.strip() for s in strings for p in [s, *re.split(r"\s*[:,(]\s*|\)", s)] if p.strip()}
+    """The strings that are, or hold as a part ("Groupe : Unknown", "Apprenants actifs — week of …"), a text of
+    the English catalog."""
+    parts = {p.strip() for s in strings for p in [s, *re.split(r"\s*[:,(—]\s*|\)", s)] if p.strip()}
     return {p for p in parts if any(pattern.fullmatch(p) for pattern in ENGLISH)}
 
 
@@ -78,8 +79,9 @@ def test_french002_the_walk_finds_english_where_there_is_some(server_context):
 
 
 def test_french003_the_learner_panel_holds_no_english(server_context):
-    """The panel (issue 15): the page with it, every cohort's list, a learner's trainings, an unknown learner;
-    explore's learner grid (its headers, heading and summary)."""
+    """The panel (issue 15): the page with it (its charts' tables' buttons), every cohort's list, a list a chart
+    opened (its title), a learner's trainings, an unknown learner; explore's learner grid (its headers, heading,
+    summary, exports) and a learner it opened."""
     from app.view_state import COHORTS
     from callbacks import learners as panel
 
@@ -99,6 +101,10 @@ def test_french003_the_learner_panel_holds_no_english(server_context):
         strings += shown(panel.explore_outputs(explore_token, f"?token={explore_token}&metric={metric}"), [])
     for learner in (user, "nobody-such"):
         strings += shown(panel.panel_outputs(token, f"?token={token}&cohort=completed&learner={learner}"), [])
+    for drill in ("cohort_week=2026-10-05", "cohort_month=2026-10-01", "cohort_day=2026-10-05", "cohort_group=Sales",
+                  "cohort_training=t0001", "cohort_week=2020-01-06"):  # the last: outside the range
+        strings += shown(panel.panel_outputs(token, f"?token={token}&range=90d&cohort=active&{drill}"), [])
+    strings += shown(panel.explore_outputs(explore_token, f"?token={explore_token}&learner={user}"), [])
     for text in english(strings):
         found.setdefault(text, "panel")
     assert user and found == {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import json
 
@@ -20,7 +21,9 @@ from app import downloads, learners, queries
 from app.store import SnapshotStore
 from app.view_state import COHORTS, METRIC_COHORTS, parse, resolve_range
 from callbacks import shell
+from callbacks.overview import overview_outputs
 from layouts import ids
+from layouts.overview import CHART_COHORTS
 from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token
 from tests.support.dash_requests import callback_key, post_callback, prop_id
 
@@ -28,7 +31,7 @@ URL_SEARCH = {"id": ids.URL, "property": "search"}
 PANEL_OUTPUTS = [{"id": ids.LEARNERS_PANEL, "property": "hidden"}, {"id": ids.LEARNERS_HEADING, "property": "children"},
                  {"id": ids.LEARNERS_SUMMARY, "property": "children"}, {"id": ids.LEARNERS_BODY, "property": "children"},
                  {"id": ids.LEARNERS_BACK, "property": "hidden"}, {"id": ids.LEARNERS_PREV, "property": "disabled"},
-                 {"id": ids.LEARNERS_NEXT, "property": "disabled"}, {"id": ids.LEARNERS_PAGES, "property": "data"}]
+                 {"id": ids.LEARNERS_NEXT, "property": "disabled"}]
 
 
 @pytest.fixture
@@ -36,30 +39,31 @@ def snapshot(generated_snapshot_dir):
     return SnapshotStore(generated_snapshot_dir).current()
 
 
-def panel_call(client, dash_app, token, search, pages=None, pressed=None):
-    inputs = [{**URL_SEARCH, "value": search},
-              {"id": ids.LEARNERS_PREV, "property": "n_clicks", "value": 1 if pressed == ids.LEARNERS_PREV else 0},
-              {"id": ids.LEARNERS_NEXT, "property": "n_clicks", "value": 1 if pressed == ids.LEARNERS_NEXT else 0}]
-    state = [{"id": ids.token_id("overview"), "property": "data", "value": token},
-             {"id": ids.LEARNERS_PAGES, "property": "data", "value": pages}]
-    changed = [prop_id(pressed, "n_clicks")] if pressed else None
-    status, body = post_callback(client, dash_app, f"{ids.LEARNERS_PANEL}.hidden", PANEL_OUTPUTS, inputs, state,
-                                 changed)
+def panel_call(client, dash_app, token, search):
+    inputs = [{**URL_SEARCH, "value": search}]
+    state = [{"id": ids.token_id("overview"), "property": "data", "value": token}]
+    status, body = post_callback(client, dash_app, f"{ids.LEARNERS_PANEL}.hidden", PANEL_OUTPUTS, inputs, state)
     return status, (body or {}).get("response")
 
 
-def drill_call(client, dash_app, token, search, trigger):
-    kpis = [{"id": ids.kpi_open_id(m), "property": "n_clicks", "value": int(trigger == ids.kpi_open_id(m))}
-            for m in METRIC_COHORTS]
-    names = [{"id": trigger, "property": "n_clicks", "value": 1}] if isinstance(trigger, dict) and \
-        trigger.get("type") == ids.LEARNER_OPEN else []
-    inputs = [kpis, names, {"id": ids.LEARNERS_CLOSE, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_CLOSE)},
-              {"id": ids.LEARNERS_BACK, "property": "n_clicks", "value": int(trigger == ids.LEARNERS_BACK)}]
+def drill_call(client, dash_app, token, search, trigger, click=None):
+    """The drill callback as the renderer posts it: ``trigger`` pressed (a button's id), or a chart's graph id
+    with its ``click`` (clickData)."""
+    def pressed(component_id):
+        return {"id": component_id, "property": "n_clicks", "value": int(trigger == component_id)}
+
+    def of_type(kind):
+        return [pressed(trigger)] if isinstance(trigger, dict) and trigger.get("type") == kind else []
+
+    kpis = [pressed(ids.kpi_open_id(m)) for m in METRIC_COHORTS]
+    charts = [{"id": g, "property": "clickData", "value": click if trigger == g else None} for g in CHART_COHORTS]
+    inputs = [kpis, of_type(ids.LEARNER_OPEN), pressed(ids.LEARNERS_CLOSE), pressed(ids.LEARNERS_BACK),
+              pressed(ids.LEARNERS_PREV), pressed(ids.LEARNERS_NEXT), of_type(ids.CHART_OPEN), *charts]
     state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
-    key = callback_key(dash_app, "location-url.search@")  # the renderer names a second writer's output so
-    output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # "search@<hash>"
-    status, body = post_callback(client, dash_app, "location-url.search@", output, inputs, state,
-                                 [prop_id(trigger, "n_clicks")])
+    key = callback_key(dash_app, "location-url.search@", ids.LEARNERS_CLOSE)  # the renderer names a second
+    output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # writer's output so: "search@<hash>"
+    status, body = post_callback(client, dash_app, key, output, inputs, state,
+                                 [prop_id(trigger, "clickData" if click is not None else "n_clicks")])
     return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
 
 
@@ -115,22 +119,28 @@ def test_panel001_each_kpi_card_opens_its_cohort_and_the_panel_lists_learner_pag
 
 
 def test_panel002_the_pager_walks_the_pages_learner_page_gives(client, dash_app, snapshot):
+    """The page is URL state (``page``): Next and Previous write it, a link opens it, past the end is the last."""
     token = analyst_token()
     search = f"?token={token}&tenant={TENANT}&range=90d&cohort=enrolled"
     _, first = panel_call(client, dash_app, token, search)
-    pages = first[ids.LEARNERS_PAGES]["data"]
     assert first[ids.LEARNERS_PREV]["disabled"] is True and first[ids.LEARNERS_NEXT]["disabled"] is False
-    _, second = panel_call(client, dash_app, token, search, pages, ids.LEARNERS_NEXT)
+    status, url = drill_call(client, dash_app, token, search, ids.LEARNERS_NEXT)
+    assert status == 200 and url == f"{search}&page=2"
+    _, second = panel_call(client, dash_app, token, url)
     page1 = expected(snapshot, search, {}, "enrolled")
     page2 = expected(snapshot, search, {}, "enrolled", page1.next)
     assert listed(second) == list(page2.rows["user_id"]) and not set(listed(first)) & set(listed(second))
-    assert second[ids.LEARNERS_PREV]["disabled"] is False
-    _, back = panel_call(client, dash_app, token, search, second[ids.LEARNERS_PAGES]["data"], ids.LEARNERS_PREV)
-    assert listed(back) == listed(first)
-    # a crafted position is not a 500: the list starts again
-    status, again = panel_call(client, dash_app, token, search, {"search": search, "after": [["x", {}, -1]]},
-                               ids.LEARNERS_NEXT)
-    assert status == 200 and listed(again) == listed(first)
+    assert second[ids.LEARNERS_PREV]["disabled"] is False and "page 2" in second[ids.LEARNERS_SUMMARY]["children"]
+    status, url = drill_call(client, dash_app, token, url, ids.LEARNERS_PREV)
+    assert url == search
+    whole = expected(snapshot, search, {}, "enrolled", limit=1000)
+    last = -(-whole.total // 25)
+    for asked in (last, last + 1, 200, 9999):  # past the end (or the bound): the last page, never a 500
+        status, response = panel_call(client, dash_app, token, f"{search}&page={asked}")
+        assert status == 200 and listed(response) == list(whole.rows["user_id"])[(last - 1) * 25:last * 25], asked
+        assert response[ids.LEARNERS_NEXT]["disabled"] is True
+    status, response = panel_call(client, dash_app, token, f"{search}&page=-1")
+    assert status == 200 and listed(response) == listed(first)
 
 
 def test_panel003_a_learner_opens_their_trainings_and_back_closes_them(client, dash_app, snapshot):
@@ -208,7 +218,9 @@ def test_panel006_files_hold_what_the_apis_writers_write(client, dash_app, snaps
 def grid_call(client, dash_app, token, search):
     outputs = [{"id": ids.GRID_LEARNERS, "property": "rowData"},
                {"id": ids.EXPLORE_LEARNERS_SUMMARY, "property": "children"},
-               {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"}]
+               {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"},
+               {"id": ids.EXPLORE_LEARNER, "property": "hidden"},
+               {"id": ids.EXPLORE_LEARNER_BODY, "property": "children"}]
     status, body = post_callback(client, dash_app, f"{ids.GRID_LEARNERS}.rowData", outputs, [{**URL_SEARCH,
                                  "value": search}], [{"id": ids.token_id("explore"), "property": "data",
                                                       "value": token}])
@@ -294,6 +306,303 @@ def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_
     page = expected(snapshot, search, {}, "overdue", limit=500)
     assert [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == list(page.rows["user_id"])
     assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Overdue: ")
+
+
+def points_of(token, search) -> dict[str, list[list]]:
+    """Each drillable overview chart's points (``customdata``: metric, kind, value), as the page draws them."""
+    figs = overview_outputs(token, search)["figures"]
+    return {g: [list(p) for trace in figs[g].data for p in (trace.customdata or ())] for g in CHART_COHORTS}
+
+
+def narrowed(snapshot, search, filters, kind, value):
+    """Range and filters a chart point narrows the view to, computed here from docs/metrics.md on its own."""
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    day = dt.date.fromisoformat(value) if kind in ("day", "week", "month") else None
+    if kind == "day":
+        start = end = day
+    elif kind == "week":
+        start, end = max(start, day - dt.timedelta(days=day.weekday())), \
+            min(end, day - dt.timedelta(days=day.weekday()) + dt.timedelta(days=6))
+    elif kind == "month":
+        following = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        start, end = max(start, day.replace(day=1)), min(end, following - dt.timedelta(days=1))
+    elif kind:
+        filters = {**filters, kind: (value,)}
+    return start, end, filters
+
+
+def test_panel011_a_click_on_each_chart_opens_its_cohort_narrowed_to_the_point(client, dash_app, snapshot,
+                                                                              server_context):
+    """A bar of a day, week or month, a funnel step, a training or a group: the list is ``learner_page`` of the
+    chart's cohort over the clicked period, or with the clicked value as a filter."""
+    token = embed_token(learners=True)
+    seen = set()
+    for search, grain in ((f"?token={token}", "day"), (f"?token={token}&range=90d", "week"),
+                          (f"?token={token}&range=12m", "month")):
+        for graph, points in points_of(token, search).items():
+            if grain != "day" and graph != ids.GRAPH_ACTIVITY:
+                continue  # the other charts do not change with the granularity
+            assert points, graph
+            for metric, kind, value in (points[0], points[-1]) if graph != ids.GRAPH_FUNNEL else points:
+                click = {"points": [{"curveNumber": 0, "pointNumber": 0, "customdata": [metric, kind, value]}]}
+                status, url = drill_call(client, dash_app, token, search, graph, click)
+                cohort = CHART_COHORTS[graph][metric]
+                assert status == 200 and parse(url).cohort == cohort, (graph, metric)
+                assert parse(url).drill == ((kind, value) if kind else None)
+                assert (kind is None or f"cohort_{kind}=" in url) and (kind != "day" or grain == "day")
+                _, response = panel_call(client, dash_app, token, url)
+                start, end, filters = narrowed(snapshot, search, {}, kind, value)
+                page = learners.learner_page(snapshot, TENANT, start, end, filters, cohort, learners.DEFAULT_SORT,
+                                             None, 25)
+                assert listed(response) == list(page.rows["user_id"]), (graph, metric, kind, value)
+                assert f"{page.total:,} learners" in response[ids.LEARNERS_SUMMARY]["children"]
+                seen.add((graph, kind))
+    assert {kind for _, kind in seen} >= {"day", "week", "month", "training", "group", None}
+    assert {graph for graph, _ in seen} == set(CHART_COHORTS)
+
+
+def chart_buttons(token, search) -> list[dict]:
+    """The ids of the buttons in the overview's chart tables (what a keyboard reaches)."""
+    tables = overview_outputs(token, search)["tables"]
+    found = []
+
+    def walk(node):
+        if hasattr(node, "to_plotly_json"):
+            node = node.to_plotly_json()
+        if isinstance(node, dict):
+            props = node.get("props", node)
+            if isinstance(props.get("id"), dict) and props["id"].get("type") == ids.CHART_OPEN:
+                found.append(props["id"])
+            for value in props.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+
+    walk(list(tables.values()))
+    return found
+
+
+def test_panel012_a_chart_tables_values_open_the_same_lists_titled_with_what_was_clicked(client, dash_app, snapshot,
+                                                                                          server_context):
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d"
+    buttons = chart_buttons(token, search)
+    assert {b["graph"] for b in buttons} == set(CHART_COHORTS)
+    points = points_of(token, search)
+    assert sorted((b["graph"], b["metric"], b["kind"], b["value"]) for b in buttons) == sorted(
+        (g, m, k or "", v or "") for g, found in points.items() for m, k, v in found)
+    for graph in CHART_COHORTS:
+        button = next(b for b in buttons if b["graph"] == graph)
+        metric, kind, value = button["metric"], button["kind"] or None, button["value"] or None
+        click = {"points": [{"customdata": [metric, kind, value]}]}
+        assert drill_call(client, dash_app, token, search, button) == \
+            drill_call(client, dash_app, token, search, graph, click), graph
+    sales = {"points": [{"customdata": ["completion_rate", "group", "Sales"]}]}
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, sales)
+    _, response = panel_call(client, dash_app, token, url)
+    assert response[ids.LEARNERS_HEADING]["children"] == "Learners who have not completed — Sales"
+    week = next(p for p in points[ids.GRAPH_ACTIVITY] if p[0] == "connections")
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_ACTIVITY, {"points": [{"customdata": week}]})
+    _, response = panel_call(client, dash_app, token, url)
+    day = dt.date.fromisoformat(week[2])
+    assert response[ids.LEARNERS_HEADING]["children"] == \
+        f"Learners who connected — week of {day:%b} {day.day}, {day.year}"
+    training = next(p for p in points[ids.GRAPH_TRAININGS])
+    title = queries.filter_values(snapshot, TENANT)["training"]
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_TRAININGS, {"points": [{"customdata": training}]})
+    _, response = panel_call(client, dash_app, token, url)
+    named = next(o["label"] for o in title if o["key"] == training[2])
+    assert response[ids.LEARNERS_HEADING]["children"] == f"Learners who completed a training — {named}"
+    french = embed_token(learners=True, locale="fr")
+    _, response = panel_call(client, dash_app, french, url.replace(token, french))
+    assert response[ids.LEARNERS_HEADING]["children"] == f"Apprenants qui ont terminé une formation — {named}"
+    month = f"?token={french}&range=12m&cohort=active&cohort_month=2026-03-01"
+    _, response = panel_call(client, dash_app, french, month)
+    assert response[ids.LEARNERS_HEADING]["children"] == "Apprenants actifs — mars 2026"
+
+
+def test_panel013_a_click_never_widens_the_filters_or_the_locks(client, dash_app, snapshot, server_context):
+    """Locked to one group: a crafted click on another group's bar (or a period outside the range) shows no
+    learner, its file is not sent; a click within the lock lists the lock's learners only."""
+    everyone = expected(snapshot, "?range=90d", {}, "not_completed", limit=1000).rows
+    groups = sorted(set(everyone["group"]))
+    locked, other = groups[0], groups[1]
+    token = embed_token(learners=True, filters={"group": [locked]})
+    search = f"?token={token}&range=90d"
+    outside = {"points": [{"customdata": ["completion_rate", "group", other]}]}
+    status, url = drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, outside)
+    assert status == 200 and parse(url).drill == ("group", other)
+    _, response = panel_call(client, dash_app, token, url)
+    assert listed(response) == [] and "outside the current range or filters" in json.dumps(
+        response[ids.LEARNERS_BODY]["children"])
+    assert file_call(client, dash_app, token, url, ids.LEARNERS_CSV)[0] == 204
+    inside = {"points": [{"customdata": ["completion_rate", "group", locked]}]}
+    _, url = drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, inside)
+    _, response = panel_call(client, dash_app, token, url)
+    page = expected(snapshot, search, {"group": (locked,)}, "not_completed")
+    assert listed(response) == list(page.rows["user_id"]) and set(page.rows["group"]) == {locked}
+    _, data = file_call(client, dash_app, token, url, ids.LEARNERS_CSV)
+    rows = list(csv.DictReader(io.StringIO(base64.b64decode(data["content"]).decode())))
+    assert len(rows) == page.total and {r["group"] for r in rows} == {locked}
+    # another dimension narrows within the lock: still the locked group only
+    country = sorted(set(everyone["country"]))[0]
+    _, response = panel_call(client, dash_app, token, f"{search}&cohort=active&cohort_country={country}")
+    page = expected(snapshot, search, {"group": (locked,), "country": (country,)}, "active")
+    assert listed(response) == list(page.rows["user_id"])
+    # a user's own filter is not widened either, nor is the range
+    analyst = analyst_token()
+    mine = f"?token={analyst}&tenant={TENANT}&range=90d&group={locked}"
+    _, url = drill_call(client, dash_app, analyst, mine, ids.GRAPH_GROUPS, outside)
+    assert listed(panel_call(client, dash_app, analyst, url)[1]) == []
+    start, _ = resolve_range(parse(search), snapshot.data_as_of)
+    before = (start - dt.timedelta(days=40)).isoformat()
+    _, response = panel_call(client, dash_app, token, f"{search}&cohort=active&cohort_week={before}")
+    assert listed(response) == [] and "outside" in json.dumps(response[ids.LEARNERS_BODY]["children"])
+    # a malformed point, or a chart that opens nothing: no new URL (never the whole list instead)
+    for graph, data in ((ids.GRAPH_ACTIVITY, ["connections", "week", "not-a-day"]),
+                        (ids.GRAPH_GROUPS, ["completions", "group", locked]),
+                        (ids.GRAPH_GROUPS, ["completion_rate", "planet", "Mars"]),
+                        (ids.GRAPH_FUNNEL, ["x", None, None])):
+        status, url = drill_call(client, dash_app, token, search, graph, {"points": [{"customdata": data}]})
+        assert status == 204 and url is None, data
+    crafted = ids.chart_open_id(ids.GRAPH_HEATMAP, "connections", None, None)
+    assert drill_call(client, dash_app, token, search, crafted)[0] == 204
+
+
+def test_panel014_without_the_learners_claim_charts_open_nothing(client, dash_app, server_context):
+    token = embed_token()
+    search = f"?token={token}&range=90d"
+    assert chart_buttons(token, search) == []
+    assert chart_buttons(embed_token(learners=True), search)
+    click = {"points": [{"customdata": ["completion_rate", "group", "Sales"]}]}
+    assert drill_call(client, dash_app, token, search, ids.GRAPH_GROUPS, click)[0] == 403
+    assert drill_call(client, dash_app, token, search,
+                      ids.chart_open_id(ids.GRAPH_FUNNEL, "starts", None, None))[0] == 403
+    assert panel_call(client, dash_app, token, f"{search}&cohort=started&cohort_group=Sales")[0] == 403
+
+
+def test_panel015_the_drill_down_round_trips_through_the_url(client, dash_app, snapshot, server_context):
+    """A link with the cohort, the clicked point, the page and a learner opens the page with the panel filled in;
+    a KPI card drops the point and the page; Close drops them all."""
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d&cohort=enrolled&cohort_group=Sales&page=2"
+    filters = {"group": ("Sales",)}
+    page1 = expected(snapshot, search, filters, "enrolled")
+    page2 = expected(snapshot, search, filters, "enrolled", page1.next)
+    assert page2.total > 25
+    page, _ = shell.render("/embed/overview", search)
+    text = json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json(), ensure_ascii=False)
+    assert all(json.dumps(u) in text for u in page2.rows["user_id"])
+    assert not any(json.dumps(u) in text for u in page1.rows["user_id"])
+    assert "Learners who enrolled — Sales" in text
+    status, url = drill_call(client, dash_app, token, search, ids.learner_open_id(page2.rows["user_id"].iloc[0]))
+    assert url == f"{search}&learner={page2.rows['user_id'].iloc[0]}"
+    status, back = drill_call(client, dash_app, token, url, ids.LEARNERS_BACK)
+    assert back == search
+    status, url = drill_call(client, dash_app, token, search, ids.kpi_open_id("starts"))
+    assert url == f"?token={token}&range=90d&cohort=started"
+    status, url = drill_call(client, dash_app, token, search, ids.LEARNERS_CLOSE)
+    assert url == f"?token={token}&range=90d"
+
+
+def explore_learner_call(client, dash_app, token, search, cell=None):
+    """Explore's row click (``cell``: AG Grid's cellClicked) or, without one, its Close."""
+    inputs = [{"id": ids.GRID_LEARNERS, "property": "cellClicked", "value": cell},
+              {"id": ids.EXPLORE_LEARNER_CLOSE, "property": "n_clicks", "value": 0 if cell else 1}]
+    state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("explore"), "property": "data", "value": token}]
+    key = callback_key(dash_app, "location-url.search@", ids.GRID_LEARNERS)
+    status, body = post_callback(client, dash_app, key, {"id": ids.URL, "property": key.split(".", 1)[1]}, inputs,
+                                 state, [prop_id(ids.GRID_LEARNERS if cell else ids.EXPLORE_LEARNER_CLOSE,
+                                                 "cellClicked" if cell else "n_clicks")])
+    return status, (body or {}).get("response", {}).get(ids.URL, {}).get("search")
+
+
+def explore_file_call(client, dash_app, token, search, button):
+    inputs = [{"id": b, "property": "n_clicks", "value": int(button == b)}
+              for b in (ids.EXPLORE_LEARNERS_CSV, ids.EXPLORE_LEARNERS_XLSX)]
+    state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("explore"), "property": "data", "value": token}]
+    status, body = post_callback(client, dash_app, f"{ids.EXPLORE_LEARNERS_DOWNLOAD}.data",
+                                 {"id": ids.EXPLORE_LEARNERS_DOWNLOAD, "property": "data"}, inputs, state,
+                                 [prop_id(button, "n_clicks")])
+    return status, (body or {}).get("response", {}).get(ids.EXPLORE_LEARNERS_DOWNLOAD, {}).get("data")
+
+
+def test_panel016_a_row_of_explores_grid_opens_that_learners_trainings(client, dash_app, snapshot, server_context):
+    """As the panel's name does: the URL gets ``learner``, the trainings are ``learner_trainings`` (filters applied),
+    Close takes it off; a learner outside a lock is not shown; without the claim, a crafted row click is a 403."""
+    token = embed_token(learners=True)
+    search = f"?token={token}&range=90d&metric=starts"
+    _, response = grid_call(client, dash_app, token, search)
+    assert response[ids.EXPLORE_LEARNER]["hidden"] is True
+    user = response[ids.GRID_LEARNERS]["rowData"][0]["user_id"]
+    cell = {"rowId": user, "rowIndex": 0, "colId": "name", "value": "x", "timestamp": 1}
+    status, url = explore_learner_call(client, dash_app, token, search, cell)
+    assert status == 200 and url == f"{search}&learner={user}"
+    _, opened = grid_call(client, dash_app, token, url)
+    found = learners.learner_trainings(snapshot, TENANT, user, {})
+    text = json.dumps(opened[ids.EXPLORE_LEARNER_BODY]["children"], ensure_ascii=False)
+    assert opened[ids.EXPLORE_LEARNER]["hidden"] is False and found["trainings"]
+    assert all(t["title"] in text for t in found["trainings"])
+    page, _ = shell.render("/explore", url)  # a link arrives with them
+    assert all(t["title"] in json.dumps(page.to_plotly_json(), default=lambda o: o.to_plotly_json(),
+                                        ensure_ascii=False) for t in found["trainings"])
+    status, url = explore_learner_call(client, dash_app, token, url)
+    assert status == 200 and url == search
+    for crafted in ({"rowId": None}, {"rowId": "x" * 201}, "u1"):
+        assert explore_learner_call(client, dash_app, token, search, crafted)[0] == 204
+    everyone = expected(snapshot, "?range=90d", {}, "started", limit=1000).rows
+    locked, other = sorted(set(everyone["group"]))[:2]
+    outsider = everyone[everyone["group"] == other]["user_id"].iloc[0]
+    token = embed_token(learners=True, filters={"group": [locked]})
+    _, opened = grid_call(client, dash_app, token, f"?token={token}&learner={outsider}")
+    assert "not in the current view" in json.dumps(opened[ids.EXPLORE_LEARNER_BODY]["children"])
+    plain = embed_token()
+    assert explore_learner_call(client, dash_app, plain, f"?token={plain}", cell)[0] == 403
+
+
+def test_panel017_explores_exports_hold_the_grids_whole_list(client, dash_app, snapshot, server_context):
+    """The grid shows the 500 most recently active; its files hold the whole list (the metric's cohort over the
+    selection), written by the API's writers; without the claim, a 403."""
+    token = analyst_token()
+    search = f"?token={token}&tenant={TENANT}&range=90d&metric=completion_rate&group=Sales"
+    start, end = resolve_range(parse(search), snapshot.data_as_of)
+    chunks = learners.learner_chunks(snapshot, TENANT, start, end, {"group": ("Sales",)}, "not_completed")
+    status, data = explore_file_call(client, dash_app, token, search, ids.EXPLORE_LEARNERS_CSV)
+    assert status == 200 and data["filename"] == f"learners-{TENANT}-not_completed-{start}-{end}.csv"
+    assert base64.b64decode(data["content"]) == b"".join(downloads.csv_stream(learners.COLUMNS, chunks))
+    _, data = explore_file_call(client, dash_app, token, search, ids.EXPLORE_LEARNERS_XLSX)
+    table = list(openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"])), read_only=True).active.values)
+    page = expected(snapshot, search, {"group": ("Sales",)}, "not_completed", limit=1000)
+    assert table[0] == learners.COLUMNS and len(table) - 1 == page.total > 0
+    plain = embed_token()
+    assert explore_file_call(client, dash_app, plain, f"?token={plain}", ids.EXPLORE_LEARNERS_CSV)[0] == 403
+
+
+def test_panel018_a_drilled_lists_file_is_the_oracles_list_for_the_narrowed_view(client, dash_app, snapshot, oracle,
+                                                                                 server_context):
+    """The whole list a chart's point opens (its CSV, every page) is the independent DuckDB oracle's for the range
+    and filters the point narrows to (a week, a month, a group, a training), a lock included."""
+    token = embed_token(learners=True)
+    locked_token = embed_token(learners=True, filters={"group": ["Sales"]})
+    checked = 0
+    for who, locks, search in ((token, {}, f"?token={token}&range=90d"),
+                               (token, {}, f"?token={token}&range=12m"),
+                               (locked_token, {"group": ("Sales",)}, f"?token={locked_token}&range=90d")):
+        for graph, points in points_of(who, search).items():
+            for metric, kind, value in points[:2] + points[-1:]:
+                if kind == "group" and locks and value not in locks["group"]:
+                    continue  # outside the lock: nobody (test_panel013)
+                click = {"points": [{"customdata": [metric, kind, value]}]}
+                _, url = drill_call(client, dash_app, who, search, graph, click)
+                _, data = file_call(client, dash_app, who, url, ids.LEARNERS_CSV)
+                rows = list(csv.DictReader(io.StringIO(base64.b64decode(data["content"]).decode())))
+                start, end, filters = narrowed(snapshot, search, locks, kind, value)
+                theirs = oracle.learners(TENANT, start, end, {d: list(v) for d, v in filters.items()},
+                                         cohort=CHART_COHORTS[graph][metric])
+                assert [r["user_id"] for r in rows] == [r["user_id"] for r in theirs], (graph, kind, value)
+                checked += bool(theirs)
+    assert checked >= 20
 
 
 def test_panel021_the_summary_says_when_a_cohort_of_assignments_is_taken(client, dash_app, snapshot):

@@ -8,10 +8,14 @@ from layouts import ids
 from tests.support.credentials import TENANT
 
 
-def callback_key(dash_app, fragment: str) -> str:
+def callback_key(dash_app, fragment: str, reading=None) -> str:
     """The one callback whose key holds ``fragment``; a second writer of an output (``id.prop@<hash>``) is
-    named only by a fragment holding ``@``."""
-    (key,) = [k for k in dash_app.callback_map if fragment in k and ("@" in fragment or "@" not in k)]
+    named only by a fragment holding ``@``; ``reading`` (a component id): among those, the one with that input."""
+    keys = [k for k in dash_app.callback_map if fragment in k and ("@" in fragment or "@" not in k)]
+    if reading is not None:
+        keys = [k for k in keys
+                if any(compact(i["id"]) == compact(reading) for i in dash_app.callback_map[k]["inputs"])]
+    (key,) = keys
     return key
 
 
