@@ -306,15 +306,25 @@ def register(app) -> None:
         Input(ids.LEARNERS_BACK, "n_clicks"),
         Input(ids.LEARNERS_PREV, "n_clicks"),
         Input(ids.LEARNERS_NEXT, "n_clicks"),
+        State(ids.URL, "search"),
+        State(ids.token_id(PAGE), "data"),
+        prevent_initial_call=True,
+    )
+    def drill(_kpis, _names, _close, _back, _prev, _next, search, token):
+        """A KPI card, a learner's name, Back, Close, a page: the URL that shows it (pushed to the history)."""
+        return pushed(search, token, lambda state: drilled(state, ctx.triggered_id))
+
+    @app.callback(  # apart from ``drill``: the charts are on every overview, the panel only for a token that may
+        # see learners, and Dash refuses a callback some of whose inputs are in the layout and some not
+        Output(ids.URL, "search", allow_duplicate=True),
         Input({"type": ids.CHART_OPEN, "graph": ALL, "metric": ALL, "kind": ALL, "value": ALL}, "n_clicks"),
         *[Input(graph, "clickData") for graph in CHART_COHORTS],
         State(ids.URL, "search"),
         State(ids.token_id(PAGE), "data"),
         prevent_initial_call=True,
     )
-    def drill(_kpis, _names, _close, _back, _prev, _next, _values, *clicks_search_token):
-        """A KPI card, a chart's point or its table value, a learner's name, Back, Close, a page: the URL that
-        shows it (pushed to the history)."""
+    def chart_drill(_values, *clicks_search_token):
+        """A chart's point or its table value: the URL of its learners (pushed to the history)."""
         *_, search, token = clicks_search_token
         return pushed(search, token, lambda state: drilled(state, ctx.triggered_id, ctx.triggered[0]["value"]))
 

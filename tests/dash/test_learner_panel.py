@@ -55,12 +55,16 @@ def drill_call(client, dash_app, token, search, trigger, click=None):
     def of_type(kind):
         return [pressed(trigger)] if isinstance(trigger, dict) and trigger.get("type") == kind else []
 
-    kpis = [pressed(ids.kpi_open_id(m)) for m in METRIC_COHORTS]
     charts = [{"id": g, "property": "clickData", "value": click if trigger == g else None} for g in CHART_COHORTS]
-    inputs = [kpis, of_type(ids.LEARNER_OPEN), pressed(ids.LEARNERS_CLOSE), pressed(ids.LEARNERS_BACK),
-              pressed(ids.LEARNERS_PREV), pressed(ids.LEARNERS_NEXT), of_type(ids.CHART_OPEN), *charts]
+    if click is not None or (isinstance(trigger, dict) and trigger.get("type") == ids.CHART_OPEN):
+        inputs, reading = [of_type(ids.CHART_OPEN), *charts], ids.GRAPH_ACTIVITY  # the charts' own callback
+    else:
+        inputs = [[pressed(ids.kpi_open_id(m)) for m in METRIC_COHORTS], of_type(ids.LEARNER_OPEN),
+                  pressed(ids.LEARNERS_CLOSE), pressed(ids.LEARNERS_BACK), pressed(ids.LEARNERS_PREV),
+                  pressed(ids.LEARNERS_NEXT)]
+        reading = ids.LEARNERS_CLOSE
     state = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("overview"), "property": "data", "value": token}]
-    key = callback_key(dash_app, "location-url.search@", ids.LEARNERS_CLOSE)  # the renderer names a second
+    key = callback_key(dash_app, "location-url.search@", reading)  # the renderer names a second
     output = {"id": ids.URL, "property": key.split(".", 1)[1]}  # writer's output so: "search@<hash>"
     status, body = post_callback(client, dash_app, key, output, inputs, state,
                                  [prop_id(trigger, "clickData" if click is not None else "n_clicks")])
