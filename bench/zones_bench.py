@@ -9,7 +9,6 @@ of the rounds is shown, so machine noise hits both sides of a ratio.
 """
 from __future__ import annotations
 
-import os
 import shutil
 
 from app.store import load_snapshot

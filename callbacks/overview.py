@@ -6,7 +6,7 @@ message in its frame while the others are drawn. Queries go through
 """
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, ctx, html
+from dash import ALL, Input, Output, ctx, html
 
 from app import answers, catalog
 from app.auth import AuthError

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
