@@ -132,6 +132,7 @@ def sync_call(client, dash_app, token, tenant_pick, search="", group=()):
                [{"id": ids.tenant_id(page), "property": "value"}],
                [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}],
                [{"id": f["id"], "property": "options"} for f in filters],
+               [{"id": ids.choice_id(page, n), "property": "options"} for n in ("metric", "by", "chart", "gran")],
                [{"id": ids.chips_id(page), "property": "children"}]]
     inputs = [{**URL_SEARCH, "value": search}, filters,
               [{"id": ids.range_preset_id(page), "property": "value", "value": "30d"}],
