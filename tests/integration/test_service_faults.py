@@ -281,6 +281,9 @@ def test_fault004_gunicorn_worker_killed_under_load(generated_snapshot_dir, tena
         for path in (f"/embed/overview?token={token}", f"/explore?token={token}&tenant={tenants[1]}"):
             request_status = varnish_get(web.port, path)[0]
             assert request_status == 401
+        deadline = time.monotonic() + 10  # a worker writes its access line after the response: wait for it
+        while "/embed/overview" not in web.access_log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
         logs = web.log_path.read_text() + web.access_log.read_text()
         assert "/embed/overview" in logs and token not in logs and ALL_KEY not in logs  # no credential in any log
     finally:
