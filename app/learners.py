@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from app import catalog
+from app import catalog, learner_index
 from app.catalog import COMPLETION, CONNECTION, ENROLMENT, USER_DIMENSIONS
 from app.learner_assignments import (COHORTS as ASSIGNMENT_COHORTS, COLUMNS as ASSIGNMENT_COLUMNS,
                                      LearnerAssignments, check_cohort, trainings_of)
@@ -135,9 +135,11 @@ class _Learners:
     """
 
     def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int,
-                 assignments: LearnerAssignments, codes: np.ndarray | None = None):
+                 assignments: LearnerAssignments, codes: np.ndarray | None = None,
+                 indexed: learner_index.RangeDays | None = None):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
         self.assignments, self.codes = assignments, codes  # codes: the users of ``only`` (None: all)
+        self.indexed = indexed  # the last days from the learner index, when it answers for this range
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self._last_days: dict[int, np.ndarray] = {}
 
@@ -149,7 +151,8 @@ class _Learners:
         parts = {event: _Part(block.user, block.column) for event, block in selection.blocks.items()}
         n = ts.users.stop - ts.users.start
         return cls(snapshot, ts, n, parts, selection.first_day,
-                   LearnerAssignments(snapshot, tenant, start, end, filters, n))
+                   LearnerAssignments(snapshot, tenant, start, end, filters, n),
+                   indexed=learner_index.range_days(snapshot, tenant, start, end, filters))
 
     def only(self, codes: np.ndarray) -> "_Learners":
         """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
@@ -164,8 +167,11 @@ class _Learners:
         return total
 
     def _last_day_of(self, event: int) -> np.ndarray:
-        """The last day of the event type's selected rows per user, -1 for none: one pass of maxima over the rows,
-        made once; a cohort reads it when the last activity has made it (``listed``)."""
+        """The last day of the event type's selected rows per user, -1 for none, made once: from the learner index
+        when it answers (no pass over the rows), else one pass of maxima over the rows; a cohort reads it when it
+        is from the index or the last activity has made it (``listed``)."""
+        if event not in self._last_days and self.indexed is not None:
+            self._last_days[event] = self.indexed.last_day_of(event)
         if event not in self._last_days:
             part = self.parts[event]
             last = np.full(self.n, -1, dtype=np.int32)
@@ -174,9 +180,9 @@ class _Learners:
         return self._last_days[event]
 
     def listed(self, cohort: str) -> np.ndarray:
-        """Which users the cohort lists: who has a row of its event types, read from their last days when the sort
-        by last activity has made them (no second pass over the rows), else one scatter of the rows' users (no
-        array of days as long as the tenant's users)."""
+        """Which users the cohort lists: who has a row of its event types, read from their last days when the index
+        answers or the sort by last activity has made them (no second pass over the rows), else one scatter of the
+        rows' users (no array of days as long as the tenant's users)."""
         if cohort in ASSIGNMENT_COHORTS:
             return self.assignments.listed(cohort)
         present = np.zeros(self.n, dtype=bool)
@@ -186,8 +192,8 @@ class _Learners:
                 present[part.user[~part.column("completed")]] = True
             return present
         for event in (EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]):
-            if event in self._last_days:
-                present |= self._last_days[event] >= 0
+            if event in self._last_days or self.indexed is not None and event in self.parts:
+                present |= self._last_day_of(event) >= 0
             elif event in self.parts:
                 present[self.parts[event].user] = True
         return present
