@@ -20,6 +20,7 @@ recently listed tenants are dropped first.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import weakref
 from collections import OrderedDict
@@ -32,23 +33,49 @@ from app.store import Snapshot, day_number
 
 INDEX_BUDGET = 256 << 20  # bytes per snapshot and process: 16 bytes a learner, about 16M learners' worth
 
-_indexes: weakref.WeakKeyDictionary[Snapshot, OrderedDict[str, tuple[np.ndarray, ...]]] = weakref.WeakKeyDictionary()
+_indexes: weakref.WeakKeyDictionary[Snapshot, OrderedDict[str, _Index]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
+class _Index:
+    """One tenant's last days over the snapshot: per set of event types, each user's last day of any of them (-1:
+    none). The single types are made at once, a set a list asks for (the cohort ``active``, the last activity)
+    on first use, from them."""
+
+    def __init__(self, singles: list[np.ndarray]):
+        self._days = {frozenset([event]): days for event, days in enumerate(singles)}
+
+    def of(self, events: frozenset[int]) -> np.ndarray:
+        days = self._days.get(events)
+        if days is None:
+            days = self._days[events] = functools.reduce(np.maximum, (self._days[frozenset([e])] for e in events))
+        return days
+
+    @property
+    def nbytes(self) -> int:
+        return sum(days.nbytes for days in self._days.values())
+
+
 class RangeDays:
-    """Each user's last day of each event type in a range that reaches the tenant's last day, from the index."""
+    """What the index says of a range that reaches the tenant's last day, under user-side filters."""
 
-    def __init__(self, whole: tuple[np.ndarray, ...], first_day: int, users_ok: np.ndarray | None):
-        self._whole, self._first_day, self._users_ok = whole, first_day, users_ok
+    def __init__(self, index: _Index, first_day: int, users_ok: np.ndarray | None):
+        self._index, self._first_day, self._users_ok = index, first_day, users_ok
 
-    def last_day_of(self, event: int) -> np.ndarray:
-        """The last day of the event type in the range per user, -1 for none (or a user the filters drop)."""
-        whole = self._whole[event]
-        dropped = whole < self._first_day
+    def present(self, events) -> np.ndarray:
+        """Which users have an event of these types in the range (and pass the filters)."""
+        return self._present(self._index.of(frozenset(events)))
+
+    def last_day(self, events) -> np.ndarray:
+        """Each user's last day of an event of these types in the range, -1 for none (or a user filtered out)."""
+        whole = self._index.of(frozenset(events))
+        return np.where(self._present(whole), whole, np.int32(-1))
+
+    def _present(self, whole: np.ndarray) -> np.ndarray:
+        present = whole >= self._first_day
         if self._users_ok is not None:
-            dropped |= ~self._users_ok
-        return np.where(dropped, np.int32(-1), whole)
+            present &= self._users_ok
+        return present
 
 
 def range_days(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> RangeDays | None:
@@ -60,24 +87,24 @@ def range_days(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     days = snapshot.facts["day"]
     if any(day_number(end) < days[part.stop - 1] for part in ts.events if part.stop > part.start):
         return None
-    return RangeDays(_whole_days(snapshot, tenant), day_number(start), user_mask(snapshot, ts, filters))
+    return RangeDays(_index(snapshot, tenant), day_number(start), user_mask(snapshot, ts, filters))
 
 
-def _whole_days(snapshot: Snapshot, tenant: str) -> tuple[np.ndarray, ...]:
+def _index(snapshot: Snapshot, tenant: str) -> _Index:
     with _lock:
         tenants = _indexes.setdefault(snapshot, OrderedDict())
         if tenant in tenants:
             tenants.move_to_end(tenant)
             return tenants[tenant]
-    whole = _made(snapshot, tenant)  # outside the lock: another tenant's list need not wait (a race makes it twice)
+    index = _made(snapshot, tenant)  # outside the lock: another tenant's list need not wait (a race makes it twice)
     with _lock:
-        tenants[tenant] = whole
-        while len(tenants) > 1 and sum(a.nbytes for w in tenants.values() for a in w) > INDEX_BUDGET:
+        tenants[tenant] = index
+        while len(tenants) > 1 and sum(i.nbytes for i in tenants.values()) > INDEX_BUDGET:
             tenants.popitem(last=False)
-    return whole
+    return index
 
 
-def _made(snapshot: Snapshot, tenant: str) -> tuple[np.ndarray, ...]:
+def _made(snapshot: Snapshot, tenant: str) -> _Index:
     """Per event type, each of the tenant's users' last day over the snapshot, -1 for none."""
     ts = tenant_slices(snapshot, tenant)
     facts, n = snapshot.facts, ts.users.stop - ts.users.start
@@ -86,4 +113,4 @@ def _made(snapshot: Snapshot, tenant: str) -> tuple[np.ndarray, ...]:
         last = np.full(n, -1, dtype=np.int32)
         np.maximum.at(last, local_codes(facts["user"][part], ts.users), facts["day"][part].astype(np.int32))
         out.append(last)
-    return tuple(out)
+    return _Index(out)

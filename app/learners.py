@@ -167,11 +167,8 @@ class _Learners:
         return total
 
     def _last_day_of(self, event: int) -> np.ndarray:
-        """The last day of the event type's selected rows per user, -1 for none, made once: from the learner index
-        when it answers (no pass over the rows), else one pass of maxima over the rows; a cohort reads it when it
-        is from the index or the last activity has made it (``listed``)."""
-        if event not in self._last_days and self.indexed is not None:
-            self._last_days[event] = self.indexed.last_day_of(event)
+        """The last day of the event type's selected rows per user, -1 for none: one pass of maxima over the rows,
+        made once; a cohort reads it when the last activity has made it (``listed``)."""
         if event not in self._last_days:
             part = self.parts[event]
             last = np.full(self.n, -1, dtype=np.int32)
@@ -180,11 +177,13 @@ class _Learners:
         return self._last_days[event]
 
     def listed(self, cohort: str) -> np.ndarray:
-        """Which users the cohort lists: who has a row of its event types, read from their last days when the index
-        answers or the sort by last activity has made them (no second pass over the rows), else one scatter of the
-        rows' users (no array of days as long as the tenant's users)."""
+        """Which users the cohort lists: who has a row of its event types, from the learner index when it answers,
+        else read from their last days when the sort by last activity has made them (no second pass over the
+        rows), else one scatter of the rows' users (no array of days as long as the tenant's users)."""
         if cohort in ASSIGNMENT_COHORTS:
             return self.assignments.listed(cohort)
+        if self.indexed is not None and cohort in COHORT_EVENTS:
+            return self.indexed.present(EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort])
         present = np.zeros(self.n, dtype=bool)
         if cohort == "not_completed":  # a pair enrolled in the range and never completed
             if ENROLMENT in self.parts:
@@ -192,15 +191,17 @@ class _Learners:
                 present[part.user[~part.column("completed")]] = True
             return present
         for event in (EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort]):
-            if event in self._last_days or self.indexed is not None and event in self.parts:
-                present |= self._last_day_of(event) >= 0
+            if event in self._last_days:
+                present |= self._last_days[event] >= 0
             elif event in self.parts:
                 present[self.parts[event].user] = True
         return present
 
     @cached_property
     def last_day(self) -> np.ndarray:
-        """The last day of any selected event per user, -1 for none."""
+        """The last day of any selected event per user, -1 for none (from the learner index when it answers)."""
+        if self.indexed is not None:
+            return self.indexed.last_day(self.parts)
         last = np.full(self.n, -1, dtype=np.int32)
         for event in self.parts:
             np.maximum(last, self._last_day_of(event), out=last)
