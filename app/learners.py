@@ -17,6 +17,14 @@ answer a page: a page is the ``limit`` first learners after a ``Position``
 the range's rows and the tenant's users, not the page's depth. A download
 sorts the listed learners once (``learner_chunks``), in the same order.
 
+The two columns every user needs (whom the cohort lists, and the last
+activity) come from the learner index (``app.learner_index``) when the range
+reaches the tenant's last day of data without a training-side filter (the
+dashboards' default and most API calls): each user's last day over the
+snapshot, compared with the range's start, with no pass over the range's rows.
+Other ranges and filters, the cohorts ``not_completed`` and those assignments
+decide, and the other sort columns read the range's rows.
+
 The columns ``assigned`` and ``overdue``, the cohorts assignments decide and
 a training's assignment fields come from ``app.learner_assignments`` (per-user
 arrays of the tenant's assignments), asked through small hooks here.
