@@ -279,8 +279,10 @@ def _sort_key(learners: _Learners, sort: str, order: str) -> tuple[np.ndarray, n
     # as a breakdown's do (``app.queries.breakdown``).
     if values.dtype.kind == "f":
         values = np.round(values, 9)
-    elif values.dtype.itemsize < 4 or (not len(values) or -2 ** 31 < values.min() and values.max() < 2 ** 31):
-        values = values.astype(np.int32)  # codes, days, most counts: half the bytes of int64 to partition
+    elif values.dtype == np.int32 or values.dtype.itemsize < 4 or (
+            not len(values) or -2 ** 31 < values.min() and values.max() < 2 ** 31):
+        # codes, days, most counts: half the bytes of int64 to partition; days as they are (no copy, no bounds)
+        values = values.astype(np.int32, copy=False)
     else:
         values = values.astype(np.int64)
     if order == "desc":
