@@ -40,10 +40,12 @@ _lock = threading.Lock()
 class _Index:
     """One tenant's last days over the snapshot: per set of event types, each user's last day of any of them (-1:
     none). The single types are made at once, a set a list asks for (the cohort ``active``, the last activity)
-    on first use, from them."""
+    on first use, from them. And per event type, its rows grouped by user: ``by_user[offsets[u]:offsets[u + 1]]``
+    are user ``u``'s (positions in the tenant's rows of that type, in day order)."""
 
-    def __init__(self, singles: list[np.ndarray]):
+    def __init__(self, singles: list[np.ndarray], rows: list[tuple[slice, np.ndarray, np.ndarray]]):
         self._days = {frozenset([event]): days for event, days in enumerate(singles)}
+        self.rows = rows  # per event type: (the tenant's rows of it, by_user, offsets)
 
     def of(self, events: frozenset[int]) -> np.ndarray:
         days = self._days.get(events)
@@ -53,14 +55,15 @@ class _Index:
 
     @property
     def nbytes(self) -> int:
-        return sum(days.nbytes for days in self._days.values())
+        return (sum(days.nbytes for days in self._days.values())
+                + sum(by_user.nbytes + offsets.nbytes for _, by_user, offsets in self.rows))
 
 
 class RangeDays:
     """What the index says of a range that reaches the tenant's last day, under user-side filters."""
 
-    def __init__(self, index: _Index, first_day: int, users_ok: np.ndarray | None):
-        self._index, self._first_day, self._users_ok = index, first_day, users_ok
+    def __init__(self, index: _Index, days: np.ndarray, first_day: int, users_ok: np.ndarray | None):
+        self._index, self._days, self._first_day, self._users_ok = index, days, first_day, users_ok
 
     def present(self, events) -> np.ndarray:
         """Which users have an event of these types in the range (and pass the filters)."""
@@ -70,6 +73,18 @@ class RangeDays:
         """Each user's last day of an event of these types in the range, -1 for none (or a user filtered out)."""
         whole = self._index.of(frozenset(events))
         return np.where(self._present(whole), whole, np.int32(-1))
+
+    def rows_of(self, event: int, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The facts rows of the event type in the range whose user is one of ``codes`` (a page's, which pass
+        the filters), each user's in day order, and their users renumbered by their position in ``codes``: read
+        from the rows grouped by user, with no pass over the range's rows."""
+        part, by_user, offsets = self._index.rows[event]
+        starts, counts = offsets[codes], offsets[codes + 1] - offsets[codes]
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = part.start + by_user[np.repeat(starts, counts) + within]
+        user = np.repeat(np.arange(len(codes), dtype=np.int32), counts)
+        kept = self._days[rows] >= self._first_day
+        return rows[kept], user[kept]
 
     def _present(self, whole: np.ndarray) -> np.ndarray:
         present = whole >= self._first_day
@@ -87,7 +102,7 @@ def range_days(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
     days = snapshot.facts["day"]
     if any(day_number(end) < days[part.stop - 1] for part in ts.events if part.stop > part.start):
         return None
-    return RangeDays(_index(snapshot, tenant), day_number(start), user_mask(snapshot, ts, filters))
+    return RangeDays(_index(snapshot, tenant), days, day_number(start), user_mask(snapshot, ts, filters))
 
 
 def _index(snapshot: Snapshot, tenant: str) -> _Index:
@@ -105,12 +120,17 @@ def _index(snapshot: Snapshot, tenant: str) -> _Index:
 
 
 def _made(snapshot: Snapshot, tenant: str) -> _Index:
-    """Per event type, each of the tenant's users' last day over the snapshot, -1 for none."""
+    """Per event type, each of the tenant's users' last day over the snapshot (-1 for none), and its rows grouped
+    by user (a stable sort keeps each user's in day order)."""
     ts = tenant_slices(snapshot, tenant)
     facts, n = snapshot.facts, ts.users.stop - ts.users.start
-    out = []
+    singles, rows = [], []
     for part in ts.events:
+        user = local_codes(facts["user"][part], ts.users)
         last = np.full(n, -1, dtype=np.int32)
-        np.maximum.at(last, local_codes(facts["user"][part], ts.users), facts["day"][part].astype(np.int32))
-        out.append(last)
-    return _Index(out)
+        np.maximum.at(last, user, facts["day"][part].astype(np.int32))
+        singles.append(last)
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(user, minlength=n), out=offsets[1:])
+        rows.append((part, np.argsort(user, kind="stable").astype(np.int32), offsets))
+    return _Index(singles, rows)

@@ -111,7 +111,8 @@ def check_list(snapshot: Snapshot, tenant: str, cohort: str, sort: str, order: s
 
 
 class _Part:
-    """The selected rows of one event type: local user codes, days (in order) and any facts column."""
+    """Some of the selected rows of one event type (a page's), as a selection's block (``queries._Block``) has
+    them: local user codes, days and any facts column."""
 
     def __init__(self, user: np.ndarray, column, keep: np.ndarray | None = None):
         self.user = user  # the kept rows' users
@@ -126,12 +127,6 @@ class _Part:
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def only(self, codes: np.ndarray, n: int) -> "_Part":
-        """The rows of the users ``codes`` (of ``n``), still in day order, users renumbered by their position in
-        ``codes``."""
-        keep, renumbered = rows_of_users(self.user, codes, n)
-        return _Part(renumbered, self.column, keep)
-
 
 class _Learners:
     """Per-user columns of one tenant over a selection: arrays indexed by local user code, made on first use.
@@ -142,7 +137,7 @@ class _Learners:
     (``only``).
     """
 
-    def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int,
+    def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict, first_day: int,
                  assignments: LearnerAssignments, codes: np.ndarray | None = None,
                  indexed: learner_index.RangeDays | None = None):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
@@ -156,7 +151,7 @@ class _Learners:
         check_range(start, end)
         ts = tenant_slices(snapshot, tenant)
         selection = select(snapshot, tenant, start, end, filters)
-        parts = {event: _Part(block.user, block.column) for event, block in selection.blocks.items()}
+        parts = selection.blocks  # their users' codes are made on first use (the learner index may need none)
         n = ts.users.stop - ts.users.start
         return cls(snapshot, ts, n, parts, selection.first_day,
                    LearnerAssignments(snapshot, tenant, start, end, filters, n),
@@ -165,8 +160,15 @@ class _Learners:
     def only(self, codes: np.ndarray) -> "_Learners":
         """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
         long as a page, not as the tenant's users)."""
-        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(codes, self.n) for e, p in self.parts.items()},
-                         self.first_day, self.assignments, codes)
+        parts = {}
+        for event, part in self.parts.items():
+            if self.indexed is None:  # a pass over the range's rows
+                keep, renumbered = rows_of_users(part.user, codes, self.n)
+                parts[event] = _Part(renumbered, part.column, keep)
+            else:  # their rows straight from the index's rows by user
+                rows, renumbered = self.indexed.rows_of(event, codes)
+                parts[event] = _Part(renumbered, lambda name, rows=rows: self.snapshot.facts[name][rows])
+        return _Learners(self.snapshot, self.ts, len(codes), parts, self.first_day, self.assignments, codes)
 
     def _sum(self, events, column: str) -> np.ndarray:
         total = np.zeros(self.n)
