@@ -21,8 +21,9 @@ The two columns every user needs (whom the cohort lists, and the last
 activity) come from the learner index (``app.learner_index``) when the range
 reaches the tenant's last day of data without a training-side filter (the
 dashboards' default and most API calls): each user's last day over the
-snapshot, compared with the range's start, with no pass over the range's rows.
-Other ranges and filters, the cohorts ``not_completed`` and those assignments
+snapshot, compared with the range's start, with no pass over the range's rows;
+a page's own columns then read its learners' rows from the index's rows
+grouped by learner. Other ranges and filters, the cohorts ``not_completed`` and those assignments
 decide, and the other sort columns read the range's rows.
 
 The columns ``assigned`` and ``overdue``, the cohorts assignments decide and
@@ -158,8 +159,9 @@ class _Learners:
                    indexed=learner_index.range_days(snapshot, tenant, start, end, filters))
 
     def only(self, codes: np.ndarray) -> "_Learners":
-        """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
-        long as a page, not as the tenant's users)."""
+        """The metric columns of ``codes`` only, computed over their rows (found by a pass over the range's rows,
+        or read from the learner index): user ``i`` is ``codes[i]`` (arrays as long as a page, not as the tenant's
+        users)."""
         parts = {}
         for event, part in self.parts.items():
             if self.indexed is None:  # a pass over the range's rows
