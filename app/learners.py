@@ -23,8 +23,8 @@ reaches the tenant's last day of data without a training-side filter (the
 dashboards' default and most API calls): each user's last day over the
 snapshot, compared with the range's start, with no pass over the range's rows;
 a page's own columns then read its learners' rows from the index's rows
-grouped by learner. Other ranges and filters, the cohorts ``not_completed`` and those assignments
-decide, and the other sort columns read the range's rows.
+grouped by learner. Other ranges and filters, the cohorts ``not_completed``
+and those assignments decide, and the other sort columns read the range's rows.
 
 The columns ``assigned`` and ``overdue``, the cohorts assignments decide and
 a training's assignment fields come from ``app.learner_assignments`` (per-user
@@ -143,7 +143,7 @@ class _Learners:
                  indexed: learner_index.RangeDays | None = None):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
         self.assignments, self.codes = assignments, codes  # codes: the users of ``only`` (None: all)
-        self.indexed = indexed  # the last days from the learner index, when it answers for this range
+        self.indexed = indexed  # what the learner index says of this range (None: it does not answer for it)
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self._last_days: dict[int, np.ndarray] = {}
 
