@@ -17,6 +17,15 @@ answer a page: a page is the ``limit`` first learners after a ``Position``
 the range's rows and the tenant's users, not the page's depth. A download
 sorts the listed learners once (``learner_chunks``), in the same order.
 
+The two columns every user needs (whom the cohort lists, and the last
+activity) come from the learner index (``app.learner_index``) when the range
+reaches the tenant's last day of data without a training-side filter (the
+dashboards' default and most API calls): each user's last day over the
+snapshot, compared with the range's start, with no pass over the range's rows;
+a page's own columns then read its learners' rows from the index's rows
+grouped by learner. Other ranges and filters, the cohorts ``not_completed``
+and those assignments decide, and the other sort columns read the range's rows.
+
 The columns ``assigned`` and ``overdue``, the cohorts assignments decide and
 a training's assignment fields come from ``app.learner_assignments`` (per-user
 arrays of the tenant's assignments), asked through small hooks here.
@@ -31,7 +40,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from app import catalog
+from app import catalog, learner_index
 from app.catalog import COMPLETION, CONNECTION, ENROLMENT, USER_DIMENSIONS
 from app.learner_assignments import (COHORTS as ASSIGNMENT_COHORTS, COLUMNS as ASSIGNMENT_COLUMNS,
                                      LearnerAssignments, check_cohort, trainings_of)
@@ -103,7 +112,8 @@ def check_list(snapshot: Snapshot, tenant: str, cohort: str, sort: str, order: s
 
 
 class _Part:
-    """The selected rows of one event type: local user codes, days (in order) and any facts column."""
+    """Some of the selected rows of one event type (a page's), as a selection's block (``queries._Block``) has
+    them: local user codes, days and any facts column."""
 
     def __init__(self, user: np.ndarray, column, keep: np.ndarray | None = None):
         self.user = user  # the kept rows' users
@@ -118,12 +128,6 @@ class _Part:
     def day(self) -> np.ndarray:
         return self.column("day")
 
-    def only(self, codes: np.ndarray, n: int) -> "_Part":
-        """The rows of the users ``codes`` (of ``n``), still in day order, users renumbered by their position in
-        ``codes``."""
-        keep, renumbered = rows_of_users(self.user, codes, n)
-        return _Part(renumbered, self.column, keep)
-
 
 class _Learners:
     """Per-user columns of one tenant over a selection: arrays indexed by local user code, made on first use.
@@ -134,10 +138,12 @@ class _Learners:
     (``only``).
     """
 
-    def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict[int, _Part], first_day: int,
-                 assignments: LearnerAssignments, codes: np.ndarray | None = None):
+    def __init__(self, snapshot: Snapshot, ts, n: int, parts: dict, first_day: int,
+                 assignments: LearnerAssignments, codes: np.ndarray | None = None,
+                 indexed: learner_index.RangeDays | None = None):
         self.snapshot, self.ts, self.n, self.parts, self.first_day = snapshot, ts, n, parts, first_day
         self.assignments, self.codes = assignments, codes  # codes: the users of ``only`` (None: all)
+        self.indexed = indexed  # what the learner index says of this range (None: it does not answer for it)
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self._last_days: dict[int, np.ndarray] = {}
 
@@ -146,16 +152,25 @@ class _Learners:
         check_range(start, end)
         ts = tenant_slices(snapshot, tenant)
         selection = select(snapshot, tenant, start, end, filters)
-        parts = {event: _Part(block.user, block.column) for event, block in selection.blocks.items()}
+        parts = selection.blocks  # their users' codes are made on first use (the learner index may need none)
         n = ts.users.stop - ts.users.start
         return cls(snapshot, ts, n, parts, selection.first_day,
-                   LearnerAssignments(snapshot, tenant, start, end, filters, n))
+                   LearnerAssignments(snapshot, tenant, start, end, filters, n),
+                   indexed=learner_index.range_days(snapshot, tenant, start, end, filters))
 
     def only(self, codes: np.ndarray) -> "_Learners":
-        """The metric columns of ``codes`` only, computed over their rows: user ``i`` is ``codes[i]`` (arrays as
-        long as a page, not as the tenant's users)."""
-        return _Learners(self.snapshot, self.ts, len(codes), {e: p.only(codes, self.n) for e, p in self.parts.items()},
-                         self.first_day, self.assignments, codes)
+        """The metric columns of ``codes`` only, computed over their rows (found by a pass over the range's rows,
+        or read from the learner index): user ``i`` is ``codes[i]`` (arrays as long as a page, not as the tenant's
+        users)."""
+        parts = {}
+        for event, part in self.parts.items():
+            if self.indexed is None:  # a pass over the range's rows
+                keep, renumbered = rows_of_users(part.user, codes, self.n)
+                parts[event] = _Part(renumbered, part.column, keep)
+            else:  # their rows straight from the index's rows by user
+                rows, renumbered = self.indexed.rows_of(event, codes)
+                parts[event] = _Part(renumbered, lambda name, rows=rows: self.snapshot.facts[name][rows])
+        return _Learners(self.snapshot, self.ts, len(codes), parts, self.first_day, self.assignments, codes)
 
     def _sum(self, events, column: str) -> np.ndarray:
         total = np.zeros(self.n)
@@ -174,11 +189,13 @@ class _Learners:
         return self._last_days[event]
 
     def listed(self, cohort: str) -> np.ndarray:
-        """Which users the cohort lists: who has a row of its event types, read from their last days when the sort
-        by last activity has made them (no second pass over the rows), else one scatter of the rows' users (no
-        array of days as long as the tenant's users)."""
+        """Which users the cohort lists: who has a row of its event types, from the learner index when it answers,
+        else read from their last days when the sort by last activity has made them (no second pass over the
+        rows), else one scatter of the rows' users (no array of days as long as the tenant's users)."""
         if cohort in ASSIGNMENT_COHORTS:
             return self.assignments.listed(cohort)
+        if self.indexed is not None and cohort in COHORT_EVENTS:
+            return self.indexed.present(EVENT_TYPES.index(e) for e in COHORT_EVENTS[cohort])
         present = np.zeros(self.n, dtype=bool)
         if cohort == "not_completed":  # a pair enrolled in the range and never completed
             if ENROLMENT in self.parts:
@@ -194,7 +211,9 @@ class _Learners:
 
     @cached_property
     def last_day(self) -> np.ndarray:
-        """The last day of any selected event per user, -1 for none."""
+        """The last day of any selected event per user, -1 for none (from the learner index when it answers)."""
+        if self.indexed is not None:
+            return self.indexed.last_day(self.parts)
         last = np.full(self.n, -1, dtype=np.int32)
         for event in self.parts:
             np.maximum(last, self._last_day_of(event), out=last)
@@ -264,8 +283,10 @@ def _sort_key(learners: _Learners, sort: str, order: str) -> tuple[np.ndarray, n
     # as a breakdown's do (``app.queries.breakdown``).
     if values.dtype.kind == "f":
         values = np.round(values, 9)
-    elif values.dtype.itemsize < 4 or (not len(values) or -2 ** 31 < values.min() and values.max() < 2 ** 31):
-        values = values.astype(np.int32)  # codes, days, most counts: half the bytes of int64 to partition
+    elif values.dtype == np.int32 or values.dtype.itemsize < 4 or (
+            not len(values) or -2 ** 31 < values.min() and values.max() < 2 ** 31):
+        # codes, days, most counts: half the bytes of int64 to partition; days as they are (no copy, no bounds)
+        values = values.astype(np.int32, copy=False)
     else:
         values = values.astype(np.int64)
     if order == "desc":
