@@ -69,6 +69,8 @@ class Settings:
     frame_ancestors: str = setting("DATAVIZ_FRAME_ANCESTORS", "'self'")
     cache_redis_url: str | None = setting("DATAVIZ_CACHE_REDIS_URL")
     cache_dir: str = setting("DATAVIZ_CACHE_DIR", "var/cache")
+    # brotli-11 and gzip-9 copies of the static files (app.precompressed; `make precompressed` writes them)
+    precompressed_dir: str = setting("DATAVIZ_PRECOMPRESSED_DIR", "var/precompressed")
     varnish_urls: tuple[str, ...] = setting("DATAVIZ_VARNISH_URLS", (), _split)
     # X-Purge-Token of each PURGE and BAN; never printed
     purge_token: str | None = setting("DATAVIZ_PURGE_TOKEN", repr=False)
