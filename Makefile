@@ -8,8 +8,9 @@ DEMO_SEED ?= 7
 PORT ?= 8050
 export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
+export DATAVIZ_PRECOMPRESSED_DIR ?= var/precompressed
 
-.PHONY: install install-dev lock system-deps plotly axe demo-export refresh run test bench bench-quick soak stack stack-stop clean
+.PHONY: install install-dev lock system-deps plotly precompressed axe demo-export refresh run test bench bench-quick soak stack stack-stop clean
 
 ## Installs come from the locks (every package pinned, with the hashes of its files), never from
 ## requirements*.txt directly, so two fresh machines get the same code. `make lock` regenerates them.
@@ -50,6 +51,16 @@ $(PLOTLY_BUNDLE): build/plotly/package-lock.json build/plotly/entry.js build/plo
 
 plotly: $(PLOTLY_BUNDLE)
 
+## Brotli-11 and gzip-9 copies of the scripts and style sheets the pages load (app.precompressed), served
+## as they are: written once here, again when the venv, the Plotly bundle or an asset changes (each copy is
+## named by its file's SHA-256, so a new version only adds names). See docs/operations.md.
+PRECOMPRESSED := $(DATAVIZ_PRECOMPRESSED_DIR)/.built
+$(PRECOMPRESSED): $(BIN)/.installed $(PLOTLY_BUNDLE) $(wildcard assets/*) app/precompressed.py
+	$(BIN)/python -m app.precompressed build $(DATAVIZ_PRECOMPRESSED_DIR)
+	touch $@
+
+precompressed: $(PRECOMPRESSED)
+
 ## axe-core for the accessibility browser tests, the version Lighthouse 12.2.3 runs, pinned in
 ## build/axe/package-lock.json (axe-selenium-python ships a 2018 one that misses WCAG 2.1's rules).
 AXE := build/axe/node_modules/axe-core/axe.min.js
@@ -74,19 +85,19 @@ refresh: install
 ## Serve the demo (with its own embed secret: demo mode refuses a configured one). Without
 ## DATAVIZ_ANALYST_SECRET, a local one is generated once (var/demo-analyst-secret)
 ## so that the printed /explore link works.
-run: $(PLOTLY_BUNDLE) demo-export refresh
+run: $(PLOTLY_BUNDLE) $(PRECOMPRESSED) demo-export refresh
 	@test -s var/demo-analyst-secret || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > var/demo-analyst-secret)
 	@export DATAVIZ_ANALYST_SECRET="$${DATAVIZ_ANALYST_SECRET:-$$(cat var/demo-analyst-secret)}"; \
 	  $(BIN)/python -m app.urls --base http://127.0.0.1:$(PORT) && \
 	  DATAVIZ_EMBED_SECRET= DATAVIZ_DEMO=1 DATAVIZ_BIND=127.0.0.1:$(PORT) exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py app.wsgi:server
 
-test: install-dev system-deps $(PLOTLY_BUNDLE) $(AXE)
+test: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED) $(AXE)
 	$(BIN)/python -m pytest
 
-bench: install-dev system-deps $(PLOTLY_BUNDLE)
+bench: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED)
 	$(BIN)/python -m bench
 
-bench-quick: install-dev system-deps $(PLOTLY_BUNDLE)
+bench-quick: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED)
 	$(BIN)/python -m bench --quick
 
 ## A bounded soak (not part of `make test`): SOAK_MINUTES of load at a fixed rate, a refresh every 2 minutes.
@@ -95,7 +106,7 @@ soak: install-dev system-deps
 	$(BIN)/python -m tests.soak --minutes $(SOAK_MINUTES)
 
 ## The production shape on loopback: S3 (moto), Redis, gunicorn, Varnish, the watcher. PIDs in var/stack/.
-stack: install-dev system-deps $(PLOTLY_BUNDLE)
+stack: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED)
 	$(BIN)/python deploy/stack.py start
 
 stack-stop:

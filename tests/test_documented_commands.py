@@ -83,6 +83,8 @@ RULES = (
          "a Dask cluster (a LocalCluster, or one at an example address)"),
     Rule(r"^\.venv/bin/dask (scheduler|worker) ", "check", "a cluster on other hosts (example addresses)"),
     Rule(r"^make install( +#.*)?$", "check", "the suite already runs in the .venv it makes"),
+    Rule(r"^\.venv/bin/python -m app\.precompressed build( +#.*)?$", "check",
+         "brotli 11 of every static file takes a minute; tests/app/test_precompressed.py builds two of them"),
     Rule(r"^\.venv/bin/pip install --no-deps \.( +#.*)?$", "check",
          "tests/integration/test_dask_cluster.py runs it into a fresh environment, then starts a cluster from it"),
 )
