@@ -2,17 +2,20 @@
 
 Varnish 7.1 only does gzip itself: the VCL normalises Accept-Encoding to br,
 gzip or nothing and asks the app for exactly that, so each encoding is cached
-on its own. Fingerprinted files come back as HITs on a second visit.
+on its own. Fingerprinted files come back as HITs on a second visit, and those
+with a precompressed copy (here the Plotly bundle) as that brotli-11 copy.
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
 import re
 
 import brotli
 import pytest
 
+from app.precompressed import ASSETS, build
 from tests.support import services
 from tests.support.credentials import EMBED_SECRET, embed_token
 
@@ -20,10 +23,19 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture(scope="module")
-def edge(service_logs, generated_snapshot_dir, tmp_path_factory):
+def precompressed(tmp_path_factory):
+    """The Plotly bundle's brotli-11 and gzip-9 copies only: every other file is compressed by the app."""
+    folder = tmp_path_factory.mktemp("precompressed")
+    build(folder, [ASSETS / "plotly-dataviz.min.js"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def edge(precompressed, service_logs, generated_snapshot_dir, tmp_path_factory):
     cache = tmp_path_factory.mktemp("compression-cache")
     web = services.start_gunicorn(service_logs, {"DATAVIZ_SNAPSHOT_DIR": str(generated_snapshot_dir),
                                                  "DATAVIZ_CACHE_DIR": str(cache),
+                                                 "DATAVIZ_PRECOMPRESSED_DIR": str(precompressed),
                                                  "DATAVIZ_EMBED_SECRET": EMBED_SECRET}, workers=1)
     varnish = services.start_varnish(service_logs, web.port)
     yield varnish
@@ -79,3 +91,23 @@ def test_vc003_pages_and_callbacks_pass_compressed(edge):
     assert status == 200 and headers["content-encoding"] == "br" and headers["x-cache"] == "MISS"
     assert b"_dash-config" in brotli.decompress(body)
     assert headers["cache-control"] == "no-store"
+
+
+def test_vc004_a_precompressed_file_comes_through_as_its_brotli_11_copy(edge, precompressed):
+    files = page_files(edge.port)
+    plotly = next(f for f in files if "/assets/plotly-dataviz" in f)
+    renderer = next(f for f in files if "/dash_renderer." in f)
+    plain = get(edge.port, plotly, None)[2]
+    digest = hashlib.sha256(plain).hexdigest()
+    for encoding, suffix in (("br", ".br"), ("gzip", ".gz")):
+        copy = (precompressed / f"{digest}{suffix}").read_bytes()
+        for _ in range(2):
+            status, headers, body = get(edge.port, plotly, encoding)
+            assert status == 200 and headers["content-encoding"] == encoding and body == copy, encoding
+            assert headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert headers["x-cache"] == "HIT"
+    brotli_11 = (precompressed / f"{digest}.br").read_bytes()
+    assert brotli.decompress(brotli_11) == plain and len(brotli_11) < 0.92 * len(brotli.compress(plain, quality=5))
+    status, headers, body = get(edge.port, renderer, "br")  # no copy: the app's own brotli
+    assert status == 200 and headers["content-encoding"] == "br"
+    assert body == brotli.compress(get(edge.port, renderer, None)[2], quality=5)
