@@ -89,6 +89,11 @@ GRID_PAGES = ("/explore",)
 GRID_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash_ag_grid/[^"]*"></script>\s*')
 # Dash names dash_table's bundle in every page (``import dash`` registers it); no page draws a DataTable.
 DATA_TABLE_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/dash_table/[^"]*"></script>\s*')
+# @babel/polyfill (core-js 2) for browsers Dash 4 no longer supports: in a current browser it replaces
+# native functions it judges non-conforming (String.prototype.trim among them) with slower ones, and
+# its setImmediate becomes React's scheduler. Of it, Dash's bundles need only regeneratorRuntime,
+# which assets/regenerator-runtime.js defines.
+POLYFILL_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/deps/polyfill@[^"]*"></script>\s*')
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -124,7 +129,7 @@ class DatavizDash(Dash):
                 self._setup_done = True
 
     def interpolate_index(self, **kwargs) -> str:
-        kwargs["scripts"] = DATA_TABLE_SCRIPT.sub("", kwargs.get("scripts", ""))
+        kwargs["scripts"] = POLYFILL_SCRIPT.sub("", DATA_TABLE_SCRIPT.sub("", kwargs.get("scripts", "")))
         if request.path.rstrip("/") not in GRID_PAGES:
             kwargs["scripts"] = GRID_SCRIPT.sub("", kwargs["scripts"])
         index = super().interpolate_index(**kwargs)

@@ -151,9 +151,11 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
 
     The graph's box has its final height before Plotly draws in it, so nothing moves when it does.
 
-    ``defer`` (a chart that may start below the fold): the figure waits in a store of the page and
-    is handed to the graph when its box nears the viewport (assets/deferred-charts.js), so that
-    drawing the charts nobody sees yet does not hold the main thread while the page loads.
+    ``defer``: the figure and the table wait in a store of the page (JSON, nothing to render) and
+    assets/deferred-charts.js hands them over after the page has drawn: the figure when the graph's
+    box nears the viewport, one chart at a time, the table when its disclosure opens, so that neither
+    drawing charts nobody sees yet nor the tables' hundreds of cells hold the main thread while the
+    page loads.
     """
     head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
     deferred = defer and figure is not None
@@ -166,10 +168,11 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
                                           if figure is not None else {})),
                              type="dot", delay_show=300), className="graph-box", style={"minHeight": f"{HEIGHT}px"},
                  **{"aria-hidden": "true"}, **box),
-        *([dcc.Store(id=ids.deferred_figure_id(graph_id), data=figure)] if deferred else []),
+        *([dcc.Store(id=ids.deferred_content_id(graph_id), data={"figure": figure, "table": table})]
+          if deferred else []),
         html.Details([html.Summary(i18n.t(locale, "table.show")),
                       # A wide table scrolls sideways: focusable, so a keyboard can scroll it too (WCAG 2.1.1).
-                      html.Div(table, id=ids.table_id(graph_id), className="data-table", tabIndex="0", role="region",
+                      html.Div(None if deferred else table, id=ids.table_id(graph_id), className="data-table", tabIndex="0", role="region",
                                **{"aria-label": i18n.t(locale, "table.of", title=title) if title else
                                   i18n.t(locale, "table.region")})], className="chart-data"),
     ], className="card" + (" card-wide" if wide else ""))

@@ -55,6 +55,11 @@ def clicked(click_data) -> tuple[str, str | None, str | None] | None:
     return data[0], data[1] or None, data[2] or None
 
 
+# Tick labels are drawn whole: Plotly's default for numbers and dates ("hide past div") measures every
+# label's box after drawing it, a forced layout per label, the largest part of drawing a chart.
+AXIS = {"ticklabeloverflow": "allow"}
+
+
 def _base(theme: str, locale: str, **layout) -> go.Figure:
     colours = THEMES.get(theme, THEMES["light"])
     fig = go.Figure()
@@ -65,8 +70,8 @@ def _base(theme: str, locale: str, **layout) -> go.Figure:
                  "size": 12},
         "separators": ", " if locale == "fr" else ".,", "showlegend": False,
         "hoverlabel": {"namelength": -1}, **layout})
-    fig.update_xaxes(gridcolor=colours["grid"], zerolinecolor=colours["grid"], linecolor=colours["grid"])
-    fig.update_yaxes(gridcolor=colours["grid"], zerolinecolor=colours["grid"], linecolor=colours["grid"])
+    fig.update_xaxes(AXIS, gridcolor=colours["grid"], zerolinecolor=colours["grid"], linecolor=colours["grid"])
+    fig.update_yaxes(AXIS, gridcolor=colours["grid"], zerolinecolor=colours["grid"], linecolor=colours["grid"])
     return fig
 
 
@@ -126,8 +131,8 @@ def activity(connections: list[dict] | None, learners: list[dict], granularity: 
                     line={"color": colours["secondary"], "width": 2}, marker={"size": 5},
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     if connections is not None:
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "rangemode": "tozero",
-                                  "tickformat": ",.0f", "tickmode": "auto"})
+        fig.update_layout(yaxis2={**AXIS, "overlaying": "y", "side": "right", "showgrid": False,
+                                  "rangemode": "tozero", "tickformat": ",.0f", "tickmode": "auto"})
     else:
         fig.add_annotation(text=i18n.t(locale, "empty.training_filter"), x=0, y=1.12, xref="paper",
                            yref="paper", showarrow=False, xanchor="left", font={"color": colours["muted"]})

@@ -60,8 +60,9 @@ def table_id(graph_id) -> dict:
     return {"type": "graph-table", "graph": graph_id if isinstance(graph_id, str) else graph_id["page"]}
 
 
-def deferred_figure_id(graph_id: str) -> str:
-    """The store holding a chart's figure until the chart nears the viewport (assets/deferred-charts.js)."""
+def deferred_content_id(graph_id: str) -> str:
+    """The store holding a chart's figure and data table until the page hands them over
+    (assets/deferred-charts.js)."""
     return f"{graph_id}-deferred"
 
 

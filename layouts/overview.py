@@ -39,8 +39,8 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         kpi_cards(loc, content.get("values"), content.get("changes"), opens=view.learners),
         *([learners.panel(loc, content.get("learners"))] if view.learners else []),
         html.Div([
-            chart(ids.GRAPH_ACTIVITY, "chart.activity", extra=granularity, wide=True),
-            # The first chart is drawn with the page; the others when they near the viewport.
+            # Every chart is drawn after the page, one at a time, as it nears the viewport.
+            chart(ids.GRAPH_ACTIVITY, "chart.activity", extra=granularity, wide=True, defer=True),
             chart(ids.GRAPH_FUNNEL, "chart.funnel", defer=True),
             chart(ids.GRAPH_TRAININGS, "chart.trainings", defer=True),
             chart(ids.GRAPH_GROUPS, "chart.groups", defer=True),
@@ -50,8 +50,8 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
             html.H2(i18n.t(loc, "overview.compliance")),
             compliance_cards(loc, content.get("values"), content.get("changes"), opens=view.learners),
             html.Div([
-                chart(ids.GRAPH_OVERDUE_GROUPS, "chart.overdue_groups"),
-                chart(ids.GRAPH_OVERDUE_TRAININGS, "chart.overdue_trainings"),
+                chart(ids.GRAPH_OVERDUE_GROUPS, "chart.overdue_groups", defer=True),
+                chart(ids.GRAPH_OVERDUE_TRAININGS, "chart.overdue_trainings", defer=True),
             ], className="chart-grid"),
         ], id=ids.OVERVIEW_COMPLIANCE, hidden=not content.get("compliance"), className="compliance"),
     ], className="page page-overview")

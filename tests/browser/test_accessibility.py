@@ -40,7 +40,8 @@ def show_table(dash_duo, card: str) -> None:
     """Open the data table of the ``card``-th chart (from 1)."""
     card = dash_duo.find_elements(".card:has(.chart-data)")[card - 1]
     click_once_settled(card.find_element(By.CSS_SELECTOR, "summary"))
-    until(lambda: card.find_element(By.CSS_SELECTOR, "table").is_displayed(), timeout=5)
+    # the table is handed over as its disclosure opens (assets/deferred-charts.js)
+    until(lambda: [t for t in card.find_elements(By.CSS_SELECTOR, "table") if t.is_displayed()], timeout=5)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -142,7 +142,8 @@ def test_keyboard001_overview(dash_duo, dash_app, theme):
 def table_shown(dash_duo) -> bool:
     """The first chart's table is shown; the granularity's answer may replace it while we look (stale)."""
     try:
-        return dash_duo.find_element(".chart-data table").is_displayed()
+        tables = dash_duo.find_elements(".chart-data table")  # handed over as the disclosure opens
+        return bool(tables) and tables[0].is_displayed()
     except StaleElementReferenceException:
         return False
 

@@ -141,7 +141,7 @@ def test_learners007_a_click_on_a_real_bar_opens_its_learners_and_escape_gives_f
     summary = dash_duo.find_element("#graph-funnel ~ * summary, section:has(#graph-funnel) summary")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
     summary.send_keys(Keys.ENTER)  # the chart's table opens
-    step = dash_duo.find_element("section:has(#graph-funnel) .chart-open")
+    step = dash_duo.wait_for_element("section:has(#graph-funnel) .chart-open")  # the table comes as it opens
     opener = step.get_attribute("id")
     step.send_keys(Keys.ENTER)
     until(lambda: panel_open(dash_duo) and "cohort=enrolled" in dash_duo.driver.current_url, timeout=10)
@@ -165,6 +165,8 @@ def test_learners008_no_axe_violation_with_a_drilled_panel_open(dash_duo, dash_a
     until(lambda: panel_open(dash_duo) and names(dash_duo), timeout=10)
     for summary in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".chart-data summary"):
         dash_duo.driver.execute_script("arguments[0].parentElement.open = true;", summary)  # the tables' buttons
+    until(lambda: len(dash_duo.find_elements(".chart-data table")) == len(dash_duo.find_elements(".chart-data")),
+          timeout=10)  # each handed over as its disclosure opened (assets/deferred-charts.js)
     violations, report = axe_violations(dash_duo.driver)
     assert violations == [], f"drilled panel: {report}"
     dash_duo.driver.set_window_size(1300, 3400)  # the whole page: the panel, the charts and their tables' buttons

@@ -82,11 +82,12 @@ def test_fp001_first_layout_holds_the_apis_kpis_and_every_figure(app_with_api):
         assert shown_kpis(layout) == expected(api_kpis(client, TENANT, layout), locale)
         assert prop(layout, ids.RENDERED, "data") == "/embed/overview"
         for graph in ids.OVERVIEW_GRAPHS:
-            # drawn from the first response: at once, or (below the fold) from its store as it nears the viewport
-            stored = by_id(layout).get(json.dumps(ids.deferred_figure_id(graph), sort_keys=True))
-            figure = stored["data"] if stored else prop(layout, graph, "figure")
+            # drawn from the first response: at once, or from its store once the page is drawn
+            stored = by_id(layout).get(json.dumps(ids.deferred_content_id(graph), sort_keys=True))
+            figure = stored["data"]["figure"] if stored else prop(layout, graph, "figure")
+            table = stored["data"]["table"] if stored else prop(layout, ids.table_id(graph), "children")
             assert figure["data"], graph
-            assert prop(layout, ids.table_id(graph), "children"), graph  # and its screen-reader table
+            assert table, graph  # and its screen-reader table
 
 
 def test_fp002_the_url_state_and_locked_filters_shape_the_first_layout(app_with_api):

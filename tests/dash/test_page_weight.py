@@ -31,6 +31,15 @@ def test_pw001_overview_loads_no_grid_code_and_explore_does(client):
     assert not [s for s in explore if "/dash_table/" in s]  # no page draws a DataTable
 
 
+def test_pw001a_no_page_loads_babels_polyfill_but_each_defines_regenerator_runtime_first(client):
+    for url in (f"/embed/overview?token={embed_token()}", f"/explore?token={analyst_token()}", "/"):
+        names = scripts(client, url)
+        assert not [s for s in names if "polyfill" in s], url
+        runtime = [i for i, s in enumerate(names) if s.startswith("/assets/regenerator-runtime.js")]
+        renderer = [i for i, s in enumerate(names) if "dash_renderer" in s]
+        assert runtime and renderer and runtime[0] < renderer[0], url  # Dash's bundles call it as they load
+
+
 def test_pw001b_the_favicon_is_the_projects_not_dashs_15_kb_one(client):
     page = client.get(f"/embed/overview?token={embed_token()}").get_data(as_text=True)
     (href,) = re.findall(r'<link rel="icon" type="image/x-icon" href="([^"]+)"', page)
