@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -106,6 +107,15 @@ def test_learners004_explore_shows_the_learners_behind_its_metric_without_axe_vi
     assert dash_duo.get_logs() == []
 
 
+def fresh(dash_duo, selector: str, act):
+    """``act`` on the element ``selector`` finds now; None if the page drew it again meanwhile (a data answer
+    replaces the chart tables with equal ones), so that ``until`` finds it again."""
+    try:
+        return act(dash_duo.find_element(selector))
+    except StaleElementReferenceException:
+        return None
+
+
 def focused_id(dash_duo) -> str:
     return dash_duo.driver.execute_script("return document.activeElement && document.activeElement.id;")
 
@@ -141,9 +151,10 @@ def test_learners007_a_click_on_a_real_bar_opens_its_learners_and_escape_gives_f
     summary = dash_duo.find_element("#graph-funnel ~ * summary, section:has(#graph-funnel) summary")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
     summary.send_keys(Keys.ENTER)  # the chart's table opens
-    step = dash_duo.wait_for_element("section:has(#graph-funnel) .chart-open")  # the table comes as it opens
-    opener = step.get_attribute("id")
-    step.send_keys(Keys.ENTER)
+    step = "section:has(#graph-funnel) .chart-open"
+    dash_duo.wait_for_element(step)  # the table comes as its disclosure opens
+    opener = until(lambda: fresh(dash_duo, step, lambda button: button.get_attribute("id")), timeout=5)
+    until(lambda: fresh(dash_duo, step, lambda button: button.send_keys(Keys.ENTER) or True), timeout=5)
     until(lambda: panel_open(dash_duo) and "cohort=enrolled" in dash_duo.driver.current_url, timeout=10)
     until(lambda: focused_id(dash_duo) == "h2-learners", timeout=5)
     dash_duo.find_element("body").send_keys(Keys.ESCAPE)
