@@ -29,7 +29,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FILTER_DIMS = ("group", "country", "training", "category", "format")
 
-# Resolves with performance.now() once every graph is drawn and nothing is loading.
+# Resolves with performance.now() once every graph is drawn and nothing is loading. A graph the page shows
+# (not in a hidden section) counts once it holds its figure, not the blank placeholder a deferred chart has
+# until assets/deferred-charts.js hands its figure over (layout.meta "dv-deferred").
 WAIT_DRAWN = """
 const done = arguments[arguments.length - 1];
 const limit = performance.now() + 30000;
@@ -37,7 +39,10 @@ function drawn() {
   const graphs = document.querySelectorAll('.dash-graph');
   const plots = document.querySelectorAll('.js-plotly-plot');
   if (!graphs.length || plots.length < graphs.length) return false;
-  for (const p of plots) { if (!p._fullLayout || !p.data) return false; }
+  for (const p of plots) {
+    if (!p._fullLayout || !p.data) return false;
+    if (p.offsetParent !== null && p._fullLayout.meta === 'dv-deferred') return false;
+  }
   return !document.querySelector('[data-dash-is-loading="true"]');
 }
 (function poll() {
