@@ -25,6 +25,7 @@ import brotli
 import dash_ag_grid
 from dash import _dash_renderer, dcc, html
 from flask import Request, Response
+from werkzeug.http import parse_accept_header
 
 from app.config import Settings
 
@@ -47,22 +48,11 @@ def file_hash(path: Path) -> str:
 
 
 def accepted_encodings(accept_encoding: str) -> list[str]:
-    """The precompressed encodings ``Accept-Encoding`` allows, preferred first (``q=0`` refuses one)."""
-    weights = {}
-    for item in accept_encoding.lower().split(","):
-        name, _, params = item.partition(";")
-        weight = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        weights[name.strip()] = weight
-    wildcard = weights.get("*", 0.0)
-    allowed = [(weights.get(name, wildcard), -rank, name) for rank, name in enumerate(ENCODINGS)]
-    return [name for weight, _, name in sorted(allowed, reverse=True) if weight > 0]
+    """The precompressed encodings ``Accept-Encoding`` allows, preferred first (``q=0`` refuses one, a tie keeps
+    ``ENCODINGS``' order); werkzeug reads the header, its weights and ``*``."""
+    accept = parse_accept_header(accept_encoding)
+    ranked = sorted(ENCODINGS, key=lambda name: -accept.quality(name))
+    return [name for name in ranked if accept.quality(name) > 0]
 
 
 class PrecompressedFiles:
