@@ -68,7 +68,7 @@ def figure(view: TenantView, state: ViewState, records: list[dict]):
     if catalog.METRIC[state.metric].without_training and (by_training or training_filter):
         return figures.message(i18n.t(loc, "empty.training_filter"), theme, loc)
     if state.chart == "line":
-        return figures.line(records, state.metric, loc, theme)
+        return figures.line(records, state.metric, granularity(state, view.start, view.end), loc, theme)
     shown = [r for r in records if r["value"] is not None]
     if not shown:
         return figures.message(i18n.t(loc, "empty.no_rows"), theme, loc)

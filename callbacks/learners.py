@@ -19,7 +19,6 @@ learner, and a link opens the page with them.
 """
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import replace
 
@@ -83,12 +82,8 @@ def heading(view: TenantView, state: ViewState) -> str:
     if not state.drill:
         return named
     kind, value = state.drill
-    if kind == "day":
-        point = i18n.date(dt.date.fromisoformat(value), loc, "medium")
-    elif kind == "week":
-        point = i18n.t(loc, "learners.drill.week", day=i18n.date(dt.date.fromisoformat(value), loc, "medium"))
-    elif kind == "month":
-        point = i18n.date(dt.date.fromisoformat(value), loc, "LLLL y")
+    if kind in ("day", "week", "month"):
+        point = i18n.period(value, kind, loc)
     else:  # a dimension's value, by its label (a training's title)
         known = answers.offered_filter_values(view).get(kind, [])
         point = i18n.data_label(next((o["label"] for o in known if o["key"] == value), value), loc)

@@ -43,6 +43,12 @@ def point(metric: str, kind: str | None = None, value: str | None = None) -> lis
     return [metric, kind, value]
 
 
+def periods(granularity: str) -> dict:
+    """A time series trace's ``meta``: what its x values are the first days of, so that its data table names
+    them as a reader says them (``data_table``)."""
+    return {"period": granularity}
+
+
 def clicked(click_data) -> tuple[str, str | None, str | None] | None:
     """The ``point`` of a ``clickData`` as the browser sends it back (None: not one of ours)."""
     try:
@@ -124,11 +130,11 @@ def activity(connections: list[dict] | None, learners: list[dict], granularity: 
         fig.add_bar(x=[p["period"] for p in connections], y=[p["value"] for p in connections],
                     customdata=[point("connections", granularity, p["period"]) for p in connections],
                     name=i18n.metric_label(locale, "connections"), marker_color=colours["primary"], opacity=0.75,
-                    hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
+                    meta=periods(granularity), hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     fig.add_scatter(x=[p["period"] for p in learners], y=[p["value"] for p in learners], mode="lines+markers",
                     customdata=[point("active_learners", granularity, p["period"]) for p in learners],
                     name=i18n.metric_label(locale, "active_learners"), yaxis="y2" if connections is not None else "y",
-                    line={"color": colours["secondary"], "width": 2}, marker={"size": 5},
+                    line={"color": colours["secondary"], "width": 2}, marker={"size": 5}, meta=periods(granularity),
                     hovertemplate="%{x|%Y-%m-%d}: %{y:,d}<extra>%{fullData.name}</extra>")
     if connections is not None:
         fig.update_layout(yaxis2={**AXIS, "overlaying": "y", "side": "right", "showgrid": False,
@@ -188,10 +194,10 @@ def pie(rows: list[dict], metric: str, by: str, locale: str, theme: str) -> go.F
     return fig
 
 
-def line(points: list[dict], metric: str, locale: str, theme: str) -> go.Figure:
+def line(points: list[dict], metric: str, granularity: str, locale: str, theme: str) -> go.Figure:
     fig = _base(theme, locale)
     fig.add_scatter(x=[p["period"] for p in points], y=[p["value"] for p in points], mode="lines+markers",
-                    line={"color": THEMES[theme]["primary"], "width": 2}, marker={"size": 5},
+                    line={"color": THEMES[theme]["primary"], "width": 2}, marker={"size": 5}, meta=periods(granularity),
                     hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:{_value_format(metric)}}}<extra></extra>")
     fig.update_yaxes(tickformat=_axis_format(metric), rangemode="tozero")
     _date_axis(fig, locale)
@@ -267,8 +273,19 @@ def data_table(fig: go.Figure, title: str, locale: str, opens: str | None = None
             return html.Button(text, id=ids.chart_open_id(opens, *at), n_clicks=0, type="button",
                                className="link-button chart-open", title=i18n.t(locale, "learners.drill.open"))
 
+        meta = traces[0].meta if isinstance(traces[0].meta, dict) else {}
+        granularity = meta.get("period") if meta.get("period") in ("day", "week", "month") else None
+
+        def label(key) -> str:
+            if granularity is None:
+                return str(key)
+            try:
+                return i18n.period(key, granularity, locale)
+            except ValueError:  # not a date after all (a figure from the browser)
+                return str(key)
+
         head += list(columns)
-        rows = [[str(k), *[opening(name, k) for name in columns]] for k in order]
+        rows = [[label(k), *[opening(name, k) for name in columns]] for k in order]
     return html.Table([
         html.Caption(i18n.t(locale, "table.of", title=title)),
         html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),

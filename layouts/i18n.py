@@ -165,7 +165,7 @@ LABELS: dict[str, dict[str, str]] = {
         "learners.trainings.none": "No training for this learner under the current filters.",
         "learners.trainings.summary": "One learner's trainings: statuses, due dates and first dates (all dates)",
         "learners.drill": "{cohort} — {point}",
-        "learners.drill.week": "week of {day}",
+        "period.week": "week of {day}",
         "learners.drill.open": "See the learners behind this value",
         "learners.grid.open": "A row (a click, or Enter) opens that learner's trainings below the table.",
         "learners.trainings.close": "Close this learner's trainings",
@@ -320,7 +320,7 @@ LABELS: dict[str, dict[str, str]] = {
         "learners.trainings.none": "Aucune formation pour cet apprenant avec les filtres choisis.",
         "learners.trainings.summary": "Les formations d’un apprenant : statuts, échéances et premières dates (toutes dates)",
         "learners.drill": "{cohort} — {point}",
-        "learners.drill.week": "semaine du {day}",
+        "period.week": "semaine du {day}",
         "learners.drill.open": "Voir les apprenants derrière cette valeur",
         "learners.grid.open": "Une ligne (un clic, ou Entrée) ouvre les formations de cet apprenant sous le tableau.",
         "learners.trainings.close": "Fermer les formations de cet apprenant",
@@ -387,6 +387,17 @@ def metric_value(metric: str, value, locale: str) -> str:
 
 def date(value: dt.date, locale: str, style: str = "long") -> str:
     return _format_date(value, format=style, locale=locale)
+
+
+def period(start: dt.date | str, granularity: str, locale: str) -> str:
+    """A time series' period, named as a reader says it: its day ("Aug 3, 2026"), its week ("week of
+    Aug 3, 2026") or its month ("August 2026"), from its first day (ISO text or a date)."""
+    day = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)[:10])
+    if granularity == "week":
+        return t(locale, "period.week", day=date(day, locale, "medium"))
+    if granularity == "month":
+        return date(day, locale, "LLLL y")
+    return date(day, locale, "medium")
 
 
 def weekdays(locale: str) -> list[str]:

@@ -33,3 +33,19 @@ def test_tab002_an_empty_or_refused_chart_reads_as_its_message():
     message = figures.data_table(figures.message("No data for this range"), "", "en")
     assert message.children == "No data for this range"
     assert figures.data_table(figures.from_dict(None), "", "en").children  # before the first draw
+
+
+def test_tab003_a_time_series_table_names_its_periods_in_the_viewers_language():
+    """Row headers are periods as a reader says them, not ISO dates: the trace carries its granularity, so the
+    table rebuilt from the browser's copy of the figure (explore's callback) says the same."""
+    connections = [{"period": "2026-08-03", "value": 3}, {"period": "2026-08-10", "value": 5}]
+    weekly = figures.activity(connections, connections, "week", "fr", "light")
+    for fig in (weekly, figures.from_dict(weekly.to_plotly_json())):
+        assert [r[0] for r in cells(figures.data_table(fig, "", "fr"))[1:]] == [
+            "semaine du 3 août 2026", "semaine du 10 août 2026"]
+    monthly = figures.line([{"period": "2026-08-01", "value": 0.5}], "completion_rate", "month", "en", "dark")
+    assert cells(figures.data_table(monthly, "", "en"))[1][0] == "August 2026"
+    daily = figures.line([{"period": "2026-08-01", "value": 4}], "connections", "day", "fr", "dark")
+    assert cells(figures.data_table(daily, "", "fr"))[1][0] == "1 août 2026"
+    crafted = figures.from_dict({"data": [{"type": "scatter", "x": ["soon"], "y": [1], "meta": {"period": "day"}}]})
+    assert cells(figures.data_table(crafted, "", "en"))[1][0] == "soon"  # not a date: as it is, never a 500
