@@ -72,7 +72,15 @@ def state_from_controls(current: ViewState, access: TenantView, trigger, control
     if trigger_type == ids.CHIP_REMOVE and trigger.get("dim") not in access.scope.filters:
         dim, value = trigger.get("dim"), trigger.get("value")
         state = state.with_filter(dim, [v for v in state.filters.get(dim, ()) if v != value])
+    other_tenant = trigger_type == ids.TENANT and controls.get("tenant") != current.tenant
+    if other_tenant or _rows_of(state) != _rows_of(current):
+        state = replace(state, page=1, learner=None)  # another list: its first page, nobody opened
     return state
+
+
+def _rows_of(state: ViewState) -> tuple:
+    """What picks the learners a list holds: its range and filters (the choices only change the chart)."""
+    return state.preset, state.start, state.end, state.filters
 
 
 def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | None, token: str,

@@ -304,6 +304,28 @@ def test_sync003_analyst_tenant_switch_clears_filters(server_context):
     assert state.filters == {}
 
 
+def test_sync006_a_new_list_opens_on_its_first_page_with_nobody_opened(server_context):
+    """A filter, range or tenant change makes another list: the panel's page and opened learner do not carry
+    over (page 7 of the old list could be past the new one's end). A chart choice keeps them."""
+    access = authorize(analyst_token(), OTHER_TENANT)
+    now = ViewState(tenant=TENANT, cohort="active", page=7, learner="u1", filters={"group": ("Sales",)})
+    changes = [
+        (ids.filter_id("explore", "country"), {"filters": {"country": ["FR"]}}),
+        (ids.chip_remove_id("group", "Sales"), {}),
+        (ids.range_preset_id("overview"), {"preset": "7d"}),
+        (ids.range_dates_id("overview"), {"start": "2026-09-01", "end": "2026-09-10"}),
+        (ids.tenant_id("explore"), {"tenant": OTHER_TENANT}),
+    ]
+    for trigger, controls in changes:
+        state = sync.state_from_controls(now, access, trigger, controls)
+        assert (state.page, state.learner, state.cohort) == (1, None, "active"), trigger
+    kept = sync.state_from_controls(now, access, ids.choice_id("explore", "chart"), {"choices": {"chart": "pie"}})
+    assert (kept.page, kept.learner) == (7, "u1")
+    unchanged = sync.state_from_controls(now, access, ids.filter_id("explore", "group"),
+                                         {"filters": {"group": ["Sales"]}})
+    assert (unchanged.page, unchanged.learner) == (7, "u1")
+
+
 def test_sync004_clicked_point():
     assert figures.clicked({"points": [{"customdata": ["starts", "group", "k1"]}]}) == ("starts", "group", "k1")
     assert figures.clicked({"points": [{"customdata": ["starts", None, None]}]}) == ("starts", None, None)
