@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.apps import make_app
+from tests.support.browser import FreePortRunner
 from tests.support.credentials import EMBED_SECRET
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -24,3 +25,10 @@ def dash_app(generated_snapshot_dir, tmp_path):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def dash_thread_server():
+    """dash's fixture of the same name, the app served on a free port (see ``FreePortRunner``)."""
+    with FreePortRunner() as starter:
+        yield starter

@@ -6,8 +6,21 @@ import time
 from pathlib import Path
 
 from axe_selenium_python import Axe
+from dash.testing.application_runners import ThreadedRunner
 from dash.testing.wait import until
 from selenium.common.exceptions import ElementClickInterceptedException
+
+
+class FreePortRunner(ThreadedRunner):
+    """dash_duo's app server on a free loopback port: dash's own runner counts ports up from 58050 in each
+    process, so two pytest-xdist workers would both serve on 58050, and one's browser could reach the other's
+    app (its readiness check asks only that something answers on the port)."""
+
+    def start(self, app, start_timeout=3, **kwargs):
+        from tests.support.services import free_port
+
+        kwargs.setdefault("port", free_port())
+        return super().start(app, start_timeout=start_timeout, **kwargs)
 
 
 def click_once_settled(element, timeout: float = 5) -> None:
