@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
+
 from app.catalog import DIMENSIONS, METRICS
 from app.view_state import CHARTS, GRANULARITY_CHOICES, PRESETS
 from callbacks import explore, overview, shell
@@ -53,20 +55,30 @@ SEARCHES = [
 ]
 
 
-def test_french001_no_english_on_any_french_page(server_context):
+WALKS = ("/embed/overview", "/explore", "error pages")
+
+
+@pytest.mark.parametrize("walk", WALKS)
+def test_french001_no_english_on_any_french_page(server_context, walk):
+    """Each page in every state of SEARCHES (and another tenant's), and the error pages: three walks, so that
+    parallel workers can share them."""
     found = {}
-    tokens = {"/embed/overview": embed_token(locale="fr"), "/explore": analyst_token(locale="fr")}
-    for (path, token), search in itertools.product(tokens.items(), SEARCHES + [f"&tenant={OTHER_TENANT}"]):
+    if walk == "error pages":
+        for path, token in (("/embed/overview", embed_token("new-customer", locale="fr")),
+                            ("/embed/nothing", embed_token(locale="fr"))):
+            page, _ = shell.render(path, f"?token={token}")
+            for text in english(shown(page, [])):
+                found.setdefault(text, path)
+        assert found == {}
+        return
+    path = walk
+    token = embed_token(locale="fr") if path == "/embed/overview" else analyst_token(locale="fr")
+    outputs_of = overview.overview_outputs if path == "/embed/overview" else explore.explore_outputs
+    for search in SEARCHES + [f"&tenant={OTHER_TENANT}"]:
         page, _ = shell.render(path, f"?token={token}{search}")
-        outputs = (overview.overview_outputs if path == "/embed/overview" else explore.explore_outputs)(
-            token, f"?token={token}{search}")
+        outputs = outputs_of(token, f"?token={token}{search}")
         for text in english(shown(page, []) + shown(outputs, [])):
             found.setdefault(text, f"{path}?{search}")
-    for path, token in (("/embed/overview", embed_token("new-customer", locale="fr")),
-                        ("/embed/nothing", embed_token(locale="fr"))):  # the error pages
-        page, _ = shell.render(path, f"?token={token}")
-        for text in english(shown(page, [])):
-            found.setdefault(text, path)
     assert found == {}
 
 
