@@ -10,6 +10,23 @@ import pytest
 from tests.support import services
 
 END_DATE = dt.date(2026, 10, 31)
+BROWSER_TESTS = "tests/browser/"
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's units of work (``--dist loadscope``, pytest.ini): a module's tests stay together, so its
+    module-scoped services start once, and every browser test joins one unit, so that two Chromiums and their
+    apps never share the two cores at once (the browser tests wait on what a page does in time). xdist's own
+    ``loadgroup`` cannot say this here: it renames test ids, which pytest 9 no longer lets a plugin do."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesWithBrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER_TESTS if nodeid.startswith(BROWSER_TESTS) else super()._split_scope(nodeid)
+
+    return ModulesWithBrowserTestsTogether(config, log)
 
 
 @pytest.fixture(scope="session")
