@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app import catalog
+from etl.arrays import distinct
 from etl.snapshot_format import DUE_SOON, LATE, ON_TIME, OVERDUE
 
 RANGE_FREE = tuple(m.name for m in catalog.METRICS if not m.ranged)  # in a time series still bucketed by due day
@@ -79,7 +80,7 @@ def compliance_values(assigned: Assigned, key: np.ndarray | None, n_keys: int, d
         users = assigned.user[assigned.at_risk].astype(np.int64)
         if key is None:  # a count per user code: no sort, no hash (tens of thousands of rows in a big tenant)
             return np.array([np.count_nonzero(np.bincount(users))], dtype=np.int64)
-        pairs = np.unique(key[assigned.at_risk].astype(np.int64) * max(n_users, 1) + users)
+        pairs = distinct(key[assigned.at_risk].astype(np.int64) * max(n_users, 1) + users)
         return np.bincount(pairs // max(n_users, 1), minlength=n_keys)
 
     compute = {

@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.arrays import distinct
+
 _BITMAP_SIZE = 1 << 22
 _HASH_CHUNK = 1 << 16  # bytes of ids hashed at a time: its uint64 temporaries stay near 0.5 MB
 _MULTIPLIER = np.uint64(0x100000001B3)
@@ -78,7 +80,7 @@ def repeated_ids(event_ids: pa.ChunkedArray, valid: np.ndarray, hashes: np.ndarr
     rows = np.flatnonzero(valid & present)
     h = value[rows]
     ordered = np.sort(h)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    repeated = distinct(ordered[1:][ordered[1:] == ordered[:-1]])
     if not len(repeated):
         return out
     bitmap = np.zeros(_BITMAP_SIZE, dtype=bool)

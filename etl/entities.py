@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.arrays import distinct
 from etl.snapshot_format import ATTRIBUTES, KEYS, NAME, NAME_RANK, UNKNOWN, Dimension, side_dimensions
 
 
@@ -73,7 +74,7 @@ def entities(tenant: np.ndarray, tenant_names: list[str], idx: np.ndarray, value
     sort_key = lambda t, c: t * n_ids + ranks[c]  # noqa: E731  (tenant, then the id as a string)
     seen_keys = sort_key(pairs // n_values, codes[:len(pairs)])
     listed_keys, first = np.unique(sort_key(listed_tenant, codes[len(pairs):]), return_index=True)
-    keys = np.union1d(seen_keys, listed_keys)
+    keys = distinct(np.concatenate([seen_keys, listed_keys]))
     by_rank = np.empty(len(dictionary), dtype=np.int64)
     by_rank[ranks] = np.arange(len(dictionary))
     ids = dictionary.take(pa.array(by_rank[keys % n_ids])) if len(keys) else pa.array([], pa.string())

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.arrays import distinct
 from etl.errors import EtlError
 from etl.snapshot import write_json
 from etl.snapshot_format import fsync_dir
@@ -145,7 +146,7 @@ def erased_rows(rows: Rows, erased: Erased) -> np.ndarray:
         if tenant not in tenants:
             continue
         in_tenant = rows.tenant == tenants.index(tenant)
-        codes = np.unique(rows.user[in_tenant])
+        codes = distinct(rows.user[in_tenant])
         ids = rows.user_values.take(pa.array(codes)).to_pylist()
         gone = erased.erased_ids(tenant, ids)
         if gone:
