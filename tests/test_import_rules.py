@@ -15,7 +15,7 @@ from tests.support.imports import ROOT, circles, graph
 
 WEB_LIBRARIES = {"flask", "dash", "plotly", "flask_caching"}
 ETL_HEAVY = {"etl.validate", "etl.transform", "etl.refresh", "etl.dask_engine", "etl.generate"}
-APP_MAY_USE_FROM_ETL = {"etl.snapshot_format", "etl.sources", "etl.snapshot_s3"}  # the contract, and S3 sync
+APP_MAY_USE_FROM_ETL = {"etl.snapshot_format", "etl.sources", "etl.snapshot_s3", "etl.arrays"}  # the contract, S3 sync, numpy helpers
 ETL_MAY_USE_FROM_APP = {"app.config", "app.cache"}
 
 
