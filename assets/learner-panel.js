@@ -11,10 +11,30 @@
   function panel() { return document.getElementById("section-learners"); }
   function isOpen(p) { return p && !p.hidden; }
 
+  // After closing, focus stays with what opened the panel for a moment even if the page redraws it then (the
+  // closing changes the URL, and the charts may be drawn again): focus found on the page body goes back to it.
+  var returning = null, RETURN_WINDOW = 2000;
+
   function giveBack() {
     var target = document.contains(opener) ? opener : (opener.id && document.getElementById(opener.id));
     if (!target) return;
     if (target.tagName !== "BUTTON") target.tabIndex = -1;  // a chart: focusable by script only
+    target.focus();
+    returning = target.id ? {id: target.id, until: performance.now() + RETURN_WINDOW} : null;
+  }
+
+  // the viewer's own next move (a press, a key) ends the moment
+  ["pointerdown", "keydown"].forEach(function (type) {
+    document.addEventListener(type, function () { returning = null; }, true);
+  });
+
+  function keepReturned() {
+    if (!returning || performance.now() > returning.until) { returning = null; return; }
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
+    var target = document.getElementById(returning.id);
+    if (!target) return;
+    if (target.tagName !== "BUTTON") target.tabIndex = -1;
     target.focus();
   }
 
@@ -69,6 +89,7 @@
     checkExplore();
     var p = panel();
     var open = isOpen(p);
+    if (open) returning = null; else keepReturned();
     var heading = document.getElementById("h2-learners");
     if (open && !wasOpen && heading && opener) {  // opened by a click, not by a link that arrives open
       heading.focus();
