@@ -17,12 +17,26 @@ PAGE = ids.EXPLORE
 
 
 GRID_ROW_PX, GRID_HEADER_PX = 42, 48
+# The grid is as tall as its rows up to this many, then its rows scroll inside it: AG Grid draws only the rows in
+# view (with auto height it drew every row, 74 by training on the demo export: a long task on load, issue 12).
+GRID_MAX_ROWS = 12
+
+
+def grid_height(rows: int) -> int:
+    """The grid's height for ``rows`` rows: header, rows (one at least, for the no-rows line; ``GRID_MAX_ROWS`` at
+    most), borders. The explore callback's rows are followed by a height from the same sum (``GRID_HEIGHT``)."""
+    return GRID_HEADER_PX + GRID_ROW_PX * min(max(rows, 1), GRID_MAX_ROWS) + 2
+
+
+# Runs in the browser when the callback brings new rows: the grid's height for them, as grid_height.
+GRID_HEIGHT = ("function (rows) { var n = Math.min(Math.max((rows || []).length, 1), %d);"
+               " return {height: (%d + %d * n + 2) + 'px'}; }" % (GRID_MAX_ROWS, GRID_HEADER_PX, GRID_ROW_PX))
 
 
 def first_grid_height(content: dict) -> int:
-    """The grid's height once drawn (auto height: header, rows, borders), kept for it before its code arrives,
-    so the learners below it do not move when it does (assets/dataviz.css)."""
-    return GRID_HEADER_PX + GRID_ROW_PX * len(content.get("rows") or []) + 2
+    """The grid's height once drawn, kept for it before its code arrives, so the learners below it do not move
+    when it does (assets/dataviz.css)."""
+    return grid_height(len(content.get("rows") or []))
 
 
 def metric_options(loc: str, metrics: tuple[str, ...]) -> list[dict]:
@@ -62,8 +76,8 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 # Columns share the width by flex from the first render (a size-to-fit after it moved them).
                 id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
                 defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
-                dashGridOptions={"domLayout": "autoHeight", "animateRows": False, "rowHeight": GRID_ROW_PX,
-                                 "headerHeight": GRID_HEADER_PX},
+                dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX},
+                style={"height": f"{first_grid_height(content)}px"},
             ), className="grid-box", style={"--grid-first-height": f"{first_grid_height(content)}px"},
                 **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
