@@ -84,9 +84,9 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
         *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
             id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
             columnDefs=learners.grid_columns(loc),
-            # Rows scroll inside (virtualised: only those in view are drawn); column widths come from
-            # learners.grid_columns, nothing is measured. Not in a grid-box as the grid above: below the fold
-            # AG Grid then left this one half drawn, which axe flagged (a11y002).
+            # Rows scroll inside (virtualised: only those in view are drawn); fixed column widths from
+            # learners.grid_columns, nothing measured. Neither flex nor in a grid-box as the grid above: below
+            # the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
             style={"height": "420px"}, getRowId="params.data.user_id",
             defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
                            "autoHeaderHeight": True},
