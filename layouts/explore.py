@@ -18,7 +18,7 @@ PAGE = ids.EXPLORE
 
 GRID_ROW_PX, GRID_HEADER_PX = 42, 48
 # The grid is as tall as its rows up to this many, then its rows scroll inside it: AG Grid draws only the rows in
-# view (with auto height it drew every row, 74 by training on the demo export: a long task on load, issue 12).
+# view and a few more (with auto height it drew every row on load, 74 by training on the demo export; issue 12).
 GRID_MAX_ROWS = 12
 
 
