@@ -23,14 +23,15 @@ GRID_MAX_ROWS = 12
 
 
 def grid_height(rows: int) -> int:
-    """The grid's height for ``rows`` rows: header, rows (one at least, for the no-rows line; ``GRID_MAX_ROWS`` at
-    most), borders. The explore callback's rows are followed by a height from the same sum (``GRID_HEIGHT``)."""
-    return GRID_HEADER_PX + GRID_ROW_PX * min(max(rows, 1), GRID_MAX_ROWS) + 2
+    """The grid's height for ``rows`` rows: header and its bottom border (1 px), rows (one at least, for the
+    no-rows line; ``GRID_MAX_ROWS`` at most), the grid's borders (2 px): a pixel short and AG Grid shows a scroll
+    bar. The explore callback's rows are followed by a height from the same sum (``GRID_HEIGHT``)."""
+    return GRID_HEADER_PX + 1 + GRID_ROW_PX * min(max(rows, 1), GRID_MAX_ROWS) + 2
 
 
 # Runs in the browser when the callback brings new rows: the grid's height for them, as grid_height.
 GRID_HEIGHT = ("function (rows) { var n = Math.min(Math.max((rows || []).length, 1), %d);"
-               " return {height: (%d + %d * n + 2) + 'px'}; }" % (GRID_MAX_ROWS, GRID_HEADER_PX, GRID_ROW_PX))
+               " return {height: (%d + 1 + %d * n + 2) + 'px'}; }" % (GRID_MAX_ROWS, GRID_HEADER_PX, GRID_ROW_PX))
 
 
 def first_grid_height(content: dict) -> int:
