@@ -23,7 +23,7 @@ from app.view_state import ViewState, granularity, parse
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize, token_locale
 from callbacks.common import empty_reason, guarded, kpis_or_none, refusal, unknown_notes
-from layouts import figures, i18n, ids
+from layouts import explore as explore_layout, figures, i18n, ids
 from layouts.components import zone_line
 
 log = logging.getLogger("dataviz.dash")
@@ -159,6 +159,9 @@ def register(app) -> None:
         """
         out = explore_outputs(token, search)
         return out["figure"], out["columns"], out["rows"], out["status"], out["title"], out["zone"]
+
+    app.clientside_callback(explore_layout.GRID_HEIGHT, Output(ids.GRID_EXPLORE, "style"),
+                            Input(ids.GRID_EXPLORE, "rowData"), prevent_initial_call=True)
 
     @app.callback(
         Output(ids.DOWNLOAD_CSV, "data"),

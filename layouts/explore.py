@@ -17,12 +17,27 @@ PAGE = ids.EXPLORE
 
 
 GRID_ROW_PX, GRID_HEADER_PX = 42, 48
+# The grid is as tall as its rows up to this many, then its rows scroll inside it: AG Grid draws only the rows in
+# view and a few more (with auto height it drew every row on load, 74 by training on the demo export; issue 12).
+GRID_MAX_ROWS = 12
+
+
+def grid_height(rows: int) -> int:
+    """The grid's height for ``rows`` rows: header and its bottom border (1 px), rows (one at least, for the
+    no-rows line; ``GRID_MAX_ROWS`` at most), the grid's borders (2 px): a pixel short and AG Grid shows a scroll
+    bar. The explore callback's rows are followed by a height from the same sum (``GRID_HEIGHT``)."""
+    return GRID_HEADER_PX + 1 + GRID_ROW_PX * min(max(rows, 1), GRID_MAX_ROWS) + 2
+
+
+# Runs in the browser when the callback brings new rows: the grid's height for them, as grid_height.
+GRID_HEIGHT = ("function (rows) { var n = Math.min(Math.max((rows || []).length, 1), %d);"
+               " return {height: (%d + 1 + %d * n + 2) + 'px'}; }" % (GRID_MAX_ROWS, GRID_HEADER_PX, GRID_ROW_PX))
 
 
 def first_grid_height(content: dict) -> int:
-    """The grid's height once drawn (auto height: header, rows, borders), kept for it before its code arrives,
-    so the learners below it do not move when it does (assets/dataviz.css)."""
-    return GRID_HEADER_PX + GRID_ROW_PX * len(content.get("rows") or []) + 2
+    """The grid's height once drawn, kept for it before its code arrives, so the learners below it do not move
+    when it does (assets/dataviz.css)."""
+    return grid_height(len(content.get("rows") or []))
 
 
 def metric_options(loc: str, metrics: tuple[str, ...]) -> list[dict]:
@@ -62,17 +77,18 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 # Columns share the width by flex from the first render (a size-to-fit after it moved them).
                 id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
                 defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
-                dashGridOptions={"domLayout": "autoHeight", "animateRows": False, "rowHeight": GRID_ROW_PX,
-                                 "headerHeight": GRID_HEADER_PX},
+                dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX},
+                style={"height": f"{first_grid_height(content)}px"},
             ), className="grid-box", style={"--grid-first-height": f"{first_grid_height(content)}px"},
                 **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
         *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
             id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
             columnDefs=learners.grid_columns(loc),
-            # Rows scroll inside (virtualised); each column as wide as its content. Not flex in a grid-box as the
-            # grid above: below the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
-            columnSize="autoSize", style={"height": "420px"}, getRowId="params.data.user_id",
+            # Rows scroll inside (virtualised: only those in view are drawn); fixed column widths from
+            # learners.grid_columns, nothing measured. Neither flex nor in a grid-box as the grid above: below
+            # the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
+            style={"height": "420px"}, getRowId="params.data.user_id",
             defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
                            "autoHeaderHeight": True},
             dashGridOptions={"animateRows": False},

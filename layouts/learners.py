@@ -111,10 +111,20 @@ GRID_COLUMNS = ("name", "user_id", "group", "country", "enrolments", "starts", "
                 "learning_hours", "last_activity")
 
 
+# Each column's width in pixels, set here rather than measured in the browser (AG Grid's autoSize measured the
+# drawn cells on every load, a part of explore's longest task, issue 12): wide enough for its longest word in
+# either locale (headers wrap between words, never inside one: "Inscriptions", "Démarrages" and "Completions"
+# are the widest) and for the demo export's widest values ("Mohamed Lefèvre", "Engineering", a date). Fixed, not
+# flex: AG Grid hides flex columns until it has the grid's width, and left this grid, below the fold, half drawn
+# (axe, test_a11y002). Wider than the window, the grid scrolls sideways; a user can drag a column wider.
+GRID_WIDTHS = {"name": 170, "user_id": 130, "group": 130, "country": 110, "enrolments": 140, "starts": 140,
+               "completions": 140, "avg_score": 120, "learning_hours": 120, "last_activity": 120}
+
+
 def grid_columns(locale: str) -> list[dict]:
-    """Explore's learner grid: its columns, headed in the page's language."""
+    """Explore's learner grid: its columns, headed in the page's language, with widths set here (no measuring)."""
     numeric = {"enrolments", "starts", "completions", "avg_score", "learning_hours"}
-    return [{"field": c, "headerName": i18n.t(locale, f"learners.col.{c}"),
+    return [{"field": c, "headerName": i18n.t(locale, f"learners.col.{c}"), "width": GRID_WIDTHS[c],
              **({"type": "numericColumn"} if c in numeric else {})}
             for c in GRID_COLUMNS]
 

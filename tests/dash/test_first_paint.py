@@ -128,8 +128,9 @@ def test_fp005_the_data_callbacks_do_not_run_on_load(app_with_api):
     initial = {str(cb["output"]): cb.get("prevent_initial_call") for cb in app_with_api._callback_list}
     names = (ids.GRAPH_ACTIVITY, ids.GRID_EXPLORE, ids.table_id(ids.GRAPH_ACTIVITY)["type"], f"{ids.PAGE}.")
     data = [key for key in initial if any(name in key for name in names)]
-    # the route, the 2 data callbacks and explore's table callback (the overview's tables come with its data)
-    assert len(data) == 4 and all(initial[key] for key in data), initial
+    # the route, the 2 data callbacks, explore's table callback (the overview's tables come with its data) and
+    # explore's grid height for new rows (in the browser)
+    assert len(data) == 5 and all(initial[key] for key in data), initial
 
 
 def test_fp006_explore_opens_with_its_chart_and_rows(app_with_api):
