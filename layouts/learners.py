@@ -121,11 +121,17 @@ GRID_WIDTHS = {"name": 170, "user_id": 130, "group": 130, "country": 110, "enrol
                "completions": 140, "avg_score": 120, "learning_hours": 120, "last_activity": 120}
 
 
+def _known(locale: str) -> str:
+    """A locale written into a grid's formatter expression: one of ours, nothing else."""
+    return locale if locale in i18n.LOCALES else "en"
+
+
 def grid_columns(locale: str) -> list[dict]:
     """Explore's learner grid: its columns, headed in the page's language, with widths set here (no measuring)."""
     numeric = {"enrolments", "starts", "completions", "avg_score", "learning_hours"}
+    day = {"valueFormatter": {"function": f"localDay(params.value, '{_known(locale)}')"}}  # assets/grid-formats.js
     return [{"field": c, "headerName": i18n.t(locale, f"learners.col.{c}"), "width": GRID_WIDTHS[c],
-             **({"type": "numericColumn"} if c in numeric else {})}
+             **({"type": "numericColumn"} if c in numeric else {}), **(day if c == "last_activity" else {})}
             for c in GRID_COLUMNS]
 
 

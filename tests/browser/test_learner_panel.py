@@ -2,6 +2,8 @@
 the drill-down, Escape closes the panel, and axe-core finds no violation with the panel open."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from dash.testing.wait import until
 from selenium.common.exceptions import StaleElementReferenceException
@@ -12,6 +14,7 @@ from selenium.webdriver.common.keys import Keys
 from app import learners
 from app.store import SnapshotStore
 from app.view_state import parse, resolve_range
+from layouts import i18n
 from tests.support.browser import axe_violations, click_once_settled, wait_for_charts
 from tests.support.credentials import TENANT, embed_token
 
@@ -197,6 +200,11 @@ def test_learners009_a_row_of_explores_grid_opens_the_learners_trainings_by_clic
     token = embed_token(learners=True, theme=theme, locale=locale)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={token}&range=90d&metric=starts")
     until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-learners .ag-row"), timeout=10)
+    shown, day = dash_duo.driver.execute_script(
+        "const api = dash_ag_grid.getApi('grid-learners'), node = api.getDisplayedRowAtIndex(0);"
+        "return [api.getCellValue({rowNode: node, colKey: 'last_activity', useFormatter: true}),"
+        " node.data.last_activity];")
+    assert shown == i18n.date(dt.date.fromisoformat(day), locale, "medium")  # the row keeps the ISO day
     cell = dash_duo.find_element('#grid-learners .ag-row[row-index="0"] .ag-cell[col-id="name"]')
     user = cell.find_element(By.XPATH, "..").get_attribute("row-id")
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
