@@ -27,6 +27,7 @@ from dash.exceptions import PreventUpdate
 from flask import abort
 
 from app import answers, downloads, learners
+from app.catalog import GRANULARITIES
 from app.auth import AuthError
 from app.dates import RangeError
 from app.learner_assignments import ALL_DUE_DATES, NoAssignments, has_assignments
@@ -82,7 +83,7 @@ def heading(view: TenantView, state: ViewState) -> str:
     if not state.drill:
         return named
     kind, value = state.drill
-    if kind in ("day", "week", "month"):
+    if kind in GRANULARITIES:
         point = i18n.period(value, kind, loc)
     else:  # a dimension's value, by its label (a training's title)
         known = answers.offered_filter_values(view).get(kind, [])

@@ -274,7 +274,7 @@ def data_table(fig: go.Figure, title: str, locale: str, opens: str | None = None
                                className="link-button chart-open", title=i18n.t(locale, "learners.drill.open"))
 
         meta = traces[0].meta if isinstance(traces[0].meta, dict) else {}
-        granularity = meta.get("period") if meta.get("period") in ("day", "week", "month") else None
+        granularity = meta.get("period") if meta.get("period") in catalog.GRANULARITIES else None
 
         def label(key) -> str:
             if granularity is None:
