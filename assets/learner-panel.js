@@ -15,11 +15,15 @@
   // closing changes the URL, and the charts may be drawn again): focus found on the page body goes back to it.
   var returning = null, RETURN_WINDOW = 2000;
 
+  function focusOn(target) {
+    if (target.tagName !== "BUTTON") target.tabIndex = -1;  // a chart: focusable by script only
+    target.focus();
+  }
+
   function giveBack() {
     var target = document.contains(opener) ? opener : (opener.id && document.getElementById(opener.id));
     if (!target) return;
-    if (target.tagName !== "BUTTON") target.tabIndex = -1;  // a chart: focusable by script only
-    target.focus();
+    focusOn(target);
     returning = target.id ? {id: target.id, until: performance.now() + RETURN_WINDOW} : null;
   }
 
@@ -33,9 +37,7 @@
     var active = document.activeElement;
     if (active && active !== document.body) return;
     var target = document.getElementById(returning.id);
-    if (!target) return;
-    if (target.tagName !== "BUTTON") target.tabIndex = -1;
-    target.focus();
+    if (target) focusOn(target);
   }
 
   document.addEventListener("click", function (event) {

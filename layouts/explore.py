@@ -50,6 +50,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
     loc = view.locale
     content = content or {}
     state = view.state
+    first_height = f"{first_grid_height(content)}px"
     choices = html.Div([
         html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
             id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric, **i18n.dropdown_labels(loc),
@@ -78,8 +79,8 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
                 defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
                 dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX},
-                style={"height": f"{first_grid_height(content)}px"},
-            ), className="grid-box", style={"--grid-first-height": f"{first_grid_height(content)}px"},
+                style={"height": first_height},
+            ), className="grid-box", style={"--grid-first-height": first_height},
                 **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
         *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
