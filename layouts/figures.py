@@ -63,14 +63,19 @@ def clicked(click_data) -> tuple[str, str | None, str | None] | None:
 
 # Tick labels are drawn whole: Plotly's default for numbers and dates ("hide past div") measures every
 # label's box after drawing it, a forced layout per label, the largest part of drawing a chart.
-AXIS = {"ticklabeloverflow": "allow"}
+AXIS = {"ticklabeloverflow": "allow", "ticks": ""}
 
 
 def _base(theme: str, locale: str, **layout) -> go.Figure:
+    """A figure without plotly.py's default template: every colour, font and margin is set here, and the
+    template (7 KB of JSON in every figure) turned automatic margins on for every axis, so that Plotly drew
+    each chart twice, measuring its tick labels in between (issue 12). Numbers-looking categories stay
+    categories (``autotypenumbers``, which the template set)."""
     colours = THEMES.get(theme, THEMES["light"])
-    fig = go.Figure()
+    fig = go.Figure(layout_template=None)
     fig.update_layout({
-        "height": HEIGHT, "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
+        "height": HEIGHT, "margin": {"l": 48, "r": 16, "t": 16, "b": 40}, "autotypenumbers": "strict",
+        "hovermode": "closest",
         "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"color": colours["fg"], "family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
                  "size": 12},
@@ -124,8 +129,10 @@ def activity(connections: list[dict] | None, learners: list[dict], granularity: 
     """Connections (bars) and active learners (line, right axis) per period (of ``granularity``);
     ``connections`` None: n/a."""
     colours = THEMES[theme]
+    # Room above for the legend and below for two-line date ticks ("Oct 4" over "2026"): the legend would
+    # otherwise push the margin, and Plotly draw the chart a second time.
     fig = _base(theme, locale, showlegend=True, legend={"orientation": "h", "y": 1.12, "x": 0},
-                margin={"l": 48, "r": 48, "t": 32, "b": 40})
+                margin={"l": 48, "r": 48, "t": 40, "b": 46})
     if connections is not None:
         fig.add_bar(x=[p["period"] for p in connections], y=[p["value"] for p in connections],
                     customdata=[point("connections", granularity, p["period"]) for p in connections],
@@ -170,7 +177,9 @@ def bars(rows: list[dict], metric: str, by: str, locale: str, theme: str, horizo
         fig = _base(theme, locale, margin={"l": 16, "r": 16, "t": 8, "b": 32})
         fig.add_bar(y=labels[::-1], x=values[::-1], customdata=keys[::-1], orientation="h",
                     marker_color=THEMES[theme]["primary"], hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>")
-        fig.update_yaxes(automargin=True)
+        # The labels' room: assets/deferred-charts.js measures them before the first draw; otherwise (and if
+        # that was short) Plotly's automatic margin makes it.
+        fig.update_yaxes(type="category", automargin=True)
         fig.update_xaxes(tickformat=_axis_format(metric), rangemode="tozero")
     else:
         fig = _base(theme, locale)

@@ -54,3 +54,28 @@ def test_dc002_a_figure_a_filter_brought_is_not_replaced_by_the_first_one(dash_d
                                          "requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 100)))")
     assert shown(dash_duo, "graph-groups") == filtered
     assert dash_duo.get_logs() == []
+
+
+LABELS = """const plot = document.querySelector('#' + arguments[0] + ' .js-plotly-plot');
+if (!plot || !plot._fullLayout || !plot.data || !plot.data.length) return null;
+const left = plot.getBoundingClientRect().left;
+const labels = [...plot.querySelectorAll('.ytick text')].map(t => t.getBoundingClientRect().left - left);
+return {margin: plot.layout.margin.l, drawn: plot._fullLayout._size.l, labels: labels};"""
+
+
+def test_dc003_a_bar_charts_labels_fit_the_margin_measured_before_its_one_draw(dash_duo, dash_app):
+    """The left margin of a horizontal bar chart is measured in the page's font before the figure is handed
+    over: Plotly's automatic margin then has nothing to add (it would draw the chart a second time), and every
+    label is inside the chart."""
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(1350, 940)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}")
+    until(lambda: traces(dash_duo, "#graph-activity"), timeout=10)
+    for graph in ("graph-trainings", "graph-groups", "graph-overdue-trainings", "graph-overdue-groups"):
+        dash_duo.driver.execute_script(SCROLL, graph)
+        until(lambda: traces(dash_duo, f"#{graph}") == ["bar"], timeout=10)
+        fit = dash_duo.driver.execute_script(LABELS, graph)
+        assert fit["margin"] > 16, graph  # the builder's 16 px were widened to the labels
+        assert fit["drawn"] == fit["margin"], graph  # nothing for Plotly to push: one draw
+        assert fit["labels"] and min(fit["labels"]) >= 0, graph
+    assert dash_duo.get_logs() == []

@@ -1,0 +1,53 @@
+"""What the figure builders hand to Plotly (issue 12): nothing that makes the browser draw a chart twice."""
+from __future__ import annotations
+
+import json
+
+from layouts import figures
+
+LIGHT, DARK = "light", "dark"
+ROWS = [{"key": "g1", "label": "2024", "value": 3}, {"key": "g2", "label": "Engineering", "value": 5}]
+POINTS = [{"period": "2026-10-01", "value": 4}, {"period": "2026-10-02", "value": 6}]
+
+
+def every_figure():
+    for theme in (LIGHT, DARK):
+        for locale in ("en", "fr"):
+            yield figures.activity(POINTS, POINTS, "day", locale, theme)
+            yield figures.activity(None, POINTS, "day", locale, theme)
+            yield figures.funnel({"enrolments": 10, "starts": 6, "completions": 3}, locale, theme)
+            yield figures.bars(ROWS, "completions", "group", locale, theme)
+            yield figures.bars(ROWS, "completions", "group", locale, theme, horizontal=True)
+            yield figures.pie(ROWS, "completions", "group", locale, theme)
+            yield figures.line(POINTS, "completions", "day", locale, theme)
+            yield figures.heatmap(list(range(168)), locale, theme)
+            yield figures.message("No data", theme, locale)
+
+
+def automargins(layout: dict) -> list[str]:
+    return sorted(k for k, v in layout.items() if k[1:5] == "axis" and isinstance(v, dict) and v.get("automargin"))
+
+
+def test_fig001_no_template_and_automatic_margins_only_for_category_labels():
+    """plotly.py's default template is 7 KB of JSON per figure and turned on automatic margins for every axis,
+    which make Plotly draw, measure the tick labels and draw again: only bar labels (categories whose length
+    the server cannot know) keep them."""
+    for fig in every_figure():
+        layout = fig.to_plotly_json()["layout"]
+        assert "template" not in layout
+        assert layout["autotypenumbers"] == "strict"
+        bar = fig.data and fig.data[0].type == "bar" and fig.data[0].customdata is not None \
+            and fig.data[0].customdata[0][1] == "group"
+        expected = (["yaxis"] if fig.data[0].orientation == "h" else ["xaxis"]) if bar else []
+        assert automargins(layout) == expected, layout
+        assert len(json.dumps(fig.to_plotly_json())) < 4000
+
+
+def test_fig002_labels_that_look_like_numbers_stay_categories():
+    """Without the template's ``autotypenumbers="strict"`` a group named "2024" next to one named "10" would make
+    Plotly read the axis as numbers and place the bars at 10 and 2024."""
+    rows = [{"key": "a", "label": "2024", "value": 3}, {"key": "b", "label": "10", "value": 5}]
+    horizontal = figures.bars(rows, "completions", "group", "en", LIGHT, horizontal=True)
+    vertical = figures.bars(rows, "completions", "group", "en", LIGHT)
+    assert horizontal.layout.yaxis.type == "category" and vertical.layout.xaxis.type == "category"
+    assert horizontal.layout.autotypenumbers == "strict"
