@@ -16,6 +16,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import plotly.io as pio
 from dash import Dash
 from dash.fingerprint import check_fingerprint
 from flask import Flask, Response, current_app, request
@@ -43,6 +44,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Dash:
     """
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings)
+    # Dash writes every layout and callback answer with plotly.io's JSON writer. Its default engine here is orjson,
+    # behind a pure-Python pass that cleans each value first: the overview's first layout took 26 ms to write
+    # that way against 11 ms with the standard library's encoder (the same JSON once parsed; issue 12).
+    pio.json.config.default_engine = "json"
     check_secrets(settings)
     if settings.demo:
         settings = replace(settings, embed_secret=demo_embed_secret(settings))
