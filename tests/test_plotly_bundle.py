@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.figures import every_figure
+
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build" / "plotly"
 BUNDLE = REPO / "assets" / "plotly-dataviz.min.js"
-# Trace types (fig.add_<type>) -> the plotly.js module that draws them (scatter is in the core).
+# Trace types -> the plotly.js module that draws them (scatter is in the core).
 MODULES = {"bar": "bar", "pie": "pie", "funnel": "funnel", "heatmap": "heatmap", "scatter": None}
 
 
@@ -21,7 +23,8 @@ def recorded_sha256() -> str:
 
 
 def test_pb001_the_bundle_registers_every_trace_the_figures_draw():
-    drawn = set(re.findall(r"\.add_(\w+)\(", (REPO / "layouts" / "figures.py").read_text())) - {"annotation"}
+    """Every builder's figure on sample answers (``tests.support.figures``): their trace types."""
+    drawn = {trace.type for fig in every_figure() for trace in fig.data}
     assert drawn and drawn <= MODULES.keys(), f"a trace type the bundle lacks: {drawn - MODULES.keys()}"
     registered = set(re.findall(r"require\('plotly\.js/lib/(?:locales/)?(\w+)'\)", (BUILD / "entry.js").read_text()))
     assert {MODULES[t] for t in drawn if MODULES[t]} | {"fr"} == registered - {"core"}

@@ -4,24 +4,9 @@ from __future__ import annotations
 import json
 
 from layouts import figures
+from tests.support.figures import every_figure
 
-LIGHT, DARK = "light", "dark"
-ROWS = [{"key": "g1", "label": "2024", "value": 3}, {"key": "g2", "label": "Engineering", "value": 5}]
-POINTS = [{"period": "2026-10-01", "value": 4}, {"period": "2026-10-02", "value": 6}]
-
-
-def every_figure():
-    for theme in (LIGHT, DARK):
-        for locale in ("en", "fr"):
-            yield figures.activity(POINTS, POINTS, "day", locale, theme)
-            yield figures.activity(None, POINTS, "day", locale, theme)
-            yield figures.funnel({"enrolments": 10, "starts": 6, "completions": 3}, locale, theme)
-            yield figures.bars(ROWS, "completions", "group", locale, theme)
-            yield figures.bars(ROWS, "completions", "group", locale, theme, horizontal=True)
-            yield figures.pie(ROWS, "completions", "group", locale, theme)
-            yield figures.line(POINTS, "completions", "day", locale, theme)
-            yield figures.heatmap(list(range(168)), locale, theme)
-            yield figures.message("No data", theme, locale)
+LIGHT = "light"
 
 
 def automargins(layout: dict) -> list[str]:

@@ -1,0 +1,21 @@
+"""Every figure builder called on sample answers: what the pages can draw (tests of the figures and the bundle)."""
+from __future__ import annotations
+
+from layouts import figures
+
+ROWS = [{"key": "g1", "label": "2024", "value": 3}, {"key": "g2", "label": "Engineering", "value": 5}]
+POINTS = [{"period": "2026-10-01", "value": 4}, {"period": "2026-10-02", "value": 6}]
+
+
+def every_figure():
+    for theme in ("light", "dark"):
+        for locale in ("en", "fr"):
+            yield figures.activity(POINTS, POINTS, "day", locale, theme)
+            yield figures.activity(None, POINTS, "day", locale, theme)
+            yield figures.funnel({"enrolments": 10, "starts": 6, "completions": 3}, locale, theme)
+            yield figures.bars(ROWS, "completions", "group", locale, theme)
+            yield figures.bars(ROWS, "completions", "group", locale, theme, horizontal=True)
+            yield figures.pie(ROWS, "completions", "group", locale, theme)
+            yield figures.line(POINTS, "completions", "day", locale, theme)
+            yield figures.heatmap(list(range(168)), locale, theme)
+            yield figures.message("No data", theme, locale)
