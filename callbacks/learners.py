@@ -342,8 +342,12 @@ def register(app) -> None:
         return (out["hidden"], out["heading"], out["summary"], out["body"], out["back_hidden"],
                 out["prev_disabled"], out["next_disabled"])
 
+    # The grid, once mounted (assets/deferred-grids.js), shows the rows the explore callback keeps in the store.
+    app.clientside_callback("function (rows) { return rows || []; }", Output(ids.GRID_LEARNERS, "rowData"),
+                            Input(ids.LEARNER_ROWS, "data"), prevent_initial_call=True)
+
     @app.callback(
-        Output(ids.GRID_LEARNERS, "rowData"),
+        Output(ids.LEARNER_ROWS, "data"),
         Output(ids.EXPLORE_LEARNERS_SUMMARY, "children"),
         Output(ids.EXPLORE_LEARNERS_HEADING, "children"),
         Output(ids.EXPLORE_LEARNER, "hidden"),

@@ -83,15 +83,31 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
             ), className="grid-box", style={"--grid-first-height": first_height},
                 **{"data-ag-theme-mode": view.theme}),
         ], className="card card-wide"),
-        *([learners.explore_section(loc, content.get("learners"), html.Div(dag.AgGrid(
-            id=ids.GRID_LEARNERS, rowData=(content.get("learners") or {}).get("rows", []),
-            columnDefs=learners.grid_columns(loc),
-            # Rows scroll inside (virtualised: only those in view are drawn); fixed column widths from
-            # learners.grid_columns, nothing measured. Neither flex nor in a grid-box as the grid above: below
-            # the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
-            style={"height": "420px"}, getRowId="params.data.user_id",
-            defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
-                           "autoHeaderHeight": True},
-            dashGridOptions={"animateRows": False},
-        ), **{"data-ag-theme-mode": view.theme}))] if view.learners else []),
+        *([learners.explore_section(loc, content.get("learners"), learner_grid(view, content))]
+          if view.learners else []),
     ], className="page page-explore")
+
+
+LEARNER_GRID_HEIGHT = "420px"
+
+
+def learner_grid(view: PageView, content: dict) -> html.Div:
+    """Explore's learner grid, mounted only when its box comes near the viewport (assets/deferred-grids.js): it is
+    below the fold, and building it with the page made the page's longest task (issue 12). Until then the box
+    holds its place; the grid waits in a store, its rows in another that the explore callback keeps current."""
+    grid = dag.AgGrid(
+        id=ids.GRID_LEARNERS, rowData=[], columnDefs=learners.grid_columns(view.locale),
+        # Rows scroll inside (virtualised: only those in view are drawn); fixed column widths from
+        # learners.grid_columns, nothing measured. Neither flex nor in a grid-box as the grid above: below
+        # the fold AG Grid then left this one half drawn, which axe flagged (a11y002).
+        style={"height": LEARNER_GRID_HEIGHT}, getRowId="params.data.user_id",
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
+                       "autoHeaderHeight": True},
+        dashGridOptions={"animateRows": False},
+    )
+    return html.Div([
+        html.Div(id=ids.GRID_LEARNERS_BOX, className="grid-deferred", style={"minHeight": LEARNER_GRID_HEIGHT},
+                 **{"data-deferred-grid": ids.LEARNER_ROWS}),
+        dcc.Store(id=ids.GRID_LEARNERS_DEFERRED, data=grid.to_plotly_json()),
+        dcc.Store(id=ids.LEARNER_ROWS, data=(content.get("learners") or {}).get("rows", [])),
+    ], **{"data-ag-theme-mode": view.theme})

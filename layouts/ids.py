@@ -143,6 +143,11 @@ def chart_open_id(graph_id: str, metric: str, kind: str | None, value: str | Non
 
 # Explore's learner table (issue 15): the learners behind the chosen metric, for the current selection.
 GRID_LEARNERS = "grid-learners"
+# Explore's learner grid is mounted near the viewport (assets/deferred-grids.js): its box, the grid waiting
+# in a store beside it, and its rows (kept current by the explore callback, copied into the grid once it is).
+GRID_LEARNERS_BOX = "grid-learners-box"
+GRID_LEARNERS_DEFERRED = "grid-learners-box-deferred"
+LEARNER_ROWS = "learner-rows"
 EXPLORE_LEARNERS_HEADING = "h2-explore-learners"
 EXPLORE_LEARNERS_SUMMARY = "p-explore-learners-summary"
 EXPLORE_LEARNERS_CSV = "button-explore-learners-csv"

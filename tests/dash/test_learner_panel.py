@@ -220,12 +220,12 @@ def test_panel006_files_hold_what_the_apis_writers_write(client, dash_app, snaps
 
 
 def grid_call(client, dash_app, token, search):
-    outputs = [{"id": ids.GRID_LEARNERS, "property": "rowData"},
+    outputs = [{"id": ids.LEARNER_ROWS, "property": "data"},
                {"id": ids.EXPLORE_LEARNERS_SUMMARY, "property": "children"},
                {"id": ids.EXPLORE_LEARNERS_HEADING, "property": "children"},
                {"id": ids.EXPLORE_LEARNER, "property": "hidden"},
                {"id": ids.EXPLORE_LEARNER_BODY, "property": "children"}]
-    status, body = post_callback(client, dash_app, f"{ids.GRID_LEARNERS}.rowData", outputs, [{**URL_SEARCH,
+    status, body = post_callback(client, dash_app, f"{ids.LEARNER_ROWS}.data", outputs, [{**URL_SEARCH,
                                  "value": search}], [{"id": ids.token_id("explore"), "property": "data",
                                                       "value": token}])
     return status, (body or {}).get("response")
@@ -238,7 +238,7 @@ def test_panel007_explore_lists_the_learners_behind_its_metric_for_the_selection
         search = f"?token={token}&tenant={TENANT}&range=90d&metric={metric}&group=Sales"
         status, response = grid_call(client, dash_app, token, search)
         page = expected(snapshot, search, {"group": ("Sales",)}, METRIC_COHORTS[metric], limit=500)
-        rows = response[ids.GRID_LEARNERS]["rowData"]
+        rows = response[ids.LEARNER_ROWS]["data"]
         assert status == 200 and [r["user_id"] for r in rows] == list(page.rows["user_id"]) and rows
         assert {r["group"] for r in rows} == {"Sales"}
         assert f"{page.total:,} learners" in response[ids.EXPLORE_LEARNERS_SUMMARY]["children"]
@@ -302,13 +302,13 @@ def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_
     status, response = grid_call(client, dash_app, token, search)
     page = learners.learner_page(snapshot, OTHER_TENANT, *resolve_range(parse(search), snapshot.data_as_of), {},
                                  METRIC_COHORTS["completions"], limit=500)
-    assert status == 200 and [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == \
+    assert status == 200 and [r["user_id"] for r in response[ids.LEARNER_ROWS]["data"]] == \
         list(page.rows["user_id"])
     assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Completions: ")
     search = f"?token={token}&tenant={TENANT}&range=90d&metric=overdue"  # globex: its overdue learners
     status, response = grid_call(client, dash_app, token, search)
     page = expected(snapshot, search, {}, "overdue", limit=500)
-    assert [r["user_id"] for r in response[ids.GRID_LEARNERS]["rowData"]] == list(page.rows["user_id"])
+    assert [r["user_id"] for r in response[ids.LEARNER_ROWS]["data"]] == list(page.rows["user_id"])
     assert response[ids.EXPLORE_LEARNERS_SUMMARY]["children"].startswith("Overdue: ")
 
 
@@ -539,7 +539,7 @@ def test_panel016_a_row_of_explores_grid_opens_that_learners_trainings(client, d
     search = f"?token={token}&range=90d&metric=starts"
     _, response = grid_call(client, dash_app, token, search)
     assert response[ids.EXPLORE_LEARNER]["hidden"] is True
-    user = response[ids.GRID_LEARNERS]["rowData"][0]["user_id"]
+    user = response[ids.LEARNER_ROWS]["data"][0]["user_id"]
     cell = {"rowId": user, "rowIndex": 0, "colId": "name", "value": "x", "timestamp": 1}
     status, url = explore_learner_call(client, dash_app, token, search, cell)
     assert status == 200 and url == f"{search}&learner={user}"
