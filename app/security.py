@@ -168,6 +168,8 @@ def callback_problem(body, callback_map: dict) -> str | None:
     spec = callback_map.get(body["output"])
     if spec is None:
         return "no such callback"
+    if "callback" not in spec:  # a browser callback (clientside_callback): the server has nothing to run
+        return "this callback runs in the browser"
     for part in ("inputs", "state"):
         items = body.get(part, [])
         if not isinstance(items, list) or len(items) != len(spec[part]):

@@ -243,7 +243,8 @@ def test_hostile_req012_fuzz_the_callback_endpoint_no_5xx_and_no_other_tenant(da
                                        mint_token(OTHER_SECRET, tenants[1])]))
     value = JSON | st.just(token) | st.just(f"?tenant={tenants[1]}&token={token}")
     inputs = data.draw(st.lists(st.fixed_dictionaries({"id": TEXT, "property": TEXT, "value": value}), max_size=3))
-    if output in dash_app.callback_map and data.draw(st.booleans()):  # shaped like the renderer's, hostile values
+    server_side = output in dash_app.callback_map and "callback" in dash_app.callback_map[output]  # req013: others
+    if server_side and data.draw(st.booleans()):  # shaped like the renderer's, hostile values
         spec = dash_app.callback_map[output]
 
         def item(declared):
@@ -275,3 +276,29 @@ def test_hostile_req012_fuzz_the_callback_endpoint_no_5xx_and_no_other_tenant(da
     assert response.status_code < 500, (body, response.get_data(as_text=True)[:300])
     text = response.get_data(as_text=True)
     assert f'"{tenants[1]}' not in text.replace(f"tenant={tenants[1]}", ""), text[:300]
+
+
+def test_hostile_req013_a_browser_callback_posted_to_the_server_is_a_400(dash_app, tenants):
+    """Callbacks that run in the browser (the explore grid's height, the learner rows copied into the grid...) are
+    in Dash's callback map but have no server function: a request shaped like the renderer's for one is a 400,
+    not Dash's KeyError (a 500; hypothesis found it in req012)."""
+    from dash._utils import split_callback_id
+
+    client = dash_app.server.test_client()
+    browser = [output for output, spec in dash_app.callback_map.items() if "callback" not in spec]
+    assert browser, "no browser callback registered"
+    token = mint_token(EMBED_SECRET, tenants[0])
+
+    def item(declared, value=None):
+        return {"id": json.loads(declared["id"]) if declared["id"].startswith("{") else declared["id"],
+                "property": declared["property"], "value": value}
+
+    for output in browser:
+        spec, declared = dash_app.callback_map[output], split_callback_id(output)
+        outputs = [{"id": d["id"], "property": d["property"]} for d in declared] if isinstance(declared, list) \
+            else {"id": declared["id"], "property": declared["property"]}
+        body = {"output": output, "outputs": outputs, "inputs": [item(d, token) for d in spec["inputs"]],
+                "state": [item(d) for d in spec["state"]], "changedPropIds": []}
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 400, (output, response.get_data(as_text=True)[:200])
+        assert "runs in the browser" in response.get_json()["error"]
