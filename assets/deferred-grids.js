@@ -12,7 +12,7 @@
   function mount(box) {
     var api = window.dash_component_api, clientside = window.dash_clientside;
     if (!api || !api.getLayout || !clientside || !clientside.set_props || !box.id) return false;
-    var waiting = api.getLayout(box.id + "-deferred"), rows = api.getLayout(box.getAttribute("data-deferred-grid"));
+    var waiting = api.getLayout(box.id + "-deferred"), rows = api.getLayout(box.getAttribute("data-grid-rows"));
     var current = api.getLayout(box.id);
     if (!waiting || !waiting.props.data || !current) return false;
     if (current.props.children) return true;
@@ -38,7 +38,7 @@
 
   // A box without its grid (a new page, or the page drawn again) is watched until it nears the viewport.
   function scan() {
-    document.querySelectorAll(".grid-deferred[data-deferred-grid]").forEach(function (box) {
+    document.querySelectorAll(".grid-deferred[data-grid-rows]").forEach(function (box) {
       if (watching.has(box) || box.firstElementChild) return;
       watching.add(box);
       if (observer) observer.observe(box); else attempt(box, RETRIES);

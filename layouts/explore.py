@@ -107,7 +107,7 @@ def learner_grid(view: PageView, content: dict) -> html.Div:
     )
     return html.Div([
         html.Div(id=ids.GRID_LEARNERS_BOX, className="grid-deferred", style={"minHeight": LEARNER_GRID_HEIGHT},
-                 **{"data-deferred-grid": ids.LEARNER_ROWS}),
-        dcc.Store(id=ids.GRID_LEARNERS_DEFERRED, data=grid.to_plotly_json()),
+                 **{"data-grid-rows": ids.LEARNER_ROWS}),
+        dcc.Store(id=ids.deferred_content_id(ids.GRID_LEARNERS_BOX), data=grid.to_plotly_json()),
         dcc.Store(id=ids.LEARNER_ROWS, data=(content.get("learners") or {}).get("rows", [])),
     ], **{"data-ag-theme-mode": view.theme})

@@ -60,10 +60,10 @@ def table_id(graph_id) -> dict:
     return {"type": "graph-table", "graph": graph_id if isinstance(graph_id, str) else graph_id["page"]}
 
 
-def deferred_content_id(graph_id: str) -> str:
-    """The store holding a chart's figure and data table until the page hands them over
-    (assets/deferred-charts.js)."""
-    return f"{graph_id}-deferred"
+def deferred_content_id(box_id: str) -> str:
+    """The store holding what a box gets once it nears the viewport: a chart's figure and data table
+    (assets/deferred-charts.js), explore's learner grid (assets/deferred-grids.js, ``GRID_LEARNERS_BOX``)."""
+    return f"{box_id}-deferred"
 
 
 def token_id(page: str) -> dict:
@@ -144,9 +144,9 @@ def chart_open_id(graph_id: str, metric: str, kind: str | None, value: str | Non
 # Explore's learner table (issue 15): the learners behind the chosen metric, for the current selection.
 GRID_LEARNERS = "grid-learners"
 # Explore's learner grid is mounted near the viewport (assets/deferred-grids.js): its box, the grid waiting
-# in a store beside it, and its rows (kept current by the explore callback, copied into the grid once it is).
+# in a store beside it (deferred_content_id), and its rows (kept current by the explore callback, copied into
+# the grid once it is).
 GRID_LEARNERS_BOX = "grid-learners-box"
-GRID_LEARNERS_DEFERRED = "grid-learners-box-deferred"
 LEARNER_ROWS = "learner-rows"
 EXPLORE_LEARNERS_HEADING = "h2-explore-learners"
 EXPLORE_LEARNERS_SUMMARY = "p-explore-learners-summary"
