@@ -11,9 +11,10 @@
   function panel() { return document.getElementById("section-learners"); }
   function isOpen(p) { return p && !p.hidden; }
 
-  // After closing, focus stays with what opened the panel for a moment even if the page redraws it then (the
-  // closing changes the URL, and the charts may be drawn again): focus found on the page body goes back to it.
-  var returning = null, RETURN_WINDOW = 2000;
+  // After closing, focus stays with what opened the panel even if the page redraws it then (the closing changes
+  // the URL, and the charts and their tables may be drawn again, late on a busy machine): focus found on the page
+  // body goes back to it until the viewer's own next move.
+  var returning = null;
 
   function focusOn(target) {
     if (target.tagName !== "BUTTON") target.tabIndex = -1;  // a chart: focusable by script only
@@ -24,7 +25,7 @@
     var target = document.contains(opener) ? opener : (opener.id && document.getElementById(opener.id));
     if (!target) return;
     focusOn(target);
-    returning = target.id ? {id: target.id, until: performance.now() + RETURN_WINDOW} : null;
+    returning = target.id || null;
   }
 
   // the viewer's own next move (a press, a key) ends the moment
@@ -33,10 +34,10 @@
   });
 
   function keepReturned() {
-    if (!returning || performance.now() > returning.until) { returning = null; return; }
+    if (!returning) return;
     var active = document.activeElement;
     if (active && active !== document.body) return;
-    var target = document.getElementById(returning.id);
+    var target = document.getElementById(returning);
     if (target) focusOn(target);
   }
 
