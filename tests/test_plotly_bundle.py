@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.figures import every_figure
+from tests.support.figures import checked, every_figure
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build" / "plotly"
@@ -24,7 +24,7 @@ def recorded_sha256() -> str:
 
 def test_pb001_the_bundle_registers_every_trace_the_figures_draw():
     """Every builder's figure on sample answers (``tests.support.figures``): their trace types."""
-    drawn = {trace.type for fig in every_figure() for trace in fig.data}
+    drawn = {trace.type for fig in every_figure() for trace in checked(fig).data}
     assert drawn and drawn <= MODULES.keys(), f"a trace type the bundle lacks: {drawn - MODULES.keys()}"
     registered = set(re.findall(r"require\('plotly\.js/lib/(?:locales/)?(\w+)'\)", (BUILD / "entry.js").read_text()))
     assert {MODULES[t] for t in drawn if MODULES[t]} | {"fr"} == registered - {"core"}

@@ -13,6 +13,7 @@ from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
 from callbacks.access import authorize
 from layouts import figures, i18n, ids
+from tests.support.figures import checked
 from tests.support.apps import make_app
 from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 from tests.support.dash_requests import compact, prop_id, sync_call
@@ -30,7 +31,7 @@ def texts(component) -> str:
 
 
 def annotation(fig) -> str:
-    return " ".join(a.text for a in fig.layout.annotations)
+    return " ".join(a.text for a in checked(fig).layout.annotations)
 
 
 def test_overview001_values_are_the_query_values(server_context, snapshot):
@@ -40,13 +41,13 @@ def test_overview001_values_are_the_query_values(server_context, snapshot):
     assert out["values"] == {m: i18n.metric_value(m, expected[m], "en") for m in queries.METRICS}
     assert out["status"] is None
     figs = out["figures"]
-    bars = figs[ids.GRAPH_ACTIVITY].data[0]
+    bars = checked(figs[ids.GRAPH_ACTIVITY]).data[0]
     series = queries.timeseries(snapshot, TENANT, start, end, {}, "connections", "day")
     assert list(bars.y) == list(series["value"]) and len(bars.x) == 30
-    assert list(figs[ids.GRAPH_FUNNEL].data[0].x) == [expected[m] for m in ("enrolments", "starts", "completions")]
+    assert list(checked(figs[ids.GRAPH_FUNNEL]).data[0].x) == [expected[m] for m in ("enrolments", "starts", "completions")]
     top = queries.breakdown(snapshot, TENANT, start, end, {}, "completions", "training", 10)
-    assert list(figs[ids.GRAPH_TRAININGS].data[0].y) == list(top["label"])[::-1]
-    heat = figs[ids.GRAPH_HEATMAP].data[0].z
+    assert list(checked(figs[ids.GRAPH_TRAININGS]).data[0].y) == list(top["label"])[::-1]
+    heat = checked(figs[ids.GRAPH_HEATMAP]).data[0].z
     assert sum(map(sum, heat)) == expected["connections"]
 
 
@@ -66,14 +67,14 @@ def test_overview003_training_filter_makes_connections_na(server_context):
     out = overview.overview_outputs(embed_token(), "?category=Compliance")
     assert out["values"]["connections"] == "n/a"
     assert texts(out["changes"]["connections"]) == "not tracked per training"
-    assert [t.name for t in out["figures"][ids.GRAPH_ACTIVITY].data] == ["Active learners"]
+    assert [t.name for t in checked(out["figures"][ids.GRAPH_ACTIVITY]).data] == ["Active learners"]
     assert "not tracked per training" in annotation(out["figures"][ids.GRAPH_HEATMAP])
 
 
 def test_overview004_empty_states_say_why(server_context):
     nothing = overview.overview_outputs(embed_token(), "?from=2020-01-01&to=2020-01-31")
     for fig in nothing["figures"].values():
-        assert annotation(fig) == "No activity between Jan 1, 2020 and Jan 31, 2020." and not fig.data
+        assert annotation(fig) == "No activity between Jan 1, 2020 and Jan 31, 2020." and not fig["data"]
     unknown = overview.overview_outputs(embed_token(), "?group=Nope")
     assert "Unknown Group: Nope" in texts(unknown["status"])
     assert annotation(unknown["figures"][ids.GRAPH_FUNNEL]).startswith("Unknown Group: Nope")
@@ -86,7 +87,7 @@ def test_overview005_a_failing_chart_leaves_the_others(server_context, monkeypat
     out = overview.overview_outputs(embed_token(), "?range=7d")
     assert annotation(out["figures"][ids.GRAPH_HEATMAP]) == i18n.t("en", "error.chart")
     assert "disk on fire" not in annotation(out["figures"][ids.GRAPH_HEATMAP])
-    assert all(out["figures"][g].data for g in ids.OVERVIEW_GRAPHS if g != ids.GRAPH_HEATMAP)
+    assert all(checked(out["figures"][g]).data for g in ids.OVERVIEW_GRAPHS if g != ids.GRAPH_HEATMAP)
     assert "disk on fire" in caplog.text
 
 
@@ -97,7 +98,7 @@ def test_overview005b_failing_kpis_leave_the_charts_that_do_not_need_them(server
     out = overview.overview_outputs(embed_token(), "")
     assert set(out["values"].values()) == {"—"}
     assert annotation(out["figures"][ids.GRAPH_FUNNEL]) == i18n.t("en", "error.chart")
-    assert all(out["figures"][g].data for g in ids.OVERVIEW_GRAPHS if g != ids.GRAPH_FUNNEL)
+    assert all(checked(out["figures"][g]).data for g in ids.OVERVIEW_GRAPHS if g != ids.GRAPH_FUNNEL)
     monkeypatch.setattr(answers, "breakdown", broken)
     table = explore.explore_outputs(embed_token(), "")
     assert table["rows"] == [] and annotation(table["figure"]) == i18n.t("en", "error.chart")
@@ -108,7 +109,7 @@ def test_overview006_bad_token_gets_a_message_and_no_data(server_context, token)
     out = overview.overview_outputs(token, "")
     assert set(out["values"].values()) == {"—"}
     assert "could not be verified" in texts(out["status"])
-    assert all(not fig.data for fig in out["figures"].values())
+    assert all(not fig["data"] for fig in out["figures"].values())
 
 
 def test_overview007_tenant_comes_from_the_token_not_the_url(server_context, snapshot):
@@ -139,7 +140,7 @@ def test_overview009_compliance_row_only_for_a_tenant_with_assignments(server_co
     for graph, by in ((ids.GRAPH_OVERDUE_GROUPS, "group"), (ids.GRAPH_OVERDUE_TRAININGS, "training")):
         rows = queries.breakdown(snapshot, TENANT, start, end, {}, "overdue", by, 10)
         shown = [label for label, value in zip(rows["label"], rows["value"]) if value]
-        assert shown and list(out["figures"][graph].data[0].y) == shown[::-1], graph
+        assert shown and list(checked(out["figures"][graph]).data[0].y) == shown[::-1], graph
     other = overview.overview_outputs(embed_token(tenant=OTHER_TENANT), "")
     assert queries.kpis(snapshot, OTHER_TENANT, start, end, {})["overdue"] is None
     assert other["compliance"] is False
@@ -154,7 +155,7 @@ def test_explore009_offers_the_assignment_metrics(server_context, snapshot, metr
     assert out["title"] == f"{i18n.metric_label('en', metric)} by group"
     line = explore.explore_outputs(embed_token(), f"?metric={metric}&chart=line")  # 30 days: one point a day
     series = queries.timeseries(snapshot, TENANT, start, end, {}, metric, "day")
-    assert list(line["figure"].data[0].y) == list(series["value"]) and len(series) == 30
+    assert list(checked(line["figure"]).data[0].y) == list(series["value"]) and len(series) == 30
 
 
 def test_explore010_the_metric_picker_offers_the_tenants_metrics(server_context, client, dash_app, snapshot):
@@ -197,7 +198,7 @@ def test_explore001_rows_are_the_breakdown(server_context, snapshot):
     assert [r["label"] for r in out["rows"]] == list(rows["label"])
     assert [r["value"] for r in out["rows"]] == [None if v is None else round(v * 100, 1) for v in rows["value"]]
     assert [c["headerName"] for c in out["columns"]] == ["Group", "Completion rate (%)"]
-    assert [tuple(p) for p in out["figure"].data[0].customdata] == [
+    assert [tuple(p) for p in checked(out["figure"]).data[0].customdata] == [
         ("completion_rate", "group", r["key"]) for r in out["rows"] if r["value"] is not None]
     assert out["title"] == "Completion rate by group"
 
@@ -206,9 +207,9 @@ def test_explore002_line_and_pie(server_context, snapshot):
     line = explore.explore_outputs(embed_token(), "?chart=line&metric=starts&range=90d")
     assert [c["field"] for c in line["columns"]] == ["period", "value"]
     assert line["rows"][0]["period"] == "2026-08-03" and len(line["rows"]) == 13  # weekly over 90 days
-    assert line["figure"].data[0].type == "scatter"
+    assert checked(line["figure"]).data[0].type == "scatter"
     pie = explore.explore_outputs(embed_token(), "?chart=pie&by=country&metric=enrolments")
-    assert pie["figure"].data[0].type == "pie" and len(pie["figure"].data[0].values) <= 10
+    assert checked(pie["figure"]).data[0].type == "pie" and len(checked(pie["figure"]).data[0].values) <= 10
     rate = explore.explore_outputs(embed_token(), "?chart=pie&metric=avg_score")
     assert "needs a count" in annotation(rate["figure"])
 

@@ -16,7 +16,7 @@ def test_tab001_each_overview_chart_reads_as_a_table(server_context):
     out = overview_outputs(embed_token(locale="fr"), f"?tenant={TENANT}")
     for graph in ids.OVERVIEW_GRAPHS:
         fig = out["figures"][graph]
-        table = figures.data_table(figures.from_dict(fig.to_plotly_json()), "titre", "fr")
+        table = figures.data_table(figures.from_dict(fig), "titre", "fr")
         assert table.children[0].children == "Données du graphique : titre"
         rows = cells(table)
         assert len(rows) > 1, graph
@@ -40,7 +40,7 @@ def test_tab003_a_time_series_table_names_its_periods_in_the_viewers_language():
     table rebuilt from the browser's copy of the figure (explore's callback) says the same."""
     connections = [{"period": "2026-08-03", "value": 3}, {"period": "2026-08-10", "value": 5}]
     weekly = figures.activity(connections, connections, "week", "fr", "light")
-    for fig in (weekly, figures.from_dict(weekly.to_plotly_json())):
+    for fig in (weekly, figures.from_dict(weekly)):
         assert [r[0] for r in cells(figures.data_table(fig, "", "fr"))[1:]] == [
             "semaine du 3 août 2026", "semaine du 10 août 2026"]
     monthly = figures.line([{"period": "2026-08-01", "value": 0.5}], "completion_rate", "month", "en", "dark")

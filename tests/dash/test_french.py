@@ -10,6 +10,9 @@ import itertools
 import re
 
 import pytest
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
+from hypothesis import given, settings, strategies as st
 
 from app.catalog import DIMENSIONS, METRICS
 from app.view_state import CHARTS, GRANULARITY_CHOICES, PRESETS
@@ -121,3 +124,16 @@ def test_french003_the_learner_panel_holds_no_english(server_context):
     for text in english(strings):
         found.setdefault(text, "panel")
     assert user and found == {}
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=st.one_of(st.integers(-10**12, 10**12), st.floats(-1e12, 1e12, allow_nan=False)),
+       locale=st.sampled_from(["en", "fr"]), digits=st.integers(0, 3))
+def test_french004_numbers_read_exactly_as_babel_writes_them(value, locale, digits):
+    """``i18n.number``/``percent`` keep babel's parsed patterns (babel parsed them again for every table cell):
+    what they write is what babel's own ``format_decimal``/``format_percent`` write, rounding included."""
+    decimals = "." + "0" * digits if digits else ""
+    assert i18n.number(value, locale, digits) == format_decimal(value, format="#,##0" + decimals, locale=locale)
+    head, _, tail = Locale.parse(locale).percent_formats[None].pattern.rpartition("0")
+    assert i18n.percent(value, locale, digits) == format_percent(value, format=f"{head}0{decimals}{tail}",
+                                                                 locale=locale)
