@@ -315,7 +315,7 @@ def test_panel010_compliance_lists_of_a_tenant_without_assignments(client, dash_
 def points_of(token, search) -> dict[str, list[list]]:
     """Each drillable overview chart's points (``customdata``: metric, kind, value), as the page draws them."""
     figs = overview_outputs(token, search)["figures"]
-    return {g: [list(p) for trace in figs[g].data for p in (trace.customdata or ())] for g in CHART_COHORTS}
+    return {g: [list(p) for trace in figs[g]["data"] for p in (trace.get("customdata") or ())] for g in CHART_COHORTS}
 
 
 def narrowed(snapshot, search, filters, kind, value):
