@@ -66,8 +66,9 @@ def overview_outputs(token, search) -> dict:
     return content(view, state)
 
 
-def content(view: TenantView, state: ViewState) -> dict:
-    """What the overview shows for a resolved view: the callback's answer, and the layout's first one."""
+def content(view: TenantView, state: ViewState, charts: bool = True) -> dict:
+    """What the overview shows for a resolved view: the callback's answer, and the layout's first one; without
+    ``charts``, its cards only (the page's first picture, ``layouts.first_paint``, draws no chart)."""
     loc, theme = view.locale, view.theme
     gran = granularity(state, view.start, view.end)
     values = kpis_or_none(view)
@@ -108,7 +109,9 @@ def content(view: TenantView, state: ViewState) -> dict:
     builders = {ids.GRAPH_ACTIVITY: activity, ids.GRAPH_FUNNEL: lambda: figures.funnel(values, loc, theme),
                 ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap,
                 ids.GRAPH_OVERDUE_GROUPS: overdue("group"), ids.GRAPH_OVERDUE_TRAININGS: overdue("training")}
-    if reason:
+    if not charts:
+        figs = {}
+    elif reason:
         figs = {g: figures.message(reason, theme, loc) for g in builders}
     else:
         figs = {g: guarded(g, build, theme, loc) for g, build in builders.items()}

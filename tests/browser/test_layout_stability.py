@@ -72,3 +72,42 @@ def test_ls002_explore_does_not_move_while_it_loads(dash_duo, dash_app, window):
     until(lambda: settled(dash_duo), timeout=10)
     assert_stable(dash_duo, f"explore ({window})")
     assert dash_duo.get_logs() == []
+
+
+# What the page's first picture (layouts/first_paint.py) must place where the page will be: element boxes by
+# selector, each [x, y, width, height].
+PLACES = """
+const root = document.querySelector(arguments[0]);
+return ['h1', '.filter-bar', '.field', '.kpi', '.card', '.card h2', '.graph-box'].map(selector =>
+  [selector, [...root.querySelectorAll(selector)].map(e => {
+    const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height].map(Math.round); })]);
+"""
+
+
+@pytest.mark.parametrize("page", ["overview", "explore"])
+@pytest.mark.parametrize("window", WINDOWS)
+def test_ls003_the_first_picture_is_where_the_page_will_be(dash_duo, dash_app, window, page):
+    """The page's response shows a static picture of it until Dash has drawn it: seen without its scripts, its
+    title, filters, KPI cards and chart cards are where the page then draws them (within 2 px), so nothing
+    moves when one replaces the other; and the picture is gone once the page is there."""
+    dash_duo.start_server(dash_app)
+    url = (f"{dash_duo.server_url}/embed/overview?token={embed_token()}" if page == "overview" else
+           f"{dash_duo.server_url}/explore?token={analyst_token()}")
+    driver = dash_duo.driver
+    driver.set_window_size(*WINDOWS[window])
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*.js*"]})  # the page's scripts never come
+    try:
+        driver.get(url)
+        picture = driver.execute_script(PLACES, ".dv-first-paint")
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    dash_duo.wait_for_page(url)
+    dash_duo.wait_for_element(".js-plotly-plot .main-svg", timeout=10)
+    until(lambda: settled(dash_duo), timeout=10)
+    assert driver.execute_script("return document.querySelectorAll('.dv-first-paint').length") == 0
+    drawn = driver.execute_script(PLACES, "#react-entry-point")
+    moved = [(selector, before, after) for (selector, seen), (_, then) in zip(picture, drawn)
+             for before, after in zip(seen, then) if any(abs(a - b) > 2 for a, b in zip(before, after))]
+    assert [len(seen) for _, seen in picture] == [len(then) for _, then in drawn], (picture, drawn)
+    assert not moved, "\n".join(map(str, moved))
