@@ -19,11 +19,13 @@ from dash.development.base_component import Component
 
 CLASS = "dv-first-paint"
 VOID = frozenset({"br", "hr", "img", "input", "wbr", "col", "area"})
-# Attributes kept as written; ids (and what points at them), event counters and Dash's own props are dropped.
+# Attributes kept as written; ids (and what points at them), event counters, Dash's own props and the data-*
+# attributes our scripts look for (``data-deferred``...) are dropped: only the stylesheet's ``data-field`` stays.
 PASSED = frozenset({"role", "title", "type", "scope", "colSpan", "rowSpan", "lang", "dir", "alt", "src",
                     "width", "height"})
 RENAMED = {"className": "class", "tabIndex": "tabindex", "colSpan": "colspan", "rowSpan": "rowspan"}
 BOOLEAN = frozenset({"hidden", "disabled", "open", "checked"})
+STYLED_DATA = frozenset({"data-field"})
 POINTERS = frozenset({"aria-controls", "aria-labelledby", "aria-describedby", "aria-owns", "aria-activedescendant"})
 NOTHING = frozenset({"Store", "Location", "Download", "Interval", "Tooltip"})  # drawn by nothing
 
@@ -61,7 +63,7 @@ def _attributes(node: Component) -> str:
                 parts.append(f" {name}")
         elif name == "style" and isinstance(value, dict):
             parts.append(f' style="{escape(_style(value))}"')
-        elif name in PASSED or name in RENAMED or name.startswith(("aria-", "data-")):
+        elif name in PASSED or name in RENAMED or name.startswith("aria-") or name in STYLED_DATA:
             parts.append(f' {RENAMED.get(name, name)}="{escape(str(value))}"')
     return "".join(parts)
 
