@@ -103,8 +103,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class DatavizDash(Dash):
-    """Dash whose HTML shell is marked with the viewer's language, loads only what its page uses, and shows a
-    picture of the page while its scripts load (``callbacks.shell.first_paint_html``).
+    """Dash whose HTML shell is marked with the viewer's language and loads only what its page uses.
 
     Dash puts a script tag in every page for every component library imported in
     the process: the overview would download AG Grid (1.3 MB) although only explore
@@ -138,7 +137,6 @@ class DatavizDash(Dash):
         kwargs["scripts"] = POLYFILL_SCRIPT.sub("", DATA_TABLE_SCRIPT.sub("", kwargs.get("scripts", "")))
         if request.path.rstrip("/") not in GRID_PAGES:
             kwargs["scripts"] = GRID_SCRIPT.sub("", kwargs["scripts"])
-        kwargs["app_entry"] = kwargs.get("app_entry", "") + shell.first_paint_html()
         index = super().interpolate_index(**kwargs)
         return index.replace("<html>", f'<html lang="{page_locale(self.server)}">', 1)
 

@@ -90,23 +90,15 @@ def explore_outputs(token, search) -> dict:
     return content(view, state)
 
 
-def content(view: TenantView, state: ViewState, charts: bool = True) -> dict:
-    """What explore shows for a resolved view: the callback's answer, and the layout's first one; without
-    ``charts``, no figure and no chart table (the page's first picture, ``layouts.first_paint``, draws no chart)."""
+def content(view: TenantView, state: ViewState) -> dict:
+    """What explore shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
     state = view.offered(state)
-    metric = i18n.metric_label(loc, state.metric)
-    title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
-             i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
     try:
         columns, rows, records = table(view, state)
     except Exception:
         log.exception("explore table failed")
         columns, rows, records = [], [], None
-    shown = {"title": title, "status": unknown_notes(view), "zone": zone_line(view.tenant_name, view.timezone, loc),
-             "columns": columns, "rows": rows}
-    if not charts:
-        return shown
     reason = empty_reason(view, kpis_or_none(view))
     if reason:
         fig = figures.message(reason, theme, loc)
@@ -114,7 +106,11 @@ def content(view: TenantView, state: ViewState, charts: bool = True) -> dict:
         fig = figures.message(i18n.t(loc, "error.chart"), theme, loc)
     else:
         fig = guarded("explore", lambda: figure(view, state, records), theme, loc)
-    return {**shown, "figure": fig, "table": figures.data_table(fig, title, loc)}
+    metric = i18n.metric_label(loc, state.metric)
+    title = (i18n.t(loc, "explore.over_time", metric=metric) if state.chart == "line" else
+             i18n.t(loc, "explore.by", metric=metric, dim=i18n.dimension_label(loc, state.by).lower()))
+    return {"figure": fig, "columns": columns, "rows": rows, "title": title, "status": unknown_notes(view),
+            "table": figures.data_table(fig, title, loc), "zone": zone_line(view.tenant_name, view.timezone, loc)}
 
 
 def csv_text(columns: list[dict], rows: list[dict], shown: list[dict] | None) -> str:

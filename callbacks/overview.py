@@ -66,9 +66,8 @@ def overview_outputs(token, search) -> dict:
     return content(view, state)
 
 
-def content(view: TenantView, state: ViewState, charts: bool = True) -> dict:
-    """What the overview shows for a resolved view: the callback's answer, and the layout's first one; without
-    ``charts``, its cards only (the page's first picture, ``layouts.first_paint``, draws no chart)."""
+def content(view: TenantView, state: ViewState) -> dict:
+    """What the overview shows for a resolved view: the callback's answer, and the layout's first one."""
     loc, theme = view.locale, view.theme
     gran = granularity(state, view.start, view.end)
     values = kpis_or_none(view)
@@ -109,9 +108,7 @@ def content(view: TenantView, state: ViewState, charts: bool = True) -> dict:
     builders = {ids.GRAPH_ACTIVITY: activity, ids.GRAPH_FUNNEL: lambda: figures.funnel(values, loc, theme),
                 ids.GRAPH_TRAININGS: trainings, ids.GRAPH_GROUPS: groups, ids.GRAPH_HEATMAP: heatmap,
                 ids.GRAPH_OVERDUE_GROUPS: overdue("group"), ids.GRAPH_OVERDUE_TRAININGS: overdue("training")}
-    if not charts:
-        figs = {}
-    elif reason:
+    if reason:
         figs = {g: figures.message(reason, theme, loc) for g in builders}
     else:
         figs = {g: guarded(g, build, theme, loc) for g, build in builders.items()}

@@ -10,7 +10,6 @@ callback renders the same page one round trip later.
 """
 from __future__ import annotations
 
-import logging
 from urllib.parse import urlsplit
 
 from dash import Input, Output, State
@@ -25,11 +24,8 @@ from app.views import TenantView
 from callbacks import explore as explore_data, learners as learner_data, overview as overview_data
 from callbacks.access import Unavailable, authorize, token_look
 from layouts import explore, home, i18n, ids, overview, shell
-from layouts.first_paint import first_paint
 from layouts.components import PageView, zone_line
 from layouts.shell import message_page
-
-log = logging.getLogger("dataviz.dash")
 
 PAGES = {"/embed/overview": (overview.layout, overview_data.content),
          "/explore": (explore.layout, explore_data.content)}
@@ -52,11 +48,10 @@ def page_view(access: TenantView, token: str, search: str | None) -> PageView:
         learners=view.scope.sees_learners, metrics=view.metrics)
 
 
-def render(pathname: str | None, search: str | None, picture: bool = False):
+def render(pathname: str | None, search: str | None):
     """The page for ``pathname``, with its data, and the root's class (theme): pure enough to test without a browser.
 
-    The path comes from the client: anything but a string is no path. ``picture``: for the page's first
-    picture (``first_paint_html``), which draws no chart: no figure and no chart table is computed.
+    The path comes from the client: anything but a string is no path.
     """
     pathname = pathname if isinstance(pathname, str) else None
     if pathname in (None, "", "/"):
@@ -77,7 +72,7 @@ def render(pathname: str | None, search: str | None, picture: bool = False):
     try:
         view = page_view(access, token, search)
         resolved = access.for_state(state)
-        data = content(resolved, state, charts=not picture)
+        data = content(resolved, state)
         data = {**data, "learners": learner_data.first(pathname.rstrip("/"), resolved, state)}
     except RangeError as exc:
         return message_page(i18n.t(access.locale, "error.range", detail=str(exc))), f"dv-root theme-{access.theme}"
@@ -97,17 +92,6 @@ def initial_layout():
     search = f"?{url.query}" if url.query else ""
     page, root_class = render(url.path, search)
     return shell.layout(page, root_class, rendered=url.path, search=search)
-
-
-def first_paint_html() -> str:
-    """The page of this request's URL as static HTML (``layouts.first_paint``), for the page's own response: what
-    the viewer sees until Dash has drawn the same page. Nothing when it cannot be made: Dash's page follows."""
-    try:
-        page, root_class = render(request.path, f"?{request.query_string.decode('latin-1')}", picture=True)
-        return first_paint(page, root_class)
-    except Exception:  # a picture never costs the page: logged, and the page loads without it
-        log.exception("first paint failed")
-        return ""
 
 
 def register(app) -> None:

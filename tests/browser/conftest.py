@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dash.testing.dash_page import DashPageMixin
 
 from tests.support.apps import make_app
 from tests.support.browser import FreePortRunner
@@ -20,14 +19,6 @@ def dash_app(generated_snapshot_dir, tmp_path):
     (tmp_path / "demo-embed-secret").write_text(EMBED_SECRET)
     return make_app(generated_snapshot_dir, tmp_path / "cache", demo=True, embed_secret=None,
                     snapshot_check_interval=60.0)
-
-
-@pytest.fixture(autouse=True)
-def page_drawn_by_dash(monkeypatch):
-    """``dash_duo.wait_for_page`` waits for Dash's page, not just its entry point: until Dash has drawn it, the
-    document shows the page's static picture (layouts/first_paint.py), whose copies of the page's elements a
-    test would otherwise find first, and find gone a moment later."""
-    monkeypatch.setattr(DashPageMixin, "dash_entry_locator", property(lambda self: "#react-entry-point main"))
 
 
 @pytest.fixture(scope="session")

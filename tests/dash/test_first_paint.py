@@ -22,7 +22,6 @@ from tests.support.apps import make_app
 from tests.support.credentials import (ALL_KEY, OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, bearer,
                                        embed_token)
 from tests.support.dash_requests import post_callback
-from tests.support.layouts import by_id, first_layout, prop
 
 METRICS = ("active_learners", "completions", "completion_rate")
 
@@ -30,6 +29,33 @@ METRICS = ("active_learners", "completions", "completion_rate")
 @pytest.fixture
 def app_with_api(generated_snapshot_dir, tmp_path):
     return make_app(generated_snapshot_dir, tmp_path / "cache", snapshot_check_interval=60.0)
+
+
+def first_layout(client, page_url: str | None) -> dict:
+    headers = {"Referer": f"http://localhost{page_url}"} if page_url else {}
+    response = client.get("/_dash-layout", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"  # it holds one token's data
+    return response.get_json()
+
+
+def components(node):
+    """Every component of a layout as the renderer receives it (JSON)."""
+    if isinstance(node, list):
+        for child in node:
+            yield from components(child)
+    elif isinstance(node, dict) and "props" in node:
+        yield node
+        yield from components(node["props"].get("children"))
+
+
+def by_id(layout: dict) -> dict:
+    return {json.dumps(c["props"]["id"], sort_keys=True): c["props"] for c in components(layout)
+            if "id" in c["props"]}
+
+
+def prop(layout: dict, component_id, name: str):
+    return by_id(layout)[json.dumps(component_id, sort_keys=True)].get(name)
 
 
 def api_kpis(client, tenant: str, layout: dict, **filters) -> dict:
