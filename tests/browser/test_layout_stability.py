@@ -59,6 +59,9 @@ def test_ls001_the_overview_does_not_move_while_it_loads(dash_duo, dash_app, win
     wait_for_charts(dash_duo)
     until(lambda: settled(dash_duo), timeout=10)
     assert_stable(dash_duo, f"overview ({window})")
+    # and nothing wider than the window (a phone scrolled the page sideways: the filter bar's date field)
+    assert dash_duo.driver.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     assert dash_duo.get_logs() == []
 
 
@@ -71,4 +74,6 @@ def test_ls002_explore_does_not_move_while_it_loads(dash_duo, dash_app, window):
     dash_duo.wait_for_element(".grid-box[data-sized] .ag-row", timeout=10)
     until(lambda: settled(dash_duo), timeout=10)
     assert_stable(dash_duo, f"explore ({window})")
+    assert dash_duo.driver.execute_script(
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     assert dash_duo.get_logs() == []
