@@ -49,3 +49,18 @@ def test_tab003_a_time_series_table_names_its_periods_in_the_viewers_language():
     assert cells(figures.data_table(daily, "", "fr"))[1][0] == "1 août 2026"
     crafted = figures.from_dict({"data": [{"type": "scatter", "x": ["soon"], "y": [1], "meta": {"period": "day"}}]})
     assert cells(figures.data_table(crafted, "", "en"))[1][0] == "soon"  # not a date: as it is, never a 500
+
+
+def test_tab004_a_figure_the_browser_sends_back_never_breaks_its_table():
+    """Explore's table is made from the figure the browser sends back: plotly.js takes lists as categories, and
+    plotly.py's validators pass any value, so a crafted figure reached ``data_table`` with lists as keys, objects
+    or text as values (a 500 before). One whose points are not labels and numbers reads as an empty chart; a
+    value that is not a finite number reads as text or n/a."""
+    empty = figures.data_table(figures.from_dict(None), "", "en").children
+    for crafted in ({"data": [{"type": "bar", "x": [["a", "b"], ["c", "d"]], "y": [1, 2]}]},
+                    {"data": [{"type": "scatter", "x": [1, 2], "y": [{"a": 1}, 2]}]},
+                    {"data": [{"type": "heatmap", "z": [1, 2], "y": ["Mon"]}]},
+                    {"data": [{"type": "pie", "labels": [["a"]], "values": [1]}]}):
+        assert figures.data_table(figures.from_dict(crafted), "", "en").children == empty, crafted
+    odd = figures.from_dict({"data": [{"type": "bar", "x": ["a", "b", "c"], "y": ["1e999", float("nan"), "many"]}]})
+    assert [row[1] for row in cells(figures.data_table(odd, "", "en"))[1:]] == ["1e999", "n/a", "many"]
