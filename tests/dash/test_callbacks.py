@@ -13,10 +13,10 @@ from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
 from callbacks.access import authorize
 from layouts import figures, i18n, ids
-from tests.support.figures import checked
 from tests.support.apps import make_app
 from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 from tests.support.dash_requests import compact, prop_id, sync_call
+from tests.support.figures import checked
 
 
 def texts(component) -> str:
@@ -44,7 +44,8 @@ def test_overview001_values_are_the_query_values(server_context, snapshot):
     bars = checked(figs[ids.GRAPH_ACTIVITY]).data[0]
     series = queries.timeseries(snapshot, TENANT, start, end, {}, "connections", "day")
     assert list(bars.y) == list(series["value"]) and len(bars.x) == 30
-    assert list(checked(figs[ids.GRAPH_FUNNEL]).data[0].x) == [expected[m] for m in ("enrolments", "starts", "completions")]
+    funnel = checked(figs[ids.GRAPH_FUNNEL]).data[0]
+    assert list(funnel.x) == [expected[m] for m in ("enrolments", "starts", "completions")]
     top = queries.breakdown(snapshot, TENANT, start, end, {}, "completions", "training", 10)
     assert list(checked(figs[ids.GRAPH_TRAININGS]).data[0].y) == list(top["label"])[::-1]
     heat = checked(figs[ids.GRAPH_HEATMAP]).data[0].z
