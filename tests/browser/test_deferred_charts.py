@@ -1,6 +1,6 @@
 """Overview charts below the fold are drawn as they near the viewport (issue 12, assets/deferred-charts.js):
 the figure the first layout carried, without a request to the server; a figure a filter brought meanwhile
-is kept."""
+is kept. A graph's first drawing waits for a task of its own (assets/plotly-first-draw.js)."""
 from __future__ import annotations
 
 import json
@@ -78,4 +78,32 @@ def test_dc003_a_bar_charts_labels_fit_the_margin_measured_before_its_one_draw(d
         assert fit["margin"] > 16, graph  # the builder's 16 px were widened to the labels
         assert fit["drawn"] == fit["margin"], graph  # nothing for Plotly to push: one draw
         assert fit["labels"] and min(fit["labels"]) >= 0, graph
+    assert dash_duo.get_logs() == []
+
+
+FIRST_DRAW = """const done = arguments[arguments.length - 1];
+const gd = document.createElement('div');
+document.querySelector('main').appendChild(gd);
+const bars = y => ({data: [{type: 'bar', x: ['a'], y: [y]}], layout: {height: 200}});
+const drawing = Plotly.react(gd, bars(1));
+const seen = {installed: Plotly.react.dvFirstDrawDeferred === true, atOnce: !!gd._fullLayout};
+Promise.resolve().then(() => { seen.inItsMicrotasks = !!gd._fullLayout; });
+drawing.then(() => {
+  seen.drawn = gd._fullData[0].y[0];
+  Plotly.react(gd, bars(2));
+  seen.redrawnAtOnce = gd._fullData[0].y[0];
+  gd.remove();
+  done(seen);
+});"""
+
+
+def test_dc004_a_graphs_first_drawing_waits_for_a_task_of_its_own(dash_duo, dash_app):
+    """dcc.Graph draws every graph React mounts in the task of the mount: on the overview, seven graphs at once,
+    with the filters. A graph not drawn yet is drawn in a later task; one already drawn (a filter change, a
+    figure handed over) at once."""
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}")
+    until(lambda: traces(dash_duo, "#graph-activity"), timeout=10)
+    seen = dash_duo.driver.execute_async_script(FIRST_DRAW)
+    assert seen == {"installed": True, "atOnce": False, "inItsMicrotasks": False, "drawn": 1, "redrawnAtOnce": 2}
     assert dash_duo.get_logs() == []
