@@ -138,18 +138,24 @@ class DatavizDash(Dash):
         if request.path.rstrip("/") not in GRID_PAGES:
             kwargs["scripts"] = GRID_SCRIPT.sub("", kwargs["scripts"])
         index = super().interpolate_index(**kwargs)
-        return index.replace("<html>", f'<html lang="{page_locale(self.server)}">', 1)
+        locale, theme = page_look(self.server)
+        return index.replace("<html>", f'<html lang="{locale}" class="theme-{theme}">', 1)
 
 
-def page_locale(server: Flask) -> str:
-    """The language of the page being served: the token's locale, English without a (valid) token."""
+def page_look(server: Flask) -> tuple[str, str]:
+    """The language and theme of the page being served: the token's, English and light without a (valid) token.
+
+    On ``<html>``, the theme colours the page before its scripts run, and Dash's popups with it
+    (assets/dataviz.css).
+    """
     token = request.args.get("token")
     if not token:
-        return "en"
+        return "en", "light"
     try:
-        return verify_token(token, extensions.get_settings(server)).locale
+        claims = verify_token(token, extensions.get_settings(server))
     except AuthError:
-        return "en"
+        return "en", "light"
+    return claims.locale, claims.theme
 
 
 def asset_headers(response: Response) -> Response:

@@ -142,7 +142,8 @@ def compliance_cards(locale: str, values: dict | None = None, changes: dict | No
 
 
 def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: str | None = None,
-               figure=None, table=None, locale: str = "en", defer: bool = False) -> html.Section:
+               figure=None, table=None, locale: str = "en", defer: bool = False,
+               opens_learners: bool = False) -> html.Section:
     """A titled graph, and its data as a table behind a disclosure anyone can open (WCAG 1.1.1).
 
     The chart itself is hidden from screen readers, which read the table instead: the
@@ -156,6 +157,8 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
     box nears the viewport, one chart at a time, the table when its disclosure opens, so that neither
     drawing charts nobody sees yet nor the tables' hundreds of cells hold the main thread while the
     page loads.
+
+    ``opens_learners``: a click on a point opens its learners, and the pointer says so.
     """
     head = [html.H2(title, **({"id": title_id} if title_id else {}))] + ([extra] if extra is not None else [])
     deferred = defer and figure is not None
@@ -166,7 +169,9 @@ def chart_card(graph_id, title: str, extra=None, wide: bool = False, title_id: s
         html.Div(dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{HEIGHT}px"},
                                        **({"figure": placeholder() if deferred else figure}
                                           if figure is not None else {})),
-                             type="dot", delay_show=300), className="graph-box", style={"minHeight": f"{HEIGHT}px"},
+                             type="dot", delay_show=300),
+                 className="graph-box opens-learners" if opens_learners else "graph-box",
+                 style={"minHeight": f"{HEIGHT}px"},
                  **{"aria-hidden": "true"}, **box),
         *([dcc.Store(id=ids.deferred_content_id(graph_id), data={"figure": figure, "table": table})]
           if deferred else []),

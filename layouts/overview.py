@@ -29,7 +29,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
 
     def chart(graph_id, title_key: str, **kwargs):
         return chart_card(graph_id, i18n.t(loc, title_key), figure=figures.get(graph_id), table=tables.get(graph_id),
-                          locale=loc, **kwargs)
+                          locale=loc, opens_learners=view.learners and graph_id in CHART_COHORTS, **kwargs)
 
     granularity = choice(PAGE, "gran", [(g, i18n.t(loc, f"gran.{g}")) for g in GRANULARITY_CHOICES],
                          view.state.granularity, i18n.t(loc, "gran"))

@@ -484,6 +484,32 @@ def test_panel014_without_the_learners_claim_charts_open_nothing(client, dash_ap
     assert drill_call(client, dash_app, token, search,
                       ids.chart_open_id(ids.GRAPH_FUNNEL, "starts", None, None))[0] == 403
     assert panel_call(client, dash_app, token, f"{search}&cohort=started&cohort_group=Sales")[0] == 403
+    # the pointer shows a hand over exactly the charts that open lists (assets/dataviz.css, .opens-learners)
+    assert pointing_boxes(token) == set()
+    assert pointing_boxes(embed_token(learners=True)) == set(CHART_COHORTS)
+
+
+def pointing_boxes(token) -> set[str]:
+    """The graphs whose box is marked as opening learner lists in the overview's first layout."""
+    page, _ = shell.render("/embed/overview", f"?token={token}&range=90d")
+    found = set()
+
+    def walk(node):
+        if hasattr(node, "to_plotly_json"):
+            node = node.to_plotly_json()
+        if isinstance(node, dict):
+            props = node.get("props", node)
+            if "opens-learners" in str(props.get("className", "")).split():
+                children = props["children"].to_plotly_json()["props"]["children"].to_plotly_json()
+                found.add(children["props"]["id"])
+            for value in props.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+
+    walk(page)
+    return found
 
 
 def test_panel015_the_drill_down_round_trips_through_the_url(client, dash_app, snapshot, server_context):

@@ -48,11 +48,12 @@ def test_pw001b_the_favicon_is_the_projects_not_dashs_15_kb_one(client):
     assert icon.headers["Cache-Control"] == IMMUTABLE
 
 
-def test_pw002_the_html_element_carries_the_tokens_language(client):
+def test_pw002_the_html_element_carries_the_tokens_language_and_theme(client):
     for locale in ("en", "fr"):
-        body = client.get(f"/embed/overview?token={embed_token(locale=locale)}").get_data(as_text=True)
-        assert f'<html lang="{locale}">' in body
-    assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+        for theme in ("light", "dark"):
+            body = client.get(f"/embed/overview?token={embed_token(locale=locale, theme=theme)}").get_data(as_text=True)
+            assert f'<html lang="{locale}" class="theme-{theme}">' in body
+    assert '<html lang="en" class="theme-light">' in client.get("/").get_data(as_text=True)
 
 
 def test_pw003_fingerprinted_files_are_immutable_and_the_rest_revalidated(client):
