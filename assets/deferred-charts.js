@@ -25,30 +25,11 @@
     return store && store.props.data ? store.props.data : null;
   }
 
-  // A horizontal bar chart's labels need a left margin as wide as the widest: measured here on a canvas in the
-  // chart's font (no layout, microseconds), so that Plotly's automatic margin finds it wide enough and draws
-  // the chart once instead of twice (measuring every label in between). Capped at half the chart's width: a
-  // longer label is left to Plotly, which keeps some room for the bars.
-  var LABEL_GAP = 12, measure = document.createElement("canvas").getContext("2d");
-
-  function fitLabels(figure, width) {
-    var trace = figure.data && figure.data[0], layout = figure.layout || {}, font = layout.font || {};
-    if (!trace || trace.orientation !== "h" || !trace.y || !trace.y.length || !measure) return figure;
-    measure.font = (font.size || 12) + "px " + (font.family || "sans-serif");
-    var widest = 0;
-    trace.y.forEach(function (label) { widest = Math.max(widest, measure.measureText(String(label)).width); });
-    var margin = Object.assign({}, layout.margin), wanted = Math.ceil(widest) + LABEL_GAP;
-    if (wanted <= (margin.l || 0) || wanted > width / 2) return figure;
-    margin.l = wanted;
-    return Object.assign({}, figure, {layout: Object.assign({}, layout, {margin: margin})});
-  }
-
   function draw(graph) {
     var content = stored(graph), current = content && window.dash_component_api.getLayout(graph);
     var shown = current && current.props && current.props.figure;
     if (!content || !content.figure || (shown && !(shown.layout && shown.layout.meta === "dv-deferred"))) return false;
-    var box = document.getElementById(graph);
-    window.dash_clientside.set_props(graph, {figure: fitLabels(content.figure, box ? box.clientWidth : 0)});
+    window.dash_clientside.set_props(graph, {figure: content.figure});  // its labels fitted by assets/plotly-draw.js
     return true;
   }
 

@@ -1,6 +1,7 @@
 """Overview charts below the fold are drawn as they near the viewport (issue 12, assets/deferred-charts.js):
 the figure the first layout carried, without a request to the server; a figure a filter brought meanwhile
-is kept. A graph's first drawing waits for a task of its own (assets/plotly-first-draw.js)."""
+is kept. Before Plotly draws, a bar chart's labels are measured (margins, angle) and a graph's first drawing
+waits for a task of its own (assets/plotly-draw.js)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import pytest
 from dash.testing.wait import until
 
 from tests.support.browser import traces
-from tests.support.credentials import embed_token
+from tests.support.credentials import analyst_token, embed_token
 
 pytestmark = pytest.mark.browser
 
@@ -86,7 +87,7 @@ const gd = document.createElement('div');
 document.querySelector('main').appendChild(gd);
 const bars = y => ({data: [{type: 'bar', x: ['a'], y: [y]}], layout: {height: 200}});
 const drawing = Plotly.react(gd, bars(1));
-const seen = {installed: Plotly.react.dvFirstDrawDeferred === true, atOnce: !!gd._fullLayout};
+const seen = {installed: Plotly.react.dvDraw === true, atOnce: !!gd._fullLayout};
 Promise.resolve().then(() => { seen.inItsMicrotasks = !!gd._fullLayout; });
 drawing.then(() => {
   seen.drawn = gd._fullData[0].y[0];
@@ -106,4 +107,28 @@ def test_dc004_a_graphs_first_drawing_waits_for_a_task_of_its_own(dash_duo, dash
     until(lambda: traces(dash_duo, "#graph-activity"), timeout=10)
     seen = dash_duo.driver.execute_async_script(FIRST_DRAW)
     assert seen == {"installed": True, "atOnce": False, "inItsMicrotasks": False, "drawn": 1, "redrawnAtOnce": 2}
+    assert dash_duo.get_logs() == []
+
+
+COLUMNS = """const plot = document.querySelector('.page-explore .js-plotly-plot');
+if (!plot || !plot._fullLayout || !plot.data || !plot.data.length) return null;
+const box = plot.getBoundingClientRect(), size = plot._fullLayout._size, margin = plot.layout.margin;
+const labels = [...plot.querySelectorAll('.xtick text')].map(t => t.getBoundingClientRect());
+return {angle: plot.layout.xaxis.tickangle === undefined ? null : plot.layout.xaxis.tickangle,
+        pushed: size.b !== margin.b || size.r !== margin.r || size.l !== margin.l, count: labels.length,
+        inside: labels.every(r => r.left >= box.left - 1 && r.right <= box.right + 1 && r.bottom <= box.bottom + 1)};"""
+
+
+@pytest.mark.parametrize(("by", "width", "angle"), [("training", 1350, 30), ("format", 1350, 0), ("training", 412, None)])
+def test_dc005_a_column_charts_labels_are_measured_before_its_one_draw(dash_duo, dash_app, by, width, angle):
+    """Explore's vertical bars: the angle Plotly would choose and the margins the labels take at it are set
+    before the first draw, so Plotly's automatic margin has nothing to add (it drew the chart three times);
+    where the labels would leave the plot too little room (a phone, long names), Plotly makes the room itself."""
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.set_window_size(width, 940)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={analyst_token()}&by={by}")
+    fit = until(lambda: dash_duo.driver.execute_script(COLUMNS), timeout=10)
+    assert fit["count"] > 1 and fit["angle"] == angle, fit
+    if angle is not None:
+        assert not fit["pushed"] and fit["inside"], fit
     assert dash_duo.get_logs() == []
