@@ -1,5 +1,5 @@
 /* What every figure goes through before Plotly draws it (issue 12): its category labels' room measured
-   first, and a graph's first drawing in a task of its own.
+   first, and a graph's first drawing in a task of its own; and Plotly itself loaded only once a graph needs it.
 
    Labels. Plotly finds the room a bar chart's category labels need by drawing the chart, measuring
    each label, then drawing it again with wider margins (its automatic margin), up to three times: on
@@ -93,7 +93,17 @@
     plotly.react.dvDraw = true;
   }
 
-  // Dash adds the assets in the order of their names: Plotly (assets/plotly-dataviz.min.js) is already there.
-  // Without it (Dash's own copy, loaded later), graphs are drawn as dcc.Graph draws them.
-  install();
+  // Plotly is not a script of the page (app.factory, PLOTLY_SCRIPT): dcc.Graph loads it when a graph first
+  // renders, from window._dashPlotlyJSURL, which Dash's renderer sets to Dash's own full bundle (4.8 MB). That
+  // URL is held at the page's own bundle, and the wrapper above is installed the moment Plotly is defined.
+  var bundle = document.documentElement.getAttribute("data-plotly");
+  if (bundle && !window.Plotly) {
+    var plotly;
+    Object.defineProperty(window, "_dashPlotlyJSURL", {configurable: true, get: function () { return bundle; },
+                                                       set: function () {}});
+    Object.defineProperty(window, "Plotly", {configurable: true, get: function () { return plotly; },
+                                             set: function (value) { plotly = value; install(); }});
+  } else {
+    install();
+  }
 })();

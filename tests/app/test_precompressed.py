@@ -25,7 +25,8 @@ SUFFIX = {"br": ".br", "gzip": ".gz"}
 
 def page_files(client, url: str) -> list[str]:
     page = client.get(url).get_data(as_text=True)
-    return re.findall(r'<script src="([^"]+)"', page) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    return (re.findall(r'<script src="([^"]+)"', page) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+            + re.findall(r'<html [^>]*data-plotly="([^"]+)"', page))  # loaded by the first graph (app.factory)
 
 
 def sha256(data: bytes) -> str:

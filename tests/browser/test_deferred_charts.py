@@ -101,12 +101,18 @@ drawing.then(() => {
 def test_dc004_a_graphs_first_drawing_waits_for_a_task_of_its_own(dash_duo, dash_app):
     """dcc.Graph draws every graph React mounts in the task of the mount: on the overview, seven graphs at once,
     with the filters. A graph not drawn yet is drawn in a later task; one already drawn (a filter change, a
-    figure handed over) at once."""
+    figure handed over) at once. Plotly itself is loaded by the first graph, from the page's bundle."""
     dash_duo.start_server(dash_app)
     dash_duo.wait_for_page(f"{dash_duo.server_url}/embed/overview?token={embed_token()}")
     until(lambda: traces(dash_duo, "#graph-activity"), timeout=10)
     seen = dash_duo.driver.execute_async_script(FIRST_DRAW)
     assert seen == {"installed": True, "atOnce": False, "inItsMicrotasks": False, "drawn": 1, "redrawnAtOnce": 2}
+    # Plotly came from the page's own bundle once a graph needed it, not from Dash's full one
+    loaded = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /plotly[^/]*\\.js/.test(n))")
+    assert [n.split("?")[0].rsplit("/", 1)[1] for n in loaded] == ["plotly-draw.js", "plotly-dataviz.min.js"], loaded
+    assert dash_duo.driver.execute_script("return window._dashPlotlyJSURL") == dash_duo.driver.execute_script(
+        "return document.documentElement.dataset.plotly")
     assert dash_duo.get_logs() == []
 
 

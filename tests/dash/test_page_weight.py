@@ -52,8 +52,21 @@ def test_pw002_the_html_element_carries_the_tokens_language_and_theme(client):
     for locale in ("en", "fr"):
         for theme in ("light", "dark"):
             body = client.get(f"/embed/overview?token={embed_token(locale=locale, theme=theme)}").get_data(as_text=True)
-            assert f'<html lang="{locale}" class="theme-{theme}">' in body
-    assert '<html lang="en" class="theme-light">' in client.get("/").get_data(as_text=True)
+            assert f'<html lang="{locale}" class="theme-{theme}" data-plotly="/assets/plotly-dataviz.min.js?m=' in body
+    assert '<html lang="en" class="theme-light" data-plotly="' in client.get("/").get_data(as_text=True)
+
+
+def test_pw002b_plotly_is_no_script_of_the_page_but_the_url_its_first_graph_loads(client):
+    """Plotly (1.3 MB) is loaded by dcc.Graph when a graph first renders (assets/plotly-draw.js holds Dash's
+    URL for it at the page's bundle): the page's first render does not wait for it."""
+    for url in (f"/embed/overview?token={embed_token()}", f"/explore?token={analyst_token()}"):
+        page = client.get(url).get_data(as_text=True)
+        assert not [s for s in scripts(client, url) if "plotly" in s and "plotly-draw" not in s], url
+        (bundle,) = re.findall(r'<html [^>]*data-plotly="([^"]+)"', page)
+        assert bundle.startswith("/assets/plotly-dataviz.min.js?m="), bundle
+        response = client.get(bundle)
+        assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE
+        assert b"Plotly" in response.get_data()[:200]
 
 
 def test_pw003_fingerprinted_files_are_immutable_and_the_rest_revalidated(client):

@@ -55,7 +55,8 @@ def get(port: int, path: str, encoding: str | None):
 
 def page_files(port: int) -> list[str]:
     _, _, body = get(port, f"/embed/overview?token={embed_token()}", None)
-    return re.findall(r'<script src="([^"]+)"', body.decode())
+    page = body.decode()  # Plotly is loaded by the first graph, from <html data-plotly> (app.factory)
+    return re.findall(r'<script src="([^"]+)"', page) + re.findall(r'<html [^>]*data-plotly="([^"]+)"', page)
 
 
 def test_vc001_each_encoding_is_answered_and_cached_on_its_own(edge):
