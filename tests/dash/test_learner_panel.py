@@ -365,26 +365,25 @@ def test_panel011_a_click_on_each_chart_opens_its_cohort_narrowed_to_the_point(c
     assert {graph for graph, _ in seen} == set(CHART_COHORTS)
 
 
+def all_props(node):
+    """The props of every component in ``node`` (components, their JSON, lists of them), depth first."""
+    if hasattr(node, "to_plotly_json"):
+        node = node.to_plotly_json()
+    if isinstance(node, dict):
+        props = node.get("props", node)
+        yield props
+        for value in props.values():
+            yield from all_props(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from all_props(item)
+
+
 def chart_buttons(token, search) -> list[dict]:
     """The ids of the buttons in the overview's chart tables (what a keyboard reaches)."""
     tables = overview_outputs(token, search)["tables"]
-    found = []
-
-    def walk(node):
-        if hasattr(node, "to_plotly_json"):
-            node = node.to_plotly_json()
-        if isinstance(node, dict):
-            props = node.get("props", node)
-            if isinstance(props.get("id"), dict) and props["id"].get("type") == ids.CHART_OPEN:
-                found.append(props["id"])
-            for value in props.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item)
-
-    walk(list(tables.values()))
-    return found
+    return [props["id"] for props in all_props(list(tables.values()))
+            if isinstance(props.get("id"), dict) and props["id"].get("type") == ids.CHART_OPEN]
 
 
 def test_panel012_a_chart_tables_values_open_the_same_lists_titled_with_what_was_clicked(client, dash_app, snapshot,
@@ -492,24 +491,8 @@ def test_panel014_without_the_learners_claim_charts_open_nothing(client, dash_ap
 def pointing_boxes(token) -> set[str]:
     """The graphs whose box is marked as opening learner lists in the overview's first layout."""
     page, _ = shell.render("/embed/overview", f"?token={token}&range=90d")
-    found = set()
-
-    def walk(node):
-        if hasattr(node, "to_plotly_json"):
-            node = node.to_plotly_json()
-        if isinstance(node, dict):
-            props = node.get("props", node)
-            if "opens-learners" in str(props.get("className", "")).split():
-                children = props["children"].to_plotly_json()["props"]["children"].to_plotly_json()
-                found.add(children["props"]["id"])
-            for value in props.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for item in node:
-                walk(item)
-
-    walk(page)
-    return found
+    return {graph["id"] for box in all_props(page) if "opens-learners" in str(box.get("className", "")).split()
+            for graph in all_props(box["children"]) if graph.get("id") in ids.OVERVIEW_GRAPHS}
 
 
 def test_panel015_the_drill_down_round_trips_through_the_url(client, dash_app, snapshot, server_context):
