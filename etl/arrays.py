@@ -1,4 +1,4 @@
-"""Array helpers shared by the ETL and the queries.
+"""Array helpers shared by the ETL and the queries: distinct integers, packed sort keys, string ranks.
 
 numpy 2.4's ``np.unique`` without ``return_index``, ``return_inverse`` or
 ``return_counts`` goes through a hash table that is two orders of magnitude
@@ -11,6 +11,8 @@ by sorting instead.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -22,3 +24,114 @@ def distinct(values: np.ndarray) -> np.ndarray:
     first[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     return ordered[first]
+
+
+class KeyLayout:
+    """Integer columns packed into one int64 key that sorts as the columns do, left to right.
+
+    Grouping sorts one such key. Each column ``c`` must hold values in
+    ``[0, span)``. When the spans' bit widths fit in 63 bits the columns are
+    packed with shifts, unpacked with shifts and masks (a ``divmod`` per column
+    took 2.2 s of a 10M-row aggregation, shifts take a few dozen ms); otherwise
+    as a mixed-radix number, which fits whenever the spans' product is below
+    2^62. ``fits`` is false when neither does.
+    """
+
+    def __init__(self, spans: list[int]):
+        self.spans = [max(int(s), 1) for s in spans]
+        self.bits = [(s - 1).bit_length() for s in self.spans]
+        self.shifted = sum(self.bits) <= 63
+        self.fits = self.shifted or float(np.prod([float(s) for s in self.spans])) < 2.0 ** 62
+
+    def pack(self, columns: list[np.ndarray]) -> np.ndarray:
+        """The key of each row (``columns`` in the layout's order)."""
+        key = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+        for column, span, bits in zip(columns, self.spans, self.bits):
+            if self.shifted:
+                key <<= bits
+                key |= column
+            else:
+                key *= span
+                key += column
+        return key
+
+    def unpack(self, keys: np.ndarray) -> list[np.ndarray]:
+        """The columns of ``keys``, as int64 arrays."""
+        out = []
+        rest = keys
+        for span, bits in zip(reversed(self.spans), reversed(self.bits)):
+            if self.shifted:
+                out.append(rest & np.int64((1 << bits) - 1))
+                rest = rest >> bits
+            else:
+                rest, value = np.divmod(rest, span)
+                out.append(value)
+        return out[::-1]
+
+
+_PREFIX_WORDS = 4  # strings are sorted on their first 32 bytes, then ties among longer ones by their whole text
+
+
+def _prefix_words(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each string's first ``8 * _PREFIX_WORDS`` UTF-8 bytes as big-endian words (zero-padded), and its length."""
+    values = values.cast(pa.large_string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset:values.offset + len(values) + 1]
+    buffer = values.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None and buffer.size else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    width = min(int(lengths.max(initial=0)), 8 * _PREFIX_WORDS)
+    n_words = max((width + 7) // 8, 1)
+    grid = np.zeros((len(values), 8 * n_words), dtype=np.uint8)
+    if len(values) and lengths.min() == lengths.max():  # ids of one length: the bytes are a grid already
+        grid[:, :width] = data[offsets[0]:offsets[-1]].reshape(len(values), -1)[:, :width]
+    else:
+        for column in range(width):  # byte by byte: a column of a few million bytes at a time
+            has = lengths > column
+            grid[has, column] = data[offsets[:-1][has] + column]
+    return grid.view(">u8").astype(np.uint64), lengths
+
+
+def dense_ranks(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each string's rank among the distinct strings in code-point order, and for each rank one index holding it.
+
+    UTF-8 byte order is code-point order (as Python sorts ``str``), so the
+    strings sort as their bytes, read as big-endian 64-bit words: numpy's
+    ``lexsort`` of a few integer columns, about four times faster than Arrow's
+    ``sort_indices`` on two million ids and no ``dictionary_encode`` needed.
+    Ties on the first 32 bytes between longer strings are settled by their
+    whole text. ``values`` may not hold nulls.
+    """
+    if values.null_count:
+        raise ValueError("dense_ranks: values hold nulls")
+    if not len(values):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    words, lengths = _prefix_words(values)
+    window = 8 * words.shape[1]
+    long = lengths > window
+    # a string that fits the window sorts by its words, then its length (a prefix comes first)
+    order = np.lexsort([np.where(long, 0, lengths), long] + [words[:, j] for j in reversed(range(words.shape[1]))])
+    same = np.all(words[order[1:]] == words[order[:-1]], axis=1)  # same window as the one before
+    if long.any():
+        _settle_long_ties(values, order, same, long)
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = ~(same & (lengths[order[1:]] == lengths[order[:-1]]))
+    if long.any():  # long strings with the same window are equal only when their texts are
+        texts = values.take(pa.array(order))
+        new[1:] |= long[order[1:]] & np.asarray(
+            pc.not_equal(texts.slice(1), texts.slice(0, len(order) - 1)).to_numpy(zero_copy_only=False), dtype=bool)
+    rank_in_order = np.cumsum(new) - 1
+    ranks = np.empty(len(order), dtype=np.int64)
+    ranks[order] = rank_in_order
+    return ranks, order[new]
+
+
+def _settle_long_ties(values: pa.Array, order: np.ndarray, same: np.ndarray, long: np.ndarray) -> None:
+    """Sort, in place in ``order``, each run of longer-than-the-window strings that share their window."""
+    tied = np.flatnonzero(same & long[order[1:]] & long[order[:-1]])
+    if not len(tied):
+        return
+    run_start = np.flatnonzero(np.diff(np.concatenate(([-2], tied))) != 1)  # runs of consecutive tied pairs
+    for first, last in zip(tied[run_start], np.append(tied[run_start[1:] - 1], tied[-1]) + 1):
+        positions = order[first:last + 1]
+        texts = values.take(pa.array(positions)).to_pylist()
+        order[first:last + 1] = positions[sorted(range(len(texts)), key=texts.__getitem__)]
