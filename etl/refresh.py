@@ -115,6 +115,25 @@ def use_lean_arrow_pool() -> None:
         log.info("pyarrow has no jemalloc pool; keeping %s", pa.default_memory_pool().backend_name)
 
 
+def use_small_pages() -> None:
+    """Have numpy leave its large arrays on ordinary pages, unless the operator chose (``NUMPY_MADVISE_HUGEPAGE``).
+
+    numpy asks the kernel for transparent huge pages on every array of 4 MB or
+    more (``madvise``). A refresh allocates gigabytes of short-lived arrays, and
+    on this project's machine (THP ``defrag=madvise``: each such fault may wait
+    for the kernel to compact memory) a 10M-event many-learners refresh took
+    44 to 51 s with them and 40 to 43 s without, its peak RSS 60 MB lower
+    (3 alternated runs each, docs/benchmarks.md). Only the refresh process switches.
+    """
+    if os.environ.get("NUMPY_MADVISE_HUGEPAGE"):
+        return
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # a numpy without the switch keeps its default
+        return
+    _set_madvise_hugepage(False)
+
+
 def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                 max_reject_ratio: float = 0.01, max_export_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
                 s3_timeout: float = 30.0, propagation: Propagation | None = None, skip_export: dict | None = None,
@@ -135,6 +154,7 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
     refresh is ``refused``.
     """
     use_lean_arrow_pool()
+    use_small_pages()
     root = Path(snapshot_dir)
     started = time.perf_counter()
     steps = Steps()
