@@ -135,3 +135,22 @@ def _settle_long_ties(values: pa.Array, order: np.ndarray, same: np.ndarray, lon
         positions = order[first:last + 1]
         texts = values.take(pa.array(positions)).to_pylist()
         order[first:last + 1] = positions[sorted(range(len(texts)), key=texts.__getitem__)]
+
+
+def stable_order(columns: list[np.ndarray]) -> np.ndarray:
+    """The permutation that sorts rows by ``columns`` (non-negative integers; the first is the primary key),
+    ties left in row order: ``np.lexsort(columns[::-1])``.
+
+    When the columns and the row number fit in 63 bits they are packed into one
+    int64 and sorted by ``np.sort``, whose vectorized sort runs here about ten
+    times faster than an ``argsort`` or a ``lexsort`` of ten million rows; the
+    row number, in the low bits, is the permutation.
+    """
+    n = len(columns[0]) if columns else 0
+    layout = KeyLayout([int(c.max()) + 1 if n else 1 for c in columns] + [n])
+    if not layout.shifted:
+        return np.lexsort(columns[::-1])
+    key = layout.pack([*columns, np.arange(n, dtype=np.int64)])
+    key.sort()
+    key &= np.int64((1 << layout.bits[-1]) - 1)
+    return key

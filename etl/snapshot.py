@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from etl.arrays import stable_order
 from etl.pause import pause_point
 from etl.snapshot_format import (ACTIVE_EVENTS, EVENT_TYPES, FRAME_NAMES, FRAME_SUFFIX, NO_PREVIOUS, PREVIOUS_PAIR,
                                  PREVIOUS_USER, SCHEMA_VERSION, fsync_dir, versions, write_frame)
@@ -91,8 +92,8 @@ def with_first_occurrences(facts: pa.Table) -> pa.Table:
     pair = (user * len(EVENT_TYPES) + event) * n_trainings + (training + 1)
     active = np.isin(event, [EVENT_TYPES.index(e) for e in ACTIVE_EVENTS])
     chain = user * 2 + ~active  # a user's active rows, or their enrolments
-    by_chain = np.lexsort((event, day, chain))
-    return (facts.append_column(PREVIOUS_PAIR, pa.array(_previous_day(pair, np.argsort(pair, kind="stable"), day)))
+    by_chain = stable_order([chain, day - (int(day.min()) if len(day) else 0), event])
+    return (facts.append_column(PREVIOUS_PAIR, pa.array(_previous_day(pair, stable_order([pair]), day)))
             .append_column(PREVIOUS_USER, pa.array(_previous_day(chain, by_chain, day))))
 
 

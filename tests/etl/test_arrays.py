@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from etl.arrays import KeyLayout, dense_ranks, distinct
+from etl.arrays import KeyLayout, dense_ranks, distinct, stable_order
 
 INTEGERS = st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint32, np.uint64])
 
@@ -81,3 +81,13 @@ def test_arrays006_dense_ranks_refuse_nulls_and_take_slices():
         dense_ranks(pa.array(["a", None]))
     sliced = pa.array(["zz", "b", "a", "b"]).slice(1)
     assert dense_ranks(sliced)[0].tolist() == [1, 0, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda k: st.lists(st.tuples(*[st.integers(0, 2 ** 21)] * k), max_size=50)),
+       st.booleans())
+def test_arrays007_stable_order_is_lexsort_packed_or_not(rows, wide):
+    columns = [np.array(c, dtype=np.int64) for c in zip(*rows)] if rows else [np.zeros(0, np.int64)]
+    if wide:  # a column too wide for the row number to fit beside it: the lexsort path
+        columns.append(np.full(len(columns[0]), 2 ** 60, dtype=np.int64))
+    assert stable_order(columns).tolist() == np.lexsort(columns[::-1]).tolist()
