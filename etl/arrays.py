@@ -109,7 +109,10 @@ def dense_ranks(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     window = 8 * words.shape[1]
     long = lengths > window
     # a string that fits the window sorts by its words, then its length (a prefix comes first)
-    order = np.lexsort([np.where(long, 0, lengths), long] + [words[:, j] for j in reversed(range(words.shape[1]))])
+    tie_breaks = [np.where(long, 0, lengths), long] if long.any() else [lengths]
+    if lengths.min() == lengths.max():  # ids of one length: their words decide
+        tie_breaks = []
+    order = np.lexsort(tie_breaks + [words[:, j] for j in reversed(range(words.shape[1]))])
     same = np.all(words[order[1:]] == words[order[:-1]], axis=1)  # same window as the one before
     if long.any():
         _settle_long_ties(values, order, same, long)

@@ -145,9 +145,12 @@ def names(found: Entities) -> tuple[pa.Array, np.ndarray]:
     display = pc.if_else(blank, found.ids, name)
     if not len(display):
         return display, np.zeros(0, dtype=np.int32)
-    rank_of, holder = dense_ranks(display)
-    keys, inverse = np.unique(found.tenant.astype(np.int64) * max(len(holder), 1) + rank_of, return_inverse=True)
-    tenant_of = keys // max(len(holder), 1)
+    encoded = pc.dictionary_encode(display)  # few distinct names: rank those, not every learner's
+    rank_of = dense_ranks(encoded.dictionary)[0]
+    n_names = max(len(encoded.dictionary), 1)
+    keys, inverse = np.unique(found.tenant.astype(np.int64) * n_names + rank_of[encoded.indices.to_numpy()],
+                              return_inverse=True)
+    tenant_of = keys // n_names
     rank = (np.arange(len(keys)) - np.searchsorted(tenant_of, tenant_of))[inverse]  # restarts at each tenant
     return display, rank
 
