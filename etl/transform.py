@@ -252,24 +252,10 @@ class Frames:
     data_as_of: int  # day number: one date for the snapshot, whatever the tenants' zones
 
 
-def _run_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """The sum of each run of ``values`` (runs begin at ``starts``), in the values' own integer type.
-
-    Differences of one running total: exact for integers in any order, and on
-    rows that are nearly all groups of one (millions of learners, few events
-    each) several times faster than ``np.add.reduceat``, which pays per run.
-    """
-    total = np.cumsum(values, dtype=np.int64)
-    ends = np.append(starts[1:], len(values)) - 1
-    sums = total[ends]
-    sums[1:] -= total[starts[1:] - 1]
-    return sums.astype(values.dtype, copy=False)
-
-
 def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, least=None):
     """Sorted unique keys, with the sum of each (integer) weight per key (the minimum for those of ``least``).
 
-    One argsort, then sums over the runs: cheaper than hashing on these
+    One argsort, then ``reduceat`` over the runs: cheaper than hashing on these
     sizes, and integer weights stay exact integers. ``sparse`` is
     ``(rows, values)``: values (k × len(rows)) that only some rows have, summed
     the same way, returned as (the keys' indices that have some, their sums).
@@ -284,7 +270,7 @@ def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, lea
     is_start[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=is_start[1:])
     starts = np.flatnonzero(is_start)
-    sums = {name: _run_sums(w[order], starts) for name, w in weights.items()}
+    sums = {name: np.add.reduceat(w[order], starts) for name, w in weights.items()}
     sums.update({name: np.minimum.reduceat(w[order], starts) for name, w in least.items()})
     if sparse is None:
         return ordered[starts], sums
