@@ -55,18 +55,28 @@ class KeyLayout:
                 key += column
         return key
 
-    def unpack(self, keys: np.ndarray) -> list[np.ndarray]:
-        """The columns of ``keys``, as int64 arrays."""
+    def unpack(self, keys: np.ndarray, dtypes: list | None = None) -> list[np.ndarray]:
+        """The columns of ``keys``, each as its type in ``dtypes`` (default int64).
+
+        With shifts each column is read from the keys directly and narrowed at
+        once, so only one int64 temporary lives at a time.
+        """
+        dtypes = dtypes or [np.int64] * len(self.spans)
+        if self.shifted:
+            out = []
+            shift = sum(self.bits)
+            for bits, dtype in zip(self.bits, dtypes):
+                shift -= bits
+                column = keys >> shift
+                column &= np.int64((1 << bits) - 1)
+                out.append(column.astype(dtype, copy=False))
+            return out
         out = []
         rest = keys
-        for span, bits in zip(reversed(self.spans), reversed(self.bits)):
-            if self.shifted:
-                out.append(rest & np.int64((1 << bits) - 1))
-                rest = rest >> bits
-            else:
-                rest, value = np.divmod(rest, span)
-                out.append(value)
-        return out[::-1]
+        for span in reversed(self.spans):
+            rest, value = np.divmod(rest, span)
+            out.append(value)
+        return [column.astype(dtype, copy=False) for column, dtype in zip(out[::-1], dtypes)]
 
 
 _PREFIX_WORDS = 4  # strings are sorted on their first 32 bytes, then ties among longer ones by their whole text

@@ -480,17 +480,19 @@ def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table
     del key
     score_sum = np.zeros(len(uniques))
     score_sum[scored] = score_total(score)
-    tn, ev, dy, us, tr = layout.unpack(uniques)
-    pair = us * n_trainings + tr
+    tn, ev, dy, us, tr = layout.unpack(uniques, [np.int32, np.int8, np.int32, np.int32, np.int64])
+    del uniques
+    pair = us.astype(np.int64) * n_trainings + tr
     enrolment = ev == ENROLMENT
-    completed = np.zeros(len(uniques), dtype=bool)
+    completed = np.zeros(len(pair), dtype=bool)
     completed[enrolment] = pd.Series(pair[enrolment]).isin(pd.unique(pair[ev == COMPLETION])).to_numpy()
+    del pair
     return pa.table({
-        "tenant": tn.astype(np.int32),
-        "day": (dy + day0).astype(np.int32),
-        "user": us.astype(np.int32),
+        "tenant": tn,
+        "day": dy + np.int32(day0),
+        "user": us,
         "training": narrowest(tr - 1),
-        "event": ev.astype(np.int8),
+        "event": ev,
         "n": narrowest(sums["n"]),
         "duration": narrowest(sums["duration"]),
         "score_sum": score_sum,

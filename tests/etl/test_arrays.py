@@ -45,6 +45,9 @@ def test_arrays003_a_packed_key_unpacks_to_its_columns_and_sorts_as_they_do(span
     columns = _columns(data, spans, rows)
     key = layout.pack(columns)
     assert [c.tolist() for c in layout.unpack(key)] == [c.tolist() for c in columns]
+    narrow = layout.unpack(key, [np.int32] * len(spans))
+    assert [c.dtype for c in narrow] == [np.dtype(np.int32)] * len(spans)
+    assert [c.tolist() for c in narrow] == [c.tolist() for c in columns]
     by_key = np.argsort(key, kind="stable")
     by_columns = np.lexsort(columns[::-1])  # lexsort's last key is its primary one
     assert by_key.tolist() == by_columns.tolist()
