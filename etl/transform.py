@@ -277,13 +277,13 @@ def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, lea
     rows, values = sparse
     # each sorted position's index into ``rows`` (-1: the row has no values); read in sorted order, the
     # positions that have some come grouped by key, so no second sort is needed
-    value_of_row = np.full(len(key), -1, dtype=np.int64)
-    value_of_row[rows] = np.arange(len(rows))
+    value_of_row = np.full(len(key), -1, dtype=np.int32)
+    value_of_row[rows] = np.arange(len(rows), dtype=np.int32)
     value_at = value_of_row[order]
     positions = np.flatnonzero(value_at >= 0)
     if not len(positions):
         return ordered[starts], sums, (np.zeros(0, np.int32), values[:, :0])
-    of_row = (np.cumsum(is_start) - 1)[positions]
+    of_row = np.cumsum(is_start, dtype=np.int32)[positions] - 1
     firsts = np.flatnonzero(np.concatenate(([True], of_row[1:] != of_row[:-1])))
     summed = np.add.reduceat(values[:, value_at[positions]], firsts, axis=1)
     return ordered[starts], sums, (of_row[firsts].astype(np.int32), summed)
@@ -377,7 +377,7 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     tenant_names = sorted(values[i] for i in present)
     rank = np.full(len(values), -1, dtype=np.int64)
     rank[present] = [tenant_names.index(values[i]) for i in present]
-    tenant = rank[rows.tenant]
+    tenant = rank.astype(np.int32)[rows.tenant]
     n_tenants = len(tenant_names)
     assignments = assignments if assignments is not None else Assignments()
     a_rank = np.array([tenant_names.index(t) if t in tenant_names else -1
@@ -395,6 +395,7 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
                       assignments.training[kept], assignments.training_values)
     trainings, training_codes = entities(keys[0], tenant_names, keys[1], keys[2], trainings_table, KEYS[TRAINING],
                                          [d.source for d in side_dimensions(TRAINING)])
+    del keys
     n_trained = int(has_training.sum())
     training = np.full(len(rows), NO_TRAINING, dtype=np.int32)
     training[has_training] = training_codes[:n_trained]
@@ -412,10 +413,9 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
             if dim.coded:
                 codes[dim.name], dictionaries[dim.name] = coded_labels(found.attrs[dim.source], dim)
 
-    event = rows.event.astype(np.int64)
-    facts = _aggregate_facts(tenant, day, user, training, event, rows)
-    hourly = _aggregate_hourly(tenant, day, hour, event, {d.name: (codes[d.name][user], len(dictionaries[d.name]))
-                                                         for d in hourly_dimensions()}, rows.n)
+    facts = _aggregate_facts(tenant, day, user, training, rows.event, rows)
+    by_user = {d.name: (codes[d.name], len(dictionaries[d.name])) for d in hourly_dimensions()}
+    hourly = _aggregate_hourly(tenant, day, hour, rows.event, user, by_user, rows.n)
 
     block = facts.column("tenant").to_numpy().astype(np.int64) * 4 + facts.column("event").to_numpy()
     blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
@@ -501,15 +501,16 @@ def _aggregate_facts(tenant, day, user, training, event, rows: Rows) -> pa.Table
     })
 
 
-def _aggregate_hourly(tenant, day, hour, event, dims: dict[str, tuple[np.ndarray, int]], n) -> pa.Table:
-    """Connections per (tenant, day, hour, then each of ``dims``: name → (code per row, number of codes))."""
+def _aggregate_hourly(tenant, day, hour, event, user, dims: dict[str, tuple[np.ndarray, int]], n) -> pa.Table:
+    """Connections per (tenant, day, hour, then each of ``dims``: name → (code per user, number of codes))."""
     conn = event == CONNECTION
     day0 = int(day.min()) if len(day) else 0
     n_days = int(day.max()) - day0 + 1 if len(day) else 1
     layout = KeyLayout([int(tenant.max()) + 1 if len(tenant) else 1, n_days, 24, *(size for _, size in dims.values())])
     if not layout.fits:
         raise ValueError("too many (tenant, day, hour, dimension) combinations for one 64-bit aggregation key")
-    key = layout.pack([tenant[conn], day[conn] - day0, hour[conn], *(code[conn] for code, _ in dims.values())])
+    learner = user[conn]
+    key = layout.pack([tenant[conn], day[conn] - day0, hour[conn], *(code[learner] for code, _ in dims.values())])
     uniques, sums = _group_sum(key, {"n": n[conn]})
     tn, dy, hr, *coded = layout.unpack(uniques)
     by_dim = dict(zip(dims, coded))

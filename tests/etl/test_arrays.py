@@ -1,4 +1,4 @@
-"""``etl.arrays``: ``distinct`` (numpy's answer without numpy's slow path), ``KeyLayout`` and ``dense_ranks`` (issue 14)."""
+"""``etl.arrays`` (issue 14): ``distinct`` without numpy's slow path, ``KeyLayout``, ``dense_ranks``, ``stable_order``."""
 from __future__ import annotations
 
 import numpy as np
