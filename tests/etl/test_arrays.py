@@ -84,6 +84,12 @@ def test_arrays006_dense_ranks_refuse_nulls_and_take_slices():
         dense_ranks(pa.array(["a", None]))
     sliced = pa.array(["zz", "b", "a", "b"]).slice(1)
     assert dense_ranks(sliced)[0].tolist() == [1, 0, 1]
+    # ids behind one long prefix, some longer than the 32 bytes compared at once past it
+    ids = [f"https://lms.example.com/users/{n}" + "x" * (n % 40) for n in (907, 12, 3, 12, 55, 1000, 9)]
+    ids += ["b", "a" * 40 + "y", "a" * 40 + "x", "a" * 40 + "x", "a" * 50]  # equal for 40 bytes, then not
+    ranks, holder = dense_ranks(pa.array(ids))
+    assert ranks.tolist() == [sorted(set(ids)).index(i) for i in ids]
+    assert [ids[i] for i in holder] == sorted(set(ids))
 
 
 @settings(max_examples=300, deadline=None)
