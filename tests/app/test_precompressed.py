@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import re
 
 import brotli
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from app.precompressed import ASSETS, MIN_SIZE, PrecompressedFiles, accepted_encodings, build, static_files
 from tests.support.apps import make_app
 from tests.support.credentials import analyst_token, embed_token
+from tests.support.pages import loaded_files
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 DECODE = {"br": brotli.decompress, "gzip": gzip.decompress}
@@ -24,9 +24,7 @@ SUFFIX = {"br": ".br", "gzip": ".gz"}
 
 
 def page_files(client, url: str) -> list[str]:
-    page = client.get(url).get_data(as_text=True)
-    return (re.findall(r'<script src="([^"]+)"', page) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
-            + re.findall(r'<html [^>]*data-plotly="([^"]+)"', page))  # loaded by the first graph (app.factory)
+    return loaded_files(client.get(url).get_data(as_text=True))
 
 
 def sha256(data: bytes) -> str:

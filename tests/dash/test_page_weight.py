@@ -12,6 +12,7 @@ import brotli
 import pytest
 
 from tests.support.credentials import analyst_token, embed_token
+from tests.support.pages import plotly_bundles, script_urls
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -19,7 +20,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 def scripts(client, url: str) -> list[str]:
     response = client.get(url)
     assert response.status_code == 200, url
-    return re.findall(r'<script src="([^"]+)"', response.get_data(as_text=True))
+    return script_urls(response.get_data(as_text=True))
 
 
 def test_pw001_overview_loads_no_grid_code_and_explore_does(client):
@@ -62,7 +63,7 @@ def test_pw002b_plotly_is_no_script_of_the_page_but_the_url_its_first_graph_load
     for url in (f"/embed/overview?token={embed_token()}", f"/explore?token={analyst_token()}"):
         page = client.get(url).get_data(as_text=True)
         assert not [s for s in scripts(client, url) if "plotly" in s and "plotly-draw" not in s], url
-        (bundle,) = re.findall(r'<html [^>]*data-plotly="([^"]+)"', page)
+        (bundle,) = plotly_bundles(page)
         assert bundle.startswith("/assets/plotly-dataviz.min.js?m="), bundle
         response = client.get(bundle)
         assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
-import re
 
 import brotli
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from app.precompressed import ASSETS, build
 from tests.support import services
 from tests.support.credentials import EMBED_SECRET, embed_token
+from tests.support.pages import loaded_files
 
 pytestmark = pytest.mark.services
 
@@ -55,8 +55,7 @@ def get(port: int, path: str, encoding: str | None):
 
 def page_files(port: int) -> list[str]:
     _, _, body = get(port, f"/embed/overview?token={embed_token()}", None)
-    page = body.decode()  # Plotly is loaded by the first graph, from <html data-plotly> (app.factory)
-    return re.findall(r'<script src="([^"]+)"', page) + re.findall(r'<html [^>]*data-plotly="([^"]+)"', page)
+    return loaded_files(body.decode())
 
 
 def test_vc001_each_encoding_is_answered_and_cached_on_its_own(edge):
