@@ -31,8 +31,8 @@ class KeyLayout:
 
     Grouping sorts one such key. Each column ``c`` must hold values in
     ``[0, span)``. When the spans' bit widths fit in 63 bits the columns are
-    packed with shifts, unpacked with shifts and masks (a ``divmod`` per column
-    took 2.2 s of a 10M-row aggregation, shifts take a few dozen ms); otherwise
+    packed with shifts, unpacked with shifts and masks (the facts' four
+    ``divmod`` took 2.2 s on 10M rows, shifts take a few dozen ms); otherwise
     as a mixed-radix number, which fits whenever the spans' product is below
     2^62. ``fits`` is false when neither does.
     """
@@ -118,8 +118,8 @@ def dense_ranks(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
     UTF-8 byte order is code-point order (as Python sorts ``str``), so the
     strings sort as their bytes, read as big-endian 64-bit words: numpy's
-    ``lexsort`` of a few integer columns, about four times faster than Arrow's
-    ``sort_indices`` on two million ids and no ``dictionary_encode`` needed.
+    ``lexsort`` of a few integer columns (two million 8-byte ids: 0.23 s against
+    0.9 to 1.3 s for Arrow's ``sort_indices``), and no ``dictionary_encode`` needed.
     The bytes every string starts with are skipped (ids behind one URL, say);
     ties on the next 32 bytes between longer strings are settled by their
     whole text. ``values`` may not hold nulls.
@@ -175,9 +175,9 @@ def stable_order(columns: list[np.ndarray]) -> np.ndarray:
     ties left in row order: ``np.lexsort(columns[::-1])``.
 
     When the columns and the row number fit in 63 bits they are packed into one
-    int64 and sorted by ``np.sort``, whose vectorized sort runs here about ten
-    times faster than an ``argsort`` or a ``lexsort`` of ten million rows; the
-    row number, in the low bits, is the permutation.
+    int64 and sorted by ``np.sort``, which has a vectorized version on this
+    machine's CPU (ten million int64: 0.2 to 0.8 s, against 1.9 s for an
+    ``argsort``); the row number, in the low bits, is the permutation.
     """
     n = len(columns[0]) if columns else 0
     layout = KeyLayout([int(c.max()) + 1 if n else 1 for c in columns] + [n])

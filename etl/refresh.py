@@ -122,7 +122,7 @@ def use_small_pages() -> None:
     more (``madvise``). A refresh allocates gigabytes of short-lived arrays, and
     on this project's machine (THP ``defrag=madvise``: each such fault may wait
     for the kernel to compact memory) a 10M-event many-learners refresh took
-    44 to 51 s with them and 40 to 43 s without, its peak RSS 60 MB lower
+    44 to 51 s with them and 40 to 43 s without, its peak RSS about 70 MB lower
     (3 alternated runs each, docs/benchmarks.md). Only the refresh process switches.
     """
     if os.environ.get("NUMPY_MADVISE_HUGEPAGE"):
