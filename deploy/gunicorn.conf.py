@@ -19,7 +19,12 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for app.logs
-from app.logs import escape  # noqa: E402  (after the path)
+from app.allocator import limit_malloc_arenas  # noqa: E402  (after the path)
+from app.logs import escape  # noqa: E402
+
+# In the master, before it starts a thread (its control socket's): the workers it forks inherit the cap, and
+# no arena made before it (app.allocator; app.wsgi sets it again for servers that do not read this file).
+limit_malloc_arenas()
 
 bind = os.environ.get("DATAVIZ_BIND", "127.0.0.1:8050")
 
