@@ -482,6 +482,7 @@ LONG_RANGES = (  # (what, function, days ending at data_as_of)
     ("`kpis` with `compare=previous`, about 23 months", "kpis_compare", 700),
     ("`kpis` with `compare=previous`, 3 years", "kpis_compare", 3 * 365),
     ("`breakdown`, one year", "breakdown", 365),
+    ("`timeseries` by month, 3 years", "timeseries", 3 * 365),
 )
 
 
@@ -511,9 +512,12 @@ def bench_long_ranges(data: Dataset, snapshot_root: Path, n_cases: int = 100,
     targets = []
     for seed, (what, function, days) in enumerate(LONG_RANGES, start=11):
         end = snap.data_as_of
-        cases = [{**c, "start": end - dt.timedelta(days=days - 1), "end": end}
-                 for c in draw_workload(snap, n_cases, seed=seed)["breakdown"]]
-        call = kpis_compare if function == "kpis_compare" else product.breakdown
+        kind = "timeseries" if function == "timeseries" else "breakdown"
+        by_month = {"granularity": "month"} if function == "timeseries" else {}
+        cases = [{**c, "start": end - dt.timedelta(days=days - 1), "end": end, **by_month}
+                 for c in draw_workload(snap, n_cases, seed=seed)[kind]]
+        call = {"kpis_compare": kpis_compare, "breakdown": product.breakdown,
+                "timeseries": product.timeseries}[function]
         for c in cases:  # warm-up
             call(c)
         times = []
