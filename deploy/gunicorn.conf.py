@@ -18,7 +18,7 @@ from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for app.logs
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for app.allocator and app.logs
 from app.allocator import limit_malloc_arenas  # noqa: E402  (after the path)
 from app.logs import escape  # noqa: E402
 

@@ -21,7 +21,7 @@ elif sys.argv[1] == "limit":
     print(limit_malloc_arenas())
 barrier = threading.Barrier(4)
 def work():
-    held = [np.ones(20_000 + k) for k in range(50)]  # under the mmap threshold: from the thread's arena
+    held = [np.ones(2_000 + k) for k in range(50)]  # 16 KB each, under the mmap threshold: from an arena
     barrier.wait()
 threads = [threading.Thread(target=work) for _ in range(4)]
 [t.start() for t in threads]
