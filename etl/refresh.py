@@ -168,16 +168,17 @@ def run_refresh(source: str, snapshot_dir: str | Path, *, force: bool = False,
                                              Published(root, snapshot_url, s3_timeout),
                                              Limits(max_reject_ratio, max_export_bytes), engine or PandasEngine(),
                                              propagation, steps, report, erasure_key), force, skip_export)
+            # saved before the lock is released: whoever takes the lock next finds this refresh's report
+            report.outcome, report.message = result.outcome, result.message
+            report.seconds = round(time.perf_counter() - started, 3)
+            if result.outcome not in ("up_to_date", "skipped", "held"):
+                try:
+                    result.report_path = snapshots.save_report(root, report.to_dict(), result.version)
+                except OSError as exc:  # a full disk must not turn a known outcome into a traceback
+                    log.error("cannot save the refresh report in %s: %s", root, exc.strerror or exc)
+                    result.message += f"; report not saved ({exc.strerror or exc})"
     except RefreshBusy as exc:
         return RefreshResult(exc.outcome, str(exc))
-    report.outcome, report.message = result.outcome, result.message
-    report.seconds = round(time.perf_counter() - started, 3)
-    if result.outcome not in ("up_to_date", "skipped", "held"):
-        try:
-            result.report_path = snapshots.save_report(root, report.to_dict(), result.version)
-        except OSError as exc:  # a full disk must not turn a known outcome into a traceback
-            log.error("cannot save the refresh report in %s: %s", root, exc.strerror or exc)
-            result.message += f"; report not saved ({exc.strerror or exc})"
     result.report = report.to_dict()
     level = logging.INFO if result.ok else logging.ERROR
     log.log(level, "refresh %s: %s (%.1fs)", result.outcome, result.message, report.seconds)
