@@ -310,4 +310,6 @@ def test_oracle012_assignment_metrics(snapshot, oracle):
         share.count([theirs[m] for m in COMPLIANCE_METRICS])
 
     check()
-    share.check(0.5)
+    # With a fresh example database (as in CI), 33 runs gave 28 to 56 examples of 60 with data, median 46: the
+    # filters often select no assignment. 0.5 failed one CI run; 0.35 still needs 21 examples with data.
+    share.check(0.35)
