@@ -279,8 +279,8 @@ def selected_assignments(snapshot: Snapshot, tenant: str, filters: Filters,
     for mask, codes, side in ((user_mask(snapshot, ts, filters), a["user"], ts.users),
                               (training_mask(snapshot, ts, filters), a["training"], ts.trainings)):
         if mask is not None:
-            ok = mask[local_codes(codes[rows], side)]
-            keep = ok if keep is None else keep & ok
+            ok = by_global_code(mask, side)[codes[rows]]
+            keep = ok if keep is None else np.logical_and(keep, ok, out=keep)
     sides, kept = {"user": ts.users, "training": ts.trainings}, kept_rows(keep)
 
     def column(name: str) -> np.ndarray:
