@@ -8,7 +8,8 @@ ended up holding its own high-water mark of them. Measured on the 100M-event
 snapshot, 2 workers after queries over every tenant's whole history (issue 14,
 docs/benchmarks.md): every web process together 2.68 to 2.85 GB PSS with glibc's
 default, 2.26 GB with two arenas, 1.96 to 2.09 GB with one. The threads share the
-GIL, so one arena costs little contention: the same sweep took 16 to 19 s either way.
+GIL, so one arena costs little contention: the same sweep took 14 to 19 s with one
+arena and 17 to 25 s with glibc's default.
 
 The cap must be set before the process has a second arena: glibc keeps the ones
 it made. gunicorn's master sets it when it reads deploy/gunicorn.conf.py, before
