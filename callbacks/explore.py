@@ -45,8 +45,10 @@ def table(view: TenantView, state: ViewState) -> tuple[list[dict], list[dict], l
     its dimension."""
     loc = view.locale
     unit = " (%)" if catalog.METRIC[state.metric].number_format == catalog.PERCENT else ""
-    value_col = {"field": "value", "headerName": i18n.metric_label(loc, state.metric) + unit,
-                 "type": "numericColumn"}
+    # Its own column id per view: AG Grid keeps the place of a column whose id it knows, so a value column
+    # carried over from bars to a line came before the periods.
+    value_col = {"field": "value", "colId": f"value-{'period' if state.chart == 'line' else state.by}",
+                 "headerName": i18n.metric_label(loc, state.metric) + unit, "type": "numericColumn"}
     if state.chart == "line":
         points = answers.timeseries(view, state.metric, granularity(state, view.start, view.end))
         rows = [{"period": p["period"], "value": _display(state.metric, p["value"])} for p in points]
