@@ -92,7 +92,9 @@ COMPRESSION = {
                            "image/svg+xml"],
 }
 GRID_PAGES = ("/explore",)
-GRID_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash_ag_grid/[^"]*"></script>\s*')
+# AG Grid is not a script of any page: on a page with grids, assets/deferred-grids.js loads it from the URL
+# <html data-grid> names once the page's chart is drawn, and mounts the grids then.
+GRID_SCRIPT = re.compile(r'<script src="([^"]*/_dash-component-suites/dash_ag_grid/[^"]*)"></script>\s*')
 # Dash names dash_table's bundle in every page (``import dash`` registers it); no page draws a DataTable.
 DATA_TABLE_SCRIPT = re.compile(r'<script src="[^"]*/_dash-component-suites/dash/dash_table/[^"]*"></script>\s*')
 # @babel/polyfill (core-js 2) for browsers Dash 4 no longer supports: in a current browser it replaces
@@ -113,8 +115,9 @@ class DatavizDash(Dash):
     Dash puts a script tag in every page for every component library imported in
     the process: the overview would download AG Grid (1.3 MB) although only explore
     draws a grid. Both pages are entry points loaded on their own (a token in the
-    URL, no link between them), so a page without a grid can leave that script out;
-    and no page draws a DataTable, so none loads dash_table.
+    URL, no link between them), so no page loads AG Grid with it: explore names its URL
+    for its own code to load after the chart, and the others never load it. No page
+    draws a DataTable, so none loads dash_table.
     """
 
     def __init__(self, *args, **kwargs):
@@ -140,14 +143,14 @@ class DatavizDash(Dash):
 
     def interpolate_index(self, **kwargs) -> str:
         kwargs["scripts"] = POLYFILL_SCRIPT.sub("", DATA_TABLE_SCRIPT.sub("", kwargs.get("scripts", "")))
-        if request.path.rstrip("/") not in GRID_PAGES:
-            kwargs["scripts"] = GRID_SCRIPT.sub("", kwargs["scripts"])
+        grid = GRID_SCRIPT.search(kwargs["scripts"]) if request.path.rstrip("/") in GRID_PAGES else None
         bundle = PLOTLY_SCRIPT.search(kwargs["scripts"])
-        kwargs["scripts"] = PLOTLY_SCRIPT.sub("", kwargs["scripts"])
+        kwargs["scripts"] = PLOTLY_SCRIPT.sub("", GRID_SCRIPT.sub("", kwargs["scripts"]))
         index = super().interpolate_index(**kwargs)
         locale, theme = page_look(self.server)
-        plotly = f' data-plotly="{html.escape(bundle.group(1))}"' if bundle else ""
-        return index.replace("<html>", f'<html lang="{locale}" class="theme-{theme}"{plotly}>', 1)
+        urls = "".join(f' data-{name}="{html.escape(found.group(1))}"'
+                       for name, found in (("plotly", bundle), ("grid", grid)) if found)
+        return index.replace("<html>", f'<html lang="{locale}" class="theme-{theme}"{urls}>', 1)
 
 
 def page_look(server: Flask) -> tuple[str, str]:

@@ -1,15 +1,17 @@
 /* The explore grid is shown once AG Grid has shared the width between its columns (flex): it first
-   draws them at their default width and moves them a frame or two later, a layout shift. Until
-   then its box keeps its place and the grid is laid out but not painted (visibility: hidden,
-   assets/dataviz.css): it is shown once its column widths have held for three frames (or after
-   two seconds whatever they do). A grid drawn again later (new rows) is shown at once. */
+   draws them at their default width and moves them a frame or two later (or slides them there), a
+   layout shift. Until then its box keeps its place and the grid is laid out but not painted
+   (visibility: hidden, assets/dataviz.css): it is shown once its columns' places and widths have held
+   for three frames (or after two seconds whatever they do). A grid drawn again later (new rows) is shown at once. */
 (function () {
   "use strict";
   var FRAMES = 3, LIMIT = 2000;
 
+  // Each column's place and width: AG Grid may slide a column to its flex place after giving its width.
   function widths(box) {
     return Array.prototype.map.call(box.querySelectorAll(".ag-header-cell"), function (cell) {
-      return Math.round(cell.getBoundingClientRect().width);
+      var rect = cell.getBoundingClientRect();
+      return Math.round(rect.left) + ":" + Math.round(rect.width);
     }).join(",");
   }
 

@@ -145,8 +145,7 @@ def csv_download(token, search, shown) -> dict:
 def register(app) -> None:
     @app.callback(
         Output(ids.GRAPH_EXPLORE, "figure"),
-        Output(ids.GRID_EXPLORE, "columnDefs"),
-        Output(ids.GRID_EXPLORE, "rowData"),
+        Output(ids.deferred_content_id(ids.GRID_EXPLORE_BOX), "data"),
         Output(ids.EXPLORE_STATUS, "children"),
         Output(ids.EXPLORE_TITLE, "children"),
         Output(ids.EXPLORE_ZONE, "children"),
@@ -160,17 +159,21 @@ def register(app) -> None:
         Never on load: the page is rendered with this very answer (``callbacks.shell``).
         """
         out = explore_outputs(token, search)
-        return out["figure"], out["columns"], out["rows"], out["status"], out["title"], out["zone"]
+        grid = explore_layout.results_grid(out["columns"], out["rows"])
+        return out["figure"], grid, out["status"], out["title"], out["zone"]
 
-    app.clientside_callback(explore_layout.GRID_HEIGHT, Output(ids.GRID_EXPLORE, "style"),
-                            Input(ids.GRID_EXPLORE, "rowData"), prevent_initial_call=True)
+    # The grid, once mounted (assets/deferred-grids.js), follows its store: rows, columns and height.
+    app.clientside_callback("function (grid) { var p = grid.props; return [p.rowData, p.columnDefs, p.style]; }",
+                            Output(ids.GRID_EXPLORE, "rowData"), Output(ids.GRID_EXPLORE, "columnDefs"),
+                            Output(ids.GRID_EXPLORE, "style"),
+                            Input(ids.deferred_content_id(ids.GRID_EXPLORE_BOX), "data"), prevent_initial_call=True)
 
     @app.callback(
         Output(ids.DOWNLOAD_CSV, "data"),
         Input(ids.BUTTON_CSV, "n_clicks"),
         State(ids.URL, "search"),
         State(ids.token_id(PAGE), "data"),
-        State(ids.GRID_EXPLORE, "virtualRowData"),
+        State(ids.GRID_EXPLORE, "virtualRowData", allow_optional=True),  # None until the grid is mounted
         prevent_initial_call=True,
     )
     def download(n_clicks, search, token, shown):

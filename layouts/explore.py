@@ -25,19 +25,29 @@ GRID_MAX_ROWS = 12
 def grid_height(rows: int) -> int:
     """The grid's height for ``rows`` rows: header and its bottom border (1 px), rows (one at least, for the
     no-rows line; ``GRID_MAX_ROWS`` at most), the grid's borders (2 px): a pixel short and AG Grid shows a scroll
-    bar. The explore callback's rows are followed by a height from the same sum (``GRID_HEIGHT``)."""
+    bar."""
     return GRID_HEADER_PX + 1 + GRID_ROW_PX * min(max(rows, 1), GRID_MAX_ROWS) + 2
 
 
-# Runs in the browser when the callback brings new rows: the grid's height for them, as grid_height.
-GRID_HEIGHT = ("function (rows) { var n = Math.min(Math.max((rows || []).length, 1), %d);"
-               " return {height: (%d + 1 + %d * n + 2) + 'px'}; }" % (GRID_MAX_ROWS, GRID_HEADER_PX, GRID_ROW_PX))
+def grid_css_height(rows: list) -> str:
+    """``grid_height`` for these rows, as CSS: the grid's own, and its box's before it is mounted, so that the
+    learners below it do not move when it is (assets/dataviz.css)."""
+    return f"{grid_height(len(rows or []))}px"
 
 
-def first_grid_height(content: dict) -> int:
-    """The grid's height once drawn, kept for it before its code arrives, so the learners below it do not move
-    when it does (assets/dataviz.css)."""
-    return grid_height(len(content.get("rows") or []))
+def results_grid(columns: list[dict], rows: list[dict]) -> dict:
+    """Explore's results grid as the JSON its box's store holds (``ids.deferred_content_id``), for
+    assets/deferred-grids.js to mount once the chart above it is drawn: AG Grid's script (285 KB) and its first
+    drawing (a long task) then follow the chart, the page's largest paint, instead of delaying it (issue 12).
+    The explore callback writes the grid for each new answer to the same store; once mounted, the grid takes
+    its rows, columns and height from there (``callbacks.explore``)."""
+    return dag.AgGrid(
+        # Columns share the width by flex from the first render (a size-to-fit after it moved them).
+        id=ids.GRID_EXPLORE, rowData=rows, columnDefs=columns,
+        defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
+        dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX},
+        style={"height": grid_css_height(rows)},
+    ).to_plotly_json()
 
 
 def metric_options(loc: str, metrics: tuple[str, ...]) -> list[dict]:
@@ -50,7 +60,6 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
     loc = view.locale
     content = content or {}
     state = view.state
-    first_height = f"{first_grid_height(content)}px"
     choices = html.Div([
         html.Label([html.Div(i18n.t(loc, "metric"), className="field-label"), dcc.Dropdown(
             id=ids.choice_id(PAGE, "metric"), clearable=False, value=state.metric, **i18n.dropdown_labels(loc),
@@ -74,14 +83,11 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                 html.Button(i18n.t(loc, "csv"), id=ids.BUTTON_CSV, className="button", n_clicks=0),
                 dcc.Download(id=ids.DOWNLOAD_CSV),
             ], className="card-head"),
-            html.Div(dag.AgGrid(
-                # Columns share the width by flex from the first render (a size-to-fit after it moved them).
-                id=ids.GRID_EXPLORE, rowData=content.get("rows", []), columnDefs=content.get("columns", []),
-                defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
-                dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX},
-                style={"height": first_height},
-            ), className="grid-box", style={"--grid-first-height": first_height},
-                **{"data-ag-theme-mode": view.theme}),
+            html.Div(id=ids.GRID_EXPLORE_BOX, className="grid-box grid-deferred",
+                     style={"--grid-first-height": grid_css_height(content.get("rows"))},
+                     **{"data-ag-theme-mode": view.theme, "data-grid-after-chart": "true"}),
+            dcc.Store(id=ids.deferred_content_id(ids.GRID_EXPLORE_BOX),
+                      data=results_grid(content.get("columns", []), content.get("rows", []))),
         ], className="card card-wide"),
         *([learners.explore_section(loc, content.get("learners"), learner_grid(view, content))]
           if view.learners else []),

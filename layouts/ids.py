@@ -37,6 +37,8 @@ OVERVIEW_GRAPHS = (GRAPH_ACTIVITY, GRAPH_FUNNEL, GRAPH_TRAININGS, GRAPH_GROUPS, 
 # Explore.
 EXPLORE_TITLE = "h2-explore-title"
 GRID_EXPLORE = "grid-explore"
+# Explore's results grid is mounted once the chart is drawn (assets/deferred-grids.js): its box.
+GRID_EXPLORE_BOX = "grid-explore-box"
 BUTTON_CSV = "button-csv"
 DOWNLOAD_CSV = "download-csv"
 
@@ -62,7 +64,8 @@ def table_id(graph_id) -> dict:
 
 def deferred_content_id(box_id: str) -> str:
     """The store holding what a box gets once it nears the viewport: a chart's figure and data table
-    (assets/deferred-charts.js), explore's learner grid (assets/deferred-grids.js, ``GRID_LEARNERS_BOX``)."""
+    (assets/deferred-charts.js), explore's grids (assets/deferred-grids.js, ``GRID_EXPLORE_BOX`` and
+    ``GRID_LEARNERS_BOX``)."""
     return f"{box_id}-deferred"
 
 

@@ -14,8 +14,9 @@ from tests.support.credentials import TENANT, embed_token
 from tests.support.dash_requests import post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
-EXPLORE_OUTPUTS = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.GRID_EXPLORE, "property": "columnDefs"},
-                   {"id": ids.GRID_EXPLORE, "property": "rowData"}, {"id": ids.EXPLORE_STATUS, "property": "children"},
+GRID_STORE = ids.deferred_content_id(ids.GRID_EXPLORE_BOX)
+EXPLORE_OUTPUTS = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": GRID_STORE, "property": "data"},
+                   {"id": ids.EXPLORE_STATUS, "property": "children"},
                    {"id": ids.EXPLORE_TITLE, "property": "children"},
                    {"id": ids.EXPLORE_ZONE, "property": "children"}]
 
@@ -23,7 +24,7 @@ EXPLORE_OUTPUTS = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.G
 def explore_call(client, dash_app, search):
     inputs = [{**URL_SEARCH, "value": search}, {"id": ids.token_id("explore"), "property": "data",
                                                 "value": embed_token()}]
-    return post_callback(client, dash_app, "grid-explore.rowData", EXPLORE_OUTPUTS, inputs)
+    return post_callback(client, dash_app, f"{GRID_STORE}.data", EXPLORE_OUTPUTS, inputs)
 
 
 def route_call(client, dash_app, search):
@@ -38,7 +39,7 @@ def test_dates001_explore_for_1900_to_9999_by_day_is_refused_at_once_with_a_mess
     status, body = explore_call(client, dash_app, "?from=1900-01-01&to=9999-12-31&chart=line&gran=day")
     assert time.perf_counter() - started < 5
     assert status == 200
-    assert body["response"]["grid-explore"]["rowData"] == []
+    assert body["response"][GRID_STORE]["data"]["props"]["rowData"] == []
     text = json.dumps(body["response"][ids.EXPLORE_STATUS])
     assert "This date range cannot be shown" in text and "9999-12-31 is outside 1900-01-01 to 2999-12-31" in text
 

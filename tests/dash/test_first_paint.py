@@ -129,7 +129,7 @@ def test_fp005_the_data_callbacks_do_not_run_on_load(app_with_api):
     names = (ids.GRAPH_ACTIVITY, ids.GRID_EXPLORE, ids.table_id(ids.GRAPH_ACTIVITY)["type"], f"{ids.PAGE}.")
     data = [key for key in initial if any(name in key for name in names)]
     # the route, the 2 data callbacks, explore's table callback (the overview's tables come with its data) and
-    # explore's grid height for new rows (in the browser)
+    # the copy of each new answer into explore's grid once it is mounted (in the browser)
     assert len(data) == 5 and all(initial[key] for key in data), initial
 
 
@@ -137,7 +137,9 @@ def test_fp006_explore_opens_with_its_chart_and_rows(app_with_api):
     client = app_with_api.server.test_client()
     layout = first_layout(client, f"/explore?token={analyst_token()}")
     assert prop(layout, ids.GRAPH_EXPLORE, "figure")["data"]
-    assert prop(layout, ids.GRID_EXPLORE, "rowData") and prop(layout, ids.EXPLORE_TITLE, "children")
+    grid = prop(layout, ids.deferred_content_id(ids.GRID_EXPLORE_BOX), "data")  # mounted after the chart
+    assert grid["props"]["id"] == ids.GRID_EXPLORE and grid["props"]["rowData"]
+    assert prop(layout, ids.EXPLORE_TITLE, "children")
 
 
 def test_fp007_without_a_referer_the_route_callback_renders_the_same_page(app_with_api):

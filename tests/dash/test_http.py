@@ -109,15 +109,16 @@ def test_http005_callback_post_cannot_reach_another_tenant(client, dash_app, sna
     assert i18n.metric_value("connections", theirs["connections"], "en") not in json.dumps(body)
 
     # Explore's table, asked for the other tenant through the URL: still the token's tenant.
-    outputs = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": ids.GRID_EXPLORE, "property": "columnDefs"},
-               {"id": ids.GRID_EXPLORE, "property": "rowData"}, {"id": ids.EXPLORE_STATUS, "property": "children"},
+    grid = ids.deferred_content_id(ids.GRID_EXPLORE_BOX)
+    outputs = [{"id": ids.GRAPH_EXPLORE, "property": "figure"}, {"id": grid, "property": "data"},
+               {"id": ids.EXPLORE_STATUS, "property": "children"},
                {"id": ids.EXPLORE_TITLE, "property": "children"},
                {"id": ids.EXPLORE_ZONE, "property": "children"}]
     inputs = [{**URL_SEARCH, "value": f"?tenant={OTHER_TENANT}&by=group"},
               {"id": ids.token_id("explore"), "property": "data", "value": embed_token()}]
-    status, body = post_callback(client, dash_app, "grid-explore.rowData", outputs, inputs)
+    status, body = post_callback(client, dash_app, f"{grid}.data", outputs, inputs)
     rows = queries.breakdown(snapshot, TENANT, start, end, {}, "completions", "group", 1000)
-    assert [r["value"] for r in body["response"]["grid-explore"]["rowData"]] == list(rows["value"])
+    assert [r["value"] for r in body["response"][grid]["data"]["props"]["rowData"]] == list(rows["value"])
 
 
 def sync_call(client, dash_app, token, tenant_pick, search="", group=()):

@@ -12,7 +12,7 @@ import brotli
 import pytest
 
 from tests.support.credentials import analyst_token, embed_token
-from tests.support.pages import plotly_bundles, script_urls
+from tests.support.pages import grid_bundles, plotly_bundles, script_urls
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -23,13 +23,21 @@ def scripts(client, url: str) -> list[str]:
     return script_urls(response.get_data(as_text=True))
 
 
-def test_pw001_overview_loads_no_grid_code_and_explore_does(client):
-    overview = scripts(client, f"/embed/overview?token={embed_token()}")
-    explore = scripts(client, f"/explore?token={analyst_token()}")
-    assert overview and not [s for s in overview if "dash_ag_grid" in s]
-    assert [s for s in explore if "/dash_ag_grid/" in s]
-    assert set(overview) < set(explore)
+def test_pw001_no_page_loads_grid_code_with_it_and_explore_names_it_for_later(client):
+    """AG Grid (285 KB compressed) is no script of any page: explore names its bundle in ``<html data-grid>``,
+    which assets/deferred-grids.js loads once the chart is drawn (tests/browser/test_deferred_grids.py)."""
+    overview_page = client.get(f"/embed/overview?token={embed_token()}").get_data(as_text=True)
+    explore_page = client.get(f"/explore?token={analyst_token()}").get_data(as_text=True)
+    overview, explore = script_urls(overview_page), script_urls(explore_page)
+    assert overview and not [s for s in overview + explore if "dash_ag_grid" in s]
+    assert set(overview) == set(explore)
     assert not [s for s in explore if "/dash_table/" in s]  # no page draws a DataTable
+    assert grid_bundles(overview_page) == [] and grid_bundles(client.get("/").get_data(as_text=True)) == []
+    (bundle,) = grid_bundles(explore_page)
+    assert bundle.startswith("/_dash-component-suites/dash_ag_grid/dash_ag_grid.v"), bundle
+    response = client.get(bundle)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE
+    assert b"dash_ag_grid" in response.get_data()
 
 
 def test_pw001a_no_page_loads_babels_polyfill_but_each_defines_regenerator_runtime_first(client):
