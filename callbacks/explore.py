@@ -159,7 +159,7 @@ def register(app) -> None:
         Never on load: the page is rendered with this very answer (``callbacks.shell``).
         """
         out = explore_outputs(token, search)
-        grid = explore_layout.results_grid(out["columns"], out["rows"])
+        grid = explore_layout.results_grid(out["columns"], out["rows"], token_locale(token))
         return out["figure"], grid, out["status"], out["title"], out["zone"]
 
     # The grid, once mounted (assets/deferred-grids.js), follows its store: rows, columns and height.

@@ -35,7 +35,7 @@ def grid_css_height(rows: list) -> str:
     return f"{grid_height(len(rows or []))}px"
 
 
-def results_grid(columns: list[dict], rows: list[dict]) -> dict:
+def results_grid(columns: list[dict], rows: list[dict], locale: str) -> dict:
     """Explore's results grid as the JSON its box's store holds (``ids.deferred_content_id``), for
     assets/deferred-grids.js to mount once the chart above it is drawn: AG Grid's script (285 KB) and its first
     drawing (a long task) then follow the chart, the page's largest paint, instead of delaying it (issue 12).
@@ -45,7 +45,8 @@ def results_grid(columns: list[dict], rows: list[dict]) -> dict:
         # Columns share the width by flex from the first render (a size-to-fit after it moved them).
         id=ids.GRID_EXPLORE, rowData=rows, columnDefs=columns,
         defaultColDef={"sortable": True, "resizable": True, "filter": False, "flex": 1, "minWidth": 120},
-        dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX},
+        dashGridOptions={"animateRows": False, "rowHeight": GRID_ROW_PX, "headerHeight": GRID_HEADER_PX,
+                         "localeText": i18n.grid_texts(locale)},
         style={"height": grid_css_height(rows)},
     ).to_plotly_json()
 
@@ -87,7 +88,7 @@ def layout(view: PageView, content: dict | None = None) -> html.Main:
                      style={"--grid-first-height": grid_css_height(content.get("rows"))},
                      **{"data-ag-theme-mode": view.theme, "data-grid-after-chart": "true"}),
             dcc.Store(id=ids.deferred_content_id(ids.GRID_EXPLORE_BOX),
-                      data=results_grid(content.get("columns", []), content.get("rows", []))),
+                      data=results_grid(content.get("columns", []), content.get("rows", []), loc)),
         ], className="card card-wide"),
         *([learners.explore_section(loc, content.get("learners"), learner_grid(view, content))]
           if view.learners else []),
@@ -109,7 +110,7 @@ def learner_grid(view: PageView, content: dict) -> html.Div:
         style={"height": LEARNER_GRID_HEIGHT}, getRowId="params.data.user_id",
         defaultColDef={"sortable": True, "resizable": True, "filter": False, "wrapHeaderText": True,
                        "autoHeaderHeight": True},
-        dashGridOptions={"animateRows": False},
+        dashGridOptions={"animateRows": False, "localeText": i18n.grid_texts(view.locale)},
     )
     return html.Div([
         html.Div(id=ids.GRID_LEARNERS_BOX, className="grid-deferred", style={"minHeight": LEARNER_GRID_HEIGHT},

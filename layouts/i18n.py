@@ -339,6 +339,22 @@ DROPDOWN_LABELS = {  # Dash 4 dropdowns' own texts (English is their default)
 }
 
 
+# AG Grid's own texts that its grids here can show or announce (sortable columns; no filter, menu or selection),
+# from AG_GRID_LOCALE_FR of the npm package @ag-grid-community/locale 35.3.1, the grid's version. English is
+# the grid's default.
+GRID_TEXTS = {
+    "fr": {"noRowsToShow": "Aucune ligne à afficher", "loadingOoo": "Chargement...",
+           "ariaSortableColumn": "Appuyez sur ENTER pour trier", "ariaColumn": "Colonne",
+           "sortAscending": "Trier par ordre croissant", "sortDescending": "Trier par ordre décroissant",
+           "sortUnSort": "Effacer le tri"},
+}
+
+
+def grid_texts(locale: str) -> dict:
+    """A grid's ``localeText`` in ``locale`` (none for English, the grid's own)."""
+    return dict(GRID_TEXTS.get(locale, {}))
+
+
 def dropdown_labels(locale: str) -> dict:
     """Keyword arguments for a dcc.Dropdown in ``locale`` (none for English: a None prop would erase the defaults)."""
     return {"labels": DROPDOWN_LABELS[locale]} if locale in DROPDOWN_LABELS else {}

@@ -96,3 +96,21 @@ def test_explore002_csv_is_the_table_as_shown(dash_duo, dash_app):
     assert [r[0] for r in resorted] == sorted(r[0] for r in shown)
     assert download(dash_duo, set()) == [header] + resorted
     assert dash_duo.get_logs() == []
+
+
+DESCRIPTION = "return [...document.querySelectorAll('#grid-explore .ag-aria-description-container')].map(e => e.textContent)"
+
+
+def test_explore003_the_grids_own_texts_follow_the_page_language(dash_duo, dash_app):
+    """AG Grid's texts (its empty overlay, what a sortable header tells a screen reader) are English unless told:
+    on a French page they are French (layouts.i18n.GRID_TEXTS)."""
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={analyst_token(locale='fr')}&training=nope")
+    dash_duo.wait_for_element(".grid-box[data-sized]", timeout=10)  # shown once its columns are sized
+    overlay = until(lambda: dash_duo.driver.find_elements(By.CSS_SELECTOR, "#grid-explore .ag-overlay-no-rows-center"),
+                    timeout=10)
+    assert overlay[0].text == "Aucune ligne à afficher"
+    # what a screen reader hears on a sortable header: AG Grid writes it to its live region on focus
+    dash_duo.driver.execute_script("document.querySelector('#grid-explore .ag-header-cell-sortable').focus()")
+    until(lambda: dash_duo.driver.execute_script(DESCRIPTION) == ["Appuyez sur ENTER pour trier"], timeout=5)
+    assert dash_duo.get_logs() == []
