@@ -256,10 +256,12 @@ sub vcl_backend_error {
     # recycled mid-request) is asked again: another worker answers it.
     # Varnish already does this once for a reused connection; this covers
     # fresh ones too. Only GET and HEAD (they change nothing when repeated),
-    # and never once first_byte_timeout has passed: a request that slow
-    # would only hold one more worker for as long again, twice.
+    # and only a quick failure, within half of first_byte_timeout: a request
+    # that timed out would only hold one more worker for as long again,
+    # twice. (Measured against the whole timeout, a timeout that fired a hair
+    # early by Varnish's clock was retried once.)
     if ((bereq.method == "GET" || bereq.method == "HEAD") && bereq.retries < 2 &&
-        now - bereq.time < bereq.first_byte_timeout) {
+        now - bereq.time < bereq.first_byte_timeout / 2) {
         return (retry);
     }
 }
