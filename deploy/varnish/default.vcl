@@ -258,8 +258,9 @@ sub vcl_backend_error {
     # fresh ones too. Only GET and HEAD (they change nothing when repeated),
     # and only a quick failure, within half of first_byte_timeout: a request
     # that timed out would only hold one more worker for as long again,
-    # twice. (Measured against the whole timeout, a timeout that fired a hair
-    # early by Varnish's clock was retried once.)
+    # twice. (Measured against the whole timeout, a slow GET was once sent
+    # twice in CI: most likely a timeout that fired a hair early by Varnish's
+    # clock.)
     if ((bereq.method == "GET" || bereq.method == "HEAD") && bereq.retries < 2 &&
         now - bereq.time < bereq.first_byte_timeout / 2) {
         return (retry);
