@@ -15,7 +15,7 @@
 (function () {
   "use strict";
   var watching = new WeakSet(), RETRIES = 40, CHART_LIMIT = 3000, started = performance.now();
-  var script = null, loaded = false, waiting = [];
+  var script = null, loaded = false, waiting = [], failures = 0, RELOADS = [1000, 3000, 10000];
 
   // Calls back once AG Grid's component library is defined: its script is added to the page the first time.
   function withGrid(callback) {
@@ -25,7 +25,11 @@
       return;
     }
     waiting.push(callback);
-    if (script) return;
+    if (!script) load();
+  }
+
+  // A failed download (a dropped connection) is tried again after RELOADS' delays, the grids still waiting.
+  function load() {
     var url = document.documentElement.getAttribute("data-grid");
     if (!url) return;
     script = document.createElement("script");
@@ -34,7 +38,11 @@
       loaded = true;
       waiting.splice(0).forEach(function (f) { f(); });
     };
-    script.onerror = function () { script.remove(); script = null; };  // tried again when a box next nears view
+    script.onerror = function () {
+      script.remove();
+      if (failures < RELOADS.length) setTimeout(load, RELOADS[failures++]);
+      else script = null;  // given up: the next grid to be mounted tries once more
+    };
     document.head.appendChild(script);
   }
 

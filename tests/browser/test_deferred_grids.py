@@ -57,3 +57,17 @@ def test_dg002_the_mounted_grid_follows_each_new_answer_rows_columns_and_height(
     height = dash_duo.find_element(f"#{ids.GRID_EXPLORE}").size["height"]
     assert rows > 0 and abs(height - grid_height(rows)) <= 1, (rows, height)
     assert dash_duo.get_logs() == []
+
+
+def test_dg003_a_failed_download_of_the_grid_bundle_is_tried_again(dash_duo, dash_app):
+    """A dropped connection must not leave explore without its table until the page is reloaded."""
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.execute_cdp_cmd("Network.enable", {})
+    dash_duo.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/dash_ag_grid/*"]})
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={analyst_token()}&by=training")
+    until(lambda: dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').some(e => e.name.includes('/dash_ag_grid/'))"), timeout=10)
+    assert not dash_duo.driver.execute_script(ROWS)
+    dash_duo.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    until(lambda: dash_duo.driver.execute_script(ROWS), timeout=15)
+    assert len(dash_duo.driver.find_elements(By.CSS_SELECTOR, "script[src*='/dash_ag_grid/']")) == 1
