@@ -12,7 +12,7 @@ import brotli
 import pytest
 
 from tests.support.credentials import analyst_token, embed_token
-from tests.support.pages import grid_bundles, plotly_bundles, script_urls
+from tests.support.pages import bundles, script_urls
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -32,8 +32,8 @@ def test_pw001_no_page_loads_grid_code_with_it_and_explore_names_it_for_later(cl
     assert overview and not [s for s in overview + explore if "dash_ag_grid" in s]
     assert set(overview) == set(explore)
     assert not [s for s in explore if "/dash_table/" in s]  # no page draws a DataTable
-    assert grid_bundles(overview_page) == [] and grid_bundles(client.get("/").get_data(as_text=True)) == []
-    (bundle,) = grid_bundles(explore_page)
+    assert bundles(overview_page, "grid") == [] and bundles(client.get("/").get_data(as_text=True), "grid") == []
+    (bundle,) = bundles(explore_page, "grid")
     assert bundle.startswith("/_dash-component-suites/dash_ag_grid/dash_ag_grid.v"), bundle
     response = client.get(bundle)
     assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE
@@ -71,7 +71,7 @@ def test_pw002b_plotly_is_no_script_of_the_page_but_the_url_its_first_graph_load
     for url in (f"/embed/overview?token={embed_token()}", f"/explore?token={analyst_token()}"):
         page = client.get(url).get_data(as_text=True)
         assert not [s for s in scripts(client, url) if "plotly" in s and "plotly-draw" not in s], url
-        (bundle,) = plotly_bundles(page)
+        (bundle,) = bundles(page, "plotly")
         assert bundle.startswith("/assets/plotly-dataviz.min.js?m="), bundle
         response = client.get(bundle)
         assert response.status_code == 200 and response.headers["Cache-Control"] == IMMUTABLE

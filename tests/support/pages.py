@@ -7,24 +7,18 @@ import re
 
 SCRIPTS = re.compile(r'<script src="([^"]+)"')
 STYLESHEETS = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
-PLOTLY_BUNDLE = re.compile(r'<html [^>]*data-plotly="([^"]+)"')
-GRID_BUNDLE = re.compile(r'<html [^>]*data-grid="([^"]+)"')
+BUNDLES = ("plotly", "grid")  # the attributes of <html> that name a bundle the page's own code loads later
 
 
 def script_urls(page: str) -> list[str]:
     return SCRIPTS.findall(page)
 
 
-def plotly_bundles(page: str) -> list[str]:
-    """The bundle's URL as ``<html data-plotly>`` names it: one item, or none on a page without it."""
-    return PLOTLY_BUNDLE.findall(page)
-
-
-def grid_bundles(page: str) -> list[str]:
-    """AG Grid's bundle as ``<html data-grid>`` names it: one item, or none on a page without grids."""
-    return GRID_BUNDLE.findall(page)
+def bundles(page: str, name: str) -> list[str]:
+    """The URL ``<html data-<name>>`` names (``BUNDLES``): one item, or none on a page without it."""
+    return re.findall(rf'<html [^>]*data-{name}="([^"]+)"', page)
 
 
 def loaded_files(page: str) -> list[str]:
     """Every static file the page loads, Plotly's and AG Grid's bundles included."""
-    return script_urls(page) + STYLESHEETS.findall(page) + plotly_bundles(page) + grid_bundles(page)
+    return script_urls(page) + STYLESHEETS.findall(page) + [url for name in BUNDLES for url in bundles(page, name)]
