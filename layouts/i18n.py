@@ -352,7 +352,7 @@ GRID_TEXTS = {
 
 def grid_texts(locale: str) -> dict:
     """A grid's ``localeText`` in ``locale`` (none for English, the grid's own)."""
-    return dict(GRID_TEXTS.get(locale, {}))
+    return GRID_TEXTS.get(locale, {})
 
 
 def dropdown_labels(locale: str) -> dict:
