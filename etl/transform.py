@@ -137,7 +137,8 @@ def local_hours(events: Events, zones: Mapping[str, str]) -> np.ndarray:
     names = sorted(set(tenant_zones) - {UTC})
     if not names:
         return (events.ts // US_PER_HOUR).astype(np.int32)
-    zone_of_tenant = np.array([names.index(z) + 1 if z != UTC else 0 for z in tenant_zones], dtype=np.int16)
+    code_of = {name: code for code, name in enumerate(names, start=1)}
+    zone_of_tenant = np.array([code_of.get(z, 0) for z in tenant_zones], dtype=np.int16)
     zone = zone_of_tenant[events.tenant]
     local = events.ts.copy()
     for code, name in enumerate(names, start=1):
@@ -335,11 +336,14 @@ def _assignments_frame(rows: Rows, tenant_zones: list[str], user: np.ndarray, tr
     a_tenant, a_user, a_training, assigned_at, due_at = assigned
     due_day = np.full(len(a_tenant), NO_DAY, dtype=np.int64)
     now, soon = np.zeros(len(a_tenant), np.int64), np.zeros(len(a_tenant), np.int64)
-    for code in np.unique(a_tenant):
-        sel = np.flatnonzero(a_tenant == code)
+    zone_names = sorted(set(tenant_zones))
+    code_of = {zone: code for code, zone in enumerate(zone_names)}
+    zone_of_tenant = np.array([code_of[z] for z in tenant_zones] + [0], dtype=np.int32)[a_tenant]
+    for code, zone in enumerate(zone_names):  # by zone, not by tenant: thousands of tenants share a few zones
+        sel = np.flatnonzero(zone_of_tenant == code)
         has_due = sel[due_at[sel] != NO_INSTANT]
-        due_day[has_due] = wall_clock(due_at[has_due], tenant_zones[code]) // US_PER_DAY
-        ends = day_starts(np.array([data_as_of + 1, data_as_of + 1 + DUE_SOON_DAYS]), tenant_zones[code]) - 1
+        due_day[has_due] = wall_clock(due_at[has_due], zone) // US_PER_DAY
+        ends = day_starts(np.array([data_as_of + 1, data_as_of + 1 + DUE_SOON_DAYS]), zone) - 1
         now[sel], soon[sel] = ends
     order = np.lexsort((a_training, a_user, due_day, a_tenant))
     a_user, a_training, due_at = a_user[order], a_training[order], due_at[order]
@@ -375,13 +379,14 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     present = np.flatnonzero(np.bincount(rows.tenant, minlength=len(rows.tenant_values)))
     values = rows.tenant_values.to_pylist()
     tenant_names = sorted(values[i] for i in present)
+    rank_of = {name: k for k, name in enumerate(tenant_names)}  # not list.index: thousands of tenants
     rank = np.full(len(values), -1, dtype=np.int64)
-    rank[present] = [tenant_names.index(values[i]) for i in present]
+    rank[present] = [rank_of[values[i]] for i in present]
     tenant = rank.astype(np.int32)[rows.tenant]
     n_tenants = len(tenant_names)
     assignments = assignments if assignments is not None else Assignments()
-    a_rank = np.array([tenant_names.index(t) if t in tenant_names else -1
-                       for t in assignments.tenant_values.to_pylist()] + [-1], dtype=np.int64)[assignments.tenant]
+    a_rank = np.array([rank_of.get(t, -1) for t in assignments.tenant_values.to_pylist()] + [-1],
+                      dtype=np.int64)[assignments.tenant]
     kept = np.flatnonzero(a_rank >= 0)
     a_tenant, n_rows = a_rank[kept], len(rows)
 
