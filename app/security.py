@@ -131,16 +131,24 @@ def _matches(item, spec: dict) -> bool:
     """One input, state or output as sent by the renderer, against its declaration in the callback map.
 
     A dict id is declared as its JSON; with a wildcard (``["ALL"]``) the
-    renderer sends a list of the matching components, else that one component.
+    renderer sends a list of the matching components, else that one component
+    (``["MATCH"]``: any value). An output several callbacks write
+    (``allow_duplicate``) is declared ``property@hash``.
     """
+    prop = spec["property"].split("@", 1)[0]
+
+    def same_property(one) -> bool:
+        return isinstance(one.get("property"), str) and one["property"].split("@", 1)[0] == prop
+
     if not spec["id"].startswith("{"):
-        return isinstance(item, dict) and item.get("id") == spec["id"] and item.get("property") == spec["property"]
+        return isinstance(item, dict) and item.get("id") == spec["id"] and same_property(item)
     pattern = json.loads(spec["id"])
 
     def same(one) -> bool:
         found = one.get("id") if isinstance(one, dict) else None
-        return (isinstance(found, dict) and found.keys() == pattern.keys() and one.get("property") == spec["property"]
-                and all(found[k] == v for k, v in pattern.items() if v != ["ALL"]))
+        return (isinstance(found, dict) and found.keys() == pattern.keys() and same_property(one)
+                and all(isinstance(found[k], (str, int, float)) if v == ["MATCH"] else found[k] == v
+                        for k, v in pattern.items() if v != ["ALL"]))
 
     if ["ALL"] in pattern.values():
         return isinstance(item, list) and all(same(one) for one in item)

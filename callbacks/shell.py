@@ -40,8 +40,7 @@ def page_view(access: TenantView, token: str, search: str | None) -> PageView:
     view = access.for_state(state)
     return PageView(
         token=token, locale=view.locale, theme=view.theme, tenant=view.tenant,
-        tenants=sorted(({"label": view.snapshot.tenants[t].name, "value": t} for t in view.tenants()),
-                       key=lambda o: (o["label"].casefold(), o["value"])),
+        tenants=view.tenant_options(),
         analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.offered_filter_values(view),
         state=view.offered(state), filters=view.filters, start=view.start, end=view.end,
         as_of=view.snapshot.data_as_of, zone_line=zone_line(view.tenant_name, view.timezone, view.locale),

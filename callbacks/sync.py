@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from dash import ALL, Input, Output, State, ctx, no_update
+from dash import ALL, MATCH, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from app import answers
@@ -110,6 +110,8 @@ def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | N
         "choice_options": [metric_options(access.locale, access.metrics) if item["id"]["name"] == "metric"
                            else no_update for item in out["choice_options"]],  # the tenant's metrics
         "tenant": [access.tenant for _ in out["tenant"]],
+        # a tenant the URL names may be none of the picker's few options: they come with it (``tenant_search``)
+        "tenant_options": [access.tenant_options() if from_url else no_update for _ in out["tenant_options"]],
         "chips": [chips(applied, dict(access.scope.filters), options, access.locale) for _ in out["chips"]],
         "click": [None for _ in out["click"]],
     }
@@ -141,6 +143,7 @@ def register(app) -> None:
             **{name: Output(*where) for name, where in controls.items()},
             "options": Output(_pattern(ids.FILTER, dim=ALL), "options"),
             "choice_options": Output(_pattern(ids.CHOICE, name=ALL), "options"),
+            "tenant_options": Output(_pattern(ids.TENANT), "options", allow_duplicate=True),
             "chips": Output(_pattern(ids.CHIPS), "children"),
         },
         inputs={
@@ -180,3 +183,19 @@ def register(app) -> None:
             state = state_from_controls(current, access, trigger, controls)
         state = access.offered(replace(state, tenant=access.tenant if access.scope.all_tenants else None))
         return outputs_for(state, access, ctx.outputs_grouping, search, token[0], from_url)
+
+    @app.callback(Output({"type": ids.TENANT, "page": MATCH}, "options"),
+                  Input({"type": ids.TENANT, "page": MATCH}, "search_value"),
+                  State({"type": ids.TENANT, "page": MATCH}, "value"),
+                  State({"type": ids.TOKEN, "page": MATCH}, "data"), prevent_initial_call=True)
+    def tenant_search(search, tenant, token):
+        """The analyst's picker lists a few tenants (``TenantView.tenant_options``): typing asks for those that
+        match, from every tenant the token may see."""
+        try:
+            access = authorize(token, tenant)
+        except (AuthError, Unavailable):
+            raise PreventUpdate from None
+        if not access.scope.all_tenants:
+            raise PreventUpdate
+        return access.tenant_options(search if isinstance(search, str) else None)
+

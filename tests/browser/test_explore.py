@@ -11,8 +11,9 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
+from app import views
 from tests.support.browser import click_once_settled
-from tests.support.credentials import analyst_token, embed_token
+from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token
 
 pytestmark = pytest.mark.browser
 GRAPH = ".page-explore .js-plotly-plot"
@@ -113,4 +114,36 @@ def test_explore003_the_grids_own_texts_follow_the_page_language(dash_duo, dash_
     # what a screen reader hears on a sortable header: AG Grid writes it to its live region on focus
     dash_duo.driver.execute_script("document.querySelector('#grid-explore .ag-header-cell-sortable').focus()")
     until(lambda: dash_duo.driver.execute_script(DESCRIPTION) == ["Appuyez sur ENTER pour trier"], timeout=5)
+    assert dash_duo.get_logs() == []
+
+
+def test_explore004_the_tenant_picker_asks_for_tenants_as_the_analyst_types(dash_duo, dash_app, snapshot,
+                                                                              monkeypatch):
+    """An analyst of thousands of tenants gets a few in the page (``TenantView.tenant_options``), here one and the
+    page's own: typing part of another's id lists it, typing does not move the page, and picking it opens that
+    tenant; going back shows the first tenant again in the picker."""
+    monkeypatch.setattr(views, "PICKER_OPTIONS", 1)
+    oracle_name = lambda tenant: snapshot.tenants[tenant].name
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={analyst_token()}&tenant={TENANT}")
+    until(lambda: dash_duo.find_element("#p-explore-zone").text.startswith(oracle_name(TENANT)), timeout=10)
+    click_once_settled(dash_duo.find_element('[data-field="tenant"] .dash-dropdown'))
+    dash_duo.wait_for_element(".dash-dropdown-options")
+    labels = lambda: dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.dash-dropdown-options .dash-dropdown-option')].map(o => o.textContent)")
+    first = min(snapshot.tenants, key=lambda t: (oracle_name(t).casefold(), t))
+    assert first not in (TENANT, OTHER_TENANT)
+    until(lambda: labels() == [oracle_name(TENANT), oracle_name(first)], timeout=5)  # its own and the first by name
+    url = dash_duo.driver.current_url
+    dash_duo.find_element(".dash-dropdown-search").send_keys(OTHER_TENANT[:3].upper())  # any case, part of the id
+    time.sleep(3); print("DEBUG", dash_duo.driver.execute_script("const a=document.activeElement; return [a.tagName, a.className, a.value]"), labels())
+    until(lambda: oracle_name(OTHER_TENANT) in labels(), timeout=10)
+    assert dash_duo.driver.current_url == url  # typing asks for options, nothing else
+    click_once_settled(next(o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+                            if o.text == oracle_name(OTHER_TENANT)))
+    until(lambda: f"tenant={OTHER_TENANT}" in dash_duo.driver.current_url, timeout=10)
+    until(lambda: dash_duo.find_element("#p-explore-zone").text.startswith(oracle_name(OTHER_TENANT)), timeout=10)
+    dash_duo.driver.back()  # the URL names a tenant the picker was not showing: it shows it
+    until(lambda: dash_duo.find_element("#p-explore-zone").text.startswith(oracle_name(TENANT)), timeout=10)
+    until(lambda: oracle_name(TENANT) in dash_duo.find_element('[data-field="tenant"]').text, timeout=10)
     assert dash_duo.get_logs() == []

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from dash import html
 
-from app import answers, catalog, queries
+from app import answers, catalog, queries, views
 from app.extensions import get_cache
 from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
@@ -266,6 +266,24 @@ def test_route002_analyst_pick_is_checked_against_the_snapshot(server_context):
     assert authorize(embed_token(), OTHER_TENANT).tenants() == [TENANT]
 
 
+def test_route003_the_analyst_picker_lists_a_few_tenants_and_always_its_own(server_context, snapshot, monkeypatch):
+    """``TenantView.tenant_options``: every tenant when there are few; else the first ``PICKER_OPTIONS`` by name
+    that match what was typed (name or id, any case), and the view's own tenant whatever was typed."""
+    names = {t: snapshot.tenants[t].name for t in snapshot.tenants}
+    by_name = sorted(names, key=lambda t: (names[t].casefold(), t))
+    analyst = authorize(analyst_token(), OTHER_TENANT)
+    options = analyst.tenant_options()
+    assert [o["value"] for o in options] == by_name and [o["label"] for o in options] == [names[t] for t in by_name]
+    assert all(o["search"] == f"{names[o['value']]} {o['value']}" for o in options)  # the browser searches ids too
+    monkeypatch.setattr(views, "PICKER_OPTIONS", 2)
+    shown = [o["value"] for o in analyst.tenant_options()]
+    assert shown == ([OTHER_TENANT] if OTHER_TENANT not in by_name[:2] else []) + by_name[:2]
+    assert [o["value"] for o in analyst.tenant_options(TENANT.upper())] == [OTHER_TENANT, TENANT]
+    assert [o["value"] for o in analyst.tenant_options(names[TENANT][1:].lower())] == [OTHER_TENANT, TENANT]
+    assert [o["value"] for o in analyst.tenant_options("no such tenant")] == [OTHER_TENANT]
+    assert [o["value"] for o in authorize(embed_token()).tenant_options("")] == [TENANT]  # a tenant's token: its own
+
+
 def test_sync001_controls_to_state(server_context):
     access = authorize(embed_token(filters={"group": ["Sales"]}))
     now = ViewState(by="country", filters={"group": ("Sales",)})
@@ -342,7 +360,8 @@ def test_sync005_outputs_keep_the_token_and_skip_unchanged_urls(server_context):
     access = authorize(embed_token())
     out = {"filters": [{"id": ids.filter_id("overview", d)} for d in ("group", "country")], "preset": [{}],
            "start": [{}], "end": [{}], "choices": [{"id": ids.choice_id("overview", "gran")}], "tenant": [{}],
-           "chips": [], "click": [], "choice_options": [{"id": ids.choice_id("overview", "gran")}]}
+           "chips": [], "click": [], "choice_options": [{"id": ids.choice_id("overview", "gran")}],
+           "tenant_options": [{}]}
     state = ViewState(filters={"group": ("Sales",)}, granularity="week")
     result = sync.outputs_for(state, access, out, "?token=t", "t", from_url=False)
     assert result["search"] == "?token=t&group=Sales&gran=week"
@@ -350,6 +369,10 @@ def test_sync005_outputs_keep_the_token_and_skip_unchanged_urls(server_context):
     assert result["tenant"] == [TENANT] and result["start"] == ["2026-10-02"]
     assert sync.outputs_for(state, access, out, result["search"], "t", from_url=False)["search"] is sync.no_update
     assert sync.outputs_for(state, access, out, "?token=t", "t", from_url=True)["search"] is sync.no_update
+    # the picker's options come with a tenant the URL names (back, forward), not with each control's change
+    assert result["tenant_options"] == [sync.no_update]
+    assert [o["value"] for o in sync.outputs_for(state, access, out, "", "t", from_url=True)["tenant_options"][0]] \
+        == [TENANT]
 
 
 def test_memo001_queries_are_cached_by_snapshot_tenant_and_filters(server_context, snapshot):

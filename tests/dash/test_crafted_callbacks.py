@@ -12,7 +12,7 @@ import json
 
 from app import queries
 from layouts import ids
-from tests.support.credentials import TENANT, embed_token
+from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 from tests.support.dash_requests import post_callback, prop_id, sync_call
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
@@ -72,3 +72,30 @@ def test_crafted006_a_dashboard_locked_to_sales_sends_only_sales_in_its_options(
     assert [o["value"] for o in options["options"]] == ["Sales"]
     sent = json.dumps(body)
     assert not [g for g in groups if g != "Sales" and g not in elsewhere and json.dumps(g) in sent]
+
+
+def tenant_search(client, dash_app, token, search, tenant=TENANT, page=PAGE):
+    """The analyst's picker asking for the tenants that match ``search`` (``callbacks.sync.tenant_search``)."""
+    picker = ids.tenant_id(page)
+    return post_callback(client, dash_app, '"type":"tenant"}.options', {"id": picker, "property": "options"},
+                         [{"id": picker, "property": "search_value", "value": search}],
+                         [{"id": picker, "property": "value", "value": tenant},
+                          {"id": ids.token_id(page), "property": "data", "value": token}])
+
+
+def test_crafted007_the_tenant_search_answers_analysts_only(client, dash_app, snapshot):
+    """Typing in the picker lists the matching tenants, by name or id in any case, with the page's own; a
+    tenant's token (its picker is hidden), an expired token or a request not shaped like the picker's lists none."""
+    status, body = tenant_search(client, dash_app, analyst_token(), OTHER_TENANT[:3].upper())
+    assert status == 200
+    options = body["response"][json.dumps(ids.tenant_id(PAGE), sort_keys=True, separators=(",", ":"))]["options"]
+    assert [o["value"] for o in options] == [TENANT, OTHER_TENANT]
+    assert options[1]["label"] == snapshot.tenants[OTHER_TENANT].name
+    name = snapshot.tenants[OTHER_TENANT].name
+    status, body = tenant_search(client, dash_app, analyst_token(), name[1:].lower(), tenant=OTHER_TENANT)
+    assert status == 200 and OTHER_TENANT in json.dumps(body)
+    for token in (embed_token(), expired_token(), "nope", None):
+        status, body = tenant_search(client, dash_app, token, OTHER_TENANT)
+        assert status == 204 and body is None, token
+    status, _ = tenant_search(client, dash_app, analyst_token(), OTHER_TENANT, page=None)
+    assert status == 400

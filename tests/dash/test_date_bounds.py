@@ -79,7 +79,7 @@ def test_dates004_the_page_and_the_url_sync_refuse_it_too_without_a_500(client, 
     outputs = [{**URL_SEARCH}, filters, [{"id": ids.range_preset_id(page), "property": "value"}],
                [{"id": ids.range_dates_id(page), "property": "start_date"}],
                [{"id": ids.range_dates_id(page), "property": "end_date"}], [], [], [],
-               [{"id": ids.filter_id(page, "group"), "property": "options"}], [], []]
+               [{"id": ids.filter_id(page, "group"), "property": "options"}], [], [], []]
     inputs = [{**URL_SEARCH, "value": search}, filters, [{"id": ids.range_preset_id(page), "property": "value",
                                                           "value": "custom"}],
               [{"id": ids.range_dates_id(page), "property": "start_date", "value": "1900-01-01"}],

@@ -12,6 +12,7 @@ from layouts import i18n, ids
 from tests.support.apps import make_app
 from tests.support.credentials import (ANALYST_SECRET, OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token,
                                        expired_token)
+from tests.support import dash_requests
 from tests.support.dash_requests import compact, post_callback, prop_id
 
 URL_SEARCH = {"id": ids.URL, "property": "search"}
@@ -122,30 +123,11 @@ def test_http005_callback_post_cannot_reach_another_tenant(client, dash_app, sna
 
 
 def sync_call(client, dash_app, token, tenant_pick, search="", group=()):
-    page = "explore"
-    filters = [{"id": ids.filter_id(page, d), "property": "value", "value": list(group) if d == "group" else []}
-               for d in queries.DIMENSIONS]
-    outputs = [{**URL_SEARCH}, [dict(f, property="value") for f in filters],
-               [{"id": ids.range_preset_id(page), "property": "value"}],
-               [{"id": ids.range_dates_id(page), "property": "start_date"}],
-               [{"id": ids.range_dates_id(page), "property": "end_date"}],
-               [{"id": ids.choice_id(page, n), "property": "value"} for n in ("metric", "by", "chart", "gran")],
-               [{"id": ids.tenant_id(page), "property": "value"}],
-               [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}],
-               [{"id": f["id"], "property": "options"} for f in filters],
-               [{"id": ids.choice_id(page, n), "property": "options"} for n in ("metric", "by", "chart", "gran")],
-               [{"id": ids.chips_id(page), "property": "children"}]]
-    inputs = [{**URL_SEARCH, "value": search}, filters,
-              [{"id": ids.range_preset_id(page), "property": "value", "value": "30d"}],
-              [{"id": ids.range_dates_id(page), "property": "start_date", "value": "2026-10-02"}],
-              [{"id": ids.range_dates_id(page), "property": "end_date", "value": "2026-10-31"}],
-              [{"id": ids.choice_id(page, n), "property": "value", "value": v}
-               for n, v in (("metric", "completions"), ("by", "training"), ("chart", "bar"), ("gran", "auto"))],
-              [{"id": ids.tenant_id(page), "property": "value", "value": tenant_pick}],
-              [{"id": ids.GRAPH_EXPLORE, "property": "clickData", "value": None}], []]
-    state = [[{"id": ids.token_id(page), "property": "data", "value": token}]]
-    changed = [prop_id(ids.tenant_id(page), "value")]
-    return post_callback(client, dash_app, "location-url.search", outputs, inputs, state, changed)
+    """The explore page's URL-and-controls callback, as when the analyst's tenant picker changed."""
+    return dash_requests.sync_call(client, dash_app, token, tenant=tenant_pick, search=search, group=group,
+                                   preset="30d", choices=(("metric", "completions"), ("by", "training"),
+                                                          ("chart", "bar"), ("gran", "auto")),
+                                   changed=[prop_id(ids.tenant_id("explore"), "value")])
 
 
 def test_http006_sync_post_checks_the_tenant_pick_against_the_scope(client, dash_app, snapshot):

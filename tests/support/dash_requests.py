@@ -10,8 +10,9 @@ from tests.support.credentials import TENANT
 
 def callback_key(dash_app, fragment: str, reading=None) -> str:
     """The one callback whose key holds ``fragment``; a second writer of an output (``id.prop@<hash>``) is
-    named only by a fragment holding ``@``; ``reading`` (a component id): among those, the one with that input."""
-    keys = [k for k in dash_app.callback_map if fragment in k and ("@" in fragment or "@" not in k)]
+    named for that output only by a fragment holding ``@``; ``reading`` (a component id): among those, the one
+    with that input."""
+    keys = [k for k in dash_app.callback_map if fragment in k and ("@" in fragment or f"{fragment}@" not in k)]
     if reading is not None:
         keys = [k for k in keys
                 if any(compact(i["id"]) == compact(reading) for i in dash_app.callback_map[k]["inputs"])]
@@ -43,10 +44,11 @@ def post_callback(client, dash_app, fragment: str, outputs, inputs, state=(), ch
 
 
 def sync_call(client, dash_app, token, *, choices=(("metric", "completions"),), start="2026-10-02",
-              end="2026-10-31", changed=None, tenant=TENANT, page="explore", search=""):
+              end="2026-10-31", changed=None, tenant=TENANT, page="explore", search="", group=(), preset="custom"):
     """The URL-and-controls callback (``callbacks.sync``) as explore's renderer posts it, with ``tenant`` in the
-    tenant picker and ``search`` as the URL's query string."""
-    filters = [{"id": ids.filter_id(page, d), "property": "value", "value": []} for d in queries.DIMENSIONS]
+    tenant picker, ``group`` in the group filter and ``search`` as the URL's query string."""
+    filters = [{"id": ids.filter_id(page, d), "property": "value", "value": list(group) if d == "group" else []}
+               for d in queries.DIMENSIONS]
     choice_ids = [{"id": ids.choice_id(page, n), "property": "value", "value": v} for n, v in choices]
     url = {"id": ids.URL, "property": "search"}
     outputs = [{**url}, [dict(f, property="value") for f in filters],
@@ -58,9 +60,10 @@ def sync_call(client, dash_app, token, *, choices=(("metric", "completions"),), 
                [{"id": ids.GRAPH_EXPLORE, "property": "clickData"}],
                [{"id": f["id"], "property": "options"} for f in filters],
                [{"id": c["id"], "property": "options"} for c in choice_ids],
+               [{"id": ids.tenant_id(page), "property": "options"}],
                [{"id": ids.chips_id(page), "property": "children"}]]
     inputs = [{**url, "value": search}, filters,
-              [{"id": ids.range_preset_id(page), "property": "value", "value": "custom"}],
+              [{"id": ids.range_preset_id(page), "property": "value", "value": preset}],
               [{"id": ids.range_dates_id(page), "property": "start_date", "value": start}],
               [{"id": ids.range_dates_id(page), "property": "end_date", "value": end}],
               choice_ids, [{"id": ids.tenant_id(page), "property": "value", "value": tenant}],
