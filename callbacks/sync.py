@@ -184,6 +184,25 @@ def register(app) -> None:
         state = access.offered(replace(state, tenant=access.tenant if access.scope.all_tenants else None))
         return outputs_for(state, access, ctx.outputs_grouping, search, token[0], from_url)
 
+    @app.callback(Output({"type": ids.FILTER, "page": MATCH, "dim": MATCH}, "options"),
+                  Input({"type": ids.FILTER, "page": MATCH, "dim": MATCH}, "search_value"),
+                  State({"type": ids.FILTER, "page": MATCH, "dim": MATCH}, "value"),
+                  State({"type": ids.TOKEN, "page": MATCH}, "data"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def filter_search(search, selected, token, url):
+        """A filter lists its first values (``dropdown_options``): typing asks for those that match, among the
+        values the token may pick (a locked filter's own only), with the selected ones kept."""
+        try:
+            access = authorize(token, parse(url).tenant)
+        except (AuthError, Unavailable):
+            raise PreventUpdate from None
+        dim = ctx.outputs_list["id"]["dim"]
+        if dim not in DIMENSIONS:
+            raise PreventUpdate
+        chosen = [v for v in selected if isinstance(v, str)] if isinstance(selected, list) else []
+        return dropdown_options(dim, answers.offered_filter_values(access), chosen, access.locale,
+                                search if isinstance(search, str) else None)
+
     @app.callback(Output({"type": ids.TENANT, "page": MATCH}, "options"),
                   Input({"type": ids.TENANT, "page": MATCH}, "search_value"),
                   State({"type": ids.TENANT, "page": MATCH}, "value"),

@@ -11,6 +11,8 @@ from app.view_state import PRESETS, ViewState
 from layouts import i18n, ids
 from layouts.figures import GRAPH_CONFIG, HEIGHT, placeholder
 
+FILTER_OPTIONS = 100  # values a filter dropdown lists at once (``dropdown_options``); typing asks for the others
+
 
 @dataclass(frozen=True)
 class PageView:
@@ -39,11 +41,23 @@ def zone_line(name: str, zone: str, locale: str) -> str:
     return i18n.t(locale, "timezone", name=name, zone=zone)
 
 
-def dropdown_options(dim: str, known: dict[str, list[dict]], selected, locale: str) -> list[dict]:
-    """The tenant's values of ``dim``, plus any selected value it does not know (flagged), so it shows."""
-    options = [{"label": i18n.data_label(o["label"], locale), "value": o["key"]} for o in known.get(dim, [])]
-    present = {o["value"] for o in options}
-    return options + [{"label": f"{v} (?)", "value": v} for v in selected or () if v not in present]
+def dropdown_options(dim: str, known: dict[str, list[dict]], selected, locale: str,
+                     search: str | None = None) -> list[dict]:
+    """The first ``FILTER_OPTIONS`` of the tenant's values of ``dim`` whose label or key contains ``search``
+    (any case), then every selected value (one it does not know flagged), so that it shows: a dropdown clears a
+    value that is not among its options. A catalogue of 20,000 trainings put 1.1 MB of options in every page,
+    the embedded overview's included; the dropdown asks for more as the viewer types (``callbacks.sync``)."""
+    wanted = (search or "").casefold()
+    labelled = [(i18n.data_label(o["label"], locale), o["key"]) for o in known.get(dim, [])]
+    found = [(label, key) for label, key in labelled if wanted in label.casefold() or wanted in key.casefold()]
+    options = [_option(label, key) for label, key in found[:FILTER_OPTIONS]]
+    shown, labels = {o["value"] for o in options}, dict((key, label) for label, key in labelled)
+    return options + [_option(labels.get(v, f"{v} (?)"), v) for v in selected or () if v not in shown]
+
+
+def _option(label: str, key: str) -> dict:
+    """A dropdown option the browser's own search also finds by its key (a training's id)."""
+    return {"label": label, "value": key, "search": f"{label} {key}"}
 
 
 def page_top(page: str, view: PageView, title: str, as_of_id: str, zone_id: str) -> list:

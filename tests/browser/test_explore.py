@@ -11,7 +11,8 @@ from dash.testing.wait import until
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from app import views
+from app import queries, views
+from layouts import components
 from tests.support.browser import click_once_settled
 from tests.support.credentials import OTHER_TENANT, TENANT, analyst_token, embed_token
 
@@ -146,4 +147,27 @@ def test_explore004_the_tenant_picker_asks_for_tenants_as_the_analyst_types(dash
     dash_duo.driver.back()  # the URL names a tenant the picker was not showing: it shows it
     until(lambda: dash_duo.find_element("#p-explore-zone").text.startswith(oracle_name(TENANT)), timeout=10)
     until(lambda: oracle_name(TENANT) in dash_duo.find_element('[data-field="tenant"]').text, timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_explore005_a_filter_asks_for_values_as_the_viewer_types(dash_duo, dash_app, snapshot, monkeypatch):
+    """A filter lists its first values (``layouts.components.FILTER_OPTIONS``, here one): typing part of another
+    training's title lists it, and picking it filters the page, its chip named by the title."""
+    monkeypatch.setattr(components, "FILTER_OPTIONS", 1)
+    values = queries.filter_values(snapshot, TENANT)["training"]
+    wanted = values[-1]
+    dash_duo.start_server(dash_app)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/explore?token={embed_token()}")
+    dash_duo.wait_for_element(GRAPH, timeout=10)
+    click_once_settled(dash_duo.find_element('[data-field="training"] .dash-dropdown'))
+    dash_duo.wait_for_element(".dash-dropdown-options")
+    labels = lambda: dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.dash-dropdown-options .dash-dropdown-option')].map(o => o.textContent)")
+    until(lambda: labels() == [values[0]["label"]], timeout=5)
+    dash_duo.find_element(".dash-dropdown-search").send_keys(wanted["label"][2:].upper())
+    until(lambda: wanted["label"] in labels(), timeout=10)
+    click_once_settled(next(o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+                            if o.text == wanted["label"]))
+    until(lambda: f"training={wanted['key']}" in dash_duo.driver.current_url, timeout=10)
+    until(lambda: wanted["label"] in dash_duo.find_element(".chips").text, timeout=10)
     assert dash_duo.get_logs() == []
