@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
 
 Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFILES``:
-the ETL and query families measure both; long ranges (``ranges``) many-learners at every size; memory the
+the ETL and query families measure both, the ETL family also the default profile in 20,000 tenants
+(``bench.data.MANY_TENANTS``); long ranges (``ranges``) many-learners at every size; memory the
 default profile's largest and many-learners at every size; the others the default profile's largest);
 ``--quick``: 1M of each only.
 Families run in this order: etl, dask, queries, ranges, zones, learners, assignments, memory, http, dashboards,
@@ -78,9 +79,9 @@ def run_etl(ctx: Context):
         tables.append(t)
         targets += g
     for n in ctx.sizes:
-        for profile in ctx.profiles:
-            runs = 5 if n < 10_000_000 else 3
-            t, g = etl_bench.bench_refresh(ctx.shapes[profile, n], runs)
+        runs = 5 if n < 10_000_000 else 3
+        for d in (*(ctx.shapes[profile, n] for profile in ctx.profiles), data.export(n, tenants=data.MANY_TENANTS)):
+            t, g = etl_bench.bench_refresh(d, runs)
             tables.append(t)
             targets += g
     return "ETL", tables, targets

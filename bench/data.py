@@ -5,7 +5,9 @@ the demo's (30 tenants, ~120 events per learner), and "many-learners" (200 tenan
 with a long tail, a handful of events per learner), because the refresh's cost follows
 the number of distinct learners, not only the number of events (issue 14). A profile
 can be drawn for fewer tenants (``tenants``): many-learners in one tenant is the worst
-shape for a learner list (issue 15), every learner of the export in the one list.
+shape for a learner list (issue 15), every learner of the export in the one list; the default profile in
+``MANY_TENANTS`` tenants is the shape of a vendor with thousands of customers, whose refresh and analyst pages
+did work tenant by tenant.
 
 Exports are cached under ``bench/.cache/exports/[<profile>-][<T>tenants-][<N>assigned-]seed<S>-<N>-<digest>/`` (gitignored): the
 generator is deterministic for a seed, a size and an end date, so a cached
@@ -27,6 +29,7 @@ from bench.common import CACHE, ROOT, log, run_task
 
 SEED = 7
 PROFILES = ("default", "many-learners")  # tenants: the profile's own (30, 200)
+MANY_TENANTS = 20_000  # the default profile drawn for a vendor's thousands of customers, a few learners each
 END_DATE = dt.date(2026, 10, 31)
 DAYS = 730
 
