@@ -86,7 +86,8 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
     spans = _spans(t)
     sizes = {frame: ends - starts for frame, (starts, ends) in spans.items()}
     users_start, trainings_start = spans["users"][0], spans["trainings"][0]
-    facts = {c: values.astype(FACTS_COLUMNS[c], copy=False) for c, values in _numpy(frames.facts, FACTS_COLUMNS).items()}
+    facts = {c: values.astype(FACTS_COLUMNS[c], copy=False)
+             for c, values in _numpy(frames.facts, FACTS_COLUMNS).items()}
     facts["user"] = _local(facts["user"], users_start, sizes["facts"])
     training = facts["training"]
     facts["training"] = np.where(training >= 0, _local(training, trainings_start, sizes["facts"]), -1)

@@ -137,7 +137,6 @@ def test_explore004_the_tenant_picker_asks_for_tenants_as_the_analyst_types(dash
     until(lambda: labels() == [oracle_name(TENANT), oracle_name(first)], timeout=5)  # its own and the first by name
     url = dash_duo.driver.current_url
     dash_duo.find_element(".dash-dropdown-search").send_keys(OTHER_TENANT[:3].upper())  # any case, part of the id
-    time.sleep(3); print("DEBUG", dash_duo.driver.execute_script("const a=document.activeElement; return [a.tagName, a.className, a.value]"), labels())
     until(lambda: oracle_name(OTHER_TENANT) in labels(), timeout=10)
     assert dash_duo.driver.current_url == url  # typing asks for options, nothing else
     click_once_settled(next(o for o in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")

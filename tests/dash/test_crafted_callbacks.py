@@ -77,7 +77,8 @@ def test_crafted006_a_dashboard_locked_to_sales_sends_only_sales_in_its_options(
 def tenant_search(client, dash_app, token, search, tenant=TENANT, page=PAGE):
     """The analyst's picker asking for the tenants that match ``search`` (``callbacks.sync.tenant_search``)."""
     picker = ids.tenant_id(page)
-    return post_callback(client, dash_app, '"page":["MATCH"],"type":"tenant"}.options', {"id": picker, "property": "options"},
+    return post_callback(client, dash_app, '"page":["MATCH"],"type":"tenant"}.options',
+                         {"id": picker, "property": "options"},
                          [{"id": picker, "property": "search_value", "value": search}],
                          [{"id": picker, "property": "value", "value": tenant},
                           {"id": ids.token_id(page), "property": "data", "value": token}])

@@ -28,7 +28,8 @@ PAGE = "explore"
 @pytest.fixture(scope="module")
 def catalogue_app(tmp_path_factory):
     root = tmp_path_factory.mktemp("catalogue")
-    activity = [f"b{t},2026-10-{1 + t % 28:02d}T10:00:00Z,big,u{t % 40},enrolment,C{t:05d},," for t in range(0, TRAININGS, 7)]
+    activity = [f"b{t},2026-10-{1 + t % 28:02d}T10:00:00Z,big,u{t % 40},enrolment,C{t:05d},,"
+                for t in range(0, TRAININGS, 7)]
     activity += [f"s{k},2026-10-20T10:00:00Z,small{k:03d},u1,connection,,,60" for k in range(TENANTS)]
     trainings = "tenant_id,training_id,title,category,format\n" + "".join(
         f"big,C{t:05d},Course {t},Cat {t % 50},video\n" for t in range(TRAININGS))
@@ -86,7 +87,8 @@ def test_lc002_the_options_keep_the_selected_values_with_their_labels():
 
 def filter_search(app, token, dim, search, selected=(), url=""):
     client, dropdown = app.server.test_client(), ids.filter_id(PAGE, dim)
-    return post_callback(client, app, '"page":["MATCH"],"type":"filter"}.options', {"id": dropdown, "property": "options"},
+    return post_callback(client, app, '"page":["MATCH"],"type":"filter"}.options',
+                         {"id": dropdown, "property": "options"},
                          [{"id": dropdown, "property": "search_value", "value": search}],
                          [{"id": dropdown, "property": "value", "value": list(selected)},
                           {"id": ids.token_id(PAGE), "property": "data", "value": token},
