@@ -10,7 +10,7 @@ export DATAVIZ_SOURCE ?= var/exports
 export DATAVIZ_SNAPSHOT_DIR ?= var/snapshots
 export DATAVIZ_PRECOMPRESSED_DIR ?= var/precompressed
 
-.PHONY: install install-dev lock system-deps plotly precompressed axe demo-export refresh run test bench bench-quick soak stack stack-stop clean
+.PHONY: install install-dev lock system-deps plotly precompressed axe demo-export refresh run test bench bench-quick bench-large soak stack stack-stop clean
 
 ## Installs come from the locks (every package pinned, with the hashes of its files), never from
 ## requirements*.txt directly, so two fresh machines get the same code. `make lock` regenerates them.
@@ -99,6 +99,10 @@ bench: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED)
 
 bench-quick: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED)
 	$(BIN)/python -m bench --quick
+
+## The 100M-event part of `make bench` alone (a partial report in bench/.cache/): about 30 minutes.
+bench-large: install-dev system-deps $(PLOTLY_BUNDLE) $(PRECOMPRESSED)
+	$(BIN)/python -m bench --large
 
 ## A bounded soak (not part of `make test`): SOAK_MINUTES of load at a fixed rate, a refresh every 2 minutes.
 SOAK_MINUTES ?= 10

@@ -1,16 +1,19 @@
-"""``python -m bench [--quick] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
+"""``python -m bench [--quick | --large] [--only FAMILY ...]``: run the benchmarks, write docs/benchmarks.md.
 
 Full run: exports of 1M and 10M events of both data profiles (``bench.data.PROFILES``:
 the ETL and query families measure both, the ETL family also the default profile in 20,000 tenants
 (``bench.data.MANY_TENANTS``); long ranges (``ranges``) many-learners at every size; memory the
-default profile's largest and many-learners at every size; the others the default profile's largest);
-``--quick``: 1M of each only.
+default profile's largest and many-learners at every size; the others the default profile's largest),
+then 100M events of each profile (``bench.data.LARGE``) in the families whose targets name that size (etl,
+ranges, memory): a profile this machine has not the memory to refresh is a missed target, not a run.
+``--quick``: 1M of each only. ``--large``: the 100M runs alone (about 30 minutes here, most of it the
+refresh and the first generation of the export).
 Families run in this order: etl, dask, queries, ranges, zones, learners, assignments, memory, http, dashboards,
 lighthouse, load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
 learners measures many-learners at every size, as drawn and in one tenant (the worst shape for a list);
 assignments: the default profile with one assignment per five events, and a bad shape of 3 tenants, against the
 same exports without assignments.csv).
-``--only`` is for working on one family; it writes the report to
+``--only`` and ``--large`` are for working on one part; they write the report to
 ``bench/.cache/benchmarks-partial.md`` instead of ``docs/``, so the committed
 report is always a whole run.
 """
@@ -22,19 +25,24 @@ import sys
 import time
 import traceback
 
+import psutil
+
 from bench import data, report
 from bench.common import CACHE, ROOT, Table, Target, log
 
 FAMILIES = ("etl", "dask", "queries", "ranges", "zones", "learners", "assignments", "memory", "http", "dashboards",
             "lighthouse", "load")
+LARGE_FAMILIES = ("etl", "ranges", "memory")  # the families with a 100M run (``Context.large``)
 
 
 class Context:
     """What the families share: the sizes, the datasets of each profile (with their snapshots once refreshed)."""
 
-    def __init__(self, quick: bool):
+    def __init__(self, quick: bool, large: bool = True, sizes: bool = True):
         self.quick = quick
-        self.sizes = [1_000_000] if quick else [1_000_000, 10_000_000]
+        self.with_large = large and not quick  # the 100M runs (``data.LARGE``)
+        self.sizes = ([1_000_000] if quick else [1_000_000, 10_000_000]) if sizes else []
+        self._large: list | None = None
         self.profiles = data.PROFILES
         self.datasets = {n: data.export(n) for n in self.sizes}  # the default profile
         self.shapes = {(p, n): self.datasets[n] if p == "default" else data.export(n, p)
@@ -43,6 +51,17 @@ class Context:
     @property
     def largest(self) -> data.Dataset:
         return self.datasets[self.sizes[-1]]
+
+    def large(self) -> list[tuple[str, data.Dataset | None]]:
+        """The 100M exports of each profile this machine has the memory to refresh (None: it has not), generated
+        once (the default profile's takes about 3.5 minutes and 1.8 GB)."""
+        if not self.with_large:
+            return []
+        if self._large is None:  # once: each family reuses the snapshot the etl family left
+            total = psutil.virtual_memory().total
+            self._large = [(p, data.export(data.LARGE, p) if total >= data.LARGE_MEMORY_NEEDED[p] else None)
+                           for p in self.profiles]
+        return self._large
 
     def snapshot(self, dataset: data.Dataset):
         """The dataset's snapshot root; refreshed once here when the etl family did not run."""
@@ -74,7 +93,7 @@ def run_etl(ctx: Context):
     from bench import etl_bench
 
     tables, targets = [], []
-    for profile in ctx.profiles:
+    for profile in ctx.profiles if ctx.sizes else ():
         t, g = etl_bench.bench_generator(ctx.sizes, runs=3, profile=profile)
         tables.append(t)
         targets += g
@@ -84,7 +103,21 @@ def run_etl(ctx: Context):
             t, g = etl_bench.bench_refresh(d, runs)
             tables.append(t)
             targets += g
+    for profile, d in ctx.large():
+        if d is None:
+            targets.append(not_run(profile, "refresh"))
+            continue
+        t, g = etl_bench.bench_refresh(d, 1, baselines=etl_bench.BASELINES[:1])
+        tables.append(t)
+        targets += g
     return "ETL", tables, targets
+
+
+def not_run(profile: str, what: str) -> Target:
+    """A 100M run this machine has not the memory for: a missed target, with why."""
+    needed, total = data.LARGE_MEMORY_NEEDED[profile], psutil.virtual_memory().total
+    return Target(f"{what}, {data.label(data.LARGE)} {profile}", "runs",
+                  f"not run: its refresh needs about {needed >> 30} GB, this machine has {total / 2**30:.0f} GB", False)
 
 
 def run_dask(ctx: Context):
@@ -115,6 +148,13 @@ def run_ranges(ctx: Context):
     tables, targets = [], []
     for n in ctx.sizes:
         d = ctx.shapes["many-learners", n]
+        t, g = query_bench.bench_long_ranges(d, ctx.snapshot(d))
+        tables.append(t)
+        targets += g
+    for profile, d in ctx.large():  # the issue's target is on 100M events
+        if d is None:
+            targets.append(not_run(profile, "long ranges"))
+            continue
         t, g = query_bench.bench_long_ranges(d, ctx.snapshot(d))
         tables.append(t)
         targets += g
@@ -159,8 +199,15 @@ def run_memory(ctx: Context):
     from bench import memory_bench
 
     tables, targets = [], []
-    for d in (ctx.largest, *(ctx.shapes["many-learners", n] for n in ctx.sizes)):
+    for d in ((ctx.largest,) if ctx.sizes else ()) + tuple(ctx.shapes["many-learners", n] for n in ctx.sizes):
         t, g = memory_bench.bench_memory(d, ctx.snapshot(d), ctx.raw(d))
+        tables.append(t)
+        targets += g
+    for profile, d in ctx.large():  # no raw DataFrame to compare with: it would not fit this machine
+        if d is None:
+            targets.append(not_run(profile, "web memory"))
+            continue
+        t, g = memory_bench.bench_memory(d, ctx.snapshot(d), None)
         tables.append(t)
         targets += g
     return "Memory per web worker", tables, targets
@@ -207,18 +254,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="1M events of each profile only")
     p.add_argument("--only", nargs="+", choices=FAMILIES, help="run only these families (partial report)")
+    p.add_argument("--large", action="store_true",
+                   help="the 100M runs alone (etl, ranges, memory; partial report): about 30 minutes here")
     args = p.parse_args(argv)
+    if args.large and args.quick:
+        p.error("--large and --quick exclude each other")
     command = "python -m bench --quick" if args.quick else "python -m bench"
-    if args.only:
-        command = f"python -m bench{' --quick' if args.quick else ''} --only {' '.join(args.only)}"
+    if args.only or args.large:
+        command = (f"python -m bench{' --quick' if args.quick else ''}{' --large' if args.large else ''}"
+                   + (f" --only {' '.join(args.only)}" if args.only else ""))
     started_at = dt.datetime.now(dt.timezone.utc)
     started = time.perf_counter()
     info = report.machine()
-    ctx = Context(args.quick)
+    ctx = Context(args.quick, sizes=not args.large)
+    families = args.only or (LARGE_FAMILIES if args.large else FAMILIES)
     sections: list[tuple[str, list[Table]]] = []
     targets: list[Target] = []
     failed = False
-    for family in args.only or FAMILIES:
+    for family in families:
         log(f"--- {family}")
         try:
             title, tables, family_targets = RUNNERS[family](ctx)
@@ -233,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             print(t.text(), flush=True)
         sections.append((title, tables))
         targets += family_targets
-    path = ROOT / "docs" / "benchmarks.md" if not args.only else CACHE / "benchmarks-partial.md"
+    path = ROOT / "docs" / "benchmarks.md" if not (args.only or args.large) else CACHE / "benchmarks-partial.md"
     report.write(path, command, started_at, time.perf_counter() - started, info, sections, targets)
     print(report.targets_table(targets).text())
     log(f"wrote {path.relative_to(ROOT)} in {(time.perf_counter() - started) / 60:.1f} min")

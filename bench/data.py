@@ -29,6 +29,8 @@ from bench.common import CACHE, ROOT, log, run_task
 
 SEED = 7
 PROFILES = ("default", "many-learners")  # tenants: the profile's own (30, 200)
+LARGE = 100_000_000  # issue 14's size: the families whose targets name it (etl, ranges, memory) run it too
+LARGE_MEMORY_NEEDED = {"default": 16 << 30, "many-learners": 28 << 30}  # what the refresh peaks at, with margin
 MANY_TENANTS = 20_000  # the default profile drawn for a vendor's thousands of customers, a few learners each
 END_DATE = dt.date(2026, 10, 31)
 DAYS = 730

@@ -15,6 +15,7 @@ from bench.data import Dataset
 
 REFRESH_RATIO_TARGET = 1.5  # × pyarrow.csv.read_csv (issue 2)
 REFRESH_MEMORY_TARGET = 3 * GB  # on 10M events (issue 2)
+LARGE_MEMORY_TARGET = 6 * GB  # on 100M events (issue 14)
 GENERATOR_TIME_TARGET = 120.0  # s for 10M events
 GENERATOR_MEMORY_TARGET = 4 * GB
 
@@ -63,8 +64,11 @@ def _scratch(events: int):
     return path
 
 
-def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
-    """Refresh vs baselines on one export; leaves the last refresh's snapshot in ``data.snapshot_root``."""
+def bench_refresh(data: Dataset, runs: int, baselines=BASELINES) -> tuple[Table, list[Target]]:
+    """Refresh vs ``baselines`` on one export; leaves the last refresh's snapshot in ``data.snapshot_root``.
+
+    At 100M events one round, no warm-up refresh (the first pyarrow read warms the page cache), and pyarrow
+    alone: the pandas script would need more memory than this machine has, and each run takes minutes."""
     scratch = data.work / "etl"
     scratch.mkdir(exist_ok=True)
     export = data.export_dir
@@ -83,12 +87,15 @@ def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
         finally:
             shutil.rmtree(out, ignore_errors=True)
 
-    log(f"ETL {data.label}: warm-up (one refresh, one pyarrow read: page cache, bytecode)")
-    product(-1)
-    shutil.rmtree(snap(-1), ignore_errors=True)
+    large = data.events >= 100_000_000
+    log(f"ETL {data.label}: warm-up (" + ("one pyarrow read: page cache)" if large else
+                                         "one refresh, one pyarrow read: page cache, bytecode)"))
+    if not large:
+        product(-1)
+        shutil.rmtree(snap(-1), ignore_errors=True)
     baseline("pyarrow_read")
 
-    samples = {"refresh": [], **{name: [] for name, _ in BASELINES}}
+    samples = {"refresh": [], **{name: [] for name, _ in baselines}}
     steps: list[dict] = []
     for i in range(runs):
         r = product(i)
@@ -97,7 +104,7 @@ def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
         log(f"ETL {data.label} round {i + 1}/{runs}: refresh {r.seconds:.2f}s {fmt_bytes(r.peak_rss)}")
         if i > 0:
             shutil.rmtree(snap(i - 1), ignore_errors=True)
-        for name, _ in BASELINES:
+        for name, _ in baselines:
             b = baseline(name)
             samples[name].append(b)
             log(f"ETL {data.label} round {i + 1}/{runs}: {name} {b.seconds:.2f}s {fmt_bytes(b.peak_rss)}")
@@ -111,12 +118,13 @@ def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
     targets = []
     ratio_floor = median([p.seconds / b.seconds for p, b in zip(samples["refresh"], samples["pyarrow_read"])])
     big = data.events >= 10_000_000
+    memory_target = LARGE_MEMORY_TARGET if large else REFRESH_MEMORY_TARGET
     ok_time = ratio_floor <= REFRESH_RATIO_TARGET
-    ok_mem = refresh_m.median < REFRESH_MEMORY_TARGET
-    target_text = f"≤ {REFRESH_RATIO_TARGET}× (a)" + (f"; < {fmt_bytes(REFRESH_MEMORY_TARGET)}" if big else "")
+    ok_mem = refresh_m.median < memory_target
+    target_text = f"≤ {REFRESH_RATIO_TARGET}× (a)" + (f"; < {fmt_bytes(memory_target)}" if big else "")
     table.add("**Dataviz refresh** (`etl.refresh.run_refresh`)", runs, fmt_stat(refresh_t), "1×",
               fmt_stat(refresh_m, fmt_bytes), target_text, verdict(ok_time and (ok_mem or not big)))
-    for name, title in BASELINES:
+    for name, title in baselines:
         t = Stat([b.seconds for b in samples[name]])
         m = Stat([b.peak_rss for b in samples[name]])
         ratio = median([p.seconds / b.seconds for p, b in zip(samples["refresh"], samples[name])])
@@ -125,11 +133,11 @@ def bench_refresh(data: Dataset, runs: int) -> tuple[Table, list[Target]]:
                           f"{fmt_ratio(ratio_floor)} ({fmt_s(refresh_t.median)} vs "
                           f"{fmt_s(median([b.seconds for b in samples['pyarrow_read']]))})", ok_time))
     if big:
-        targets.append(Target(f"refresh peak memory, {data.label} events", f"< {fmt_bytes(REFRESH_MEMORY_TARGET)}",
+        targets.append(Target(f"refresh peak memory, {data.label} events", f"< {fmt_bytes(memory_target)}",
                               fmt_bytes(refresh_m.median), ok_mem))
-    if big and refresh_m.max >= REFRESH_MEMORY_TARGET:
+    if big and refresh_m.max >= memory_target and ok_mem:
         table.notes.append(f"The refresh's peak memory passes on the median, but its highest run reached "
-                           f"{fmt_bytes(refresh_m.max)} (≥ {fmt_bytes(REFRESH_MEMORY_TARGET)}).")
+                           f"{fmt_bytes(refresh_m.max)} (≥ {fmt_bytes(memory_target)}).")
     step_names = list(steps[0])
     table.notes.append("Refresh steps (median s over the runs): " + ", ".join(
         f"{s} {median([st[s] for st in steps]):.2f}" for s in step_names) + ".")
