@@ -6,8 +6,8 @@ the ETL and query families measure both, the ETL family also the default profile
 default profile's largest and many-learners at every size; the others the default profile's largest),
 then 100M events of each profile (``bench.data.LARGE``) in the families whose targets name that size (etl,
 ranges, memory): a profile this machine has not the memory to refresh is a missed target, not a run.
-``--quick``: 1M of each only. ``--large``: the 100M runs alone (about 30 minutes here, most of it the
-refresh and the first generation of the export).
+``--quick``: 1M of each only. ``--large``: the 100M runs alone (about 8 minutes here, 10 the first time,
+which generates the export; most of it the refresh and its pyarrow baseline).
 Families run in this order: etl, dask, queries, ranges, zones, learners, assignments, memory, http, dashboards,
 lighthouse, load (zones: the default profile's 30 tenants in 10 time zones against the same export all on UTC;
 learners measures many-learners at every size, as drawn and in one tenant (the worst shape for a list);
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="1M events of each profile only")
     p.add_argument("--only", nargs="+", choices=FAMILIES, help="run only these families (partial report)")
     p.add_argument("--large", action="store_true",
-                   help="the 100M runs alone (etl, ranges, memory; partial report): about 30 minutes here")
+                   help="the 100M runs alone (etl, ranges, memory; partial report): about 8 minutes here")
     args = p.parse_args(argv)
     if args.large and args.quick:
         p.error("--large and --quick exclude each other")
