@@ -217,4 +217,3 @@ def register(app) -> None:
         if not access.scope.all_tenants:
             raise PreventUpdate
         return access.tenant_options(search if isinstance(search, str) else None)
-
