@@ -92,20 +92,23 @@ def kept_rows(mask: np.ndarray | None) -> np.ndarray | None:
 
 
 def day_bounds(days: np.ndarray, first: int, last: int) -> tuple[int, int]:
-    """Where the days ``first``..``last`` (inclusive) lie in ``days`` (sorted).
+    """Where the days ``first``..``last`` (inclusive) lie in ``days`` (sorted)."""
+    lo, hi = first_rows_from(days, np.array([first, last + 1]))
+    return int(lo), int(hi)
 
-    The bounds are searched in the column's own type: Python ints (int64) would
-    make numpy convert the whole column first, a copy of millions of rows per search.
-    A bound the type cannot hold is before or after every row.
+
+def first_rows_from(days: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each day of ``wanted``, the first row of ``days`` (sorted) on or after it.
+
+    The days are searched in the column's own type: int64 needles would make numpy convert the whole column
+    first, a copy of millions of rows per search. A day the type cannot hold is before or after every row.
     """
     limits = np.iinfo(days.dtype)
-
-    def first_row_from(day: int) -> int:
-        if day < limits.min or day > limits.max:
-            return 0 if day < limits.min else len(days)
-        return int(np.searchsorted(days, days.dtype.type(day)))
-
-    return first_row_from(first), first_row_from(last + 1)
+    wanted = np.asarray(wanted, dtype=np.int64)
+    rows = np.searchsorted(days, np.clip(wanted, limits.min, limits.max).astype(days.dtype))
+    rows[wanted < limits.min] = 0
+    rows[wanted > limits.max] = len(days)
+    return rows
 
 
 def local_codes(codes: np.ndarray, rows: slice, kept: np.ndarray | None = None) -> np.ndarray:
@@ -306,31 +309,51 @@ def due_in(due_day: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
 
 
 def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
-             wanted: Sequence[str] = ACTIVITY_METRICS, floors: np.ndarray | None = None) -> dict[str, list]:
+             wanted: Sequence[str] = ACTIVITY_METRICS, floors: np.ndarray | None = None,
+             bounds_of: KeyFunction | None = None) -> dict[str, list]:
     """The ``wanted`` metrics for each key 0..n_keys-1; ``key_of`` None means one key (KPIs).
 
     ``floors`` is, per key, the first day that key counts distinct items from
     (a time series: each period's first day in the range); by default the
-    range's first day.
+    range's first day. ``bounds_of`` (a time series) says that a block's rows come in key order and where each
+    key's rows start (n_keys + 1 positions): sums and first occurrences then read each key's rows as one slice,
+    with no key per row (3 years by month of the largest 100M tenant's hours: 250 ms with a key per row).
     """
     blocks = selection.blocks
-    keys = {event: None if key_of is None else key_of(block) for event, block in blocks.items()}
+    keys: dict[int, np.ndarray | None] = {}
+    bounds: dict[int, np.ndarray] = {}
+
+    def key(event: int) -> np.ndarray | None:
+        if event not in keys:
+            keys[event] = None if key_of is None else key_of(blocks[event])
+        return keys[event]
+
+    def edges(event: int) -> np.ndarray | None:
+        if bounds_of is None:
+            return None
+        if event not in bounds:
+            bounds[event] = bounds_of(blocks[event])
+        return bounds[event]
 
     def total(event: int, values: np.ndarray) -> np.ndarray:
-        if keys[event] is None:
+        if key_of is None:
             return np.array([values.sum()], dtype=np.float64)
-        return np.bincount(keys[event], weights=values, minlength=n_keys)
+        if bounds_of is not None:
+            return _slice_sums(values, edges(event))
+        return np.bincount(key(event), weights=values, minlength=n_keys)
 
     def firsts(event: int, previous: str, sel: np.ndarray | None = None) -> np.ndarray:
         """How many rows per key are the first of their item since the key's floor (and pass ``sel``)."""
         before = blocks[event].column(previous)
-        floor = selection.first_day if floors is None else floors[keys[event]]
+        if bounds_of is not None:
+            return _slice_firsts(before, sel, edges(event), floors)
+        floor = selection.first_day if floors is None else floors[key(event)]
         first = before < floor
         if sel is not None:
             first &= sel
-        if keys[event] is None:
+        if key_of is None:
             return np.array([np.count_nonzero(first)], dtype=np.int64)
-        return np.bincount(keys[event][first], minlength=n_keys)
+        return np.bincount(key(event)[first], minlength=n_keys)
 
     def count(metric: catalog.Metric):
         present = [e for e in metric.event_codes if e in blocks]
@@ -342,7 +365,7 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
         if metric.per == "user":
             if set(metric.event_codes) == ACTIVE_CODES and not selection.training_side:
                 return _ints(sum(firsts(e, PREVIOUS_USER) for e in metric.event_codes))
-            parts = [(keys[e], blocks[e].user) for e in metric.event_codes if e in blocks]
+            parts = [(key(e), blocks[e].user) for e in metric.event_codes if e in blocks]
             return _ints(_distinct(parts, n_keys, selection.n_users))
         (event,) = metric.event_codes
         return _ints(firsts(event, PREVIOUS_PAIR))
@@ -367,6 +390,26 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
     compute = {catalog.COUNT: count, catalog.DISTINCT: distinct, catalog.RATE: rate, catalog.AVERAGE: average,
                catalog.HOURS: hours}
     return {name: compute[catalog.METRIC[name].kind](catalog.METRIC[name]) for name in wanted}
+
+
+def _slice_sums(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The sum of ``values`` between each pair of ``edges`` (float64, as ``np.bincount``'s), integers in int64."""
+    out = np.zeros(len(edges) - 1, dtype=np.float64)
+    rows = np.flatnonzero(edges[:-1] < edges[1:])  # a slice of no row has no start reduceat could read
+    if len(rows):
+        out[rows] = np.add.reduceat(values, edges[rows], dtype=np.float64 if values.dtype.kind == "f" else np.int64)
+    return out
+
+
+def _slice_firsts(before: np.ndarray, sel: np.ndarray | None, edges: np.ndarray, floors: np.ndarray) -> np.ndarray:
+    """Per slice k (rows ``edges[k]`` to ``edges[k + 1]``), the rows whose previous day is before ``floors[k]``
+    (and that pass ``sel``): one comparison per row, each slice against its own floor."""
+    out = np.zeros(len(edges) - 1, dtype=np.int64)
+    for k in np.flatnonzero(edges[:-1] < edges[1:]).tolist():
+        a, b = edges[k], edges[k + 1]
+        first = before[a:b] < int(floors[k])
+        out[k] = np.count_nonzero(first if sel is None else first & sel[a:b])
+    return out
 
 
 def _ints(values: np.ndarray) -> list:
@@ -437,8 +480,9 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
                                        None, _n_users(snapshot, tenant), (metric,))[metric]
     else:
         selection = select(snapshot, tenant, start, end, filters)
-        values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,),
-                          floors=np.maximum(periods, first))[metric]
+        floors = np.maximum(periods, first)  # each period's first day in the range
+        values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,), floors=floors,
+                          bounds_of=lambda b: np.append(first_rows_from(b.day, floors), len(b.day)))[metric]
     return pd.DataFrame({"period": [day_date(p) for p in periods], "value": pd.Series(values, dtype=object)})
 
 
