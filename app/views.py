@@ -21,7 +21,7 @@ from app.catalog import ACTIVITY_METRICS, METRIC_NAMES
 from app.view_state import DEFAULT_METRIC, ViewState, resolve_range
 
 DateRange = Callable[[Snapshot], tuple[dt.date, dt.date]]
-PICKER_OPTIONS = 50  # tenants the analyst's picker lists at once (``TenantView.tenant_options``)
+PICKER_OPTIONS = 50  # tenants the analyst's picker lists at once (``TenantView.tenant_choices``)
 
 
 class NoSnapshot(Exception):
@@ -73,11 +73,12 @@ class TenantView:
         """The tenants this viewer may pick from (one, unless an analyst)."""
         return sorted(self.snapshot.tenants) if self.scope.all_tenants else [self.tenant]
 
-    def tenant_options(self, search: str | None = None) -> list[dict]:
-        """The tenant picker's options: those whose name or id contains ``search`` (any case), by name, at most
-        ``PICKER_OPTIONS``, and always the view's own tenant (a picker whose value is not among its options
-        clears it). A vendor's analyst may have thousands of tenants: sending them all with every page took
-        1.4 MB of JSON for 20,000 (``docs/benchmarks.md``); the picker asks for more as the analyst types."""
+    def tenant_choices(self, search: str | None = None) -> list[tuple[str, str]]:
+        """What the tenant picker lists, as (tenant id, display name): the tenants whose name or id contains
+        ``search`` (any case), by name, at most ``PICKER_OPTIONS``, and always the view's own tenant (a picker
+        whose value is not among its options clears it). A vendor's analyst may have thousands of tenants:
+        sending them all with every page took 1.4 MB of JSON for 20,000 (``docs/benchmarks.md``); the picker
+        asks for more as the analyst types."""
         tenants = self.snapshot.tenants
         wanted = (search or "").casefold()
         found = [t for t in self.tenants() if wanted in tenants[t].name.casefold() or wanted in t.casefold()]
@@ -85,7 +86,7 @@ class TenantView:
         shown = found[:PICKER_OPTIONS]
         if self.tenant not in shown:
             shown.insert(0, self.tenant)
-        return [{"label": tenants[t].name, "value": t, "search": f"{tenants[t].name} {t}"} for t in shown]
+        return [(t, tenants[t].name) for t in shown]
 
     def over(self, start: dt.date, end: dt.date) -> "TenantView":
         """The same view over another range (the previous period of a comparison)."""

@@ -24,7 +24,7 @@ from app.views import TenantView
 from callbacks import explore as explore_data, learners as learner_data, overview as overview_data
 from callbacks.access import Unavailable, authorize, token_look
 from layouts import explore, home, i18n, ids, overview, shell
-from layouts.components import PageView, zone_line
+from layouts.components import PageView, tenant_options, zone_line
 from layouts.shell import message_page
 
 PAGES = {"/embed/overview": (overview.layout, overview_data.content),
@@ -40,7 +40,7 @@ def page_view(access: TenantView, token: str, search: str | None) -> PageView:
     view = access.for_state(state)
     return PageView(
         token=token, locale=view.locale, theme=view.theme, tenant=view.tenant,
-        tenants=view.tenant_options(),
+        tenants=tenant_options(view.tenant_choices()),
         analyst=view.scope.all_tenants, locked=dict(view.scope.filters), options=answers.offered_filter_values(view),
         state=view.offered(state), filters=view.filters, start=view.start, end=view.end,
         as_of=view.snapshot.data_as_of, zone_line=zone_line(view.tenant_name, view.timezone, view.locale),

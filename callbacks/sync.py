@@ -24,7 +24,7 @@ from app.view_state import (CHARTS, DEFAULT_PRESET, DIMENSIONS, GRANULARITY_CHOI
 from app.views import TenantView
 from callbacks.access import Unavailable, authorize
 from layouts import figures, ids
-from layouts.components import chips, dropdown_options
+from layouts.components import chips, dropdown_options, tenant_options
 from layouts.explore import metric_options
 
 CHOICE_FIELDS = {"gran": "granularity", "metric": "metric", "by": "by", "chart": "chart"}
@@ -111,7 +111,8 @@ def outputs_for(state: ViewState, access: TenantView, out: dict, search: str | N
                            else no_update for item in out["choice_options"]],  # the tenant's metrics
         "tenant": [access.tenant for _ in out["tenant"]],
         # a tenant the URL names may be none of the picker's few options: they come with it (``tenant_search``)
-        "tenant_options": [access.tenant_options() if from_url else no_update for _ in out["tenant_options"]],
+        "tenant_options": [tenant_options(access.tenant_choices()) if from_url else no_update
+                           for _ in out["tenant_options"]],
         "chips": [chips(applied, dict(access.scope.filters), options, access.locale) for _ in out["chips"]],
         "click": [None for _ in out["click"]],
     }
@@ -208,7 +209,7 @@ def register(app) -> None:
                   State({"type": ids.TENANT, "page": MATCH}, "value"),
                   State({"type": ids.TOKEN, "page": MATCH}, "data"), prevent_initial_call=True)
     def tenant_search(search, tenant, token):
-        """The analyst's picker lists a few tenants (``TenantView.tenant_options``): typing asks for those that
+        """The analyst's picker lists a few tenants (``TenantView.tenant_choices``): typing asks for those that
         match, from every tenant the token may see."""
         try:
             access = authorize(token, tenant)
@@ -216,4 +217,4 @@ def register(app) -> None:
             raise PreventUpdate from None
         if not access.scope.all_tenants:
             raise PreventUpdate
-        return access.tenant_options(search if isinstance(search, str) else None)
+        return tenant_options(access.tenant_choices(search if isinstance(search, str) else None))

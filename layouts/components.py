@@ -55,6 +55,11 @@ def dropdown_options(dim: str, known: dict[str, list[dict]], selected, locale: s
     return options + [_option(labels.get(v, f"{v} (?)"), v) for v in selected or () if v not in shown]
 
 
+def tenant_options(choices: list[tuple[str, str]]) -> list[dict]:
+    """The analyst's tenant picker's options, from (tenant id, display name) pairs (``TenantView.tenant_choices``)."""
+    return [_option(name, tenant) for tenant, name in choices]
+
+
 def _option(label: str, key: str) -> dict:
     """A dropdown option the browser's own search also finds by its key (a training's id)."""
     return {"label": label, "value": key, "search": f"{label} {key}"}

@@ -120,7 +120,7 @@ def test_explore003_the_grids_own_texts_follow_the_page_language(dash_duo, dash_
 
 def test_explore004_the_tenant_picker_asks_for_tenants_as_the_analyst_types(dash_duo, dash_app, snapshot,
                                                                               monkeypatch):
-    """An analyst of thousands of tenants gets a few in the page (``TenantView.tenant_options``), here one and the
+    """An analyst of thousands of tenants gets a few in the page (``TenantView.tenant_choices``), here one and the
     page's own: typing part of another's id lists it, typing does not move the page, and picking it opens that
     tenant; going back shows the first tenant again in the picker."""
     monkeypatch.setattr(views, "PICKER_OPTIONS", 1)

@@ -13,6 +13,7 @@ from app.view_state import ViewState, parse
 from callbacks import explore, overview, shell, sync
 from callbacks.access import authorize
 from layouts import figures, i18n, ids
+from layouts.components import tenant_options
 from tests.support.apps import make_app
 from tests.support.credentials import OTHER_SECRET, OTHER_TENANT, TENANT, analyst_token, embed_token, expired_token
 from tests.support.dash_requests import compact, prop_id, sync_call
@@ -267,21 +268,26 @@ def test_route002_analyst_pick_is_checked_against_the_snapshot(server_context):
 
 
 def test_route003_the_analyst_picker_lists_a_few_tenants_and_always_its_own(server_context, snapshot, monkeypatch):
-    """``TenantView.tenant_options``: every tenant when there are few; else the first ``PICKER_OPTIONS`` by name
-    that match what was typed (name or id, any case), and the view's own tenant whatever was typed."""
+    """``TenantView.tenant_choices`` as the picker shows them: every tenant when there are few; else the first
+    ``PICKER_OPTIONS`` by name that match what was typed (name or id, any case), and the view's own tenant
+    whatever was typed."""
     names = {t: snapshot.tenants[t].name for t in snapshot.tenants}
+
+    def picker(view, search=None):
+        return tenant_options(view.tenant_choices(search))
+
     by_name = sorted(names, key=lambda t: (names[t].casefold(), t))
     analyst = authorize(analyst_token(), OTHER_TENANT)
-    options = analyst.tenant_options()
+    options = picker(analyst)
     assert [o["value"] for o in options] == by_name and [o["label"] for o in options] == [names[t] for t in by_name]
     assert all(o["search"] == f"{names[o['value']]} {o['value']}" for o in options)  # the browser searches ids too
     monkeypatch.setattr(views, "PICKER_OPTIONS", 2)
-    shown = [o["value"] for o in analyst.tenant_options()]
+    shown = [o["value"] for o in picker(analyst)]
     assert shown == ([OTHER_TENANT] if OTHER_TENANT not in by_name[:2] else []) + by_name[:2]
-    assert [o["value"] for o in analyst.tenant_options(TENANT.upper())] == [OTHER_TENANT, TENANT]
-    assert [o["value"] for o in analyst.tenant_options(names[TENANT][1:].lower())] == [OTHER_TENANT, TENANT]
-    assert [o["value"] for o in analyst.tenant_options("no such tenant")] == [OTHER_TENANT]
-    assert [o["value"] for o in authorize(embed_token()).tenant_options("")] == [TENANT]  # a tenant's token: its own
+    assert [o["value"] for o in picker(analyst, TENANT.upper())] == [OTHER_TENANT, TENANT]
+    assert [o["value"] for o in picker(analyst, names[TENANT][1:].lower())] == [OTHER_TENANT, TENANT]
+    assert [o["value"] for o in picker(analyst, "no such tenant")] == [OTHER_TENANT]
+    assert [o["value"] for o in picker(authorize(embed_token()), "")] == [TENANT]  # a tenant's token: its own
 
 
 def test_sync001_controls_to_state(server_context):
