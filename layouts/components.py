@@ -47,12 +47,19 @@ def dropdown_options(dim: str, known: dict[str, list[dict]], selected, locale: s
     (any case), then every selected value (one it does not know flagged), so that it shows: a dropdown clears a
     value that is not among its options. A catalogue of 20,000 trainings put 1.1 MB of options in every page,
     the embedded overview's included; the dropdown asks for more as the viewer types (``callbacks.sync``)."""
-    wanted = (search or "").casefold()
-    labelled = [(i18n.data_label(o["label"], locale), o["key"]) for o in known.get(dim, [])]
-    found = [(label, key) for label, key in labelled if wanted in label.casefold() or wanted in key.casefold()]
-    options = [_option(label, key) for label, key in found[:FILTER_OPTIONS]]
-    shown, labels = {o["value"] for o in options}, dict((key, label) for label, key in labelled)
-    return options + [_option(labels.get(v, f"{v} (?)"), v) for v in selected or () if v not in shown]
+    values, wanted = known.get(dim, []), (search or "").casefold()
+
+    def label(value: dict) -> str:
+        return i18n.data_label(value["label"], locale)
+
+    found = [v for v in values if wanted in label(v).casefold() or wanted in v["key"].casefold()] if wanted else values
+    options = [_option(label(v), v["key"]) for v in found[:FILTER_OPTIONS]]
+    shown = {o["value"] for o in options}
+    missing = [v for v in selected or () if v not in shown]
+    # without a search or a selected value past the first ones, no pass over every value (each URL change)
+    unshown = set(missing)
+    labels = {v["key"]: label(v) for v in values if v["key"] in unshown} if missing else {}
+    return options + [_option(labels.get(v, f"{v} (?)"), v) for v in missing]
 
 
 def tenant_options(choices: list[tuple[str, str]]) -> list[dict]:
