@@ -38,9 +38,8 @@ LARGE_FAMILIES = ("etl", "ranges", "memory")  # the families with a 100M run (``
 class Context:
     """What the families share: the sizes, the datasets of each profile (with their snapshots once refreshed)."""
 
-    def __init__(self, quick: bool, large: bool = True, sizes: bool = True):
+    def __init__(self, quick: bool, sizes: bool = True):
         self.quick = quick
-        self.with_large = large and not quick  # the 100M runs (``data.LARGE``)
         self.sizes = ([1_000_000] if quick else [1_000_000, 10_000_000]) if sizes else []
         self._large: list | None = None
         self.profiles = data.PROFILES
@@ -55,7 +54,7 @@ class Context:
     def large(self) -> list[tuple[str, data.Dataset | None]]:
         """The 100M exports of each profile this machine has the memory to refresh (None: it has not), generated
         once (the default profile's takes about 3.5 minutes and 1.8 GB)."""
-        if not self.with_large:
+        if self.quick:
             return []
         if self._large is None:  # once: each family reuses the snapshot the etl family left
             total = psutil.virtual_memory().total
@@ -107,7 +106,7 @@ def run_etl(ctx: Context):
         if d is None:
             targets.append(not_run(profile, "refresh"))
             continue
-        t, g = etl_bench.bench_refresh(d, 1, baselines=etl_bench.BASELINES[:1])
+        t, g = etl_bench.bench_refresh(d, 1)
         tables.append(t)
         targets += g
     return "ETL", tables, targets
