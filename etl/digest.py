@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.snapshot_format import (ATTRIBUTES, FACTS_END, FACTS_STARTS, FRAMES, KEYS, SIDES, SPANS, hourly_dimensions,
-                                 side_dimensions)
+from etl.snapshot_format import ATTRIBUTES, FRAMES, KEYS, SIDES, hourly_dimensions, side_dimensions, tenant_spans
 from etl.transform import Frames
 
 # Each column is hashed as one fixed type, whatever width the snapshot stores it in
@@ -69,12 +68,6 @@ def _local(codes: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarr
     return codes - np.repeat(starts.astype(codes.dtype), sizes)
 
 
-def _spans(tenants) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each frame's (starts, ends) per tenant, from the tenants frame's row-range columns."""
-    columns = {"facts": (FACTS_STARTS[0], FACTS_END), **SPANS}
-    return {frame: (tenants[a].to_numpy(np.int64), tenants[b].to_numpy(np.int64)) for frame, (a, b) in columns.items()}
-
-
 def tenant_digests(frames: Frames) -> dict[str, str]:
     """``{tenant_id: hex digest}`` of everything the queries read for that tenant.
 
@@ -83,7 +76,7 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
     """
     labels = {dim: _label_hashes(values) for dim, values in frames.dictionaries.items()}
     t = frames.tenants
-    spans = _spans(t)
+    spans = tenant_spans(t)
     sizes = {frame: ends - starts for frame, (starts, ends) in spans.items()}
     users_start, trainings_start = spans["users"][0], spans["trainings"][0]
     facts = {c: values.astype(FACTS_COLUMNS[c], copy=False)
@@ -103,7 +96,8 @@ def tenant_digests(frames: Frames) -> dict[str, str]:
     rows_of = {frame: [slice(a, b) for a, b in zip(starts.tolist(), ends.tolist())]
                for frame, (starts, ends) in spans.items()}
     out = {}
-    for i, (tenant, name, zone) in enumerate(zip(t["tenant_id"].tolist(), t["name"].tolist(), t["timezone"].tolist())):
+    names = zip(t["tenant_id"].tolist(), t["name"].tolist(), t["timezone"].tolist())
+    for i, (tenant, name, zone) in enumerate(names):
         h = hashlib.blake2b(digest_size=16)
         h.update(f"{name}\x1f{zone}\x1f".encode())  # every answer names its zone
         for side, strings, coded in sides:

@@ -199,6 +199,14 @@ def row_ranges(tenants: Mapping[str, Sequence], i: int) -> RowRanges:
                      events=tuple(slice(a, b) for a, b in zip(bounds, bounds[1:])), **spans)
 
 
+def tenant_spans(tenants) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each frame's rows of every tenant at once, as (starts, ends) arrays (``row_ranges`` gives one tenant's):
+    the facts from their first event type's start to ``facts_end``."""
+    columns = {"facts": (FACTS_STARTS[0], FACTS_END), **SPANS}
+    return {frame: (np.asarray(tenants[a], dtype=np.int64), np.asarray(tenants[b], dtype=np.int64))
+            for frame, (a, b) in columns.items()}
+
+
 def range_columns(fact_bounds: Sequence, spans: Mapping[str, tuple[Sequence, Sequence]]) -> dict[str, Sequence]:
     """The tenants frame's row-range columns, from ``fact_bounds`` (per tenant, the start of each event type's
     block then the end: ``len(EVENT_TYPES) + 1`` columns) and a (starts, ends) pair for each frame of ``SPANS``."""
