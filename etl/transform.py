@@ -50,7 +50,7 @@ from etl.snapshot_format import (ATTRIBUTES, COMPLETED, COMPLETION, CONNECTION, 
                                  START, TRAINING, USER, hourly_dimensions, range_columns, side_dimensions)
 from etl.tenants import Tenants
 from etl.validate import Activity
-from etl.zones import UTC, US_PER_HOUR, day_starts, wall_clock
+from etl.zones import UTC, US_PER_HOUR, day_starts, wall_clock, zone_codes
 
 US_PER_DAY = 24 * US_PER_HOUR
 NO_TRAINING = -1
@@ -133,17 +133,15 @@ def local_hours(events: Events, zones: Mapping[str, str]) -> np.ndarray:
     Bucketing happens after the conversion, not before: with a 30- or 45-minute
     offset one UTC hour spans two local ones.
     """
-    tenant_zones = [zones.get(t, UTC) for t in events.tenant_values.to_pylist()]
-    names = sorted(set(tenant_zones) - {UTC})
-    if not names:
+    names, zone_of_tenant = zone_codes([zones.get(t, UTC) for t in events.tenant_values.to_pylist()])
+    if set(names) <= {UTC}:
         return (events.ts // US_PER_HOUR).astype(np.int32)
-    code_of = {name: code for code, name in enumerate(names, start=1)}
-    zone_of_tenant = np.array([code_of.get(z, 0) for z in tenant_zones], dtype=np.int16)
     zone = zone_of_tenant[events.tenant]
     local = events.ts.copy()
-    for code, name in enumerate(names, start=1):
-        rows = np.flatnonzero(zone == code)
-        local[rows] = wall_clock(events.ts[rows], name)
+    for code, name in enumerate(names):
+        if name != UTC:
+            rows = np.flatnonzero(zone == code)
+            local[rows] = wall_clock(events.ts[rows], name)
     return (local // US_PER_HOUR).astype(np.int32)
 
 
@@ -336,11 +334,10 @@ def _assignments_frame(rows: Rows, tenant_zones: list[str], user: np.ndarray, tr
     a_tenant, a_user, a_training, assigned_at, due_at = assigned
     due_day = np.full(len(a_tenant), NO_DAY, dtype=np.int64)
     now, soon = np.zeros(len(a_tenant), np.int64), np.zeros(len(a_tenant), np.int64)
-    zone_names = sorted(set(tenant_zones))
-    code_of = {zone: code for code, zone in enumerate(zone_names)}
-    zone_of_tenant = np.array([code_of[z] for z in tenant_zones] + [0], dtype=np.int32)[a_tenant]
-    for code, zone in enumerate(zone_names):  # by zone, not by tenant: thousands of tenants share a few zones
-        sel = np.flatnonzero(zone_of_tenant == code)
+    zone_names, zone_of_tenant = zone_codes(tenant_zones)
+    zone_of_row = zone_of_tenant[a_tenant]
+    for code, zone in enumerate(zone_names):
+        sel = np.flatnonzero(zone_of_row == code)
         has_due = sel[due_at[sel] != NO_INSTANT]
         due_day[has_due] = wall_clock(due_at[has_due], zone) // US_PER_DAY
         ends = day_starts(np.array([data_as_of + 1, data_as_of + 1 + DUE_SOON_DAYS]), zone) - 1
