@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from isal import igzip
 
 from etl.errors import ExportRejected, SourceError
 
@@ -81,7 +82,8 @@ class BoundedReader(io.RawIOBase):
         try:
             if not path.name.endswith(".gz") and path.stat().st_size > limit:
                 raise ExportRejected(too_large(self.name, limit))
-            self._inner = pa.input_stream(str(path), compression="gzip" if path.name.endswith(".gz") else None)
+            # ISA-L inflates about three times as fast as zlib, and that is most of reading an export (igzip)
+            self._inner = igzip.open(path, "rb") if path.name.endswith(".gz") else pa.input_stream(str(path))
         except FileNotFoundError as exc:
             raise SourceError(f"{path.name} disappeared while the export was read") from exc
 
