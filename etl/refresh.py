@@ -21,6 +21,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,11 +224,18 @@ def validate_export(staged: StagedExport, engine: Engine, limits: Limits, erased
         raise ExportRejected(f"export {staged.ref.name} has no activity.csv or activity.csv.gz")
     tenant_warnings: list[str] = []
     tenants = read_tenants(staged.path("tenants"), tenant_warnings, limits.max_bytes)
-    activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes, tenants.zones)
-    warnings = activity.warnings + tenant_warnings
-    dimensions = read_dimensions(staged, warnings, limits.max_bytes, tenants)
-    assignments = read_assignments(staged.path("assignments"), tenants.zones, limits.max_reject_ratio, warnings,
-                                   limits.max_bytes)
+    side_warnings: list[str] = []
+
+    def sides() -> tuple[Dimensions, Assignments]:
+        return (read_dimensions(staged, side_warnings, limits.max_bytes, tenants),
+                read_assignments(staged.path("assignments"), tenants.zones, limits.max_reject_ratio, side_warnings,
+                                 limits.max_bytes))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the other files are read while the activity is checked
+        other_files = pool.submit(sides)
+        activity = engine.validate(staged, limits.max_reject_ratio, limits.max_bytes, tenants.zones)
+        dimensions, assignments = other_files.result()  # the activity's reason first, when both are rejected
+    warnings = activity.warnings + tenant_warnings + side_warnings
     staged.check_unchanged()
     rejects = activity.rejects.to_dict()
     dropped = drop_erased(activity, dimensions, rejects, erased)

@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,9 +93,12 @@ def with_first_occurrences(facts: pa.Table) -> pa.Table:
     pair = (user * len(EVENT_TYPES) + event) * n_trainings + (training + 1)
     active = np.isin(event, [EVENT_TYPES.index(e) for e in ACTIVE_EVENTS])
     chain = user * 2 + ~active  # a user's active rows, or their enrolments
-    by_chain = stable_order([chain, day - (int(day.min()) if len(day) else 0), event])
-    return (facts.append_column(PREVIOUS_PAIR, pa.array(_previous_day(pair, stable_order([pair]), day)))
-            .append_column(PREVIOUS_USER, pa.array(_previous_day(chain, by_chain, day))))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # two sorts, one per core (numpy lets go of the GIL)
+        previous_pair = pool.submit(lambda: _previous_day(pair, stable_order([pair]), day))
+        by_chain = stable_order([chain, day - (int(day.min()) if len(day) else 0), event])
+        previous_user = _previous_day(chain, by_chain, day)
+        return (facts.append_column(PREVIOUS_PAIR, pa.array(previous_pair.result()))
+                .append_column(PREVIOUS_USER, pa.array(previous_user)))
 
 
 def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> Path:
@@ -104,10 +108,12 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        for name in FRAME_NAMES:
-            frame = getattr(frames, name)
-            table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-            write_frame(with_first_occurrences(table) if name == "facts" else table, tmp / f"{name}{FRAME_SUFFIX}")
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the facts' first occurrences while the rest is written
+            facts = pool.submit(with_first_occurrences, frames.facts)
+            for name in sorted(FRAME_NAMES, key=lambda name: name == "facts"):  # the facts last
+                frame = facts.result() if name == "facts" else getattr(frames, name)
+                table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+                write_frame(table, tmp / f"{name}{FRAME_SUFFIX}")
         manifest = {**manifest, "version": version, "schema_version": SCHEMA_VERSION,
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}{FRAME_SUFFIX}").stat().st_size for name in FRAME_NAMES}}

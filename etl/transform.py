@@ -34,6 +34,7 @@ split, nor on the order in which they were added.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -361,6 +362,23 @@ def _assignments_frame(rows: Rows, tenant_zones: list[str], user: np.ndarray, tr
     })
 
 
+def _other_frames(rows: Rows, tenant, day, hour, user, training, users, trainings, tenant_zones, data_as_of,
+                  assigned) -> tuple[pa.Table, pa.Table, dict, dict]:
+    """The assignments and hourly frames, and the coded dimensions' codes and dictionaries: what
+    ``build_frames`` derives beside the facts."""
+    active = np.zeros(len(users) + 1, dtype=bool)
+    active[user[(day > data_as_of - INACTIVE_DAYS) & (day <= data_as_of)]] = True
+    assignments = _assignments_frame(rows, tenant_zones, user, training, active, data_as_of, assigned)
+    codes, dictionaries = {}, {}
+    for side, found in ((USER, users), (TRAINING, trainings)):
+        for dim in side_dimensions(side):
+            if dim.coded:
+                codes[dim.name], dictionaries[dim.name] = coded_labels(found.attrs[dim.source], dim)
+    by_user = {d.name: (codes[d.name], len(dictionaries[d.name])) for d in hourly_dimensions()}
+    hourly = _aggregate_hourly(tenant, day, hour, rows.event, user, by_user, rows.n)
+    return assignments, hourly, codes, dictionaries
+
+
 def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.Table | None,
                  tenants_file: Tenants, assignments: Assignments | None = None,
                  data_as_of: int | None = None) -> Frames:
@@ -403,21 +421,14 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     training[has_training] = training_codes[:n_trained]
     tenant_zones = [tenants_file.zone(t) for t in tenant_names]
     day, hour = np.divmod(rows.hour, 24)
-    active = np.zeros(len(users) + 1, dtype=bool)
-    active[user[(day > data_as_of - INACTIVE_DAYS) & (day <= data_as_of)]] = True
-    assigned = _assignments_frame(rows, tenant_zones, user, training, active, data_as_of,
-                                  assigned=(a_tenant, a_user, training_codes[n_trained:],
-                                            assignments.assigned_at[kept], assignments.due_at[kept]))
-
-    codes, dictionaries = {}, {}
-    for side, found in ((USER, users), (TRAINING, trainings)):
-        for dim in side_dimensions(side):
-            if dim.coded:
-                codes[dim.name], dictionaries[dim.name] = coded_labels(found.attrs[dim.source], dim)
-
-    facts = _aggregate_facts(tenant, day, user, training, rows.event, rows)
-    by_user = {d.name: (codes[d.name], len(dictionaries[d.name])) for d in hourly_dimensions()}
-    hourly = _aggregate_hourly(tenant, day, hour, rows.event, user, by_user, rows.n)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # numpy lets go of the GIL: the facts' sort uses the other core
+        facts_job = pool.submit(_aggregate_facts, tenant, day, user, training, rows.event, rows)
+        assigned, hourly, codes, dictionaries = _other_frames(rows, tenant, day, hour, user, training, users,
+                                                              trainings, tenant_zones, data_as_of,
+                                                              (a_tenant, a_user, training_codes[n_trained:],
+                                                               assignments.assigned_at[kept],
+                                                               assignments.due_at[kept]))
+        facts = facts_job.result()
 
     block = facts.column("tenant").to_numpy().astype(np.int64) * 4 + facts.column("event").to_numpy()
     blocks = np.searchsorted(block, np.arange(n_tenants * 4 + 1)).reshape(-1)
