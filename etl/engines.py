@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from etl.sources import StagedExport
-from etl.transform import Validated
+from etl.transform import Validated, event_rows
 from etl.validate import validate_activity
 
 if TYPE_CHECKING:
@@ -38,8 +38,10 @@ class PandasEngine:
 
     def validate(self, staged: StagedExport, max_reject_ratio: float, max_bytes: int,
                  zones: Mapping[str, str]) -> Validated:
-        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes)
-        return Validated.from_activity(activity, zones)
+        activity = validate_activity(staged.path("activity"), staged.ref.date, max_reject_ratio, max_bytes,
+                                     derive=lambda events: event_rows(events, zones))
+        return Validated(activity.events, activity.rows_read, activity.rejects, activity.duplicates_dropped,
+                         activity.warnings)
 
 
 def engine_for(settings: Settings) -> Engine:

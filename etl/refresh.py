@@ -75,12 +75,6 @@ class Checked:
     counts: Counts
 
 
-@dataclass
-class Transformed:
-    frames: Frames
-    digests: dict[str, str]  # per tenant: what the Varnish purge compares (etl.digest)
-
-
 def export_identity(ref) -> dict:
     return {"date": ref.name, "location": ref.location, "files": sorted(ref.files), "fingerprint": ref.fingerprint}
 
@@ -252,19 +246,18 @@ def validate_export(staged: StagedExport, engine: Engine, limits: Limits, erased
     return Checked(activity, dimensions, assignments, counts)
 
 
-def transform(checked: Checked, export_date: dt.date) -> Transformed:
+def transform(checked: Checked, export_date: dt.date) -> Frames:
     dims = checked.dimensions
     rows = checked.activity.rows
     # one date for every tenant, whatever its zone: the last UTC day with data, at most the export date
     data_as_of = min(rows.last_utc_day, (export_date - dt.date(1970, 1, 1)).days)
-    frames = build_frames(rows, dims.users, dims.trainings, dims.tenants, checked.assignments, data_as_of)
-    return Transformed(frames, tenant_digests(frames))
+    return build_frames(rows, dims.users, dims.trainings, dims.tenants, checked.assignments, data_as_of)
 
 
-def write_version(root: Path, found: Found, transformed: Transformed, counts: Counts,
-                  version: str | None = None) -> str:
-    """A new snapshot folder (not yet live) and its manifest; returns its version (``version``, or a new one)."""
-    frames = transformed.frames
+def write_version(root: Path, found: Found, frames: Frames, counts: Counts, version: str | None = None) -> str:
+    """A new snapshot folder (not yet live) and its manifest, with each tenant's digest (what the Varnish purge
+    compares, ``etl.digest``, derived while the frames are written); returns its version (``version``, or a new
+    one)."""
     version = version or snapshots.new_version(root)
     manifest = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -275,9 +268,8 @@ def write_version(root: Path, found: Found, transformed: Transformed, counts: Co
                  **({"erased": counts.erased["activity_rows"]} if counts.erased else {}),
                  **{f"{name}_frame": len(getattr(frames, name)) for name in FRAME_NAMES}},
         "tenants": len(frames.tenants),
-        "tenant_digests": transformed.digests,
     }
-    snapshots.write_snapshot(root, version, frames, manifest)
+    snapshots.write_snapshot(root, version, frames, manifest, {"tenant_digests": tenant_digests})
     return version
 
 
@@ -329,11 +321,11 @@ def derive_version(run: Refresh, found: Found, version: str | None = None) -> st
     if counts.rows_accepted == 0:
         raise ExportRejected(f"export {found.ref.name}: no valid event rows")
     with steps("transform"):
-        transformed = transform(checked, found.ref.date)
+        frames = transform(checked, found.ref.date)
         del checked
     with steps("write"):
-        version = write_version(published.root, found, transformed, counts, version)
-    del transformed
+        version = write_version(published.root, found, frames, counts, version)
+    del frames
     if published.remote:
         with steps("upload"):
             published.upload(version)

@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,20 +102,26 @@ def with_first_occurrences(facts: pa.Table) -> pa.Table:
                 .append_column(PREVIOUS_USER, pa.array(previous_user)))
 
 
-def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict) -> Path:
-    """Write a complete snapshot folder (not yet live) and return it."""
+def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict,
+                   derived: Mapping[str, Callable[[Frames], object]] | None = None) -> Path:
+    """Write a complete snapshot folder (not yet live) and return it.
+
+    ``derived``: manifest entries computed from the frames (the tenants' digests), in a thread while the
+    frames are written."""
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".tmp-{version}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the facts' first occurrences while the rest is written
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the facts' first occurrences while the rest is written
             facts = pool.submit(with_first_occurrences, frames.facts)
+            entries = {key: pool.submit(derive, frames) for key, derive in (derived or {}).items()}
             for name in sorted(FRAME_NAMES, key=lambda name: name == "facts"):  # the facts last
                 frame = facts.result() if name == "facts" else getattr(frames, name)
                 table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
                 write_frame(table, tmp / f"{name}{FRAME_SUFFIX}")
-        manifest = {**manifest, "version": version, "schema_version": SCHEMA_VERSION,
+        manifest = {**manifest, **{key: entry.result() for key, entry in entries.items()},
+                    "version": version, "schema_version": SCHEMA_VERSION,
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}{FRAME_SUFFIX}").stat().st_size for name in FRAME_NAMES}}
         write_json(tmp / "manifest.json", manifest)

@@ -50,7 +50,6 @@ from etl.snapshot_format import (ATTRIBUTES, COMPLETED, COMPLETION, CONNECTION, 
                                  ENROLMENT, INACTIVE_DAYS, KEYS, LATE, NO_DAY, NO_INSTANT, ON_TIME, OPEN, OVERDUE,
                                  START, TRAINING, USER, hourly_dimensions, range_columns, side_dimensions)
 from etl.tenants import Tenants
-from etl.validate import Activity
 from etl.zones import UTC, US_PER_HOUR, day_starts, wall_clock, zone_codes
 
 US_PER_DAY = 24 * US_PER_HOUR
@@ -168,11 +167,6 @@ class Validated:
     duplicates_dropped: int
     warnings: list[str]
     details: dict = field(default_factory=dict)  # what the engine tells the report about its run
-
-    @classmethod
-    def from_activity(cls, activity: Activity, zones: Mapping[str, str]) -> "Validated":
-        return cls(event_rows(activity.events, zones), activity.rows_read, activity.rejects,
-                   activity.duplicates_dropped, activity.warnings)
 
 
 def group_rows(rows: Rows) -> Rows:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,9 +29,9 @@ ACTIVITY_OPTIONAL = ("event_id", "training_id", "score", "duration_s")
 
 @dataclass
 class Activity:
-    """Valid, deduplicated events as typed Arrow columns, plus what was dropped."""
+    """Valid, deduplicated events (as ``validate_activity``'s ``derive`` made them), plus what was dropped."""
 
-    events: Events
+    events: Events | Any
     rows_read: int
     rejects: RowRejects
     duplicates_dropped: int
@@ -74,18 +76,25 @@ def check_totals(name: str, rows_read: int, rejects: RowRejects, max_reject_rati
 
 
 def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float,
-                      max_bytes: int = DEFAULT_MAX_EXPORT_BYTES) -> Activity:
-    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events (the pandas engine)."""
+                      max_bytes: int = DEFAULT_MAX_EXPORT_BYTES,
+                      derive: Callable[[Events], Any] = lambda events: events) -> Activity:
+    """Read ``activity.csv[.gz]`` and keep the valid, first-seen events (the pandas engine).
+
+    ``derive`` turns the valid events into what the caller keeps (the transform's rows), row for row (its
+    result has ``take(mask)``): it runs while their duplicates are found.
+    """
     warnings: list[str] = []
     header, columns = activity_columns(path, warnings, max_bytes)
     malformed: list[str] = []
     raw, typed = read_activity(path, columns, malformed, max_bytes=max_bytes)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the ids runs beside the row rules
-        hashes = pool.submit(id_hashes, raw.column("event_id")) if "event_id" in raw.column_names else None
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing the ids, then finding repeats, beside the rest
+        ids = raw.column("event_id") if "event_id" in raw.column_names else None
+        hashes = pool.submit(id_hashes, ids) if ids is not None else None
         checked = check_activity(raw, typed, malformed, len(header), export_date)
         check_totals(path.name, checked.rows_read, checked.rejects, max_reject_ratio)
-        duplicates = (repeated_ids(raw.column("event_id"), checked.valid, hashes.result()) if hashes is not None
-                      else np.zeros(raw.num_rows, dtype=bool))
-    keep = checked.valid & ~duplicates
-    events = checked.events if keep.all() else checked.events.take(keep)
+        valid = checked.valid
+        repeats = pool.submit(lambda: repeated_ids(ids, valid, hashes.result())) if ids is not None else None
+        derived = derive(checked.events if valid.all() else checked.events.take(valid))
+        duplicates = repeats.result()[valid] if repeats is not None else np.zeros(len(derived), dtype=bool)
+    events = derived.take(~duplicates) if duplicates.any() else derived
     return Activity(events, checked.rows_read, checked.rejects, int(duplicates.sum()), warnings)
