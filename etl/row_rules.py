@@ -13,6 +13,7 @@ rejects ``merge_rejects`` then adds up.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -91,8 +92,16 @@ class Events:
 
     def take(self, mask: np.ndarray) -> "Events":
         """The rows where ``mask`` is set."""
-        return Events(**{name: value[mask] if isinstance(value, np.ndarray) else value
-                         for name, value in vars(self).items()})
+        kept = dataclasses.replace(self)
+        kept.keep(mask)
+        return kept
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Only the rows where ``mask`` is set, in place, a column at a time: with 100M events, a copy of every
+        column at once is gigabytes more at the refresh's peak."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray):
+                setattr(self, name, value[mask])
 
 
 @dataclass

@@ -67,13 +67,15 @@ def write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def _previous_day(item: np.ndarray, order: np.ndarray, day: np.ndarray) -> np.ndarray:
+def _previous_day(item: np.ndarray, order: np.ndarray, day: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     """For each row, the day of the row before it in ``order`` when both are of the same ``item``, else
-    ``NO_PREVIOUS``. ``order`` sorts the rows by item, then as they should be counted (``argsort``, stable)."""
+    ``NO_PREVIOUS``. ``order`` sorts the rows by item, then as they should be counted (``argsort``, stable).
+    Read a chunk of ``order`` at a time, so that its temporaries stay small (100M events: 90M facts rows)."""
     previous = np.full(len(item), NO_PREVIOUS, dtype=np.int32)
-    if len(order) > 1:
-        same = item[order[1:]] == item[order[:-1]]
-        previous[order[1:][same]] = day[order[:-1][same]]
+    for first in range(0, len(order) - 1, chunk):
+        at = order[first:first + chunk + 1]
+        same = item[at[1:]] == item[at[:-1]]
+        previous[at[1:][same]] = day[at[:-1][same]]
     return previous
 
 
@@ -87,13 +89,19 @@ def with_first_occurrences(facts: pa.Table) -> pa.Table:
     event type, then row; a user's enrolment rows form a chain of their own.
     """
     day = facts.column("day").to_numpy().astype(np.int32)
-    user = facts.column("user").to_numpy().astype(np.int64)
-    training = facts.column("training").to_numpy().astype(np.int64)
-    event = facts.column("event").to_numpy().astype(np.int64)
+    user = facts.column("user").to_numpy()
+    training = facts.column("training").to_numpy()  # as narrow as stored: summed into int64 keys in place
+    event = facts.column("event").to_numpy()
     n_trainings = int(training.max()) + 2 if len(training) else 1
-    pair = (user * len(EVENT_TYPES) + event) * n_trainings + (training + 1)
+    pair = user * np.int64(len(EVENT_TYPES))
+    pair += event
+    pair *= n_trainings
+    pair += training
+    pair += 1
     active = np.isin(event, [EVENT_TYPES.index(e) for e in ACTIVE_EVENTS])
-    chain = user * 2 + ~active  # a user's active rows, or their enrolments
+    chain = user * np.int64(2)  # a user's active rows, or their enrolments
+    chain += ~active
+    del user, training, active
     with ThreadPoolExecutor(max_workers=1) as pool:  # two sorts, one per core (numpy lets go of the GIL)
         previous_pair = pool.submit(lambda: _previous_day(pair, stable_order([pair]), day))
         by_chain = stable_order([chain, day - (int(day.min()) if len(day) else 0), event])

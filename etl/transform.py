@@ -33,6 +33,7 @@ split, nor on the order in which they were added.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -120,11 +121,18 @@ class Rows:
 
     def take(self, mask: np.ndarray) -> "Rows":
         """The rows where ``mask`` is set, the scored ones renumbered."""
-        columns = {name: value[mask] if isinstance(value, np.ndarray) else value
-                   for name, value in vars(self).items() if name not in ("scored", "score")}
-        keep = mask[self.scored]
-        position = np.cumsum(mask, dtype=np.int64) - 1
-        return Rows(**columns, scored=position[self.scored[keep]].astype(np.int32), score=self.score[:, keep])
+        kept = dataclasses.replace(self)
+        kept.keep(mask)
+        return kept
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Only the rows where ``mask`` is set, in place, a column at a time (``Events.keep``)."""
+        scored = mask[self.scored]
+        self.scored, self.score = (np.cumsum(mask, dtype=np.int64)[self.scored[scored]] - 1).astype(np.int32), \
+            self.score[:, scored]
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray) and name not in ("scored", "score"):
+                setattr(self, name, value[mask])
 
 
 def local_hours(events: Events, zones: Mapping[str, str]) -> np.ndarray:
@@ -246,6 +254,17 @@ class Frames:
     data_as_of: int  # day number: one date for the snapshot, whatever the tenants' zones
 
 
+def _run_starts(key: np.ndarray, order: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Where each run of equal keys starts, in ``order`` (sorting ``key``). The sorted keys are read a chunk at a
+    time: whole, they would be one more array the size of ``key`` (800 MB for 100M events) at the peak."""
+    is_start = np.empty(len(order), dtype=bool)
+    is_start[0] = True
+    for first in range(0, len(order) - 1, chunk):
+        ordered = key[order[first:min(first + chunk, len(order) - 1) + 1]]
+        np.not_equal(ordered[1:], ordered[:-1], out=is_start[first + 1:first + len(ordered)])
+    return is_start
+
+
 def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, least=None):
     """Sorted unique keys, with the sum of each (integer) weight per key (the minimum for those of ``least``).
 
@@ -259,15 +278,13 @@ def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, lea
         sums = {name: w[:0] for name, w in {**weights, **least}.items()}
         return (key, sums) if sparse is None else (key, sums, (np.zeros(0, np.int32), sparse[1][:, :0]))
     order = np.argsort(key)
-    ordered = key[order]
-    is_start = np.empty(len(key), dtype=bool)
-    is_start[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=is_start[1:])
+    is_start = _run_starts(key, order)
     starts = np.flatnonzero(is_start)
+    uniques = key[order[starts]]
     sums = {name: np.add.reduceat(w[order], starts) for name, w in weights.items()}
     sums.update({name: np.minimum.reduceat(w[order], starts) for name, w in least.items()})
     if sparse is None:
-        return ordered[starts], sums
+        return uniques, sums
     rows, values = sparse
     # each sorted position's index into ``rows`` (-1: the row has no values); read in sorted order, the
     # positions that have some come grouped by key, so no second sort is needed
@@ -276,11 +293,11 @@ def _group_sum(key: np.ndarray, weights: dict[str, np.ndarray], sparse=None, lea
     value_at = value_of_row[order]
     positions = np.flatnonzero(value_at >= 0)
     if not len(positions):
-        return ordered[starts], sums, (np.zeros(0, np.int32), values[:, :0])
+        return uniques, sums, (np.zeros(0, np.int32), values[:, :0])
     of_row = np.cumsum(is_start, dtype=np.int32)[positions] - 1
     firsts = np.flatnonzero(np.concatenate(([True], of_row[1:] != of_row[:-1])))
     summed = np.add.reduceat(values[:, value_at[positions]], firsts, axis=1)
-    return ordered[starts], sums, (of_row[firsts].astype(np.int32), summed)
+    return uniques, sums, (of_row[firsts].astype(np.int32), summed)
 
 
 def _ranges(sorted_tenant: np.ndarray, n_tenants: int) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,9 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float,
     """Read ``activity.csv[.gz]`` and keep the valid, first-seen events (the pandas engine).
 
     ``derive`` turns the valid events into what the caller keeps (the transform's rows), row for row (its
-    result has ``take(mask)``): it runs while their duplicates are found.
+    result has ``keep(mask)``): it runs while their duplicates are found. What is no longer read is let go
+    as soon as it is not (the parsed file once checked, the events once derived), and rows are dropped in
+    place: with 100M events each of them is gigabytes at the refresh's peak.
     """
     warnings: list[str] = []
     header, columns = activity_columns(path, warnings, max_bytes)
@@ -91,10 +93,16 @@ def validate_activity(path: Path, export_date: dt.date, max_reject_ratio: float,
         ids = raw.column("event_id") if "event_id" in raw.column_names else None
         hashes = pool.submit(id_hashes, ids) if ids is not None else None
         checked = check_activity(raw, typed, malformed, len(header), export_date)
-        check_totals(path.name, checked.rows_read, checked.rejects, max_reject_ratio)
-        valid = checked.valid
+        del raw  # the checked events are copies; of the file, only the ids are read again
+        rows_read, rejects, valid, events = checked.rows_read, checked.rejects, checked.valid, checked.events
+        del checked
+        check_totals(path.name, rows_read, rejects, max_reject_ratio)
         repeats = pool.submit(lambda: repeated_ids(ids, valid, hashes.result())) if ids is not None else None
-        derived = derive(checked.events if valid.all() else checked.events.take(valid))
+        if not valid.all():
+            events.keep(valid)
+        derived = derive(events)
+        del events
         duplicates = repeats.result()[valid] if repeats is not None else np.zeros(len(derived), dtype=bool)
-    events = derived.take(~duplicates) if duplicates.any() else derived
-    return Activity(events, checked.rows_read, checked.rejects, int(duplicates.sum()), warnings)
+    if duplicates.any():
+        derived.keep(~duplicates)
+    return Activity(derived, rows_read, rejects, int(duplicates.sum()), warnings)
