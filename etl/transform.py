@@ -316,6 +316,14 @@ def _side_keys(rows_tenant: np.ndarray, rows_idx: np.ndarray, rows_values: pa.Ar
             np.concatenate([of_rows[rows_idx] if len(of_rows) else rows_idx, of_extra[extra_idx]]), values)
 
 
+def _side_entities(side: str, tenant_names: list[str], table: pa.Table | None, seen: tuple, assigned: tuple):
+    """One side's entities and each row's code, the events' rows (``seen``: tenant, id index, ids) then the
+    assignments' (``assigned``)."""
+    tenant, idx, values = _side_keys(*seen, *assigned)
+    return entities(tenant, tenant_names, idx, values, table, KEYS[side],
+                    [d.source for d in side_dimensions(side)] + list(ATTRIBUTES[side]))
+
+
 def _first_instant(rows: Rows, event: int, user: np.ndarray, training: np.ndarray,
                    wanted_user: np.ndarray, wanted_training: np.ndarray) -> np.ndarray:
     """For each wanted (user, training) pair of global codes, its earliest ``event`` (``NO_INSTANT``: none)."""
@@ -416,17 +424,16 @@ def build_frames(rows: Rows, users_table: pa.Table | None, trainings_table: pa.T
     kept = np.flatnonzero(a_rank >= 0)
     a_tenant, n_rows = a_rank[kept], len(rows)
 
-    keys = _side_keys(tenant, rows.user, rows.user_values, a_tenant, assignments.user[kept],
-                      assignments.user_values)
-    users, user_codes = entities(keys[0], tenant_names, keys[1], keys[2], users_table, KEYS[USER],
-                                 [d.source for d in side_dimensions(USER)] + list(ATTRIBUTES[USER]))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the users' entities beside the trainings'
+        user_side = pool.submit(_side_entities, USER, tenant_names, users_table, (tenant, rows.user, rows.user_values),
+                                (a_tenant, assignments.user[kept], assignments.user_values))
+        has_training = rows.training >= 0
+        trainings, training_codes = _side_entities(
+            TRAINING, tenant_names, trainings_table,
+            (tenant[has_training], rows.training[has_training], rows.training_values),
+            (a_tenant, assignments.training[kept], assignments.training_values))
+        users, user_codes = user_side.result()
     user, a_user = user_codes[:n_rows], user_codes[n_rows:]
-    has_training = rows.training >= 0
-    keys = _side_keys(tenant[has_training], rows.training[has_training], rows.training_values, a_tenant,
-                      assignments.training[kept], assignments.training_values)
-    trainings, training_codes = entities(keys[0], tenant_names, keys[1], keys[2], trainings_table, KEYS[TRAINING],
-                                         [d.source for d in side_dimensions(TRAINING)])
-    del keys
     n_trained = int(has_training.sum())
     training = np.full(len(rows), NO_TRAINING, dtype=np.int32)
     training[has_training] = training_codes[:n_trained]
