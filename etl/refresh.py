@@ -118,7 +118,10 @@ def use_small_pages() -> None:
     on this project's machine (THP ``defrag=madvise``: each such fault may wait
     for the kernel to compact memory) a 10M-event many-learners refresh took
     44 to 51 s with them and 40 to 43 s without, its peak RSS about 70 MB lower
-    (3 alternated runs each, docs/benchmarks.md). Only the refresh process switches.
+    (3 alternated runs each, docs/benchmarks.md). On a quiet machine they are faster
+    but cost memory: 100M events in 112 s instead of 143 s, at 17.2 GB instead of
+    15.5 GB (session 24); memory is the scarcer here, so they stay off unless the
+    operator turns them on. Only the refresh process switches.
     """
     if os.environ.get("NUMPY_MADVISE_HUGEPAGE"):
         return
