@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -191,6 +192,11 @@ class Parsed:
     duration_failed: np.ndarray
     duration: np.ndarray  # int64, 0 when absent
 
+    # the fields with one value per row (the others are bounds, or lookups by code)
+    ROW_FIELDS: ClassVar[tuple[str, ...]] = ("occurred_at_missing", "ts_failed", "ts", "tenant", "user", "kinds",
+                                             "event", "training", "score_failed", "score_missing", "score",
+                                             "duration_failed", "duration")
+
     def events(self) -> Events:
         return Events(tenant=self.tenant, tenant_values=self.tenant_values, user=self.user,
                       user_values=self.user_values, training=self.training, training_values=self.training_values,
@@ -276,11 +282,20 @@ ROW_RULES = (
 )
 
 
-def first_broken_rule(parsed: Parsed) -> np.ndarray:
-    """Per row, 1 + the index in ``ROW_RULES`` of the first rule it breaks (0: valid)."""
-    reason = np.zeros(len(parsed.event), dtype=np.int8)
-    for code, rule in enumerate(ROW_RULES, start=1):
-        reason[(reason == 0) & rule.broken(parsed)] = code
+def first_broken_rule(parsed: Parsed, chunk: int = 1 << 22) -> np.ndarray:
+    """Per row, 1 + the index in ``ROW_RULES`` of the first rule it breaks (0: valid).
+
+    The rules run on a chunk of rows at a time: their temporaries, a few per rule, then stay small enough for
+    the allocator to reuse, where whole columns of 100M rows were fresh memory for each (page faults).
+    """
+    n = len(parsed.event)
+    reason = np.zeros(n, dtype=np.int8)
+    for first in range(0, n, chunk):
+        rows = slice(first, min(first + chunk, n))
+        part = dataclasses.replace(parsed, **{name: getattr(parsed, name)[rows] for name in Parsed.ROW_FIELDS})
+        found = reason[rows]
+        for code, rule in enumerate(ROW_RULES, start=1):
+            found[(found == 0) & rule.broken(part)] = code
     return reason
 
 

@@ -2,14 +2,19 @@
 replaces: sorted keys and rows read a chunk at a time, rows dropped in place a column at a time."""
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from etl.row_rules import Events
+from etl.csv_reader import CsvBytes
+from etl.row_rules import Events, first_broken_rule, parse_rows
 from etl.snapshot import _previous_day
 from etl.snapshot_format import NO_PREVIOUS
 from etl.transform import _run_starts, event_rows
+from etl.validate import activity_columns, read_activity
+from tests.support.exports import BAD_ROWS, GOOD_ROWS, HEADER
 
 CHUNKS = st.sampled_from([1, 2, 3, 7, 1 << 22])
 
@@ -63,3 +68,15 @@ def test_memory003_rows_kept_in_place_are_the_rows_taken(data, n):
                 assert getattr(got, name).tolist() == value.tolist(), name
     events.keep(mask)
     assert events.ts.tolist() == event_rows(events, {}).first_ts.tolist()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(GOOD_ROWS + [row for row, _, _ in BAD_ROWS]), min_size=1, max_size=30), CHUNKS)
+def test_memory004_row_rules_by_chunk_find_each_rows_first_broken_rule(rows, chunk):
+    """Rows breaking every rule of the contract, in any order, read by the engines' reader: the same first broken
+    rule per row, whatever the chunk."""
+    source = CsvBytes("activity.csv", (HEADER + "\n".join(rows) + "\n").encode())
+    _, columns = activity_columns(source, [])
+    raw, typed = read_activity(source, columns, [])
+    parsed = parse_rows(raw, typed, dt.date(2026, 11, 1))
+    assert first_broken_rule(parsed, chunk).tolist() == first_broken_rule(parsed, len(rows) + 1).tolist()
