@@ -128,8 +128,8 @@ class Rows:
     def keep(self, mask: np.ndarray) -> None:
         """Only the rows where ``mask`` is set, in place, a column at a time (``Events.keep``)."""
         scored = mask[self.scored]
-        self.scored, self.score = (np.cumsum(mask, dtype=np.int64)[self.scored[scored]] - 1).astype(np.int32), \
-            self.score[:, scored]
+        position = np.cumsum(mask, dtype=np.int64)[self.scored[scored]] - 1
+        self.scored, self.score = position.astype(np.int32), self.score[:, scored]
         for name, value in list(vars(self).items()):
             if isinstance(value, np.ndarray) and name not in ("scored", "score"):
                 setattr(self, name, value[mask])

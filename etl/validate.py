@@ -9,8 +9,8 @@ Dask engine (``etl.dask_engine``) applies the same pieces to each partition:
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ ACTIVITY_OPTIONAL = ("event_id", "training_id", "score", "duration_s")
 class Activity:
     """Valid, deduplicated events (as ``validate_activity``'s ``derive`` made them), plus what was dropped."""
 
-    events: Events | Any
+    events: Any  # ``Events``, or what ``derive`` made of them
     rows_read: int
     rejects: RowRejects
     duplicates_dropped: int
