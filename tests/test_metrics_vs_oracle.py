@@ -55,7 +55,9 @@ class Share:
     """How many examples compared answers with data in them; ``check`` fails when too few did.
 
     The least shares sit about three standard deviations under what 60 examples gave in trial runs (kpis
-    0.7, timeseries and heatmap 0.6, breakdown 0.55: a breakdown of a sparse tenant often has no row).
+    0.7, timeseries and heatmap 0.6, breakdown 0.55: a breakdown of a sparse tenant often has no row). Drawn by
+    hypothesis, examples are not independent, so shares spread wider than that: timeseries gave 27 to 38 of 60
+    in 6 runs with a fresh example database, and 20 in one CI run, so it asks for a quarter.
     """
 
     def __init__(self):
@@ -117,7 +119,7 @@ def test_oracle004_timeseries(snapshot, oracle):
         share.count(v for _, v in theirs)
 
     check()
-    share.check(0.4)
+    share.check(0.25)
 
 
 def test_oracle005_breakdown(snapshot, oracle):
