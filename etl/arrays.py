@@ -1,4 +1,5 @@
-"""Array helpers shared by the ETL and the queries: distinct integers, packed sort keys, string ranks.
+"""Array helpers shared by the ETL and the queries: distinct integers, packed sort keys, string ranks, rows kept
+in place and sorted neighbours read a chunk at a time.
 
 numpy 2.4's ``np.unique`` without ``return_index``, ``return_inverse`` or
 ``return_counts`` goes through a hash table that is two orders of magnitude
@@ -10,9 +11,43 @@ by sorting instead.
 """
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+
+class RowColumns:
+    """A dataclass whose numpy fields hold one value per row, but those named in ``NOT_ROWS`` (lookups by code):
+    its rows taken as a copy, or kept in place a column at a time. With 100M events a copy of every column at once
+    is gigabytes more at the refresh's peak; in place, the old columns go one by one."""
+
+    NOT_ROWS: tuple[str, ...] = ()
+
+    def keep(self, rows) -> None:
+        """Only ``rows`` (a mask, or a slice: views), in place."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray) and name not in self.NOT_ROWS:
+                setattr(self, name, value[rows])
+
+    def take(self, rows):
+        """A copy holding only ``rows``."""
+        kept = dataclasses.replace(self)
+        kept.keep(rows)
+        return kept
+
+
+def sorted_neighbours(values: np.ndarray, order: np.ndarray,
+                      chunk: int = 1 << 22) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(first, at, same)`` for successive chunks of ``order`` (a permutation sorting ``values``): ``at`` is
+    ``order[first:first + chunk + 1]``, ``same`` whether each of its rows but the first holds the value of the row
+    before it. Read a chunk at a time, the gathered values are small temporaries, where ``values[order]`` whole
+    would be one more array the size of ``values`` (800 MB at 100M events)."""
+    for first in range(0, len(order) - 1, chunk):
+        at = order[first:first + chunk + 1]
+        yield first, at, values[at[1:]] == values[at[:-1]]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

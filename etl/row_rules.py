@@ -13,17 +13,16 @@ rejects ``merge_rejects`` then adds up.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.arrays import RowColumns
 from etl.snapshot_format import CONNECTION, EVENT_TYPES
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -74,7 +73,7 @@ def merge_rejects(parts: list[tuple[RowRejects, int]]) -> RowRejects:
 
 
 @dataclass
-class Events:
+class Events(RowColumns):
     """Valid, deduplicated events as numpy columns; strings stay in their dictionaries."""
 
     tenant: np.ndarray  # int32 index into tenant_values
@@ -90,19 +89,6 @@ class Events:
 
     def __len__(self) -> int:
         return len(self.event)
-
-    def take(self, mask: np.ndarray) -> "Events":
-        """The rows where ``mask`` is set."""
-        kept = dataclasses.replace(self)
-        kept.keep(mask)
-        return kept
-
-    def keep(self, mask: np.ndarray) -> None:
-        """Only the rows where ``mask`` is set, in place, a column at a time: with 100M events, a copy of every
-        column at once is gigabytes more at the refresh's peak."""
-        for name, value in list(vars(self).items()):
-            if isinstance(value, np.ndarray):
-                setattr(self, name, value[mask])
 
 
 @dataclass
@@ -169,7 +155,7 @@ def dictionary_codes(column: pa.ChunkedArray | None, n: int) -> tuple[np.ndarray
 
 
 @dataclass
-class Parsed:
+class Parsed(RowColumns):
     """The activity columns parsed for the rules: numpy values, and where parsing failed."""
 
     occurred_at_missing: np.ndarray
@@ -192,10 +178,7 @@ class Parsed:
     duration_failed: np.ndarray
     duration: np.ndarray  # int64, 0 when absent
 
-    # the fields with one value per row (the others are bounds, or lookups by code)
-    ROW_FIELDS: ClassVar[tuple[str, ...]] = ("occurred_at_missing", "ts_failed", "ts", "tenant", "user", "kinds",
-                                             "event", "training", "score_failed", "score_missing", "score",
-                                             "duration_failed", "duration")
+    NOT_ROWS = ("bad_tenant",)  # looked up by tenant code
 
     def events(self) -> Events:
         return Events(tenant=self.tenant, tenant_values=self.tenant_values, user=self.user,
@@ -292,7 +275,7 @@ def first_broken_rule(parsed: Parsed, chunk: int = 1 << 22) -> np.ndarray:
     reason = np.zeros(n, dtype=np.int8)
     for first in range(0, n, chunk):
         rows = slice(first, min(first + chunk, n))
-        part = dataclasses.replace(parsed, **{name: getattr(parsed, name)[rows] for name in Parsed.ROW_FIELDS})
+        part = parsed.take(rows)
         found = reason[rows]
         for code, rule in enumerate(ROW_RULES, start=1):
             found[(found == 0) & rule.broken(part)] = code

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from etl.arrays import stable_order
+from etl.arrays import sorted_neighbours, stable_order
 from etl.pause import pause_point
 from etl.snapshot_format import (ACTIVE_EVENTS, EVENT_TYPES, FRAME_NAMES, FRAME_SUFFIX, NO_PREVIOUS, PREVIOUS_PAIR,
                                  PREVIOUS_USER, SCHEMA_VERSION, fsync_dir, versions, write_frame)
@@ -69,12 +69,10 @@ def write_json(path: Path, payload: dict) -> None:
 
 def _previous_day(item: np.ndarray, order: np.ndarray, day: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
     """For each row, the day of the row before it in ``order`` when both are of the same ``item``, else
-    ``NO_PREVIOUS``. ``order`` sorts the rows by item, then as they should be counted (``argsort``, stable).
-    Read a chunk of ``order`` at a time, so that its temporaries stay small (100M events: 90M facts rows)."""
+    ``NO_PREVIOUS``. ``order`` sorts the rows by item, then as they should be counted (``argsort``, stable);
+    it is read a chunk at a time (``sorted_neighbours``)."""
     previous = np.full(len(item), NO_PREVIOUS, dtype=np.int32)
-    for first in range(0, len(order) - 1, chunk):
-        at = order[first:first + chunk + 1]
-        same = item[at[1:]] == item[at[:-1]]
+    for _, at, same in sorted_neighbours(item, order, chunk):
         previous[at[1:][same]] = day[at[:-1][same]]
     return previous
 

@@ -33,7 +33,6 @@ split, nor on the order in which they were added.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.arrays import KeyLayout
+from etl.arrays import KeyLayout, RowColumns, sorted_neighbours
 from etl.entities import coded_labels, entities, side_frame
 from etl.row_rules import Events, RowRejects
 from etl.assignments import Assignments
@@ -89,7 +88,7 @@ def score_total(limbs: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Rows:
+class Rows(RowColumns):
     """Valid events grouped by (tenant, user, training, event type, hour): what ``build_frames`` aggregates.
 
     Strings stay in dictionaries: ``tenant``, ``user`` and ``training`` index
@@ -119,20 +118,14 @@ class Rows:
     def events(self) -> int:
         return int(self.n.sum())
 
-    def take(self, mask: np.ndarray) -> "Rows":
-        """The rows where ``mask`` is set, the scored ones renumbered."""
-        kept = dataclasses.replace(self)
-        kept.keep(mask)
-        return kept
+    NOT_ROWS = ("scored", "score")  # renumbered by ``keep``
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Only the rows where ``mask`` is set, in place, a column at a time (``Events.keep``)."""
-        scored = mask[self.scored]
-        position = np.cumsum(mask, dtype=np.int64)[self.scored[scored]] - 1
+    def keep(self, rows: np.ndarray) -> None:
+        """Only ``rows`` (a mask), in place (``RowColumns``), the scored ones renumbered."""
+        scored = rows[self.scored]
+        position = np.cumsum(rows, dtype=np.int64)[self.scored[scored]] - 1
         self.scored, self.score = position.astype(np.int32), self.score[:, scored]
-        for name, value in list(vars(self).items()):
-            if isinstance(value, np.ndarray) and name not in ("scored", "score"):
-                setattr(self, name, value[mask])
+        super().keep(rows)
 
 
 def local_hours(events: Events, zones: Mapping[str, str]) -> np.ndarray:
@@ -255,13 +248,12 @@ class Frames:
 
 
 def _run_starts(key: np.ndarray, order: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """Where each run of equal keys starts, in ``order`` (sorting ``key``). The sorted keys are read a chunk at a
-    time: whole, they would be one more array the size of ``key`` (800 MB for 100M events) at the peak."""
+    """Where each run of equal keys starts, in ``order`` (sorting ``key``), read a chunk at a time
+    (``sorted_neighbours``)."""
     is_start = np.empty(len(order), dtype=bool)
     is_start[0] = True
-    for first in range(0, len(order) - 1, chunk):
-        ordered = key[order[first:min(first + chunk, len(order) - 1) + 1]]
-        np.not_equal(ordered[1:], ordered[:-1], out=is_start[first + 1:first + len(ordered)])
+    for first, at, same in sorted_neighbours(key, order, chunk):
+        np.logical_not(same, out=is_start[first + 1:first + len(at)])
     return is_start
 
 
