@@ -86,7 +86,7 @@ def with_first_occurrences(facts: pa.Table) -> pa.Table:
     day order. A user's active rows (``ACTIVE_EVENTS``) are ordered by day, then
     event type, then row; a user's enrolment rows form a chain of their own.
     """
-    day = facts.column("day").to_numpy().astype(np.int32)
+    day = facts.column("day").to_numpy().astype(np.int32, copy=False)
     user = facts.column("user").to_numpy()
     training = facts.column("training").to_numpy()  # as narrow as stored: summed into int64 keys in place
     event = facts.column("event").to_numpy()
