@@ -54,6 +54,7 @@ class TenantSlices:
 
     facts: slice
     events: tuple[slice, ...]  # facts of each event type (connection, enrolment, start, completion)
+    rollup: tuple[slice, ...]  # rollup rows of each event type (``etl.rollup``)
     hourly: slice
     users: slice
     trainings: slice
@@ -72,6 +73,7 @@ class Snapshot:
     manifest: dict
     tenants: dict[str, TenantSlices]
     facts: Columns
+    rollup: Columns  # the facts by month (``etl.rollup``)
     hourly: Columns
     users: Columns
     trainings: Columns
@@ -148,7 +150,7 @@ def load_snapshot(root: str | Path, version: str) -> Snapshot:
     dictionaries = manifest["dictionaries"]
     return Snapshot(
         version=version, manifest=manifest, tenants=tenants,
-        facts=Columns(frames["facts"]), hourly=Columns(frames["hourly"]),
+        facts=Columns(frames["facts"]), rollup=Columns(frames["rollup"]), hourly=Columns(frames["hourly"]),
         users=Columns(frames["users"]), trainings=Columns(frames["trainings"]),
         assignments=Columns(frames["assignments"]), dictionaries=dictionaries,
         codes={dim: {v: i for i, v in enumerate(values)} for dim, values in dictionaries.items()},

@@ -37,7 +37,7 @@ from etl.errors import EtlError, ExportRejected, RefreshBusy
 from etl.propagate import Propagation
 from etl.report import Counts, RefreshReport, RefreshResult
 from etl.rollback import held_exports, release_hold
-from etl.snapshot_format import FRAME_NAMES, SnapshotError
+from etl.snapshot_format import DERIVED_FRAMES, FRAME_NAMES, SnapshotError
 from etl.snapshot_s3 import Published
 from etl.sources import ExportRef, LocalSource, S3Source, StagedExport, latest_export, open_source
 from etl.steps import Steps, refresh_lock
@@ -269,7 +269,8 @@ def write_version(root: Path, found: Found, frames: Frames, counts: Counts, vers
         "rows": {"read": counts.rows_read, "accepted": counts.rows_accepted,
                  "rejected": counts.rows_rejected, "duplicates": counts.duplicates_dropped,
                  **({"erased": counts.erased["activity_rows"]} if counts.erased else {}),
-                 **{f"{name}_frame": len(getattr(frames, name)) for name in FRAME_NAMES}},
+                 **{f"{name}_frame": len(getattr(frames, name)) for name in FRAME_NAMES
+                    if name not in DERIVED_FRAMES}},  # write_snapshot adds the derived frames' counts
         "tenants": len(frames.tenants),
     }
     snapshots.write_snapshot(root, version, frames, manifest, {"tenant_digests": tenant_digests})

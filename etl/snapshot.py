@@ -6,9 +6,10 @@ written into a hidden temporary folder, fsynced, renamed into place, and only
 then named in ``CURRENT`` (``snapshot_format.publish``: write-to-temp +
 ``os.replace``), so a reader sees either the old snapshot or the complete new one.
 
-The facts' first-occurrence columns (``snapshot_format.PREVIOUS_PAIR`` and
-``PREVIOUS_USER``) are derived here, from the final aggregated frames, so every
-engine's snapshot carries the same ones.
+The facts' first- and next-occurrence columns (``snapshot_format.PREVIOUS_PAIR``,
+``PREVIOUS_USER``, ``NEXT_PAIR``, ``NEXT_USER``) and the rollup frame (``etl.rollup``)
+are derived here, from the final aggregated frames, so every engine's snapshot
+carries the same ones.
 """
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ import pyarrow as pa
 
 from etl.arrays import sorted_neighbours, stable_order
 from etl.pause import pause_point
-from etl.snapshot_format import (ACTIVE_EVENTS, EVENT_TYPES, FRAME_NAMES, FRAME_SUFFIX, NO_PREVIOUS, PREVIOUS_PAIR,
-                                 PREVIOUS_USER, SCHEMA_VERSION, fsync_dir, versions, write_frame)
+from etl.rollup import rollup, user_classes
+from etl.snapshot_format import (ACTIVE_EVENTS, EVENT_TYPES, FACTS_END, FACTS_STARTS, FRAME_NAMES, FRAME_SUFFIX,
+                                 NEXT_PAIR, NEXT_USER, NO_NEXT, NO_PREVIOUS, PREVIOUS_PAIR, PREVIOUS_USER,
+                                 ROLLUP_END, ROLLUP_STARTS, SCHEMA_VERSION, SPANS, fsync_dir, versions, write_frame)
 
 if TYPE_CHECKING:
     from etl.transform import Frames
@@ -67,18 +70,23 @@ def write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def _previous_day(item: np.ndarray, order: np.ndarray, day: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """For each row, the day of the row before it in ``order`` when both are of the same ``item``, else
-    ``NO_PREVIOUS``. ``order`` sorts the rows by item, then as they should be counted (``argsort``, stable);
-    it is read a chunk at a time (``sorted_neighbours``)."""
+def _neighbour_days(item: np.ndarray, order: np.ndarray, day: np.ndarray,
+                    chunk: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the day of the row before it and of the row after it in ``order`` when they are of the same
+    ``item``, else ``NO_PREVIOUS`` and ``NO_NEXT``. ``order`` sorts the rows by item, then as they should be
+    counted (``argsort``, stable); it is read a chunk at a time (``sorted_neighbours``)."""
     previous = np.full(len(item), NO_PREVIOUS, dtype=np.int32)
+    following = np.full(len(item), NO_NEXT, dtype=np.int32)
     for _, at, same in sorted_neighbours(item, order, chunk):
-        previous[at[1:][same]] = day[at[:-1][same]]
-    return previous
+        earlier, later = at[:-1][same], at[1:][same]
+        previous[later] = day[earlier]
+        following[earlier] = day[later]
+    return previous, following
 
 
-def with_first_occurrences(facts: pa.Table) -> pa.Table:
-    """The facts with ``PREVIOUS_PAIR`` and ``PREVIOUS_USER`` (``etl.snapshot_format``).
+def with_occurrences(facts: pa.Table) -> pa.Table:
+    """The facts with ``PREVIOUS_PAIR``, ``PREVIOUS_USER``, ``NEXT_PAIR`` and ``NEXT_USER``
+    (``etl.snapshot_format``).
 
     Users and trainings are global codes (a row of the tenant's users or
     trainings frame), so an item never spans two tenants. Within one event type
@@ -101,11 +109,44 @@ def with_first_occurrences(facts: pa.Table) -> pa.Table:
     chain += ~active
     del user, training, active
     with ThreadPoolExecutor(max_workers=1) as pool:  # two sorts, one per core (numpy lets go of the GIL)
-        previous_pair = pool.submit(lambda: _previous_day(pair, stable_order([pair]), day))
+        by_pair = pool.submit(lambda: _neighbour_days(pair, stable_order([pair]), day))
         by_chain = stable_order([chain, day - (int(day.min()) if len(day) else 0), event])
-        previous_user = _previous_day(chain, by_chain, day)
-        return (facts.append_column(PREVIOUS_PAIR, pa.array(previous_pair.result()))
-                .append_column(PREVIOUS_USER, pa.array(previous_user)))
+        previous_user, next_user = _neighbour_days(chain, by_chain, day)
+        previous_pair, next_pair = by_pair.result()
+        for name, values in ((PREVIOUS_PAIR, previous_pair), (PREVIOUS_USER, previous_user),
+                             (NEXT_PAIR, next_pair), (NEXT_USER, next_user)):
+            facts = facts.append_column(name, pa.array(values))
+        return facts
+
+
+def with_rollup_bounds(tenants: pa.Table, bounds: np.ndarray) -> pa.Table:
+    """The tenants frame with where each tenant's rollup rows of each event type start (``ROLLUP_STARTS``) and
+    end; ``bounds``: the rollup positions of the tenants' facts bounds, in ``FACTS_STARTS`` + ``FACTS_END`` order."""
+    per_tenant = bounds.reshape(len(FACTS_STARTS) + 1, -1)
+    for name, column in zip((*ROLLUP_STARTS, ROLLUP_END), per_tenant):
+        tenants = tenants.append_column(name, pa.array(column, type=pa.int64()))
+    return tenants
+
+
+def _facts_and_rollup(frames: Frames) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """The tenants frame that says where the rollup's rows are, the rollup frame, and the facts with their
+    occurrence columns."""
+    facts = with_occurrences(frames.facts)
+    tenants = frames.tenants
+    tenants = tenants if isinstance(tenants, pa.Table) else pa.Table.from_pandas(tenants, preserve_index=False)
+    users = frames.users
+    classes = user_classes(users, np.asarray(tenants.column(SPANS["users"][0]), dtype=np.int64))
+    fact_bounds = np.concatenate([np.asarray(tenants.column(name), dtype=np.int64)
+                                  for name in (*FACTS_STARTS, FACTS_END)])
+    rolled, bounds = rollup(facts, classes, fact_bounds)
+    return with_rollup_bounds(tenants, bounds), rolled, facts
+
+
+def _write(frame, path: Path) -> int:
+    """Write one frame (a pyarrow table or a pandas frame); its number of rows."""
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    write_frame(table, path)
+    return table.num_rows
 
 
 def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict,
@@ -119,17 +160,20 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # the facts' first occurrences while the rest is written
-            facts = pool.submit(with_first_occurrences, frames.facts)
+        with ThreadPoolExecutor(max_workers=2) as pool:  # the facts' occurrences and rollup while the rest is written
+            derived_frames = pool.submit(_facts_and_rollup, frames)
             entries = {key: pool.submit(derive, frames) for key, derive in (derived or {}).items()}
-            for name in sorted(FRAME_NAMES, key=lambda name: name == "facts"):  # the facts last
-                frame = facts.result() if name == "facts" else getattr(frames, name)
-                table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
-                write_frame(table, tmp / f"{name}{FRAME_SUFFIX}")
+            late = ("tenants", "rollup", "facts")  # made by _facts_and_rollup; the facts, the largest, last
+            for name in FRAME_NAMES:
+                if name not in late:
+                    _write(getattr(frames, name), tmp / f"{name}{FRAME_SUFFIX}")
+            rows = {name: _write(frame, tmp / f"{name}{FRAME_SUFFIX}")
+                    for name, frame in zip(late, derived_frames.result())}
         manifest = {**manifest, **{key: entry.result() for key, entry in entries.items()},
                     "version": version, "schema_version": SCHEMA_VERSION,
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}{FRAME_SUFFIX}").stat().st_size for name in FRAME_NAMES}}
+        manifest["rows"] = {**manifest.get("rows", {}), "rollup_frame": rows["rollup"]}
         write_json(tmp / "manifest.json", manifest)
         fsync_dir(tmp)
         pause_point("write.rename")

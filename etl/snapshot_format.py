@@ -22,7 +22,9 @@ validation or transform code. It owns:
   views them without unpacking bits);
 * the first-occurrence columns of the facts (``PREVIOUS_PAIR``, ``PREVIOUS_USER``
   and ``ACTIVE_EVENTS``), which let a distinct count over any range be one
-  comparison per row instead of a set of what was seen;
+  comparison per row instead of a set of what was seen, and the next-occurrence
+  ones (``NEXT_PAIR``, ``NEXT_USER``), which let whole months of a range be read
+  from the rollup frame (``etl.rollup``) instead;
 * retention (``prune``): the last ``KEEP`` versions stay for rollback;
 * the codes stored in the facts: ``EVENT_TYPES`` (index = code);
 * the dimensions (``DIMENSIONS``): each one's side (users or trainings), the
@@ -51,17 +53,19 @@ import pyarrow.compute as pc
 
 from etl.errors import EtlError
 
-SCHEMA_VERSION = 5  # 5: assignments; 4: local days and hours, tenants' and learners' names; 3: Arrow IPC; 2: Parquet
+SCHEMA_VERSION = 6  # 6: next occurrences and the rollup; 5: assignments; 4: local days and hours, tenants' and learners' names; 3: Arrow IPC; 2: Parquet
 SCHEMA_CHANGES = {2: "its frames are Parquet files, read whole by every worker, and its facts have no "
                      "first-occurrence columns",
                   3: "its days and hours are UTC ones, its tenants have no name or time zone and its users "
                      "frame has no learner names",
-                  4: "it has no assignments frame"}  # why an older schema is refused: a refresh writes the current one
+                  4: "it has no assignments frame",
+                  5: "its facts have no next-occurrence columns and it has no rollup frame"}  # why an older schema is refused: a refresh writes the current one
 KEEP = 3
 KEEP_REPORTS = 50
 POINTER = "CURRENT"
 LOCK_FILE = ".refresh.lock"  # under the snapshot root: the refresh's flock; app.refresh_trigger looks for its holder
-FRAME_NAMES = ("facts", "hourly", "users", "trainings", "assignments", "tenants")
+FRAME_NAMES = ("facts", "hourly", "users", "trainings", "assignments", "tenants", "rollup")
+DERIVED_FRAMES = ("rollup",)  # derived from the others as the snapshot is written (``etl.rollup``)
 VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{4}$")
 EVENT_TYPES = ("connection", "enrolment", "start", "completion")  # the code stored in the facts is the index
 CONNECTION, ENROLMENT, START, COMPLETION = range(len(EVENT_TYPES))
@@ -75,6 +79,11 @@ PREVIOUS_PAIR = "previous_pair"  # the previous day of the same (event type, use
 PREVIOUS_USER = "previous_user"  # the previous row's day of the same user among ACTIVE_EVENTS: active learners
 ACTIVE_EVENTS = ("connection", "start", "completion")  # what makes a learner active (docs/metrics.md)
 NO_PREVIOUS = int(np.iinfo(np.int32).min)
+# And the day of its item's next row, or NO_NEXT: a range whose months are read from the rollup (``etl.rollup``)
+# counts the items of its first, partial month that do not come back later in the range as those rows whose next
+# day is after the range.
+NEXT_PAIR, NEXT_USER = "next_pair", "next_user"
+NO_NEXT = int(np.iinfo(np.int32).max)
 
 # --- the assignments frame ----------------------------------------------------------------------------------------
 # One row per (tenant, user, training) of assignments.csv, sorted by tenant, then due day (local), user, training:
@@ -176,6 +185,8 @@ def hourly_dimensions() -> tuple[Dimension, ...]:
 # start, ``facts_end`` where its last block ends. The other frames carry one start/end pair per tenant.
 FACTS_STARTS = tuple(f"facts_{code}" for code in range(len(EVENT_TYPES)))
 FACTS_END = "facts_end"
+ROLLUP_STARTS = tuple(f"rollup_{code}" for code in range(len(EVENT_TYPES)))  # the same for the rollup frame
+ROLLUP_END = "rollup_end"
 SPANS = {frame: (f"{frame}_start", f"{frame}_end") for frame in ("hourly", "users", "trainings", "assignments")}
 
 
@@ -185,6 +196,7 @@ class RowRanges:
 
     facts: slice
     events: tuple[slice, ...]  # by event type code
+    rollup: tuple[slice, ...]  # the rollup frame's rows, by event type code
     hourly: slice
     users: slice
     trainings: slice
@@ -194,9 +206,11 @@ class RowRanges:
 def row_ranges(tenants: Mapping[str, Sequence], i: int) -> RowRanges:
     """The row ranges of row ``i`` of the tenants frame (columns by name: a pandas frame or ``to_pydict()``)."""
     bounds = [tenants[name][i] for name in FACTS_STARTS] + [tenants[FACTS_END][i]]
+    rolled = [tenants[name][i] for name in ROLLUP_STARTS] + [tenants[ROLLUP_END][i]]
     spans = {frame: slice(tenants[start][i], tenants[end][i]) for frame, (start, end) in SPANS.items()}
     return RowRanges(facts=slice(bounds[0], bounds[-1]),
-                     events=tuple(slice(a, b) for a, b in zip(bounds, bounds[1:])), **spans)
+                     events=tuple(slice(a, b) for a, b in zip(bounds, bounds[1:])),
+                     rollup=tuple(slice(a, b) for a, b in zip(rolled, rolled[1:])), **spans)
 
 
 def tenant_spans(tenants) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 
 from etl.csv_reader import CsvBytes
 from etl.row_rules import Events, first_broken_rule, parse_rows
-from etl.snapshot import _previous_day
-from etl.snapshot_format import NO_PREVIOUS
+from etl.snapshot import _neighbour_days
+from etl.snapshot_format import NO_NEXT, NO_PREVIOUS
 from etl.transform import _run_starts, event_rows
 from etl.validate import activity_columns, read_activity
 from tests.support.exports import BAD_ROWS, GOOD_ROWS, HEADER
@@ -31,15 +31,16 @@ def test_memory001_run_starts_read_by_chunk_are_the_sorted_keys_neighbours(value
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 30)), max_size=40), CHUNKS)
-def test_memory002_previous_day_read_by_chunk_is_the_row_before_of_the_same_item(rows, chunk):
+def test_memory002_neighbour_days_read_by_chunk_are_the_rows_before_and_after_of_the_same_item(rows, chunk):
     item = np.array([i for i, _ in rows], dtype=np.int64)
     day = np.array([d for _, d in rows], dtype=np.int32)
     order = np.lexsort((day, item))
-    expected = [NO_PREVIOUS] * len(rows)
+    previous, following = [NO_PREVIOUS] * len(rows), [NO_NEXT] * len(rows)
     for before, at in zip(order[:-1].tolist(), order[1:].tolist()):
         if item[before] == item[at]:
-            expected[at] = int(day[before])
-    assert _previous_day(item, order, day, chunk).tolist() == expected
+            previous[at], following[before] = int(day[before]), int(day[at])
+    found = _neighbour_days(item, order, day, chunk)
+    assert (found[0].tolist(), found[1].tolist()) == (previous, following)
 
 
 @settings(max_examples=100, deadline=None)

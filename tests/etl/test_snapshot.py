@@ -127,9 +127,17 @@ def _previous_days(days, items) -> list[int]:
     return out
 
 
+def _next_days(days, items) -> list[int]:
+    """Each row's next row's day of the same item (the reference): the previous days of the rows walked
+    backwards."""
+    following = _previous_days(days[::-1], items[::-1])[::-1]
+    return [snapshots.NO_NEXT if d == snapshots.NO_PREVIOUS else d for d in following]
+
+
 def test_snapshot008_first_occurrence_columns_stay_within_each_tenant(tmp_path, generated_snapshot_dir):
     """Two tenants with the same user and training ids: one tenant's rows never count as another's earlier
-    ones; and on a generated export every row's previous day equals a walk over its own tenant's rows alone."""
+    ones; and on a generated export every row's previous and next days equal a walk over its own tenant's rows
+    alone."""
     write_export(tmp_path / "src", activity=HEADER + "\n".join([
         "e1,2026-10-10T08:00:00Z,acme,u1,start,T1,,60",
         "e2,2026-10-12T08:00:00Z,beta,u1,start,T1,,60",
@@ -151,8 +159,11 @@ def test_snapshot008_first_occurrence_columns_stay_within_each_tenant(tmp_path, 
         day, user, training, event = (f[c][ts.facts].tolist() for c in ("day", "user", "training", "event"))
         pair = list(zip(event, user, training))
         assert _previous_days(day, pair) == f[snapshots.PREVIOUS_PAIR][ts.facts].tolist()
+        assert _next_days(day, pair) == f[snapshots.NEXT_PAIR][ts.facts].tolist()
         active = {snapshots.EVENT_TYPES.index(e) for e in snapshots.ACTIVE_EVENTS}
         chain = [(u, e in active) for u, e in zip(user, event)]
         order = sorted(range(len(rows)), key=lambda i: (chain[i], day[i], event[i], i))
-        expected = dict(zip(order, _previous_days([day[i] for i in order], [chain[i] for i in order])))
-        assert [expected[i] for i in range(len(rows))] == f[snapshots.PREVIOUS_USER][ts.facts].tolist()
+        days, chains = [day[i] for i in order], [chain[i] for i in order]
+        for column, walk in ((snapshots.PREVIOUS_USER, _previous_days), (snapshots.NEXT_USER, _next_days)):
+            expected = dict(zip(order, walk(days, chains)))
+            assert [expected[i] for i in range(len(rows))] == f[column][ts.facts].tolist()
