@@ -17,6 +17,11 @@ does not (active learners under a training-side filter or breakdown, which
 drops some of a learner's rows) sets bits in a presence bitmap, or hashes
 combined codes when the bitmap would be large.
 
+The whole months of a range (for ``kpis``, ``breakdown`` and monthly time series) are read from the rollup
+frame instead (``etl.rollup``: the facts by month and class of users, about a tenth of their rows at 100M
+events), and only the days at the range's ends from the facts (``select``, ``_Block``; docs/architecture.md,
+"Whole months from the rollup").
+
 One engine, ``_metrics``, computes the metrics per *key*: none for KPIs, the
 period for time series, the dimension value for breakdowns. Which metrics and
 dimensions exist, and how each is computed (its kind, the events it reads),
@@ -38,8 +43,9 @@ from app import catalog
 from app.catalog import (ACTIVITY_METRICS, COMPLIANCE_METRICS, CONNECTION, GRANULARITIES, TRAINING_DIMENSIONS,
                          USER_DIMENSIONS)
 from app.compliance import RANGE_FREE, RANGED, Assigned, compliance_values, counted_rows
-from app.store import Snapshot, day_date, day_number
-from etl.snapshot_format import ACTIVE_EVENTS, DUE_SOON_DAYS, EVENT_TYPES, PREVIOUS_PAIR, PREVIOUS_USER
+from app.store import Columns, Snapshot, day_date, day_number
+from etl.snapshot_format import (ACTIVE_EVENTS, DUE_SOON_DAYS, EVENT_TYPES, NEXT_PAIR, NEXT_USER, PREVIOUS_PAIR,
+                                 PREVIOUS_USER)
 
 METRICS = catalog.METRIC_NAMES
 DIMENSIONS = catalog.DIMENSION_NAMES
@@ -59,26 +65,70 @@ class UnknownTenant(KeyError):
 
 
 class _Block:
-    """The selected facts of one event type: columns (and tenant-local codes) are made on first use."""
+    """The selected rows of one event type: columns (and tenant-local codes) are made on first use.
 
-    def __init__(self, snapshot: Snapshot, ts, part: slice, mask: np.ndarray | None):
-        self._facts = snapshot.facts
+    Its rows are the facts' (``pieces`` of one piece), or, when whole months of the range are read from the
+    rollup frame (``etl.rollup``), the facts of the days before the first whole month, the rollup rows of the whole
+    months, and the facts of the days after them, in that order: three pieces, each (frame, rows, filter mask).
+    """
+
+    def __init__(self, ts, pieces: list[tuple[Columns, slice, np.ndarray | None]],
+                 months: tuple[int, int] | None = None, exact: Callable[[], _Block] | None = None):
         self._ts = ts
-        self._part = part
-        self._rows = kept_rows(mask)
+        self._pieces = [(frame, part, kept_rows(mask)) for frame, part, mask in pieces]
+        self._months = months  # the first day of the first whole month, and of the month after the last
+        self._exact = exact  # the block of the facts alone, when some rows are the rollup's
+
+    def _gather(self, name: str, frame: Columns, part: slice, rows: np.ndarray | None) -> np.ndarray:
+        values = frame[name][part]
+        return values if rows is None else values[rows]
 
     def column(self, name: str) -> np.ndarray:
-        values = self._facts[name][self._part]
-        return values if self._rows is None else values[self._rows]
+        if len(self._pieces) == 1:
+            return self._gather(name, *self._pieces[0])
+        return np.concatenate([self._gather(name, *piece) for piece in self._pieces])
+
+    @cached_property
+    def weights(self) -> np.ndarray | None:
+        """How many facts rows each row stands for (None: one each, when no row is the rollup's)."""
+        if self._exact is None:
+            return None
+        left, middle, right = self._pieces
+        ones = [np.ones(part.stop - part.start if rows is None else len(rows), dtype=np.int32)
+                for _, part, rows in (left, right)]
+        return np.concatenate([ones[0], self._gather("rows", *middle), ones[1]])
+
+    def firsts(self, previous: str, floor: int, last: int) -> np.ndarray:
+        """Which rows count an item of a distinct count over [floor, last] once (``previous``: the column of the
+        items' previous days). In the facts alone, a row whose item's previous row is before ``floor``. With
+        whole months from the rollup, an item seen from their first day is counted by its first row from there
+        (previous day before that day), and an item seen only in the days before by its last row of the range
+        there (next day after ``last``)."""
+        if self._months is None:
+            return self.column(previous) < floor
+        facts, part, rows = self._pieces[0]
+        before = self._gather(NEXT_OF[previous], facts, part, rows) > last
+        rest = [self._gather(previous, *piece) < self._months[0] for piece in self._pieces[1:]]
+        return np.concatenate([before, *rest])
+
+    @cached_property
+    def exact(self) -> _Block:
+        """These rows as the facts' own (a rollup row's user stands for a class of users): what a distinct count
+        of users that cannot use first occurrences reads."""
+        return self if self._exact is None else self._exact()
 
     @cached_property
     def user(self) -> np.ndarray:
         """Tenant-local user codes, as int32 whatever width the snapshot stores (``etl.transform.narrowest``)."""
-        return local_codes(self._facts["user"][self._part], self._ts.users, self._rows)
+        return self._local("user", self._ts.users)
 
     @cached_property
     def training(self) -> np.ndarray:
-        return local_codes(self._facts["training"][self._part], self._ts.trainings, self._rows)
+        return self._local("training", self._ts.trainings)
+
+    def _local(self, name: str, side: slice) -> np.ndarray:
+        parts = [local_codes(frame[name][part], side, rows) for frame, part, rows in self._pieces]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     @cached_property
     def day(self) -> np.ndarray:
@@ -141,13 +191,12 @@ def rows_of_users(user: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarr
 class _Selection:
     """A tenant's facts in a range after the filters, as one block per event type."""
 
-    def __init__(self, blocks: dict[int, _Block], n_users: int, n_trainings: int, training_side: bool,
-                 first_day: int):
+    def __init__(self, blocks: dict[int, _Block], users: slice, training_side: bool, first_day: int, last_day: int):
         self.blocks = blocks  # no connection block when connections are excluded
-        self.n_users = max(n_users, 1)
-        self.n_trainings = max(n_trainings, 1)
+        self.users = users  # the tenant's rows of the users frame: its users' global codes
         self.training_side = training_side
         self.first_day = first_day
+        self.last_day = last_day
 
 
 def tenant_slices(snapshot: Snapshot, tenant: str):
@@ -208,11 +257,12 @@ def training_mask(snapshot: Snapshot, ts, filters: Filters) -> np.ndarray | None
 
 
 def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters,
-            training_side: bool = False) -> _Selection:
+           training_side: bool = False, rollup: bool = False) -> _Selection:
     """The tenant's facts in [start, end] that pass the filters, one block per event type.
 
     ``training_side`` (a training-side filter or breakdown) drops connections,
-    which carry no training.
+    which carry no training. ``rollup``: the range's whole months may be read from the rollup frame, where it
+    has fewer rows than the facts (``_Block``; not for what needs each row's own user and day, like learner lists).
     """
     _check_filters(filters)
     ts = tenant_slices(snapshot, tenant)
@@ -220,21 +270,57 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
     users_ok, trainings_ok = user_mask(snapshot, ts, filters), training_mask(snapshot, ts, filters)
     users_ok = None if users_ok is None else by_global_code(users_ok, ts.users)
     trainings_ok = None if trainings_ok is None else by_global_code(trainings_ok, ts.trainings)
+
+    def mask(frame: Columns, part: slice) -> np.ndarray | None:
+        """Which rows pass the filters: ``np.take`` looks codes up twice as fast as indexing by them (which
+        first copies narrow codes to 64-bit ones)."""
+        kept = None if users_ok is None else np.take(users_ok, frame["user"][part])
+        if trainings_ok is not None:
+            ok = np.take(trainings_ok, frame["training"][part])
+            kept = ok if kept is None else np.logical_and(kept, ok, out=kept)
+        return kept
+
+    def plain(part: slice) -> _Block:
+        return _Block(ts, [(f, part, mask(f, part))])
+
     f = snapshot.facts
     first, last = day_number(start), day_number(end)
+    months = whole_months(first, last) if rollup else None
     blocks = {}
     for event, events in enumerate(ts.events):
         if event == CONNECTION and training_side:
             continue  # the only rows without a training (NO_TRAINING): every other event names one
-        lo, hi = day_bounds(f["day"][events], first, last)
+        lo, mid_lo, mid_hi, hi = first_rows_from(f["day"][events], [first, *(months or (first, first)), last + 1])
         part = slice(events.start + lo, events.start + hi)
-        mask = None if users_ok is None else users_ok[f["user"][part]]
-        if trainings_ok is not None:
-            ok = trainings_ok[f["training"][part]]
-            mask = ok if mask is None else np.logical_and(mask, ok, out=mask)
-        blocks[event] = _Block(snapshot, ts, part, mask)
-    return _Selection(blocks, ts.users.stop - ts.users.start, ts.trainings.stop - ts.trainings.start, training_side,
-                      first)
+        if months is None:
+            blocks[event] = plain(part)
+            continue
+        # With whole months, every block splits its rows at them, so that each active learner is counted once
+        # across event types; their rows come from the rollup where it has fewer (``ROLLUP_GAIN``).
+        middle = slice(events.start + mid_lo, events.start + mid_hi)
+        rolled = ts.rollup[event]
+        r_lo, r_hi = first_rows_from(snapshot.rollup["day"][rolled], months) + rolled.start
+        from_rollup = (r_hi - r_lo) * ROLLUP_GAIN <= middle.stop - middle.start
+        pieces = [(f, slice(part.start, middle.start)),
+                  (snapshot.rollup, slice(int(r_lo), int(r_hi))) if from_rollup else (f, middle),
+                  (f, slice(middle.stop, part.stop))]
+        blocks[event] = _Block(ts, [(frame, rows, mask(frame, rows)) for frame, rows in pieces], months,
+                               exact=(lambda part=part: plain(part)) if from_rollup else None)
+    return _Selection(blocks, ts.users, training_side,
+                      first, last)
+
+
+ROLLUP_GAIN = 2  # whole months are read from the rollup when it has at most half as many rows as the facts
+NEXT_OF = {PREVIOUS_PAIR: NEXT_PAIR, PREVIOUS_USER: NEXT_USER}
+
+
+def whole_months(first: int, last: int) -> tuple[int, int] | None:
+    """The first day of the first whole month in [first, last] (day numbers), and of the month after the last
+    one; None when the range holds no whole month."""
+    start = day_date(first)
+    month = start if start.day == 1 else (start.replace(day=1) + dt.timedelta(days=31)).replace(day=1)
+    after = day_date(last + 1).replace(day=1)
+    return (day_number(month), day_number(after)) if month < after else None
 
 
 DENSE_LIMIT = 1 << 24
@@ -243,16 +329,24 @@ ACTIVE_CODES = frozenset(EVENT_TYPES.index(e) for e in ACTIVE_EVENTS)  # the eve
 KeyFunction = Callable[[_Block], np.ndarray]
 
 
-def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, n_items: int) -> np.ndarray:
-    """Number of distinct items (0..n_items-1) per key (0..n_keys-1) over (key, item) arrays.
+def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, items: slice) -> np.ndarray:
+    """Number of distinct items per key (0..n_keys-1) over (key, item) arrays; items are codes in ``items``
+    (global user codes: no tenant-local copy of them is made).
 
     A presence bitmap when keys × items is small (no sort, no hash), a hash of
     the combined codes otherwise. A key of ``None`` means key 0 for every row.
     """
-    combined = [item.astype(np.int64) if key is None else key.astype(np.int64) * n_items + item
-                for key, item in parts if len(item)]
-    if not combined:
+    parts = [(key, item) for key, item in parts if len(item)]
+    n_items = items.stop - items.start
+    if not parts:
         return np.zeros(n_keys, dtype=np.int64)
+    if n_keys == 1 and all(key is None for key, _ in parts):  # one bitmap indexed by the codes as they are
+        seen = np.zeros(items.stop, dtype=bool)  # its pages below the tenant's codes are never touched
+        for _, item in parts:
+            seen[item] = True
+        return np.array([np.count_nonzero(seen[items.start:])], dtype=np.int64)
+    combined = [np.subtract(item, items.start, dtype=np.int64) if key is None
+                else key.astype(np.int64) * n_items + (item - items.start) for key, item in parts]
     if n_keys * n_items <= DENSE_LIMIT:
         bitmap = np.zeros(n_keys * n_items, dtype=bool)
         for codes in combined:
@@ -344,16 +438,29 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
 
     def firsts(event: int, previous: str, sel: np.ndarray | None = None) -> np.ndarray:
         """How many rows per key are the first of their item since the key's floor (and pass ``sel``)."""
-        before = blocks[event].column(previous)
+        block = blocks[event]
         if bounds_of is not None:
-            return _slice_firsts(before, sel, edges(event), floors)
-        floor = selection.first_day if floors is None else floors[key(event)]
-        first = before < floor
+            return _slice_firsts(block.column(previous), sel, edges(event), floors, block.weights)
+        if floors is None:
+            first = block.firsts(previous, selection.first_day, selection.last_day)
+        else:
+            first = block.column(previous) < floors[key(event)]
         if sel is not None:
             first &= sel
+        weights = block.weights
         if key_of is None:
-            return np.array([np.count_nonzero(first)], dtype=np.int64)
-        return np.bincount(key(event)[first], minlength=n_keys)
+            return np.array([np.count_nonzero(first) if weights is None else weights[first].sum()], dtype=np.int64)
+        return np.bincount(key(event)[first], None if weights is None else weights[first],
+                           minlength=n_keys).astype(np.int64)
+
+    def users(event: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """The key and the user (global code) of each row, the facts' own (a rollup row's user stands for a
+        class)."""
+        block = blocks[event]
+        exact = block.exact
+        if key_of is None:
+            return None, exact.column("user")
+        return key(event) if exact is block else key_of(exact), exact.column("user")
 
     def count(metric: catalog.Metric):
         present = [e for e in metric.event_codes if e in blocks]
@@ -365,8 +472,8 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
         if metric.per == "user":
             if set(metric.event_codes) == ACTIVE_CODES and not selection.training_side:
                 return _ints(sum(firsts(e, PREVIOUS_USER) for e in metric.event_codes))
-            parts = [(key(e), blocks[e].user) for e in metric.event_codes if e in blocks]
-            return _ints(_distinct(parts, n_keys, selection.n_users))
+            parts = [users(e) for e in metric.event_codes if e in blocks]
+            return _ints(_distinct(parts, n_keys, selection.users))
         (event,) = metric.event_codes
         return _ints(firsts(event, PREVIOUS_PAIR))
 
@@ -401,14 +508,18 @@ def _slice_sums(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return out
 
 
-def _slice_firsts(before: np.ndarray, sel: np.ndarray | None, edges: np.ndarray, floors: np.ndarray) -> np.ndarray:
+def _slice_firsts(before: np.ndarray, sel: np.ndarray | None, edges: np.ndarray, floors: np.ndarray,
+                  weights: np.ndarray | None = None) -> np.ndarray:
     """Per slice k (rows ``edges[k]`` to ``edges[k + 1]``), the rows whose previous day is before ``floors[k]``
-    (and that pass ``sel``): one comparison per row, each slice against its own floor."""
+    (and that pass ``sel``), each counted as ``weights`` says (default one): one comparison per row, each slice
+    against its own floor."""
     out = np.zeros(len(edges) - 1, dtype=np.int64)
     for k in np.flatnonzero(edges[:-1] < edges[1:]).tolist():
         a, b = edges[k], edges[k + 1]
         first = before[a:b] < int(floors[k])
-        out[k] = np.count_nonzero(first if sel is None else first & sel[a:b])
+        if sel is not None:
+            first &= sel[a:b]
+        out[k] = np.count_nonzero(first) if weights is None else weights[a:b][first].sum()
     return out
 
 
@@ -428,7 +539,7 @@ def check_range(start: dt.date, end: dt.date) -> None:
 def kpis(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters) -> dict:
     """Every metric over the range: ``{metric: value}`` (value may be None)."""
     check_range(start, end)
-    values = _metrics(select(snapshot, tenant, start, end, filters), None, 1)
+    values = _metrics(select(snapshot, tenant, start, end, filters, rollup=True), None, 1)
     in_range = selected_assignments(snapshot, tenant, filters, (day_number(start), day_number(end)))
     if in_range is None:
         values.update({m: [None] for m in COMPLIANCE_METRICS})
@@ -479,7 +590,7 @@ def timeseries(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fi
             values = compliance_values(assigned.take(due), index_of_day[assigned.due_day[due] - first], len(periods),
                                        None, _n_users(snapshot, tenant), (metric,))[metric]
     else:
-        selection = select(snapshot, tenant, start, end, filters)
+        selection = select(snapshot, tenant, start, end, filters, rollup=granularity == "month")
         floors = np.maximum(periods, first)  # each period's first day in the range
         values = _metrics(selection, lambda b: index_of_day[b.day - first], len(periods), (metric,), floors=floors,
                           bounds_of=lambda b: np.append(first_rows_from(b.day, floors), len(b.day)))[metric]
@@ -530,7 +641,8 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
             due, codes = due_in(assigned.due_day, start, end), key_of(assigned)
             seen[codes[counted_rows(assigned, metric, due)]] = True
     else:
-        selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS)
+        selection = select(snapshot, tenant, start, end, filters, training_side=by in TRAINING_DIMENSIONS,
+                           rollup=True)
         key_of_block = {id(block): key_of(block) for block in selection.blocks.values()}  # each gathered once
         for codes in key_of_block.values():
             seen[codes] = True
@@ -540,7 +652,8 @@ def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, fil
     if catalog.METRIC[metric].compliance:
         values = compliance_values(assigned, codes, len(keys), due, _n_users(snapshot, tenant), (metric,))[metric]
     else:
-        values = _metrics(selection, lambda b: key_of_block[id(b)], len(keys), (metric,))[metric]
+        values = _metrics(selection, lambda b: key_of_block[id(b)] if id(b) in key_of_block else key_of(b),
+                          len(keys), (metric,))[metric]
     found = [values[c] for c in present]
     # Equal averages summed in a different order can differ in the last bit (74.4 vs 74.39999999999999):
     # rounded, they tie and sort by key, as metrics.md says. A plain sort: a few hundred rows at most.
