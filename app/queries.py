@@ -73,8 +73,10 @@ class _Block:
     """
 
     def __init__(self, ts, pieces: list[tuple[Columns, slice, np.ndarray | None]],
-                 months: tuple[int, int] | None = None, exact: Callable[[], _Block] | None = None):
+                 mark_users: Callable[[np.ndarray], None], months: tuple[int, int] | None = None,
+                 exact: Callable[[], _Block] | None = None):
         self._ts = ts
+        self.mark_users = mark_users  # sets ``seen[user]`` for the facts' own rows: what distinct users read
         self._pieces = [(frame, part, kept_rows(mask)) for frame, part, mask in pieces]
         self._months = months  # the first day of the first whole month, and of the month after the last
         self._exact = exact  # the block of the facts alone, when some rows are the rollup's
@@ -280,8 +282,19 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
             kept = ok if kept is None else np.logical_and(kept, ok, out=kept)
         return kept
 
+    def users_marker(part: slice) -> Callable[[np.ndarray], None]:
+        """Sets ``seen[user]`` (global codes) for the facts rows of ``part`` that pass the filters, a chunk at a
+        time, so the temporaries stay in the processor's cache (at 100M events, the active learners of two years
+        of the largest tenant under a training-side filter: 24 → 16 ms)."""
+        def mark(seen: np.ndarray) -> None:
+            for a in range(part.start, part.stop, MARK_CHUNK):
+                chunk = slice(a, min(a + MARK_CHUNK, part.stop))
+                ok = mask(f, chunk)
+                seen[f["user"][chunk] if ok is None else np.compress(ok, f["user"][chunk])] = True
+        return mark
+
     def plain(part: slice) -> _Block:
-        return _Block(ts, [(f, part, mask(f, part))])
+        return _Block(ts, [(f, part, mask(f, part))], users_marker(part))
 
     f = snapshot.facts
     first, last = day_number(start), day_number(end)
@@ -300,17 +313,19 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
         middle = slice(events.start + mid_lo, events.start + mid_hi)
         rolled = ts.rollup[event]
         r_lo, r_hi = first_rows_from(snapshot.rollup["day"][rolled], months) + rolled.start
-        from_rollup = (r_hi - r_lo) * ROLLUP_GAIN <= middle.stop - middle.start
+        from_rollup = r_lo < r_hi and (r_hi - r_lo) * ROLLUP_GAIN <= middle.stop - middle.start
         pieces = [(f, slice(part.start, middle.start)),
                   (snapshot.rollup, slice(int(r_lo), int(r_hi))) if from_rollup else (f, middle),
                   (f, slice(middle.stop, part.stop))]
-        blocks[event] = _Block(ts, [(frame, rows, mask(frame, rows)) for frame, rows in pieces], months,
-                               exact=(lambda part=part: plain(part)) if from_rollup else None)
+        blocks[event] = _Block(ts, [(frame, rows, mask(frame, rows)) for frame, rows in pieces], users_marker(part),
+                               months, exact=(lambda part=part: plain(part)) if from_rollup else None)
     return _Selection(blocks, ts.users, training_side,
                       first, last)
 
 
-ROLLUP_GAIN = 2  # whole months are read from the rollup when it has at most half as many rows as the facts
+MARK_CHUNK = 1 << 16  # rows a users' marker reads at a time
+ROLLUP_GAIN = 2  # whole months are read from the rollup when it has at most half as many rows as the facts, and
+# where the ETL kept it for the tenant's event type (``etl.rollup.KEEP_GAIN``)
 NEXT_OF = {PREVIOUS_PAIR: NEXT_PAIR, PREVIOUS_USER: NEXT_USER}
 
 
@@ -329,24 +344,17 @@ ACTIVE_CODES = frozenset(EVENT_TYPES.index(e) for e in ACTIVE_EVENTS)  # the eve
 KeyFunction = Callable[[_Block], np.ndarray]
 
 
-def _distinct(parts: list[tuple[np.ndarray | None, np.ndarray]], n_keys: int, items: slice) -> np.ndarray:
+def _distinct(parts: list[tuple[np.ndarray, np.ndarray]], n_keys: int, items: slice) -> np.ndarray:
     """Number of distinct items per key (0..n_keys-1) over (key, item) arrays; items are codes in ``items``
-    (global user codes: no tenant-local copy of them is made).
+    (global user codes).
 
     A presence bitmap when keys × items is small (no sort, no hash), a hash of
-    the combined codes otherwise. A key of ``None`` means key 0 for every row.
+    the combined codes otherwise.
     """
-    parts = [(key, item) for key, item in parts if len(item)]
     n_items = items.stop - items.start
-    if not parts:
+    combined = [key.astype(np.int64) * n_items + (item - items.start) for key, item in parts if len(item)]
+    if not combined:
         return np.zeros(n_keys, dtype=np.int64)
-    if n_keys == 1 and all(key is None for key, _ in parts):  # one bitmap indexed by the codes as they are
-        seen = np.zeros(items.stop, dtype=bool)  # its pages below the tenant's codes are never touched
-        for _, item in parts:
-            seen[item] = True
-        return np.array([np.count_nonzero(seen[items.start:])], dtype=np.int64)
-    combined = [np.subtract(item, items.start, dtype=np.int64) if key is None
-                else key.astype(np.int64) * n_items + (item - items.start) for key, item in parts]
     if n_keys * n_items <= DENSE_LIMIT:
         bitmap = np.zeros(n_keys * n_items, dtype=bool)
         for codes in combined:
@@ -376,7 +384,7 @@ def selected_assignments(snapshot: Snapshot, tenant: str, filters: Filters,
     for mask, codes, side in ((user_mask(snapshot, ts, filters), a["user"], ts.users),
                               (training_mask(snapshot, ts, filters), a["training"], ts.trainings)):
         if mask is not None:
-            ok = by_global_code(mask, side)[codes[rows]]
+            ok = np.take(by_global_code(mask, side), codes[rows])
             keep = ok if keep is None else np.logical_and(keep, ok, out=keep)
     sides, kept = {"user": ts.users, "training": ts.trainings}, kept_rows(keep)
 
@@ -453,13 +461,11 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
         return np.bincount(key(event)[first], None if weights is None else weights[first],
                            minlength=n_keys).astype(np.int64)
 
-    def users(event: int) -> tuple[np.ndarray | None, np.ndarray]:
+    def users(event: int) -> tuple[np.ndarray, np.ndarray]:
         """The key and the user (global code) of each row, the facts' own (a rollup row's user stands for a
         class)."""
         block = blocks[event]
         exact = block.exact
-        if key_of is None:
-            return None, exact.column("user")
         return key(event) if exact is block else key_of(exact), exact.column("user")
 
     def count(metric: catalog.Metric):
@@ -472,8 +478,13 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
         if metric.per == "user":
             if set(metric.event_codes) == ACTIVE_CODES and not selection.training_side:
                 return _ints(sum(firsts(e, PREVIOUS_USER) for e in metric.event_codes))
-            parts = [users(e) for e in metric.event_codes if e in blocks]
-            return _ints(_distinct(parts, n_keys, selection.users))
+            present = [e for e in metric.event_codes if e in blocks]
+            if key_of is None:  # one bitmap indexed by the codes as stored: its pages below the tenant's are
+                seen = np.zeros(selection.users.stop, dtype=bool)  # never touched
+                for e in present:
+                    blocks[e].mark_users(seen)
+                return [int(np.count_nonzero(seen[selection.users.start:]))]
+            return _ints(_distinct([users(e) for e in present], n_keys, selection.users))
         (event,) = metric.event_codes
         return _ints(firsts(event, PREVIOUS_PAIR))
 
@@ -610,13 +621,13 @@ def _dimension(snapshot: Snapshot, ts, by: str) -> tuple[KeyFunction, list[str],
     if spec.side == catalog.USER:
         per_user = snapshot.users[by][ts.users]
         values = snapshot.dictionaries[by]
-        return (lambda b: per_user[b.user]), values, values
+        return (lambda b: np.take(per_user, b.user)), values, values
     if not spec.coded:
         ids = list(snapshot.trainings[spec.key_column][ts.trainings])
         return (lambda b: b.training), ids, list(snapshot.trainings[spec.label_column][ts.trainings])
     per_training = snapshot.trainings[by][ts.trainings]
     values = snapshot.dictionaries[by]
-    return (lambda b: per_training[b.training]), values, values
+    return (lambda b: np.take(per_training, b.training)), values, values
 
 
 def breakdown(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filters: Filters,

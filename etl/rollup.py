@@ -34,6 +34,7 @@ from etl.snapshot_format import (ACTIVE_EVENTS, EVENT_TYPES, NO_PREVIOUS, PREVIO
                                  side_dimensions)
 
 SUMMED = ("n", "duration", "score_sum", "score_n")
+KEEP_GAIN = 1.5  # a tenant's event type keeps its rollup rows when they are at most 2/3 of its facts rows
 
 
 def month_starts(days: np.ndarray) -> np.ndarray:
@@ -143,4 +144,20 @@ def rollup(facts: pa.Table, classes: np.ndarray, fact_bounds: np.ndarray) -> tup
         at = index[first_rows]
         columns[name] = np.where(at == 0, NO_PREVIOUS, first_days[np.maximum(at - 1, 0)]).astype(np.int32)
     columns["rows"] = np.bincount(code, minlength=n_groups).astype(np.int32)
-    return pa.table(columns), np.searchsorted(first_rows, fact_bounds)
+    kept, bounds = _worth_keeping(np.searchsorted(first_rows, fact_bounds), fact_bounds, n_groups)
+    return pa.table({name: values[kept] for name, values in columns.items()}), bounds
+
+
+def _worth_keeping(bounds: np.ndarray, fact_bounds: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rollup rows to keep, and the bounds of the kept ones: a tenant's event type keeps its rows when they
+    are at most ``1 / KEEP_GAIN`` of its facts rows. Where users have few events each and the user classes are
+    many, the rollup would be nearly a second copy of the facts that no query reads (``app.queries`` reads the
+    facts where the rollup has more than half as many rows)."""
+    per_tenant = bounds.reshape(len(EVENT_TYPES) + 1, -1)
+    starts, ends = per_tenant[:-1], per_tenant[1:]
+    dropped = (ends - starts) * KEEP_GAIN > np.diff(fact_bounds.reshape(len(EVENT_TYPES) + 1, -1), axis=0)
+    kept = np.ones(n_rows, dtype=bool)
+    for a, b in zip(starts[dropped].tolist(), ends[dropped].tolist()):
+        kept[a:b] = False
+    before = np.concatenate([[0], np.cumsum(kept)])
+    return kept, before[bounds]

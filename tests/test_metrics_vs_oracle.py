@@ -5,7 +5,7 @@ combinations are drawn by hypothesis over a generated export whose tenants are
 in several time zones (daylight saving, 30- and 45-minute offsets, across the
 date line), so every day, period and heatmap hour compared is a local one. The
 kpis, time series and breakdowns are compared twice: with whole months read from the rollup frame as served, and
-with the rollup forced on every whole month (``rollup``). The
+with the rollup kept and read for every whole month (``rolled_snapshot``). The
 assignment metrics have comparisons of their own (``test_oracle011`` on), with
 ranges of due dates around ``data_as_of``: the activity ones' ranges follow the events.
 """
@@ -27,14 +27,30 @@ DIMS = queries.DIMENSIONS
 SETTINGS = settings(max_examples=60, deadline=None)
 
 
-@pytest.fixture(params=["rollup as tuned", "rollup for every whole month"])
-def rollup(request, monkeypatch):
-    """Whole months of a range read from the rollup frame where it has at most half the facts' rows
-    (``queries.ROLLUP_GAIN``), as served; or wherever a range holds one, so that every comparison over whole
-    months goes through it, whatever the generated tenants' sizes."""
-    if request.param == "rollup for every whole month":
-        monkeypatch.setattr(queries, "ROLLUP_GAIN", 0)
+@pytest.fixture(scope="module")
+def fully_rolled_up(generated_export, tmp_path_factory):
+    """The same export refreshed with the rollup kept for every tenant's event type, however few facts rows it
+    saves (``etl.rollup.KEEP_GAIN``): the generated tenants are small, and most keep none as served."""
+    from etl import rollup
+    from etl.refresh import run_refresh
+    from app.store import SnapshotStore
 
+    root = tmp_path_factory.mktemp("rolled-up")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rollup, "KEEP_GAIN", 0)
+        assert run_refresh(str(generated_export), root).outcome == "published"
+    return SnapshotStore(root).current()
+
+
+@pytest.fixture(params=["rollup as served", "rollup for every whole month"])
+def rolled_snapshot(request, snapshot, monkeypatch):
+    """The snapshot as served (whole months read from the rollup where the ETL kept it and it has at most half the
+    facts' rows, ``queries.ROLLUP_GAIN``); or one with the rollup kept everywhere, read for every whole month, so
+    that every comparison over whole months goes through it."""
+    if request.param == "rollup as served":
+        return snapshot
+    monkeypatch.setattr(queries, "ROLLUP_GAIN", 0)
+    return request.getfixturevalue("fully_rolled_up")
 
 
 @st.composite
@@ -100,7 +116,8 @@ def test_oracle002_kpis_whole_history_every_tenant(snapshot, oracle):
         assert all(same(mine[m], theirs[m]) for m in queries.METRICS), (tenant, mine, theirs)
 
 
-def test_oracle003_kpis(snapshot, oracle, rollup):
+def test_oracle003_kpis(rolled_snapshot, oracle):
+    snapshot = rolled_snapshot
     share = Share()
 
     @SETTINGS
@@ -116,7 +133,8 @@ def test_oracle003_kpis(snapshot, oracle, rollup):
     share.check(0.5)
 
 
-def test_oracle004_timeseries(snapshot, oracle, rollup):
+def test_oracle004_timeseries(rolled_snapshot, oracle):
+    snapshot = rolled_snapshot
     share = Share()
 
     @SETTINGS
@@ -134,7 +152,8 @@ def test_oracle004_timeseries(snapshot, oracle, rollup):
     share.check(0.25)
 
 
-def test_oracle005_breakdown(snapshot, oracle, rollup):
+def test_oracle005_breakdown(rolled_snapshot, oracle):
+    snapshot = rolled_snapshot
     share = Share()
 
     @SETTINGS
@@ -187,7 +206,8 @@ def long_range_args(draw, snapshot, dims=DIMS):
     return tenant, start, max(start, end), filters
 
 
-def test_oracle008_long_ranges_of_whole_months_and_partial_edges(snapshot, oracle, rollup):
+def test_oracle008_long_ranges_of_whole_months_and_partial_edges(rolled_snapshot, oracle):
+    snapshot = rolled_snapshot
     share = Share()
 
     @SETTINGS
