@@ -128,18 +128,16 @@ def with_rollup_bounds(tenants: pa.Table, bounds: np.ndarray) -> pa.Table:
     return tenants
 
 
-def _facts_and_rollup(frames: Frames) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """The tenants frame that says where the rollup's rows are, the rollup frame, and the facts with their
-    occurrence columns."""
-    facts = with_occurrences(frames.facts)
+def _rollup_frames(frames: Frames, facts: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The rollup of ``facts`` (with their occurrence columns), and the tenants frame that says where its rows
+    are."""
     tenants = frames.tenants
     tenants = tenants if isinstance(tenants, pa.Table) else pa.Table.from_pandas(tenants, preserve_index=False)
-    users = frames.users
-    classes = user_classes(users, np.asarray(tenants.column(SPANS["users"][0]), dtype=np.int64))
+    classes = user_classes(frames.users, np.asarray(tenants.column(SPANS["users"][0]), dtype=np.int64))
     fact_bounds = np.concatenate([np.asarray(tenants.column(name), dtype=np.int64)
                                   for name in (*FACTS_STARTS, FACTS_END)])
     rolled, bounds = rollup(facts, classes, fact_bounds)
-    return with_rollup_bounds(tenants, bounds), rolled, facts
+    return rolled, with_rollup_bounds(tenants, bounds)
 
 
 def _write(frame, path: Path) -> int:
@@ -160,20 +158,26 @@ def write_snapshot(root: Path, version: str, frames: Frames, manifest: dict,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:  # the facts' occurrences and rollup while the rest is written
-            derived_frames = pool.submit(_facts_and_rollup, frames)
+        # The facts' occurrences and the digests while the small frames are written, then the facts written while
+        # their rollup is made.
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            facts = pool.submit(with_occurrences, frames.facts)
             entries = {key: pool.submit(derive, frames) for key, derive in (derived or {}).items()}
-            late = ("tenants", "rollup", "facts")  # made by _facts_and_rollup; the facts, the largest, last
             for name in FRAME_NAMES:
-                if name not in late:
+                if name not in ("facts", "rollup", "tenants"):
                     _write(getattr(frames, name), tmp / f"{name}{FRAME_SUFFIX}")
-            rows = {name: _write(frame, tmp / f"{name}{FRAME_SUFFIX}")
-                    for name, frame in zip(late, derived_frames.result())}
+            facts = facts.result()
+            facts_written = pool.submit(_write, facts, tmp / f"facts{FRAME_SUFFIX}")
+            rolled, tenants = _rollup_frames(frames, facts)
+            del facts
+            rollup_rows = _write(rolled, tmp / f"rollup{FRAME_SUFFIX}")
+            _write(tenants, tmp / f"tenants{FRAME_SUFFIX}")
+            facts_written.result()
         manifest = {**manifest, **{key: entry.result() for key, entry in entries.items()},
                     "version": version, "schema_version": SCHEMA_VERSION,
                     "dictionaries": frames.dictionaries,
                     "files": {name: (tmp / f"{name}{FRAME_SUFFIX}").stat().st_size for name in FRAME_NAMES}}
-        manifest["rows"] = {**manifest.get("rows", {}), "rollup_frame": rows["rollup"]}
+        manifest["rows"] = {**manifest.get("rows", {}), "rollup_frame": rollup_rows}
         write_json(tmp / "manifest.json", manifest)
         fsync_dir(tmp)
         pause_point("write.rename")
