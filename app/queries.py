@@ -299,18 +299,21 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
     f = snapshot.facts
     first, last = day_number(start), day_number(end)
     months = whole_months(first, last) if rollup else None
+    events = {event: rows for event, rows in enumerate(ts.events) if not (event == CONNECTION and training_side)}
+    # (connections are the only rows without a training, NO_TRAINING: every other event names one)
+    bounds = {event: first_rows_from(f["day"][rows], [first, *(months or (first, first)), last + 1]) + rows.start
+              for event, rows in events.items()}
+    if months is not None and sum(int(hi - lo) for lo, _, _, hi in bounds.values()) < ROLLUP_FROM_ROWS:
+        months = None  # a range this small reads its rows faster than it would split them
     blocks = {}
-    for event, events in enumerate(ts.events):
-        if event == CONNECTION and training_side:
-            continue  # the only rows without a training (NO_TRAINING): every other event names one
-        lo, mid_lo, mid_hi, hi = first_rows_from(f["day"][events], [first, *(months or (first, first)), last + 1])
-        part = slice(events.start + lo, events.start + hi)
+    for event, (lo, mid_lo, mid_hi, hi) in bounds.items():
+        part = slice(int(lo), int(hi))
         if months is None:
             blocks[event] = plain(part)
             continue
         # With whole months, every block splits its rows at them, so that each active learner is counted once
         # across event types; their rows come from the rollup where it has fewer (``ROLLUP_GAIN``).
-        middle = slice(events.start + mid_lo, events.start + mid_hi)
+        middle = slice(int(mid_lo), int(mid_hi))
         rolled = ts.rollup[event]
         r_lo, r_hi = first_rows_from(snapshot.rollup["day"][rolled], months) + rolled.start
         from_rollup = r_lo < r_hi and (r_hi - r_lo) * ROLLUP_GAIN <= middle.stop - middle.start
@@ -319,11 +322,11 @@ def select(snapshot: Snapshot, tenant: str, start: dt.date, end: dt.date, filter
                   (f, slice(middle.stop, part.stop))]
         blocks[event] = _Block(ts, [(frame, rows, mask(frame, rows)) for frame, rows in pieces], users_marker(part),
                                months, exact=(lambda part=part: plain(part)) if from_rollup else None)
-    return _Selection(blocks, ts.users, training_side,
-                      first, last)
+    return _Selection(blocks, ts.users, training_side, first, last)
 
 
 MARK_CHUNK = 1 << 16  # rows a users' marker reads at a time
+ROLLUP_FROM_ROWS = 200_000  # a range of fewer facts rows (every event type) reads them all, whole months or not
 ROLLUP_GAIN = 2  # whole months are read from the rollup when it has at most half as many rows as the facts, and
 # where the ETL kept it for the tenant's event type (``etl.rollup.KEEP_GAIN``)
 NEXT_OF = {PREVIOUS_PAIR: NEXT_PAIR, PREVIOUS_USER: NEXT_USER}

@@ -45,11 +45,13 @@ def fully_rolled_up(generated_export, tmp_path_factory):
 @pytest.fixture(params=["rollup as served", "rollup for every whole month"])
 def rolled_snapshot(request, snapshot, monkeypatch):
     """The snapshot as served (whole months read from the rollup where the ETL kept it and it has at most half the
-    facts' rows, ``queries.ROLLUP_GAIN``); or one with the rollup kept everywhere, read for every whole month, so
-    that every comparison over whole months goes through it."""
+    facts' rows, ``queries.ROLLUP_GAIN``, in ranges of ``queries.ROLLUP_FROM_ROWS`` rows or more); or one with the
+    rollup kept everywhere, read for every whole month, so that every comparison over whole months goes
+    through it."""
     if request.param == "rollup as served":
         return snapshot
     monkeypatch.setattr(queries, "ROLLUP_GAIN", 0)
+    monkeypatch.setattr(queries, "ROLLUP_FROM_ROWS", 0)
     return request.getfixturevalue("fully_rolled_up")
 
 
