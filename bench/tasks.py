@@ -145,6 +145,7 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
     import datetime as dt
 
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -161,21 +162,29 @@ def raw_events(export_dir: str, snapshot_root: str, out_dir: str) -> None:
     def strings(values: pa.Array, codes: np.ndarray) -> pa.Array:
         return values.take(pa.array(codes, mask=codes < 0))  # code -1: null
 
+    version = snapshots.live_version(root)
+    manifest = snapshots.read_manifest(root, version)
+    dictionaries = manifest["dictionaries"]
+    tenants = snapshots.map_frame(root, version, "tenants").to_pandas()
+    # Each event's local time in its tenant's zone (docs/metrics.md: days and hours are the tenant's), so the
+    # baselines' days, periods and hours are the product's.
+    zones = dict(zip(tenants["tenant_id"], tenants["timezone"]))
+    utc = pd.to_datetime(e.ts, unit="us", utc=True)
+    local = np.empty(len(e.ts), dtype="datetime64[us]")
+    for code, tenant in enumerate(e.tenant_values.to_pylist()):
+        rows = e.tenant == code
+        local[rows] = utc[rows].tz_convert(zones.get(tenant, "UTC")).tz_localize(None).to_numpy("datetime64[us]")
+
     events = pa.table({
         "tenant_id": strings(e.tenant_values, e.tenant),
         "user_id": strings(e.user_values, e.user),
         "training_id": strings(e.training_values, e.training),
         "event_type": pa.array(np.asarray(EVENT_TYPES, dtype=object)[e.event], pa.string()),
-        "occurred_at": pa.array(e.ts, pa.int64()).cast(pa.timestamp("us")),  # UTC, as naive timestamps
+        "occurred_at": pa.array(local, pa.timestamp("us")),  # local, as naive timestamps
         "score": pa.array(e.score, pa.float64(), from_pandas=True),  # NaN → null
         "duration_s": pa.array(e.duration, pa.int64()),
     })
     pq.write_table(events, out / "events.parquet", row_group_size=1 << 20)
-
-    version = snapshots.live_version(root)
-    manifest = snapshots.read_manifest(root, version)
-    dictionaries = manifest["dictionaries"]
-    tenants = snapshots.map_frame(root, version, "tenants").to_pandas()
 
     def tenant_of(n_rows: int, start: str, end: str) -> np.ndarray:
         owner = np.empty(n_rows, dtype=object)
