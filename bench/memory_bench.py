@@ -94,7 +94,8 @@ def _snapshot_bytes(snapshot_root: Path) -> int:
     from etl import snapshot_format as snapshots
 
     snap = load_snapshot(snapshot_root, snapshots.live_version(snapshot_root))
-    return sum(a.nbytes for frame in (snap.facts, snap.hourly, snap.users, snap.trainings) for a in frame.values())
+    frames = (snap.facts, snap.rollup, snap.hourly, snap.users, snap.trainings, snap.assignments)
+    return sum(a.nbytes for frame in frames for a in frame.values())
 
 
 def bench_memory(data: Dataset, snapshot_root: Path, raw_dir: Path | None) -> tuple[Table, list[Target]]:
