@@ -418,11 +418,11 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
              bounds_of: KeyFunction | None = None) -> dict[str, list]:
     """The ``wanted`` metrics for each key 0..n_keys-1; ``key_of`` None means one key (KPIs).
 
-    ``floors`` is, per key, the first day that key counts distinct items from
-    (a time series: each period's first day in the range); by default the
-    range's first day. ``bounds_of`` (a time series) says that a block's rows come in key order and where each
-    key's rows start (n_keys + 1 positions): sums and first occurrences then read each key's rows as one slice,
-    with no key per row (3 years by month of the largest 100M tenant's hours: 250 ms with a key per row).
+    ``bounds_of`` and ``floors`` (a time series) say that a block's rows come in key order, where each key's
+    rows start (n_keys + 1 positions), and the first day each key counts distinct items from (each period's first
+    day in the range): sums and first occurrences then read each key's rows as one slice, with no key per row (3
+    years by month of the largest 100M tenant's hours: 250 ms with a key per row). Without them, distinct items
+    are counted from the range's first day.
     """
     blocks = selection.blocks
     keys: dict[int, np.ndarray | None] = {}
@@ -452,10 +452,7 @@ def _metrics(selection: _Selection, key_of: KeyFunction | None, n_keys: int,
         block = blocks[event]
         if bounds_of is not None:
             return _slice_firsts(block.column(previous), sel, edges(event), floors, block.weights)
-        if floors is None:
-            first = block.firsts(previous, selection.first_day, selection.last_day)
-        else:
-            first = block.column(previous) < floors[key(event)]
+        first = block.firsts(previous, selection.first_day, selection.last_day)
         if sel is not None:
             first &= sel
         weights = block.weights
